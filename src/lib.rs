@@ -1,0 +1,13 @@
+//! reconsim: rebuilds Fleet's Apple MDM profile reconciler (the legacy SQL diff and the
+//! batched cursor path) on SQLite, from a seeded synthetic fleet, so that engineers can compare
+//! the two, measure them and reproduce their bugs. The semantics are those of
+//! `shared/spec/reconciler.md`, cited as "spec §N" throughout.
+
+pub mod cli;
+pub mod cmd;
+pub mod eligibility;
+pub mod generator;
+pub mod scenario;
+pub mod schema;
+pub mod summary;
+pub mod timefmt;

@@ -1,0 +1,598 @@
+//! Scenario files: the shape of a synthetic fleet, as TOML, validated once at load.
+//!
+//! Every knob is a count or a rate. Unknown keys are rejected (`deny_unknown_fields`), and every
+//! error names the file and the dotted key path at fault, in one line. Rates are in [0, 1];
+//! groups of shares that split a population (platforms, enrollment kinds, label modes, the
+//! status × operation matrix) must sum to 1 (within 1e-6).
+
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Errors of the scenario domain. Each names the file, and the key path where there is one.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("scenario {file}: cannot read: {source}")]
+    Read {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("scenario {file}:{line}:{column}: {message}")]
+    Parse {
+        file: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("scenario {file}: key `{key}`: {message}")]
+    Invalid {
+        file: String,
+        key: String,
+        message: String,
+    },
+}
+
+/// A whole scenario file.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Free text shown in summaries.
+    #[serde(default)]
+    pub description: String,
+    pub run: RunSettings,
+    pub hosts: Hosts,
+    pub labels: Labels,
+    pub profiles: Profiles,
+    pub current: Current,
+}
+
+/// Settings used when running the scenario (seed, batch size).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunSettings {
+    /// Seed of every random choice; `--seed` overrides it.
+    pub seed: u64,
+    /// Hosts per batched window (Fleet: 5,000).
+    #[serde(default = "default_batch_size")]
+    pub batch_size: u32,
+    /// The generator's "now" (`YYYY-MM-DD HH:MM:SS`, UTC): a fixed instant, never the wall
+    /// clock, so the same seed gives the same bytes on any day.
+    #[serde(default = "default_now")]
+    pub now: String,
+}
+
+fn default_batch_size() -> u32 {
+    5000
+}
+fn default_now() -> String {
+    "2026-06-01 12:00:00".to_string()
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hosts {
+    /// Host rows before duplicates are added.
+    pub count: u64,
+    /// Teams besides "no team".
+    pub teams: u32,
+    /// Share of hosts with `team_id` NULL.
+    pub no_team_share: f64,
+    /// Share of hosts that get a second `hosts` row with the same uuid (spec §6 D6).
+    pub duplicate_uuid_rate: f64,
+    /// Hosts whose uuid is `''` (spec §6 D9).
+    #[serde(default)]
+    pub empty_uuid_count: u64,
+    /// Share of hosts whose `host_mdm.enrolled` is 0 (spec §6 D7).
+    pub mdm_unenrolled_share: f64,
+    pub platforms: Platforms,
+    pub enrollment: Enrollment,
+    pub label_updated_at: LabelUpdatedAt,
+}
+
+/// Platform mix; sums to 1.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Platforms {
+    pub darwin: f64,
+    pub ios: f64,
+    pub ipados: f64,
+    /// Non-Apple platforms (windows, ubuntu, chrome): never eligible (spec §2).
+    pub other: f64,
+}
+
+/// Enrollment mix of Apple hosts; sums to 1 (spec §2's gates).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Enrollment {
+    /// Enabled `Device` enrollment with a nano device: eligible.
+    pub device: f64,
+    /// Enabled `User Enrollment (Device)` with a nano device: eligible.
+    pub user_enrollment_device: f64,
+    /// Only a `User` enrollment: not eligible.
+    pub user_only: f64,
+    /// A `Device` enrollment with `enabled = 0`: not eligible.
+    pub disabled: f64,
+    /// A `Device` enrollment but no `nano_devices` row: not eligible.
+    pub no_nano_device: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabelUpdatedAt {
+    /// Share of hosts that never reported labels (the 2000-01-01 sentinel).
+    pub sentinel_share: f64,
+    /// The others reported uniformly within this many hours before `run.now`.
+    pub max_age_hours: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Labels {
+    /// Dynamic labels (membership type 0, osquery query).
+    pub dynamic: u32,
+    /// Manual labels (type 1): exempt from the timing check.
+    pub manual: u32,
+    /// Host-vitals labels (type 2): timing-checked anyway (spec §8 B6).
+    pub host_vitals: u32,
+    /// Average label memberships per host.
+    pub avg_per_host: f64,
+    /// Popularity skew across labels (Zipf exponent; 0 = uniform).
+    pub skew: f64,
+    /// Share of labels created after hosts' last label report ("recent": not evaluated yet).
+    pub recent_share: f64,
+    /// Share of labels deleted after profiles referenced them (`label_id` NULL: "broken").
+    pub broken_share: f64,
+    /// Share of labels with `created_at` NULL (spec §6 D8).
+    #[serde(default)]
+    pub null_created_at_share: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profiles {
+    /// Profiles per team, team 0 ("no team") included.
+    pub per_team: u32,
+    /// Share of teams (team 0 included) that carry Fleet's own `Fleetd configuration` and
+    /// `Disk encryption` profiles (spec §2: never installed on iOS/iPadOS).
+    pub fleet_builtin_share: f64,
+    /// Label rows per label-scoped profile: at least this many...
+    pub labels_min: u32,
+    /// ...and at most this many (per kind: includes and excludes each).
+    pub labels_max: u32,
+    /// Share of profiles with `secrets_updated_at` set.
+    pub secrets_share: f64,
+    /// Share of profiles with scope `User`.
+    pub user_scope_share: f64,
+    pub label_modes: LabelModes,
+}
+
+/// Label-mode mix of the generated profiles; sums to 1. (exclude, require_all) per spec §1.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabelModes {
+    pub none: f64,
+    /// Rows (0,1).
+    pub include_all: f64,
+    /// Rows (0,0).
+    pub include_any: f64,
+    /// Rows (1,0).
+    pub exclude_any: f64,
+    /// (0,1) rows plus (1,0) rows (spec §6 D1).
+    pub include_all_exclude: f64,
+    /// (0,0) rows plus (1,0) rows (spec §6 D1).
+    pub include_any_exclude: f64,
+    /// Include rows disagreeing on require_all (spec §6 D2).
+    pub mixed_include: f64,
+    /// Only (1,1) rows (spec §6 D3; never desired by legacy).
+    pub exclude_require_all: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Current {
+    /// Share of desired (host, profile) pairs that already have a row.
+    pub coverage: f64,
+    /// Share of team-matching pairs that are *not* desired yet have a row (to be removed).
+    pub undesired_rows_share: f64,
+    /// Share of rows whose checksum differs from the profile's.
+    pub stale_checksum_share: f64,
+    /// Share of rows of secret-bearing profiles whose `secrets_updated_at` lags the profile's.
+    pub stale_secrets_share: f64,
+    /// Of those stale-secrets rows, the share whose `secrets_updated_at` is NULL (spec §6 D4).
+    pub stale_secrets_null_share: f64,
+    /// Share of eligible hosts holding a row of a deleted profile.
+    pub deleted_profile_rows_share: f64,
+    /// Share of ineligible Apple hosts holding rows (from before they lost eligibility).
+    pub ineligible_host_rows_share: f64,
+    /// Host uuids with rows but no `hosts` row at all (deleted hosts).
+    #[serde(default)]
+    pub deleted_hosts: u32,
+    pub status_op: StatusOp,
+}
+
+/// Weights of the status × operation matrix of current rows; sums to 1. `null` = NULL.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusOp {
+    pub install_null: f64,
+    pub install_pending: f64,
+    pub install_verifying: f64,
+    pub install_verified: f64,
+    pub install_failed: f64,
+    pub remove_null: f64,
+    pub remove_pending: f64,
+    pub remove_verifying: f64,
+    pub remove_verified: f64,
+    pub remove_failed: f64,
+    pub null_null: f64,
+    pub null_pending: f64,
+    pub null_verifying: f64,
+    pub null_verified: f64,
+    pub null_failed: f64,
+}
+
+/// One cell of the status × operation matrix: (operation, status), None = NULL.
+pub type Cell = (Option<&'static str>, Option<&'static str>);
+
+/// The operation values of spec §1, NULL last.
+pub const OPERATIONS: [Option<&str>; 3] = [Some("install"), Some("remove"), None];
+/// The status values of spec §1, NULL first.
+pub const STATUSES: [Option<&str>; 5] = [
+    None,
+    Some("pending"),
+    Some("verifying"),
+    Some("verified"),
+    Some("failed"),
+];
+
+impl StatusOp {
+    /// The 15 cells as ((operation, status), weight), in `OPERATIONS` × `STATUSES` order.
+    pub fn cells(&self) -> [(Cell, f64); 15] {
+        let w = [
+            self.install_null,
+            self.install_pending,
+            self.install_verifying,
+            self.install_verified,
+            self.install_failed,
+            self.remove_null,
+            self.remove_pending,
+            self.remove_verifying,
+            self.remove_verified,
+            self.remove_failed,
+            self.null_null,
+            self.null_pending,
+            self.null_verifying,
+            self.null_verified,
+            self.null_failed,
+        ];
+        std::array::from_fn(|i| ((OPERATIONS[i / 5], STATUSES[i % 5]), w[i]))
+    }
+}
+
+impl Scenario {
+    /// Reads, parses and validates a scenario file.
+    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+            file: file.clone(),
+            source,
+        })?;
+        Scenario::parse(&text, &file)
+    }
+
+    /// Parses and validates scenario text; `file` is only used in messages.
+    pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
+        let parse_error = |message: String, span: Option<std::ops::Range<usize>>| {
+            let (line, column) = span.map_or((1, 1), |s| line_col(text, s.start));
+            ScenarioError::Parse {
+                file: file.to_string(),
+                line,
+                column,
+                message,
+            }
+        };
+        let de = toml::Deserializer::parse(text)
+            .map_err(|e| parse_error(e.message().to_string(), e.span()))?;
+        let scenario: Scenario = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let message = if path == "." || path.is_empty() {
+                inner.message().to_string()
+            } else {
+                format!("key `{path}`: {}", inner.message())
+            };
+            parse_error(message, inner.span())
+        })?;
+        scenario
+            .validate()
+            .map_err(|(key, message)| ScenarioError::Invalid {
+                file: file.to_string(),
+                key,
+                message,
+            })?;
+        Ok(scenario)
+    }
+
+    /// Checks every range and every sum; returns the first (key path, message) at fault.
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        let mut v = Validator::default();
+        v.timestamp("run.now", &self.run.now);
+        v.positive("run.batch_size", self.run.batch_size as f64);
+
+        let h = &self.hosts;
+        v.positive("hosts.count", h.count as f64);
+        v.rate("hosts.no_team_share", h.no_team_share);
+        v.rate("hosts.duplicate_uuid_rate", h.duplicate_uuid_rate);
+        v.rate("hosts.mdm_unenrolled_share", h.mdm_unenrolled_share);
+        let p = &h.platforms;
+        v.shares(
+            "hosts.platforms",
+            &[
+                ("darwin", p.darwin),
+                ("ios", p.ios),
+                ("ipados", p.ipados),
+                ("other", p.other),
+            ],
+        );
+        let e = &h.enrollment;
+        v.shares(
+            "hosts.enrollment",
+            &[
+                ("device", e.device),
+                ("user_enrollment_device", e.user_enrollment_device),
+                ("user_only", e.user_only),
+                ("disabled", e.disabled),
+                ("no_nano_device", e.no_nano_device),
+            ],
+        );
+        v.rate(
+            "hosts.label_updated_at.sentinel_share",
+            h.label_updated_at.sentinel_share,
+        );
+        v.positive(
+            "hosts.label_updated_at.max_age_hours",
+            h.label_updated_at.max_age_hours as f64,
+        );
+
+        let l = &self.labels;
+        v.positive(
+            "labels.dynamic",
+            (l.dynamic + l.manual + l.host_vitals) as f64,
+        );
+        v.non_negative("labels.avg_per_host", l.avg_per_host);
+        if l.avg_per_host > (l.dynamic + l.manual + l.host_vitals) as f64 {
+            v.fail(
+                "labels.avg_per_host",
+                "exceeds the number of labels".to_string(),
+            );
+        }
+        v.non_negative("labels.skew", l.skew);
+        v.rate("labels.recent_share", l.recent_share);
+        v.rate("labels.broken_share", l.broken_share);
+        v.rate("labels.null_created_at_share", l.null_created_at_share);
+
+        let pr = &self.profiles;
+        v.positive("profiles.per_team", pr.per_team as f64);
+        v.rate("profiles.fleet_builtin_share", pr.fleet_builtin_share);
+        v.positive("profiles.labels_min", pr.labels_min as f64);
+        if pr.labels_max < pr.labels_min {
+            v.fail(
+                "profiles.labels_max",
+                format!("{} is below labels_min {}", pr.labels_max, pr.labels_min),
+            );
+        }
+        let total_labels = l.dynamic + l.manual + l.host_vitals;
+        if pr.labels_max > total_labels {
+            v.fail(
+                "profiles.labels_max",
+                format!("{} exceeds the {total_labels} labels", pr.labels_max),
+            );
+        }
+        v.rate("profiles.secrets_share", pr.secrets_share);
+        v.rate("profiles.user_scope_share", pr.user_scope_share);
+        let m = &pr.label_modes;
+        v.shares(
+            "profiles.label_modes",
+            &[
+                ("none", m.none),
+                ("include_all", m.include_all),
+                ("include_any", m.include_any),
+                ("exclude_any", m.exclude_any),
+                ("include_all_exclude", m.include_all_exclude),
+                ("include_any_exclude", m.include_any_exclude),
+                ("mixed_include", m.mixed_include),
+                ("exclude_require_all", m.exclude_require_all),
+            ],
+        );
+
+        let c = &self.current;
+        v.rate("current.coverage", c.coverage);
+        v.rate("current.undesired_rows_share", c.undesired_rows_share);
+        v.rate("current.stale_checksum_share", c.stale_checksum_share);
+        v.rate("current.stale_secrets_share", c.stale_secrets_share);
+        v.rate(
+            "current.stale_secrets_null_share",
+            c.stale_secrets_null_share,
+        );
+        v.rate(
+            "current.deleted_profile_rows_share",
+            c.deleted_profile_rows_share,
+        );
+        v.rate(
+            "current.ineligible_host_rows_share",
+            c.ineligible_host_rows_share,
+        );
+        let cells = c.status_op.cells();
+        let named: Vec<(String, f64)> = cells
+            .iter()
+            .map(|((op, st), w)| {
+                (
+                    format!("{}_{}", op.unwrap_or("null"), st.unwrap_or("null")),
+                    *w,
+                )
+            })
+            .collect();
+        let refs: Vec<(&str, f64)> = named.iter().map(|(k, w)| (k.as_str(), *w)).collect();
+        v.shares("current.status_op", &refs);
+        v.finish()
+    }
+}
+
+/// Collects the first validation failure.
+#[derive(Default)]
+struct Validator {
+    first: Option<(String, String)>,
+}
+
+impl Validator {
+    fn fail(&mut self, key: &str, message: String) {
+        if self.first.is_none() {
+            self.first = Some((key.to_string(), message));
+        }
+    }
+    fn rate(&mut self, key: &str, x: f64) {
+        if !(0.0..=1.0).contains(&x) {
+            self.fail(key, format!("rate {x} is outside [0, 1]"));
+        }
+    }
+    fn non_negative(&mut self, key: &str, x: f64) {
+        if !(x >= 0.0 && x.is_finite()) {
+            self.fail(key, format!("{x} must be a finite number >= 0"));
+        }
+    }
+    fn positive(&mut self, key: &str, x: f64) {
+        if x <= 0.0 {
+            self.fail(key, format!("{x} must be greater than 0"));
+        }
+    }
+    fn shares(&mut self, group: &str, parts: &[(&str, f64)]) {
+        for (k, x) in parts {
+            self.rate(&format!("{group}.{k}"), *x);
+        }
+        let sum: f64 = parts.iter().map(|(_, x)| x).sum();
+        if (sum - 1.0).abs() > 1e-6 {
+            self.fail(
+                group,
+                format!("shares sum to {}, not 1", (sum * 1e6).round() / 1e6),
+            );
+        }
+    }
+    fn timestamp(&mut self, key: &str, s: &str) {
+        if !crate::timefmt::is_timestamp(s) {
+            self.fail(
+                key,
+                format!("{s:?} is not a `YYYY-MM-DD HH:MM:SS` timestamp"),
+            );
+        }
+    }
+    fn finish(self) -> Result<(), (String, String)> {
+        match self.first {
+            Some(f) => Err(f),
+            None => Ok(()),
+        }
+    }
+}
+
+/// 1-based line and column of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rfind('\n')
+        .map_or(before.len(), |i| before.len() - i - 1)
+        + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) const QUICK: &str = include_str!("../scenarios/quick.toml");
+
+    fn err(text: &str) -> String {
+        Scenario::parse(text, "s.toml").unwrap_err().to_string()
+    }
+
+    #[test]
+    fn shipped_scenarios_parse() {
+        for text in [
+            QUICK,
+            include_str!("../scenarios/fleet-10k.toml"),
+            include_str!("../scenarios/fleet-100k.toml"),
+            include_str!("../scenarios/edge-cases.toml"),
+        ] {
+            Scenario::parse(text, "shipped").unwrap();
+        }
+    }
+
+    #[test]
+    fn unknown_key_is_named_with_its_path_and_line() {
+        let text = QUICK.replace("darwin = 0.70", "darwin = 0.70\nwindows = 0.1");
+        let e = err(&text);
+        assert!(e.starts_with("scenario s.toml:"), "{e}");
+        assert!(e.contains("hosts.platforms"), "{e}");
+        assert!(e.contains("unknown field `windows`"), "{e}");
+        assert_eq!(e.lines().count(), 1);
+    }
+
+    #[test]
+    fn malformed_toml_gives_the_line() {
+        let text = "description = \"x\"\n[run\nseed = 1\n";
+        let e = err(text);
+        assert!(e.starts_with("scenario s.toml:2:"), "{e}");
+    }
+
+    #[test]
+    fn rate_outside_unit_interval_is_named() {
+        let text = QUICK.replace("stale_checksum_share = 0.02", "stale_checksum_share = 1.5");
+        assert_eq!(
+            err(&text),
+            "scenario s.toml: key `current.stale_checksum_share`: rate 1.5 is outside [0, 1]"
+        );
+    }
+
+    #[test]
+    fn zero_count_is_named() {
+        let text = QUICK.replace("count = 2000", "count = 0");
+        assert_eq!(
+            err(&text),
+            "scenario s.toml: key `hosts.count`: 0 must be greater than 0"
+        );
+    }
+
+    #[test]
+    fn negative_count_is_a_type_error_naming_the_key() {
+        let text = QUICK.replace("count = 2000", "count = -5");
+        let e = err(&text);
+        assert!(e.contains("key `hosts.count`"), "{e}");
+    }
+
+    #[test]
+    fn shares_that_do_not_sum_to_one_are_named() {
+        let text = QUICK.replace("darwin = 0.70", "darwin = 0.60");
+        let e = err(&text);
+        assert!(
+            e.starts_with("scenario s.toml: key `hosts.platforms`: shares sum to 0.9"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn missing_file_names_the_file() {
+        let e = Scenario::load(Path::new("/nonexistent/x.toml")).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("scenario /nonexistent/x.toml: cannot read")
+        );
+    }
+
+    #[test]
+    fn status_op_cells_are_in_declared_order() {
+        let s = Scenario::parse(QUICK, "q").unwrap();
+        let cells = s.current.status_op.cells();
+        assert_eq!(cells[0].0, (Some("install"), None));
+        assert_eq!(cells[3].0, (Some("install"), Some("verified")));
+        assert_eq!(cells[14].0, (None, Some("failed")));
+    }
+}
