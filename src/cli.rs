@@ -27,6 +27,60 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Print the fleet summary (rows per table, counts per feature) of any contract database.
     Inspect(InspectArgs),
+    /// Run one path over a database and write its deltas as CSV.
+    Diff(DiffArgs),
+    /// Run both paths on one snapshot, compare them and explain every divergence.
+    Compare(CompareArgs),
+}
+
+/// Which reconciler path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PathArg {
+    Legacy,
+    Batched,
+}
+
+/// Options shared by the commands that run the reconcilers.
+#[derive(Debug, clap::Args)]
+pub struct ReconcileArgs {
+    /// Database file (any SQLite file that meets the spec §1 contract).
+    #[arg(long)]
+    pub db: PathBuf,
+    /// Hosts per batched window [default: the scenario's, recorded in a database reconsim
+    /// generated; else 5000, Fleet's]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch_size: Option<u32>,
+    /// A switchable rule of spec §6, NAME=VALUE: d1=and|or, d2=drop|or, d3=exclude|ignore,
+    /// d4=install|skip, d5=ignore|remove, d7=off|on. Repeatable; applied after --align-with-legacy.
+    #[arg(long = "rule", value_name = "NAME=VALUE")]
+    pub rules: Vec<String>,
+    /// Flip D1–D5 to legacy's behaviour.
+    #[arg(long)]
+    pub align_with_legacy: bool,
+    /// Which legacy SQL runs: Fleet's shape, or the same semantics tuned for SQLite.
+    #[arg(long, value_enum, default_value_t = crate::legacy::LegacySql::Tuned)]
+    pub legacy_sql: crate::legacy::LegacySql,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    pub common: ReconcileArgs,
+    /// Which path to run.
+    #[arg(long, value_enum)]
+    pub path: PathArg,
+    /// Output CSV file, or - for stdout.
+    #[arg(long, default_value = "-")]
+    pub out: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CompareArgs {
+    #[command(flatten)]
+    pub common: ReconcileArgs,
+    /// Directory for divergences.csv and summary.txt (created if missing).
+    #[arg(long, default_value = ".")]
+    pub out_dir: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]

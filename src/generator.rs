@@ -298,6 +298,7 @@ pub fn generate_into(
 /// The whole fleet in memory, ready to insert in key order.
 struct Fleet {
     seed: u64,
+    batch_size: u32,
     now: i64,
     teams: Vec<(i64, String)>,
     hosts: Vec<GHost>,
@@ -457,6 +458,7 @@ impl Fleet {
         let current = Self::current(s, &hosts, &labels, &profiles);
         Fleet {
             seed,
+            batch_size: s.run.batch_size,
             now,
             teams,
             hosts,
@@ -1151,6 +1153,27 @@ impl Fleet {
                     }
                 }
                 Ok(self.current.len() as u64)
+            }
+        );
+        load!(
+            "reconsim_meta",
+            "CREATE TABLE reconsim_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+            |stmt: &mut rusqlite::Statement| {
+                stmt.raw_execute()?;
+                let mut ins =
+                    tx.prepare("INSERT INTO reconsim_meta (key, value) VALUES (?1, ?2)")?;
+                let meta = [
+                    ("seed", self.seed.to_string()),
+                    ("batch_size", self.batch_size.to_string()),
+                    (
+                        "generator",
+                        format!("reconsim {}", env!("CARGO_PKG_VERSION")),
+                    ),
+                ];
+                for (k, v) in &meta {
+                    ins.execute(params![k, v])?;
+                }
+                Ok(meta.len() as u64)
             }
         );
         tx.commit().map_err(|source| GenerateError::Load {

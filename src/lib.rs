@@ -3,11 +3,21 @@
 //! the two, measure them and reproduce their bugs. The semantics are those of
 //! `shared/spec/reconciler.md`, cited as "spec §N" throughout.
 
+pub mod batched;
 pub mod cli;
 pub mod cmd;
+pub mod cursor;
 pub mod eligibility;
+pub mod equivalence;
 pub mod generator;
+pub mod handlers;
+pub mod legacy;
+pub mod meta;
+pub mod model;
+pub mod report;
+pub mod rules;
 pub mod scenario;
 pub mod schema;
+pub mod snapshot;
 pub mod summary;
 pub mod timefmt;

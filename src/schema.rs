@@ -6,7 +6,7 @@
 //! the generator applies 1, bulk-loads in primary-key order, then applies 2, because building an
 //! index once over sorted data is far cheaper than maintaining it row by row during the load.
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use std::path::Path;
 
 /// Errors of the schema domain: opening, migrating and checking a database.
@@ -35,8 +35,88 @@ pub enum SchemaError {
         #[source]
         source: rusqlite::Error,
     },
+    #[error(
+        "table `{table}`, column `{column}`, {row}: {value:?} is not a `{format}` timestamp (spec §1)"
+    )]
+    BadTimestamp {
+        table: &'static str,
+        column: &'static str,
+        row: String,
+        value: String,
+        format: &'static str,
+    },
     #[error(transparent)]
     Sql(#[from] rusqlite::Error),
+}
+
+const TS_GLOB: &str = "[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9] [0-2][0-9]:[0-5][0-9]:[0-5][0-9]";
+
+/// Checks every timestamp column of spec §1 against its one format and names the first row
+/// that breaks it. The legacy SQL compares these columns as text, so a value in another format
+/// would silently compare wrong; this is where it is caught instead.
+pub fn check_timestamps(conn: &Connection) -> Result<(), SchemaError> {
+    let dt6 = format!("{TS_GLOB}.[0-9][0-9][0-9][0-9][0-9][0-9]");
+    // (table, column, row label SQL, pattern, nullable, format)
+    let checks: [(&str, &str, &str, &str, &str); 4] = [
+        (
+            "hosts",
+            "label_updated_at",
+            "'host id ' || id",
+            TS_GLOB,
+            "YYYY-MM-DD HH:MM:SS",
+        ),
+        (
+            "labels",
+            "created_at",
+            "'label id ' || id",
+            TS_GLOB,
+            "YYYY-MM-DD HH:MM:SS",
+        ),
+        (
+            "mdm_apple_configuration_profiles",
+            "secrets_updated_at",
+            "'profile_uuid ' || profile_uuid",
+            &dt6,
+            "YYYY-MM-DD HH:MM:SS.ffffff",
+        ),
+        (
+            "host_mdm_apple_profiles",
+            "secrets_updated_at",
+            "'host_uuid ' || host_uuid || ', profile_uuid ' || profile_uuid",
+            &dt6,
+            "YYYY-MM-DD HH:MM:SS.ffffff",
+        ),
+    ];
+    for (table, column, label, pattern, format) in checks {
+        let sql = format!(
+            "SELECT {label}, CAST({column} AS TEXT) FROM {table}
+             WHERE {column} IS NOT NULL AND (typeof({column}) != 'text' OR {column} NOT GLOB ?1)
+             LIMIT 1"
+        );
+        let bad: Option<(String, String)> = conn
+            .query_row(&sql, [pattern], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        if let Some((row, value)) = bad {
+            let table = CONTRACT
+                .iter()
+                .find(|(t, _)| *t == table)
+                .map_or("?", |(t, _)| t);
+            let column = CONTRACT
+                .iter()
+                .flat_map(|(_, cols)| cols.iter())
+                .find(|c| **c == column)
+                .copied()
+                .unwrap_or("?");
+            return Err(SchemaError::BadTimestamp {
+                table,
+                column,
+                row,
+                value,
+                format,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Migration 1: the spec §1 tables. `label_membership` is `WITHOUT ROWID`: its rows are the
@@ -357,6 +437,29 @@ mod tests {
             err.to_string(),
             "schema contract (spec §1): table `hosts` has no column `label_updated_at`"
         );
+    }
+
+    #[test]
+    fn a_timestamp_in_another_format_is_named_with_its_row() {
+        let conn = fresh();
+        conn.execute_batch(
+            "INSERT INTO hosts (id, uuid, label_updated_at) VALUES (1, 'A', '2026-01-01 00:00:00');
+             INSERT INTO hosts (id, uuid, label_updated_at) VALUES (7, 'B', '2026-01-01T00:00:00Z');",
+        )
+        .unwrap();
+        assert_eq!(
+            check_timestamps(&conn).unwrap_err().to_string(),
+            "table `hosts`, column `label_updated_at`, host id 7: \"2026-01-01T00:00:00Z\" is not a \
+             `YYYY-MM-DD HH:MM:SS` timestamp (spec §1)"
+        );
+        conn.execute_batch(
+            "UPDATE hosts SET label_updated_at = '2026-01-01 00:00:00';
+             INSERT INTO mdm_apple_configuration_profiles (profile_uuid, identifier, name, checksum,
+               secrets_updated_at) VALUES ('a1', 'i', 'n', x'00', '2026-01-01 00:00:00');",
+        )
+        .unwrap();
+        let e = check_timestamps(&conn).unwrap_err().to_string();
+        assert!(e.starts_with("table `mdm_apple_configuration_profiles`, column `secrets_updated_at`, profile_uuid a1"), "{e}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The one integration-test binary: drives the real `reconsim` CLI in fresh temp dirs and
 //! checks exit codes, stderr wording and outputs.
 
+mod suite;
 mod util;
 
 use util::{Workdir, expect_error, scenario, scenario_text};

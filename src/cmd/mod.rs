@@ -1,6 +1,8 @@
 //! One module per subcommand: thin `run` functions that check arguments and call the domain
 //! modules. Each returns the process exit code or an error (exit 2).
 
+pub mod compare;
+pub mod diff;
 pub mod generate;
 pub mod inspect;
 
@@ -16,5 +18,31 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Generate(args) => generate::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Diff(args) => diff::run(args),
+        Command::Compare(args) => compare::run(args),
     }
+}
+
+/// The checked batched configuration of the reconcile options; the batch size defaults to the
+/// one recorded in the database (`reconsim_meta`), else Fleet's 5,000.
+pub fn batched_config(
+    args: &crate::cli::ReconcileArgs,
+    conn: &rusqlite::Connection,
+) -> anyhow::Result<crate::batched::BatchedConfig> {
+    let mut rules = crate::rules::Rules::default();
+    if args.align_with_legacy {
+        rules = rules.aligned_with_legacy();
+    }
+    for r in &args.rules {
+        rules.apply(r).map_err(anyhow::Error::msg)?;
+    }
+    Ok(crate::batched::BatchedConfig {
+        batch_size: args
+            .batch_size
+            .map(|b| b as usize)
+            .or_else(|| crate::meta::get(conn, "batch_size").and_then(|b| b.parse().ok()))
+            .filter(|b| *b > 0)
+            .unwrap_or(5000),
+        rules,
+    })
 }

@@ -1,5 +1,10 @@
 //! Helpers for the integration tests: a fresh temp dir per test and the real binary.
 
+#![allow(dead_code)]
+
+pub mod fixture;
+pub mod reference;
+
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 

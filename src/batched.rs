@@ -1,0 +1,547 @@
+//! The batched path (spec §4): eligible hosts in cursor-paged windows, the catalog and the
+//! window's memberships and current rows loaded by SQL, decisions made in code by `handlers`.
+//!
+//! Bulk loads take the window's keys as one JSON array bound to `json_each(?)`, so there is
+//! no IN-list limit at any batch size; SQLite probes the primary key once per value (plans
+//! pinned in tests).
+
+use crate::cursor::CursorStore;
+use crate::eligibility::ELIGIBLE_HOST;
+use crate::handlers::{self, CatalogEntry};
+use crate::model::{CurrentRow, Delta, Host, LabelRef, Op, Profile};
+use crate::rules::Rules;
+use crate::timefmt;
+use rusqlite::Connection;
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+/// Errors of the batched path. A bad value names its table, column and row.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum BatchedError {
+    #[error("batched {phase} query: {message}")]
+    Query {
+        phase: &'static str,
+        message: String,
+    },
+    #[error("table `{table}`, column `{column}`, {row}: {value:?} is not a `{format}` timestamp")]
+    BadTimestamp {
+        table: &'static str,
+        column: &'static str,
+        row: String,
+        value: String,
+        format: &'static str,
+    },
+    #[error("batched tick failed: {0}")]
+    Tick(String),
+    #[error("batched pass did not wrap within {ticks} ticks (cursor at {cursor:?})")]
+    NoWrap { ticks: usize, cursor: String },
+}
+
+fn q(phase: &'static str) -> impl Fn(rusqlite::Error) -> BatchedError {
+    move |e| BatchedError::Query {
+        phase,
+        message: e.to_string(),
+    }
+}
+
+/// Settings of a batched run.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchedConfig {
+    pub batch_size: usize,
+    pub rules: Rules,
+}
+
+/// The window query (spec §4.1 step 2), with D7's enrolled filter when on.
+pub fn window_sql(rules: &Rules) -> String {
+    let d7 = if rules.d7_require_enrolled {
+        " AND EXISTS (SELECT 1 FROM host_mdm hm WHERE hm.host_id = h.id AND hm.enrolled = 1)"
+    } else {
+        ""
+    };
+    format!(
+        "SELECT h.id, h.uuid, h.team_id, h.platform, h.label_updated_at
+         FROM hosts h
+         WHERE h.uuid > ?1 AND {ELIGIBLE_HOST}{d7}
+         ORDER BY h.uuid, h.id
+         LIMIT ?2"
+    )
+}
+
+/// The catalog query (spec §4.1 step 5): every profile with its label rows and their labels'
+/// facts, `lbl.created_at` selected as the plain column (the `merged` version, B1 fixed).
+pub const CATALOG_SQL: &str = "
+    SELECT p.profile_uuid, p.team_id, p.identifier, p.name, p.checksum, p.secrets_updated_at,
+           mcpl.id, mcpl.label_name, mcpl.label_id, lbl.created_at AS label_created_at,
+           lbl.label_membership_type, mcpl.exclude, mcpl.require_all
+    FROM mdm_apple_configuration_profiles p
+    LEFT JOIN mdm_configuration_profile_labels mcpl ON mcpl.apple_profile_uuid = p.profile_uuid
+    LEFT JOIN labels lbl ON lbl.id = mcpl.label_id
+    ORDER BY p.profile_uuid, mcpl.id";
+
+/// The window's memberships (spec §4.1 step 6), probed by the (host_id, label_id) primary key.
+/// Restricting to the catalog's labels happens in code: with a second `IN` on label_id, the
+/// planner may drive from the label index instead, labels × hosts probes (spec §9).
+pub const MEMBERSHIPS_SQL: &str = "
+    SELECT lm.host_id, lm.label_id FROM label_membership lm
+    WHERE lm.host_id IN (SELECT value FROM json_each(?1))";
+
+/// The window's current rows (spec §4.1 step 6).
+pub const CURRENT_ROWS_SQL: &str = "
+    SELECT host_uuid, profile_uuid, status, operation_type, checksum, secrets_updated_at
+    FROM host_mdm_apple_profiles
+    WHERE host_uuid IN (SELECT value FROM json_each(?1))";
+
+fn check_ts(
+    table: &'static str,
+    column: &'static str,
+    row: impl FnOnce() -> String,
+    value: &str,
+) -> Result<(), BatchedError> {
+    if timefmt::is_timestamp(value) {
+        Ok(())
+    } else {
+        Err(BatchedError::BadTimestamp {
+            table,
+            column,
+            row: row(),
+            value: value.to_string(),
+            format: "YYYY-MM-DD HH:MM:SS",
+        })
+    }
+}
+
+fn check_dt6(
+    table: &'static str,
+    column: &'static str,
+    row: impl FnOnce() -> String,
+    value: Option<&str>,
+) -> Result<(), BatchedError> {
+    match value {
+        Some(v) if !timefmt::is_datetime6(v) => Err(BatchedError::BadTimestamp {
+            table,
+            column,
+            row: row(),
+            value: v.to_string(),
+            format: "YYYY-MM-DD HH:MM:SS.ffffff",
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Lists one window of eligible hosts after `cursor`.
+pub fn load_window(
+    conn: &Connection,
+    cursor: &str,
+    limit: usize,
+    rules: &Rules,
+) -> Result<Vec<Host>, BatchedError> {
+    let mut stmt = conn
+        .prepare_cached(&window_sql(rules))
+        .map_err(q("window"))?;
+    let rows = stmt
+        .query_map(rusqlite::params![cursor, limit as i64], |r| {
+            Ok(Host {
+                id: r.get(0)?,
+                uuid: r.get(1)?,
+                team_id: r.get(2)?,
+                platform: r.get(3)?,
+                label_updated_at: r.get(4)?,
+            })
+        })
+        .map_err(q("window"))?;
+    let mut hosts = Vec::new();
+    for h in rows {
+        let h = h.map_err(q("window"))?;
+        check_ts(
+            "hosts",
+            "label_updated_at",
+            || format!("host id {}", h.id),
+            &h.label_updated_at,
+        )?;
+        hosts.push(h);
+    }
+    Ok(hosts)
+}
+
+/// Loads the raw catalog: every profile with its label rows.
+pub fn load_profiles(conn: &Connection) -> Result<Vec<Profile>, BatchedError> {
+    let mut stmt = conn.prepare_cached(CATALOG_SQL).map_err(q("catalog"))?;
+    let mut rows = stmt.query([]).map_err(q("catalog"))?;
+    let mut out: Vec<Profile> = Vec::new();
+    while let Some(r) = rows.next().map_err(q("catalog"))? {
+        let uuid: String = r.get(0).map_err(q("catalog"))?;
+        if out.last().is_none_or(|p| p.uuid != uuid) {
+            let secrets: Option<String> = r.get(5).map_err(q("catalog"))?;
+            check_dt6(
+                "mdm_apple_configuration_profiles",
+                "secrets_updated_at",
+                || format!("profile_uuid {uuid}"),
+                secrets.as_deref(),
+            )?;
+            out.push(Profile {
+                uuid: uuid.clone(),
+                team_id: r.get(1).map_err(q("catalog"))?,
+                identifier: r.get(2).map_err(q("catalog"))?,
+                name: r.get(3).map_err(q("catalog"))?,
+                checksum: r.get(4).map_err(q("catalog"))?,
+                secrets_updated_at: secrets,
+                refs: Vec::new(),
+            });
+        }
+        // No label row: the LEFT JOIN's NULL id.
+        if r.get::<_, Option<i64>>(6).map_err(q("catalog"))?.is_none() {
+            continue;
+        }
+        let created_at: Option<String> = r.get(9).map_err(q("catalog"))?;
+        let label_id: Option<i64> = r.get(8).map_err(q("catalog"))?;
+        if let Some(c) = created_at.as_deref() {
+            check_ts(
+                "labels",
+                "created_at",
+                || format!("label id {}", label_id.unwrap_or(0)),
+                c,
+            )?;
+        }
+        let label = LabelRef {
+            label_name: r.get(7).map_err(q("catalog"))?,
+            label_id,
+            created_at,
+            membership_type: r.get(10).map_err(q("catalog"))?,
+            exclude: r.get::<_, i64>(11).map_err(q("catalog"))? != 0,
+            require_all: r.get::<_, i64>(12).map_err(q("catalog"))? != 0,
+        };
+        if let Some(p) = out.last_mut() {
+            p.refs.push(label);
+        }
+    }
+    Ok(out)
+}
+
+/// Memberships of `host_ids` in `label_ids`, as a set of (host_id, label_id).
+pub fn load_memberships(
+    conn: &Connection,
+    host_ids: &[i64],
+    label_ids: &[i64],
+) -> Result<HashSet<(i64, i64)>, BatchedError> {
+    let hosts = serde_json::to_string(host_ids).unwrap_or_else(|_| "[]".into());
+    let mut stmt = conn
+        .prepare_cached(MEMBERSHIPS_SQL)
+        .map_err(q("memberships"))?;
+    let rows = stmt
+        .query_map([hosts], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
+        .map_err(q("memberships"))?;
+    let mut out = HashSet::new();
+    for row in rows {
+        let (h, l) = row.map_err(q("memberships"))?;
+        if label_ids.binary_search(&l).is_ok() {
+            out.insert((h, l));
+        }
+    }
+    Ok(out)
+}
+
+/// Current rows of `uuids`, grouped by host uuid.
+pub fn load_current(
+    conn: &Connection,
+    uuids: &[&str],
+) -> Result<HashMap<String, Vec<CurrentRow>>, BatchedError> {
+    let arg = serde_json::to_string(uuids).unwrap_or_else(|_| "[]".into());
+    let mut stmt = conn
+        .prepare_cached(CURRENT_ROWS_SQL)
+        .map_err(q("current rows"))?;
+    let rows = stmt
+        .query_map([arg], |r| {
+            Ok(CurrentRow {
+                host_uuid: r.get(0)?,
+                profile_uuid: r.get(1)?,
+                status: r.get(2)?,
+                operation_type: r.get(3)?,
+                checksum: r.get(4)?,
+                secrets_updated_at: r.get(5)?,
+            })
+        })
+        .map_err(q("current rows"))?;
+    let mut out: HashMap<String, Vec<CurrentRow>> = HashMap::new();
+    for row in rows {
+        let row = row.map_err(q("current rows"))?;
+        check_dt6(
+            "host_mdm_apple_profiles",
+            "secrets_updated_at",
+            || {
+                format!(
+                    "host_uuid {}, profile_uuid {}",
+                    row.host_uuid, row.profile_uuid
+                )
+            },
+            row.secrets_updated_at.as_deref(),
+        )?;
+        out.entry(row.host_uuid.clone()).or_default().push(row);
+    }
+    Ok(out)
+}
+
+/// The shaped catalog and its index by profile uuid.
+pub struct Catalog {
+    pub entries: Vec<CatalogEntry>,
+    pub label_ids: Vec<i64>,
+}
+
+impl Catalog {
+    pub fn new(profiles: Vec<Profile>, rules: &Rules) -> Catalog {
+        let entries: Vec<CatalogEntry> = profiles
+            .into_iter()
+            .map(|p| CatalogEntry::new(p, rules))
+            .collect();
+        let mut label_ids: Vec<i64> = entries
+            .iter()
+            .flat_map(|e| e.profile.refs.iter().filter_map(|r| r.label_id))
+            .collect();
+        label_ids.sort_unstable();
+        label_ids.dedup();
+        Catalog { entries, label_ids }
+    }
+
+    pub fn by_uuid(&self) -> HashMap<&str, usize> {
+        self.entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.profile.uuid.as_str(), i))
+            .collect()
+    }
+}
+
+/// How a tick ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// A window was processed.
+    Ok,
+    /// The window was empty (the pass was already complete).
+    Empty,
+    /// The tick failed after the cursor was read; the cursor stays (spec §4.1 step 8).
+    Error(String),
+}
+
+/// What one tick did.
+#[derive(Debug, Clone)]
+pub struct TickReport {
+    pub cursor_before: String,
+    pub cursor_after: String,
+    /// Host row ids of the window, in window order.
+    pub visited: Vec<i64>,
+    pub deltas: Vec<Delta>,
+    pub outcome: Outcome,
+    pub timings: Vec<(&'static str, Duration)>,
+    /// The tick ended a pass (cursor back to "").
+    pub pass_complete: bool,
+}
+
+/// One tick of spec §4.1.
+pub fn tick(conn: &Connection, cursor: &mut dyn CursorStore, cfg: &BatchedConfig) -> TickReport {
+    let mut timings = Vec::new();
+    let t = Instant::now();
+    // Step 1: a read error means "start from the beginning".
+    let before = cursor.read().unwrap_or_default();
+    timings.push(("cursor_read", t.elapsed()));
+    let mut report = TickReport {
+        cursor_before: before.clone(),
+        cursor_after: before.clone(),
+        visited: Vec::new(),
+        deltas: Vec::new(),
+        outcome: Outcome::Ok,
+        timings: Vec::new(),
+        pass_complete: false,
+    };
+    match tick_inner(conn, &before, cfg, &mut timings, &mut report) {
+        Ok(next) => {
+            // Step 8: write only on success and only when it changed.
+            if next != before {
+                let t = Instant::now();
+                let written = cursor.write(&next);
+                timings.push(("cursor_write", t.elapsed()));
+                if let Err(e) = written {
+                    report.outcome = Outcome::Error(e.to_string());
+                    report.deltas.clear();
+                    report.timings = timings;
+                    return report;
+                }
+            }
+            report.cursor_after = next.clone();
+            report.pass_complete = next.is_empty();
+        }
+        Err(e) => {
+            report.outcome = Outcome::Error(e.to_string());
+            report.deltas.clear();
+        }
+    }
+    report.timings = timings;
+    report
+}
+
+/// Steps 2–7; returns the next cursor.
+fn tick_inner(
+    conn: &Connection,
+    cursor: &str,
+    cfg: &BatchedConfig,
+    timings: &mut Vec<(&'static str, Duration)>,
+    report: &mut TickReport,
+) -> Result<String, BatchedError> {
+    let t = Instant::now();
+    let hosts = load_window(conn, cursor, cfg.batch_size, &cfg.rules)?;
+    timings.push(("window", t.elapsed()));
+    if hosts.is_empty() {
+        report.outcome = Outcome::Empty;
+        let t = Instant::now();
+        if cfg.rules.d5_remove {
+            let catalog = Catalog::new(load_profiles(conn)?, &cfg.rules);
+            report.deltas = sweep_ineligible(conn, &catalog, &cfg.rules)?;
+        }
+        timings.push(("compute", t.elapsed()));
+        return Ok(String::new());
+    }
+    let next = if hosts.len() == cfg.batch_size {
+        hosts.last().map(|h| h.uuid.clone()).unwrap_or_default()
+    } else {
+        String::new()
+    };
+    let t = Instant::now();
+    let catalog = Catalog::new(load_profiles(conn)?, &cfg.rules);
+    timings.push(("catalog", t.elapsed()));
+
+    let t = Instant::now();
+    let ids: Vec<i64> = hosts.iter().map(|h| h.id).collect();
+    let members = load_memberships(conn, &ids, &catalog.label_ids)?;
+    timings.push(("memberships", t.elapsed()));
+
+    let t = Instant::now();
+    let mut uuids: Vec<&str> = hosts.iter().map(|h| h.uuid.as_str()).collect();
+    uuids.dedup();
+    let current = load_current(conn, &uuids)?;
+    timings.push(("current_rows", t.elapsed()));
+
+    let t = Instant::now();
+    let by_uuid = catalog.by_uuid();
+    let empty = Vec::new();
+    for h in &hosts {
+        let member = |label: i64| members.contains(&(h.id, label));
+        let rows: Vec<&CurrentRow> = current.get(&h.uuid).unwrap_or(&empty).iter().collect();
+        handlers::host_deltas(
+            h,
+            &catalog.entries,
+            &by_uuid,
+            &member,
+            &rows,
+            &cfg.rules,
+            &mut report.deltas,
+        );
+    }
+    if next.is_empty() && cfg.rules.d5_remove {
+        report
+            .deltas
+            .extend(sweep_ineligible(conn, &catalog, &cfg.rules)?);
+    }
+    timings.push(("compute", t.elapsed()));
+    report.visited = ids;
+    Ok(next)
+}
+
+/// D5 = remove: at the end of a pass, remove the rows of hosts the batched path never lists
+/// (no eligible host row for their uuid), under the same §4.3 exemptions.
+pub fn sweep_ineligible(
+    conn: &Connection,
+    catalog: &Catalog,
+    rules: &Rules,
+) -> Result<Vec<Delta>, BatchedError> {
+    let d7 = if rules.d7_require_enrolled {
+        " AND EXISTS (SELECT 1 FROM host_mdm hm WHERE hm.host_id = h.id AND hm.enrolled = 1)"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "SELECT hmap.host_uuid, hmap.profile_uuid, hmap.status, hmap.operation_type
+         FROM host_mdm_apple_profiles hmap
+         WHERE NOT EXISTS (SELECT 1 FROM hosts h WHERE h.uuid = hmap.host_uuid
+                           AND {ELIGIBLE_HOST}{d7})"
+    );
+    let by_uuid = catalog.by_uuid();
+    let mut stmt = conn.prepare_cached(&sql).map_err(q("d5 sweep"))?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok(CurrentRow {
+                host_uuid: r.get(0)?,
+                profile_uuid: r.get(1)?,
+                status: r.get(2)?,
+                operation_type: r.get(3)?,
+                checksum: Vec::new(),
+                secrets_updated_at: None,
+            })
+        })
+        .map_err(q("d5 sweep"))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let row = row.map_err(q("d5 sweep"))?;
+        let broken = by_uuid
+            .get(row.profile_uuid.as_str())
+            .is_some_and(|&i| catalog.entries[i].broken);
+        if !handlers::remove_in_flight(&row) && !broken {
+            out.push(Delta::new(&row.host_uuid, &row.profile_uuid, Op::Remove));
+        }
+    }
+    Ok(out)
+}
+
+/// One full pass, read-only, with the cursor in memory.
+#[derive(Debug, Clone, Default)]
+pub struct PassResult {
+    /// Every delta of every tick, duplicates included.
+    pub deltas: Vec<Delta>,
+    pub ticks: Vec<TickReport>,
+    /// Host row ids visited during the pass.
+    pub visited: HashSet<i64>,
+}
+
+impl PassResult {
+    /// Total time per phase over the pass, in first-seen order.
+    pub fn phase_totals(&self) -> Vec<(&'static str, Duration)> {
+        let mut out: Vec<(&'static str, Duration)> = Vec::new();
+        for t in &self.ticks {
+            for &(name, d) in &t.timings {
+                match out.iter_mut().find(|(n, _)| *n == name) {
+                    Some(x) => x.1 += d,
+                    None => out.push((name, d)),
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Runs ticks from cursor "" until the cursor wraps back to "" (spec §4.1: ceil(N/B) ticks,
+/// plus one empty tick when N is a multiple of B). A failing tick ends the pass with its error.
+pub fn full_pass(conn: &Connection, cfg: &BatchedConfig) -> Result<PassResult, BatchedError> {
+    let mut cursor = crate::cursor::MemoryCursor::default();
+    let host_rows: i64 = conn
+        .query_row("SELECT count(*) FROM hosts", [], |r| r.get(0))
+        .map_err(q("host count"))?;
+    let limit = host_rows as usize / cfg.batch_size.max(1) + 2;
+    let mut pass = PassResult::default();
+    loop {
+        let report = tick(conn, &mut cursor, cfg);
+        if let Outcome::Error(e) = &report.outcome {
+            return Err(BatchedError::Tick(e.clone()));
+        }
+        pass.visited.extend(report.visited.iter().copied());
+        pass.deltas.extend(report.deltas.iter().cloned());
+        let done = report.pass_complete;
+        let at = report.cursor_after.clone();
+        pass.ticks.push(report);
+        if done {
+            return Ok(pass);
+        }
+        if pass.ticks.len() >= limit {
+            return Err(BatchedError::NoWrap {
+                ticks: pass.ticks.len(),
+                cursor: at,
+            });
+        }
+    }
+}

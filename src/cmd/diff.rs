@@ -1,0 +1,30 @@
+//! `reconsim diff`: one path over a database, deltas as CSV.
+
+use crate::cli::{DiffArgs, EXIT_OK, PathArg};
+use crate::report;
+use crate::snapshot::Snapshot;
+use anyhow::Context;
+use std::io::Write;
+use std::path::Path;
+
+pub fn run(args: DiffArgs) -> anyhow::Result<i32> {
+    let snap = Snapshot::open(&args.common.db)?;
+    let cfg = super::batched_config(&args.common, &snap.conn)?;
+    let deltas = match args.path {
+        PathArg::Legacy => {
+            let r = snap.legacy(args.common.legacy_sql)?;
+            let mut d = r.installs;
+            d.extend(r.removes);
+            d
+        }
+        PathArg::Batched => snap.batched(&cfg)?.deltas,
+    };
+    let bytes = report::diff_csv(&deltas).context("formatting CSV")?;
+    if args.out == "-" {
+        std::io::stdout().lock().write_all(&bytes)?;
+    } else {
+        report::write_atomic(Path::new(&args.out), &bytes)
+            .with_context(|| format!("--out {}", args.out))?;
+    }
+    Ok(EXIT_OK)
+}

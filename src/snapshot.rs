@@ -1,0 +1,42 @@
+//! One read snapshot of a contract database, on which both paths run (spec §3, §5): the file is
+//! opened read-only, checked against the spec §1 contract and timestamp formats, and every
+//! query of a `diff` or `compare` runs inside one read transaction.
+
+use crate::batched::{self, BatchedConfig, PassResult};
+use crate::legacy::{self, LegacyResult, LegacySql};
+use crate::schema;
+use anyhow::Context;
+use rusqlite::Connection;
+use std::path::Path;
+
+/// A read transaction over a contract database.
+pub struct Snapshot {
+    pub conn: Connection,
+}
+
+impl Snapshot {
+    /// Opens `path` read-only, checks the contract, begins the read transaction and checks
+    /// every timestamp column (spec §1).
+    pub fn open(path: &Path) -> anyhow::Result<Snapshot> {
+        let conn = schema::open_contract_db(path)?;
+        // Temp tables of the tuned legacy SQL live in memory, never in a file beside the db.
+        conn.execute_batch("PRAGMA temp_store = MEMORY; PRAGMA cache_size = -262144; PRAGMA mmap_size = 4294967296; BEGIN")
+            .with_context(|| format!("database {}: beginning a read transaction", path.display()))?;
+        // The first read takes the snapshot; everything after sees the same data.
+        schema::check_timestamps(&conn)?;
+        Ok(Snapshot { conn })
+    }
+
+    pub fn legacy(&self, form: LegacySql) -> anyhow::Result<LegacyResult> {
+        Ok(legacy::run(&self.conn, form)?)
+    }
+
+    pub fn batched(&self, cfg: &BatchedConfig) -> anyhow::Result<PassResult> {
+        Ok(batched::full_pass(&self.conn, cfg)?)
+    }
+
+    /// The seed recorded by the generator, or `unknown`.
+    pub fn seed_text(&self) -> String {
+        crate::meta::seed_text(&self.conn)
+    }
+}

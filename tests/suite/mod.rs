@@ -1,0 +1,3 @@
+mod conformance;
+mod properties;
+mod reconcile_cli;

@@ -1,0 +1,259 @@
+//! `diff` and `compare` through the real binary: headers, sort order, exit codes, bad input.
+
+use crate::util::{Workdir, expect_error, scenario};
+
+fn generate(wd: &Workdir, name: &str, db: &str) {
+    let s = scenario(name);
+    wd.cmd(&["generate", "--scenario", &s, "--db", db, "-q"])
+        .assert()
+        .success();
+}
+
+fn stdout(mut cmd: assert_cmd::Command, code: i32) -> String {
+    let out = cmd.output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn diff_writes_sorted_deduplicated_csv_for_both_paths() {
+    let wd = Workdir::new();
+    generate(&wd, "edge-cases.toml", "f.db");
+    for path in ["legacy", "batched"] {
+        let text = stdout(wd.cmd(&["diff", "--db", "f.db", "--path", path]), 0);
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some("host_uuid,profile_uuid,operation"));
+        let rows: Vec<&str> = lines.collect();
+        assert!(rows.len() > 100, "{path}: {} rows", rows.len());
+        let mut sorted = rows.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(rows, sorted, "{path}: not sorted and de-duplicated");
+        assert!(
+            rows.iter()
+                .all(|r| r.ends_with(",install") || r.ends_with(",remove"))
+        );
+    }
+    // --out FILE writes the same bytes, atomically.
+    let text = stdout(wd.cmd(&["diff", "--db", "f.db", "--path", "legacy"]), 0);
+    wd.cmd(&["diff", "--db", "f.db", "--path", "legacy", "--out", "l.csv"])
+        .assert()
+        .success();
+    assert_eq!(std::fs::read_to_string(wd.path("l.csv")).unwrap(), text);
+}
+
+#[test]
+fn legacy_forms_give_identical_output() {
+    let wd = Workdir::new();
+    generate(&wd, "edge-cases.toml", "f.db");
+    let a = stdout(
+        wd.cmd(&[
+            "diff",
+            "--db",
+            "f.db",
+            "--path",
+            "legacy",
+            "--legacy-sql",
+            "as-written",
+        ]),
+        0,
+    );
+    let b = stdout(
+        wd.cmd(&[
+            "diff",
+            "--db",
+            "f.db",
+            "--path",
+            "legacy",
+            "--legacy-sql",
+            "tuned",
+        ]),
+        0,
+    );
+    assert_eq!(a, b);
+}
+
+#[test]
+fn compare_exits_1_and_explains_every_divergence() {
+    let wd = Workdir::new();
+    generate(&wd, "edge-cases.toml", "f.db");
+    let out = stdout(wd.cmd(&["compare", "--db", "f.db", "--out-dir", "cmp"]), 1);
+    assert!(out.contains("seed: 42"), "{out}");
+    assert!(out.contains("equivalent: no"), "{out}");
+    assert!(!out.contains("unexplained"), "{out}");
+    let csv = std::fs::read_to_string(wd.path("cmp/divergences.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("host_uuid,profile_uuid,legacy_op,batched_op,class,explanation")
+    );
+    let mut rdr = csv::Reader::from_reader(csv.as_bytes());
+    let mut classes = std::collections::BTreeSet::new();
+    for rec in rdr.records() {
+        let rec = rec.unwrap();
+        assert_ne!(rec[2].to_string(), rec[3].to_string());
+        assert!(rec[5].starts_with("legacy: "), "{}", &rec[5]);
+        assert!(rec[5].contains("; batched: "), "{}", &rec[5]);
+        classes.insert(rec[4].to_string());
+    }
+    for c in ["D1", "D2", "D3", "D4", "D5", "D6", "D8", "D9"] {
+        assert!(classes.contains(c), "class {c} missing from {classes:?}");
+    }
+    assert!(wd.path("cmp/summary.txt").exists());
+}
+
+#[test]
+fn compare_aligned_leaves_only_fact_classes() {
+    let wd = Workdir::new();
+    generate(&wd, "edge-cases.toml", "f.db");
+    wd.cmd(&[
+        "compare",
+        "--db",
+        "f.db",
+        "--out-dir",
+        "cmp",
+        "--align-with-legacy",
+    ])
+    .assert()
+    .code(1);
+    let csv = std::fs::read_to_string(wd.path("cmp/divergences.csv")).unwrap();
+    let mut rdr = csv::Reader::from_reader(csv.as_bytes());
+    for rec in rdr.records() {
+        let rec = rec.unwrap();
+        assert!(["D6", "D8", "D9"].contains(&&rec[4]), "{:?}", rec);
+    }
+}
+
+#[test]
+fn compare_exits_0_on_an_equivalent_fleet() {
+    let wd = Workdir::new();
+    let text = crate::util::scenario_text("quick.toml");
+    // No feature that makes the paths differ: no labels, no secrets, all hosts eligible.
+    let text = text
+        .replace("duplicate_uuid_rate = 0.005", "duplicate_uuid_rate = 0.0")
+        .replace("none = 0.55", "none = 1.0")
+        .replace("include_all = 0.08", "include_all = 0.0")
+        .replace("include_any = 0.10", "include_any = 0.0")
+        .replace("exclude_any = 0.12", "exclude_any = 0.0")
+        .replace("include_all_exclude = 0.04", "include_all_exclude = 0.0")
+        .replace("include_any_exclude = 0.05", "include_any_exclude = 0.0")
+        .replace("mixed_include = 0.04", "mixed_include = 0.0")
+        .replace("exclude_require_all = 0.02", "exclude_require_all = 0.0")
+        .replace("secrets_share = 0.1", "secrets_share = 0.0")
+        .replace(
+            "ineligible_host_rows_share = 0.3",
+            "ineligible_host_rows_share = 0.0",
+        )
+        .replace("deleted_hosts = 3", "deleted_hosts = 0");
+    wd.write("eq.toml", &text);
+    wd.cmd(&["generate", "--scenario", "eq.toml", "--db", "f.db", "-q"])
+        .assert()
+        .success();
+    let out = stdout(wd.cmd(&["compare", "--db", "f.db", "--out-dir", "cmp"]), 0);
+    assert!(out.contains("equivalent: yes"), "{out}");
+    let csv = std::fs::read_to_string(wd.path("cmp/divergences.csv")).unwrap();
+    assert_eq!(
+        csv,
+        "host_uuid,profile_uuid,legacy_op,batched_op,class,explanation\n"
+    );
+}
+
+#[test]
+fn unknown_rule_is_rejected() {
+    let wd = Workdir::new();
+    generate(&wd, "edge-cases.toml", "f.db");
+    let line = expect_error(wd.cmd(&[
+        "diff", "--db", "f.db", "--path", "batched", "--rule", "d9=on",
+    ]));
+    assert_eq!(
+        line,
+        "error: --rule \"d9=on\": unknown rule \"d9\" (known: d1, d2, d3, d4, d5, d7)"
+    );
+}
+
+#[test]
+fn a_rule_changes_the_batched_output() {
+    let wd = Workdir::new();
+    generate(&wd, "edge-cases.toml", "f.db");
+    let a = stdout(wd.cmd(&["diff", "--db", "f.db", "--path", "batched"]), 0);
+    let b = stdout(
+        wd.cmd(&[
+            "diff",
+            "--db",
+            "f.db",
+            "--path",
+            "batched",
+            "--rule",
+            "d5=remove",
+        ]),
+        0,
+    );
+    assert!(b.lines().count() > a.lines().count());
+}
+
+#[test]
+fn a_database_missing_a_contract_table_is_named() {
+    let wd = Workdir::new();
+    generate(&wd, "edge-cases.toml", "f.db");
+    let conn = rusqlite::Connection::open(wd.path("f.db")).unwrap();
+    conn.execute_batch("DROP TABLE label_membership").unwrap();
+    drop(conn);
+    for cmd in [
+        vec!["diff", "--db", "f.db", "--path", "legacy"],
+        vec!["compare", "--db", "f.db", "--out-dir", "cmp"],
+    ] {
+        let line = expect_error(wd.cmd(&cmd));
+        assert_eq!(
+            line,
+            "error: schema contract (spec §1): missing table `label_membership`"
+        );
+    }
+    assert!(!wd.path("cmp/divergences.csv").exists());
+}
+
+#[test]
+fn a_malformed_timestamp_names_table_column_and_row() {
+    let wd = Workdir::new();
+    generate(&wd, "edge-cases.toml", "f.db");
+    let conn = rusqlite::Connection::open(wd.path("f.db")).unwrap();
+    conn.execute_batch("UPDATE hosts SET label_updated_at = '2026-06-01T10:00:00Z' WHERE id = 17")
+        .unwrap();
+    drop(conn);
+    for path in ["legacy", "batched"] {
+        let line = expect_error(wd.cmd(&["diff", "--db", "f.db", "--path", path]));
+        assert_eq!(
+            line,
+            "error: table `hosts`, column `label_updated_at`, host id 17: \
+             \"2026-06-01T10:00:00Z\" is not a `YYYY-MM-DD HH:MM:SS` timestamp (spec §1)"
+        );
+    }
+}
+
+#[test]
+fn diff_works_on_a_hand_written_database() {
+    let wd = Workdir::new();
+    let conn = rusqlite::Connection::open(wd.path("hand.db")).unwrap();
+    conn.execute_batch(reconsim::schema::MIGRATION_TABLES)
+        .unwrap();
+    conn.execute_batch(
+        "INSERT INTO hosts (id, uuid, platform) VALUES (1, 'U1', 'darwin');
+         INSERT INTO nano_devices VALUES ('U1', '2026-01-01 00:00:00');
+         INSERT INTO nano_enrollments (id, device_id, type) VALUES ('U1', 'U1', 'Device');
+         INSERT INTO mdm_apple_configuration_profiles (profile_uuid, identifier, name, checksum)
+           VALUES ('a1', 'com.x', 'X', x'01');",
+    )
+    .unwrap();
+    drop(conn);
+    for path in ["legacy", "batched"] {
+        let text = stdout(wd.cmd(&["diff", "--db", "hand.db", "--path", path]), 0);
+        assert_eq!(
+            text, "host_uuid,profile_uuid,operation\nU1,a1,install\n",
+            "{path}"
+        );
+    }
+}
