@@ -8,7 +8,8 @@
 use crate::cursor::CursorStore;
 use crate::eligibility::ELIGIBLE_HOST;
 use crate::handlers::{self, CatalogEntry};
-use crate::model::{CurrentRow, Delta, Host, LabelRef, Op, Profile};
+use crate::model::{CurrentRow, Delta, Host, LabelRef, Op, Profile, intern};
+use std::sync::Arc;
 use crate::rules::Rules;
 use crate::timefmt;
 use rusqlite::Connection;
@@ -240,39 +241,51 @@ pub fn load_memberships(
     Ok(out)
 }
 
+/// Reads one `host_mdm_apple_profiles` row selected as (host_uuid, profile_uuid, status,
+/// operation_type, checksum, secrets_updated_at); `host` is reused when it is this row's.
+pub fn read_current_row(r: &rusqlite::Row, host: &mut Option<Arc<str>>) -> rusqlite::Result<CurrentRow> {
+    use rusqlite::types::ValueRef;
+    let text = |i: usize| -> rusqlite::Result<Option<&str>> {
+        match r.get_ref(i)? {
+            ValueRef::Null => Ok(None),
+            v => v.as_str().map(Some).map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, v.data_type(), Box::new(e))),
+        }
+    };
+    let uuid = text(0)?.unwrap_or_default();
+    let host_uuid = match host {
+        Some(h) if &**h == uuid => h.clone(),
+        _ => {
+            let h: Arc<str> = Arc::from(uuid);
+            *host = Some(h.clone());
+            h
+        }
+    };
+    Ok(CurrentRow {
+        host_uuid,
+        profile_uuid: r.get(1)?,
+        status: text(2)?.map(intern),
+        operation_type: text(3)?.map(intern),
+        checksum: r.get(4)?,
+        secrets_updated_at: r.get(5)?,
+    })
+}
+
 /// Current rows of `uuids`, grouped by host uuid.
 pub fn load_current(
     conn: &Connection,
     uuids: &[&str],
-) -> Result<HashMap<String, Vec<CurrentRow>>, BatchedError> {
+) -> Result<HashMap<Arc<str>, Vec<CurrentRow>>, BatchedError> {
     let arg = serde_json::to_string(uuids).unwrap_or_else(|_| "[]".into());
-    let mut stmt = conn
-        .prepare_cached(CURRENT_ROWS_SQL)
-        .map_err(q("current rows"))?;
-    let rows = stmt
-        .query_map([arg], |r| {
-            Ok(CurrentRow {
-                host_uuid: r.get(0)?,
-                profile_uuid: r.get(1)?,
-                status: r.get(2)?,
-                operation_type: r.get(3)?,
-                checksum: r.get(4)?,
-                secrets_updated_at: r.get(5)?,
-            })
-        })
-        .map_err(q("current rows"))?;
-    let mut out: HashMap<String, Vec<CurrentRow>> = HashMap::new();
-    for row in rows {
-        let row = row.map_err(q("current rows"))?;
+    let mut stmt = conn.prepare_cached(CURRENT_ROWS_SQL).map_err(q("current rows"))?;
+    let mut rows = stmt.query([arg]).map_err(q("current rows"))?;
+    let mut out: HashMap<Arc<str>, Vec<CurrentRow>> = HashMap::new();
+    let mut host = None;
+    while let Some(r) = rows.next().map_err(q("current rows"))? {
+        let row = read_current_row(r, &mut host).map_err(q("current rows"))?;
         check_dt6(
             "host_mdm_apple_profiles",
             "secrets_updated_at",
-            || {
-                format!(
-                    "host_uuid {}, profile_uuid {}",
-                    row.host_uuid, row.profile_uuid
-                )
-            },
+            || format!("host_uuid {}, profile_uuid {}", row.host_uuid, row.profile_uuid),
             row.secrets_updated_at.as_deref(),
         )?;
         out.entry(row.host_uuid.clone()).or_default().push(row);
@@ -423,7 +436,11 @@ fn tick_inner(
     let empty = Vec::new();
     for h in &hosts {
         let member = |label: i64| members.contains(&(h.id, label));
-        let rows: Vec<&CurrentRow> = current.get(&h.uuid).unwrap_or(&empty).iter().collect();
+        let rows: Vec<&CurrentRow> = current
+            .get(h.uuid.as_str())
+            .unwrap_or(&empty)
+            .iter()
+            .collect();
         handlers::host_deltas(
             h,
             &catalog.entries,
@@ -457,24 +474,17 @@ pub fn sweep_ineligible(
         ""
     };
     let sql = format!(
-        "SELECT hmap.host_uuid, hmap.profile_uuid, hmap.status, hmap.operation_type
+        "SELECT hmap.host_uuid, hmap.profile_uuid, hmap.status, hmap.operation_type,
+                hmap.checksum, hmap.secrets_updated_at
          FROM host_mdm_apple_profiles hmap
          WHERE NOT EXISTS (SELECT 1 FROM hosts h WHERE h.uuid = hmap.host_uuid
                            AND {ELIGIBLE_HOST}{d7})"
     );
     let by_uuid = catalog.by_uuid();
     let mut stmt = conn.prepare_cached(&sql).map_err(q("d5 sweep"))?;
+    let mut host = None;
     let rows = stmt
-        .query_map([], |r| {
-            Ok(CurrentRow {
-                host_uuid: r.get(0)?,
-                profile_uuid: r.get(1)?,
-                status: r.get(2)?,
-                operation_type: r.get(3)?,
-                checksum: Vec::new(),
-                secrets_updated_at: None,
-            })
-        })
+        .query_map([], |r| read_current_row(r, &mut host))
         .map_err(q("d5 sweep"))?;
     let mut out = Vec::new();
     for row in rows {
@@ -543,5 +553,97 @@ pub fn full_pass(conn: &Connection, cfg: &BatchedConfig) -> Result<PassResult, B
                 cursor: at,
             });
         }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::generator::generate_into;
+    use crate::scenario::Scenario;
+
+    /// The quick fleet, generated and ANALYZEd, in memory.
+    pub(crate) fn quick_fleet() -> Connection {
+        let s = Scenario::parse(include_str!("../scenarios/quick.toml"), "quick.toml").unwrap();
+        let mut conn = Connection::open_in_memory().unwrap();
+        generate_into(&mut conn, &s, &indicatif::ProgressBar::hidden()).unwrap();
+        conn
+    }
+
+    /// The plan's detail lines, joined with " | ".
+    pub(crate) fn plan(conn: &Connection, sql: &str) -> String {
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let n = stmt.parameter_count();
+        let params: Vec<String> = (0..n).map(|_| "[]".to_string()).collect();
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(params), |r| r.get::<_, String>(3))
+            .unwrap();
+        rows.map(|r| r.unwrap()).collect::<Vec<_>>().join(" | ")
+    }
+
+    // Pinned plans (spec §9: SQLite changes plans as data grows; these are the ones that
+    // matter for the batched path's cost).
+
+    #[test]
+    fn window_walks_the_uuid_index() {
+        let p = plan(&quick_fleet(), &window_sql(&Rules::default()));
+        assert!(p.starts_with("SEARCH h USING INDEX idx_hosts_uuid (uuid>?)"), "{p}");
+    }
+
+    #[test]
+    fn memberships_probe_the_primary_key_per_host() {
+        let p = plan(&quick_fleet(), MEMBERSHIPS_SQL);
+        assert!(p.contains("SEARCH lm USING PRIMARY KEY (host_id=?)"), "{p}");
+    }
+
+    #[test]
+    fn current_rows_probe_the_primary_key_per_uuid() {
+        let p = plan(&quick_fleet(), CURRENT_ROWS_SQL);
+        assert!(
+            p.contains(
+                "SEARCH host_mdm_apple_profiles USING INDEX \
+                 sqlite_autoindex_host_mdm_apple_profiles_1 (host_uuid=?)"
+            ),
+            "{p}"
+        );
+    }
+
+    #[test]
+    fn json_each_takes_a_full_window_of_5000_keys() {
+        let conn = quick_fleet();
+        let ids: Vec<i64> = (1..=5000).collect();
+        let all: Vec<i64> = (1..=100).collect();
+        let m = load_memberships(&conn, &ids, &all).unwrap();
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM label_membership WHERE host_id <= 5000", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(m.len() as i64, n);
+    }
+
+    #[test]
+    fn a_tick_writes_the_cursor_only_when_it_changes() {
+        let conn = quick_fleet();
+        let cfg = BatchedConfig {
+            batch_size: 5000,
+            rules: Rules::default(),
+        };
+        let mut cursor = crate::cursor::MemoryCursor::default();
+        let r = tick(&conn, &mut cursor, &cfg);
+        assert_eq!(r.outcome, Outcome::Ok);
+        assert!(r.pass_complete);
+        assert_eq!(cursor.writes, 0, "N < B: next cursor is '' as before: no write");
+        let cfg = BatchedConfig {
+            batch_size: 500,
+            ..cfg
+        };
+        let r = tick(&conn, &mut cursor, &cfg);
+        assert_eq!(r.visited.len(), 500);
+        assert_eq!(cursor.writes, 1);
+        assert_eq!(cursor.value, r.cursor_after);
+        let r2 = tick(&conn, &mut cursor, &cfg);
+        assert_eq!(r2.cursor_before, r.cursor_after);
+        assert!(r2.cursor_after > r.cursor_after, "the cursor strictly increases");
     }
 }

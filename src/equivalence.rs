@@ -144,16 +144,7 @@ impl<'c> Classifier<'c> {
                 "SELECT host_uuid, profile_uuid, status, operation_type, checksum, secrets_updated_at
                  FROM host_mdm_apple_profiles WHERE host_uuid = ?1 AND profile_uuid = ?2",
             )?
-            .query_row([host, profile], |r| {
-                Ok(CurrentRow {
-                    host_uuid: r.get(0)?,
-                    profile_uuid: r.get(1)?,
-                    status: r.get(2)?,
-                    operation_type: r.get(3)?,
-                    checksum: r.get(4)?,
-                    secrets_updated_at: r.get(5)?,
-                })
-            })
+            .query_row([host, profile], |r| crate::batched::read_current_row(r, &mut None))
             .optional()
     }
 

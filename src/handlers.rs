@@ -142,23 +142,32 @@ fn gate(pass: bool, why: Reason<'_>) -> Gate<'_> {
 }
 
 /// Include-all handler: ≥1 ref, none broken, host member of all.
-pub fn include_all<'a>(refs: &[&'a LabelRef], member: &dyn Fn(i64) -> bool) -> Gate<'a> {
-    if refs.is_empty() {
-        return gate(false, Reason::IncludeAllEmpty);
-    }
+pub fn include_all<'a>(
+    refs: impl Iterator<Item = &'a LabelRef>,
+    member: &dyn Fn(i64) -> bool,
+) -> Gate<'a> {
+    let mut any = false;
     for r in refs {
+        any = true;
         match r.label_id {
             None => return gate(false, Reason::IncludeAllBroken(r)),
             Some(id) if !member(id) => return gate(false, Reason::IncludeAllNotMember(r)),
             Some(_) => {}
         }
     }
-    gate(true, Reason::IncludeAllPassed)
+    if any {
+        gate(true, Reason::IncludeAllPassed)
+    } else {
+        gate(false, Reason::IncludeAllEmpty)
+    }
 }
 
 /// Include-any handler: host member of ≥1 non-broken ref.
-pub fn include_any<'a>(refs: &[&'a LabelRef], member: &dyn Fn(i64) -> bool) -> Gate<'a> {
-    match refs.iter().find(|r| r.label_id.is_some_and(member)) {
+pub fn include_any<'a>(
+    mut refs: impl Iterator<Item = &'a LabelRef>,
+    member: &dyn Fn(i64) -> bool,
+) -> Gate<'a> {
+    match refs.find(|r| r.label_id.is_some_and(member)) {
         Some(r) => gate(true, Reason::IncludeAnyPassed(r)),
         None => gate(false, Reason::IncludeAnyFailed),
     }
@@ -202,22 +211,14 @@ pub fn exclude_any<'a>(
 pub fn include_gate<'a>(entry: &'a CatalogEntry, member: &dyn Fn(i64) -> bool) -> Gate<'a> {
     match entry.include_mode {
         IncludeMode::None => gate(true, Reason::NoIncludeLabels),
-        IncludeMode::All | IncludeMode::Any => {
-            let refs: Vec<&LabelRef> = entry.include.iter().collect();
-            if entry.include_mode == IncludeMode::All {
-                include_all(&refs, member)
-            } else {
-                include_any(&refs, member)
-            }
-        }
+        IncludeMode::All => include_all(entry.include.iter(), member),
+        IncludeMode::Any => include_any(entry.include.iter(), member),
         IncludeMode::Mixed => {
-            let all: Vec<&LabelRef> = entry.include.iter().filter(|r| r.require_all).collect();
-            let any: Vec<&LabelRef> = entry.include.iter().filter(|r| !r.require_all).collect();
-            let a = include_all(&all, member);
+            let a = include_all(entry.include.iter().filter(|r| r.require_all), member);
             if a.pass {
                 return a;
             }
-            let b = include_any(&any, member);
+            let b = include_any(entry.include.iter().filter(|r| !r.require_all), member);
             if b.pass {
                 b
             } else {
@@ -579,8 +580,8 @@ mod tests {
         CurrentRow {
             host_uuid: "H1".into(),
             profile_uuid: "a1".into(),
-            status: status.map(str::to_string),
-            operation_type: op.map(str::to_string),
+            status: status.map(crate::model::intern),
+            operation_type: op.map(crate::model::intern),
             checksum: vec![1],
             secrets_updated_at: None,
         }

@@ -299,3 +299,66 @@ pub fn run(conn: &Connection, form: LegacySql) -> Result<LegacyResult, LegacyErr
     }
     Ok(res)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batched::tests::{plan, quick_fleet};
+
+    fn tuned_fleet() -> Connection {
+        let conn = quick_fleet();
+        conn.execute_batch(&format!(
+            "{TUNED_ELIGIBLE}{ELIGIBLE_HOST};
+             CREATE INDEX temp.legacy_eligible_team ON legacy_eligible (team0);
+             {}",
+            tuned_desired_sql()
+        ))
+        .unwrap();
+        conn
+    }
+
+    // Pinned plans of the tuned form (spec §9).
+
+    #[test]
+    fn tuned_label_arms_start_from_the_label_rows() {
+        let conn = tuned_fleet();
+        let ds = desired_state_sql("temp.legacy_eligible h", "h.team0 = p.team_id", "1", true);
+        let p = plan(&conn, &ds);
+        // Arm 1 loops over profiles; arms 2-4 start from the label rows of their kind.
+        assert!(p.contains("SCAN p"), "{p}");
+        assert_eq!(p.matches("SCAN mcpl").count(), 3, "{p}");
+        assert!(!p.contains("idx_label_membership_label_id (label_id=?)"), "{p}");
+    }
+
+    #[test]
+    fn tuned_install_probes_current_rows_by_key() {
+        let p = plan(&tuned_fleet(), &format!("{TUNED_INSTALL}{INSTALL_WHERE}"));
+        assert!(
+            p.contains(
+                "SEARCH hmap USING INDEX sqlite_autoindex_host_mdm_apple_profiles_1 \
+                 (host_uuid=? AND profile_uuid=?)"
+            ),
+            "{p}"
+        );
+    }
+
+    #[test]
+    fn tuned_remove_probes_the_desired_state_index() {
+        let p = plan(&tuned_fleet(), &format!("{TUNED_REMOVE}{REMOVE_WHERE}"));
+        assert!(p.contains("SCAN hmap"), "{p}");
+        assert!(
+            p.contains("SEARCH ds USING COVERING INDEX legacy_ds_pair (host_uuid=? AND profile_uuid=?)"),
+            "{p}"
+        );
+    }
+
+    #[test]
+    fn duplicate_installs_are_counted() {
+        let d = |h: &str| Delta::new(h, "a1", Op::Install);
+        let r = LegacyResult {
+            installs: vec![d("A"), d("B"), d("A"), d("A")],
+            ..LegacyResult::default()
+        };
+        assert_eq!(r.duplicate_installs(), 2);
+    }
+}
