@@ -9,11 +9,11 @@ use crate::cursor::CursorStore;
 use crate::eligibility::ELIGIBLE_HOST;
 use crate::handlers::{self, CatalogEntry};
 use crate::model::{CurrentRow, Delta, Host, LabelRef, Op, Profile, intern};
-use std::sync::Arc;
 use crate::rules::Rules;
 use crate::timefmt;
 use rusqlite::Connection;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Errors of the batched path. A bad value names its table, column and row.
@@ -243,12 +243,17 @@ pub fn load_memberships(
 
 /// Reads one `host_mdm_apple_profiles` row selected as (host_uuid, profile_uuid, status,
 /// operation_type, checksum, secrets_updated_at); `host` is reused when it is this row's.
-pub fn read_current_row(r: &rusqlite::Row, host: &mut Option<Arc<str>>) -> rusqlite::Result<CurrentRow> {
+pub fn read_current_row(
+    r: &rusqlite::Row,
+    host: &mut Option<Arc<str>>,
+) -> rusqlite::Result<CurrentRow> {
     use rusqlite::types::ValueRef;
     let text = |i: usize| -> rusqlite::Result<Option<&str>> {
         match r.get_ref(i)? {
             ValueRef::Null => Ok(None),
-            v => v.as_str().map(Some).map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, v.data_type(), Box::new(e))),
+            v => v.as_str().map(Some).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(i, v.data_type(), Box::new(e))
+            }),
         }
     };
     let uuid = text(0)?.unwrap_or_default();
@@ -276,7 +281,9 @@ pub fn load_current(
     uuids: &[&str],
 ) -> Result<HashMap<Arc<str>, Vec<CurrentRow>>, BatchedError> {
     let arg = serde_json::to_string(uuids).unwrap_or_else(|_| "[]".into());
-    let mut stmt = conn.prepare_cached(CURRENT_ROWS_SQL).map_err(q("current rows"))?;
+    let mut stmt = conn
+        .prepare_cached(CURRENT_ROWS_SQL)
+        .map_err(q("current rows"))?;
     let mut rows = stmt.query([arg]).map_err(q("current rows"))?;
     let mut out: HashMap<Arc<str>, Vec<CurrentRow>> = HashMap::new();
     let mut host = None;
@@ -285,7 +292,12 @@ pub fn load_current(
         check_dt6(
             "host_mdm_apple_profiles",
             "secrets_updated_at",
-            || format!("host_uuid {}, profile_uuid {}", row.host_uuid, row.profile_uuid),
+            || {
+                format!(
+                    "host_uuid {}, profile_uuid {}",
+                    row.host_uuid, row.profile_uuid
+                )
+            },
             row.secrets_updated_at.as_deref(),
         )?;
         out.entry(row.host_uuid.clone()).or_default().push(row);
@@ -502,7 +514,7 @@ pub fn sweep_ineligible(
 /// One full pass, read-only, with the cursor in memory.
 #[derive(Debug, Clone, Default)]
 pub struct PassResult {
-    /// Every delta of every tick, duplicates included.
+    /// Every delta of every tick, duplicates included (moved out of `ticks`).
     pub deltas: Vec<Delta>,
     pub ticks: Vec<TickReport>,
     /// Host row ids visited during the pass.
@@ -528,30 +540,42 @@ impl PassResult {
 /// Runs ticks from cursor "" until the cursor wraps back to "" (spec §4.1: ceil(N/B) ticks,
 /// plus one empty tick when N is a multiple of B). A failing tick ends the pass with its error.
 pub fn full_pass(conn: &Connection, cfg: &BatchedConfig) -> Result<PassResult, BatchedError> {
+    let mut pass = PassResult::default();
+    full_pass_each(conn, cfg, |mut report| {
+        pass.visited.extend(report.visited.iter().copied());
+        pass.deltas.append(&mut report.deltas);
+        pass.ticks.push(report);
+    })?;
+    Ok(pass)
+}
+
+/// The same pass, handing each tick to `on_tick` as it ends instead of keeping it: memory
+/// stays bounded by one window.
+pub fn full_pass_each(
+    conn: &Connection,
+    cfg: &BatchedConfig,
+    mut on_tick: impl FnMut(TickReport),
+) -> Result<usize, BatchedError> {
     let mut cursor = crate::cursor::MemoryCursor::default();
     let host_rows: i64 = conn
         .query_row("SELECT count(*) FROM hosts", [], |r| r.get(0))
         .map_err(q("host count"))?;
     let limit = host_rows as usize / cfg.batch_size.max(1) + 2;
-    let mut pass = PassResult::default();
+    let mut ticks = 0;
     loop {
         let report = tick(conn, &mut cursor, cfg);
         if let Outcome::Error(e) = &report.outcome {
             return Err(BatchedError::Tick(e.clone()));
         }
-        pass.visited.extend(report.visited.iter().copied());
-        pass.deltas.extend(report.deltas.iter().cloned());
+        ticks += 1;
         let done = report.pass_complete;
         let at = report.cursor_after.clone();
-        pass.ticks.push(report);
+        on_tick(report);
         if done {
-            return Ok(pass);
+            return Ok(ticks);
         }
-        if pass.ticks.len() >= limit {
-            return Err(BatchedError::NoWrap {
-                ticks: pass.ticks.len(),
-                cursor: at,
-            });
+        if ticks >= limit {
+            return Err(BatchedError::NoWrap { ticks, cursor: at });
         }
     }
 }
@@ -576,7 +600,9 @@ pub(crate) mod tests {
         let n = stmt.parameter_count();
         let params: Vec<String> = (0..n).map(|_| "[]".to_string()).collect();
         let rows = stmt
-            .query_map(rusqlite::params_from_iter(params), |r| r.get::<_, String>(3))
+            .query_map(rusqlite::params_from_iter(params), |r| {
+                r.get::<_, String>(3)
+            })
             .unwrap();
         rows.map(|r| r.unwrap()).collect::<Vec<_>>().join(" | ")
     }
@@ -587,7 +613,10 @@ pub(crate) mod tests {
     #[test]
     fn window_walks_the_uuid_index() {
         let p = plan(&quick_fleet(), &window_sql(&Rules::default()));
-        assert!(p.starts_with("SEARCH h USING INDEX idx_hosts_uuid (uuid>?)"), "{p}");
+        assert!(
+            p.starts_with("SEARCH h USING INDEX idx_hosts_uuid (uuid>?)"),
+            "{p}"
+        );
     }
 
     #[test]
@@ -615,9 +644,11 @@ pub(crate) mod tests {
         let all: Vec<i64> = (1..=100).collect();
         let m = load_memberships(&conn, &ids, &all).unwrap();
         let n: i64 = conn
-            .query_row("SELECT count(*) FROM label_membership WHERE host_id <= 5000", [], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT count(*) FROM label_membership WHERE host_id <= 5000",
+                [],
+                |r| r.get(0),
+            )
             .unwrap();
         assert_eq!(m.len() as i64, n);
     }
@@ -633,7 +664,10 @@ pub(crate) mod tests {
         let r = tick(&conn, &mut cursor, &cfg);
         assert_eq!(r.outcome, Outcome::Ok);
         assert!(r.pass_complete);
-        assert_eq!(cursor.writes, 0, "N < B: next cursor is '' as before: no write");
+        assert_eq!(
+            cursor.writes, 0,
+            "N < B: next cursor is '' as before: no write"
+        );
         let cfg = BatchedConfig {
             batch_size: 500,
             ..cfg
@@ -644,6 +678,9 @@ pub(crate) mod tests {
         assert_eq!(cursor.value, r.cursor_after);
         let r2 = tick(&conn, &mut cursor, &cfg);
         assert_eq!(r2.cursor_before, r.cursor_after);
-        assert!(r2.cursor_after > r.cursor_after, "the cursor strictly increases");
+        assert!(
+            r2.cursor_after > r.cursor_after,
+            "the cursor strictly increases"
+        );
     }
 }

@@ -31,6 +31,24 @@ pub enum Command {
     Diff(DiffArgs),
     /// Run both paths on one snapshot, compare them and explain every divergence.
     Compare(CompareArgs),
+    /// Time the floor scan, the legacy diff and a batched pass, several runs, into a results folder.
+    Measure(MeasureArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MeasureArgs {
+    #[command(flatten)]
+    pub common: ReconcileArgs,
+    /// Number of runs (medians are reported).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    pub runs: u32,
+    /// Results folder [default: results/<UTC time>-measure-<db name>]
+    #[arg(long)]
+    pub out_dir: Option<PathBuf>,
+    /// Time only this one (the batched pass then keeps no deltas, so its memory is the
+    /// window's).
+    #[arg(long, value_enum)]
+    pub only: Option<crate::measure::What>,
 }
 
 /// Which reconciler path.
@@ -60,6 +78,10 @@ pub struct ReconcileArgs {
     /// Which legacy SQL runs: Fleet's shape, or the same semantics tuned for SQLite.
     #[arg(long, value_enum, default_value_t = crate::legacy::LegacySql::Tuned)]
     pub legacy_sql: crate::legacy::LegacySql,
+    /// MiB of the database file SQLite may memory-map for reads (0: plain reads). Mapped
+    /// pages count in the process's RSS though they are the OS's file cache.
+    #[arg(long, default_value_t = 4096)]
+    pub mmap_mib: u64,
 }
 
 #[derive(Debug, clap::Args)]

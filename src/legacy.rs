@@ -327,7 +327,10 @@ mod tests {
         // Arm 1 loops over profiles; arms 2-4 start from the label rows of their kind.
         assert!(p.contains("SCAN p"), "{p}");
         assert_eq!(p.matches("SCAN mcpl").count(), 3, "{p}");
-        assert!(!p.contains("idx_label_membership_label_id (label_id=?)"), "{p}");
+        assert!(
+            !p.contains("idx_label_membership_label_id (label_id=?)"),
+            "{p}"
+        );
     }
 
     #[test]
@@ -347,7 +350,9 @@ mod tests {
         let p = plan(&tuned_fleet(), &format!("{TUNED_REMOVE}{REMOVE_WHERE}"));
         assert!(p.contains("SCAN hmap"), "{p}");
         assert!(
-            p.contains("SEARCH ds USING COVERING INDEX legacy_ds_pair (host_uuid=? AND profile_uuid=?)"),
+            p.contains(
+                "SEARCH ds USING COVERING INDEX legacy_ds_pair (host_uuid=? AND profile_uuid=?)"
+            ),
             "{p}"
         );
     }

@@ -12,6 +12,7 @@ pub mod equivalence;
 pub mod generator;
 pub mod handlers;
 pub mod legacy;
+pub mod measure;
 pub mod meta;
 pub mod model;
 pub mod report;

@@ -12,7 +12,14 @@ pub type Text = Cow<'static, str>;
 
 /// The spec §1 value of `s` as a static when it is one.
 pub fn intern(s: &str) -> Text {
-    const KNOWN: [&str; 6] = ["install", "remove", "pending", "verifying", "verified", "failed"];
+    const KNOWN: [&str; 6] = [
+        "install",
+        "remove",
+        "pending",
+        "verifying",
+        "verified",
+        "failed",
+    ];
     match KNOWN.iter().find(|k| **k == s) {
         Some(k) => Cow::Borrowed(k),
         None => Cow::Owned(s.to_string()),

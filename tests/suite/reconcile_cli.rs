@@ -257,3 +257,50 @@ fn diff_works_on_a_hand_written_database() {
         );
     }
 }
+
+#[test]
+fn measure_writes_runs_and_summary() {
+    let wd = Workdir::new();
+    generate(&wd, "edge-cases.toml", "f.db");
+    let out = stdout(
+        wd.cmd(&["measure", "--db", "f.db", "--runs", "2", "--out-dir", "m"]),
+        0,
+    );
+    assert!(out.contains("seed: 42"), "{out}");
+    assert!(
+        out.contains("median in-run ratios: legacy/batched"),
+        "{out}"
+    );
+    let csv = std::fs::read_to_string(wd.path("m/runs.csv")).unwrap();
+    assert!(
+        csv.starts_with("run,what,phase,ms\n1,floor,total,"),
+        "{csv}"
+    );
+    for needle in [
+        "2,legacy,desired,",
+        "2,batched,current_rows,",
+        "2,batched,total,",
+    ] {
+        assert!(csv.contains(needle), "{needle} missing: {csv}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(wd.path("m/summary.txt")).unwrap(),
+        out
+    );
+    let only = stdout(
+        wd.cmd(&[
+            "measure",
+            "--db",
+            "f.db",
+            "--runs",
+            "1",
+            "--only",
+            "batched",
+            "--out-dir",
+            "b",
+        ]),
+        0,
+    );
+    assert!(!only.contains("legacy   total"), "{only}");
+    assert!(only.contains("batched  total"), "{only}");
+}

@@ -1,0 +1,73 @@
+//! Handler cost (ns per host × profile evaluation) and one batched window on the quick fleet.
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use indicatif::ProgressBar;
+use reconsim::batched::{BatchedConfig, Catalog, load_profiles, tick};
+use reconsim::cursor::MemoryCursor;
+use reconsim::generator::generate_into;
+use reconsim::handlers::desired;
+use reconsim::model::Host;
+use reconsim::rules::Rules;
+use reconsim::scenario::Scenario;
+use std::collections::HashSet;
+
+fn quick() -> rusqlite::Connection {
+    let text = include_str!("../scenarios/quick.toml");
+    let scenario = Scenario::parse(text, "quick.toml").expect("quick.toml parses");
+    let mut conn = rusqlite::Connection::open_in_memory().expect("memory db");
+    generate_into(&mut conn, &scenario, &ProgressBar::hidden()).expect("generate");
+    conn
+}
+
+fn handlers(c: &mut Criterion) {
+    let conn = quick();
+    let rules = Rules::default();
+    let catalog = Catalog::new(load_profiles(&conn).expect("catalog"), &rules);
+    // Team-0 profiles against a team-0 host member of every label: every gate runs fully.
+    let entries: Vec<_> = catalog
+        .entries
+        .iter()
+        .filter(|e| e.profile.team_id == 0)
+        .collect();
+    let host = Host {
+        id: 1,
+        uuid: "H".into(),
+        team_id: None,
+        platform: "darwin".into(),
+        label_updated_at: "2026-06-01 12:00:00".into(),
+    };
+    let members: HashSet<(i64, i64)> = catalog.label_ids.iter().map(|&l| (1, l)).collect();
+    let member = |l: i64| members.contains(&(1, l));
+    let mut group = c.benchmark_group("handlers");
+    group.throughput(Throughput::Elements(entries.len() as u64));
+    group.bench_function("desired_per_profile", |b| {
+        b.iter(|| {
+            entries
+                .iter()
+                .filter(|e| desired(e, &host, &member, &rules).pass)
+                .count()
+        })
+    });
+    group.finish();
+}
+
+fn window(c: &mut Criterion) {
+    let conn = quick();
+    let cfg = BatchedConfig {
+        batch_size: 500,
+        rules: Rules::default(),
+    };
+    let mut group = c.benchmark_group("batched");
+    group.throughput(Throughput::Elements(500));
+    group.sample_size(20);
+    group.bench_function("one_window_of_500", |b| {
+        b.iter(|| {
+            let mut cursor = MemoryCursor::default();
+            tick(&conn, &mut cursor, &cfg)
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, handlers, window);
+criterion_main!(benches);

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The reconciler figures of the README, on fleet-10k and fleet-100k:
+#  - `reconsim measure` (floor scan, legacy diff, batched pass; RUNS runs; medians and in-run
+#    ratios) for each fleet, into results/<UTC time>-measure-<fleet>/;
+#  - the as-written legacy SQL on fleet-10k only (it does not finish at 100k, spec §9);
+#  - peak RSS of each path alone (`measure --only batched|legacy --runs 1 --mmap-mib 0`: no
+#    memory-mapped file pages in the RSS, and the batched pass keeps no deltas, so its memory is
+#    the window's plus SQLite's page cache, capped at 256 MiB), into
+#    results/<UTC time>-memory/memory.csv.
+# Usage: scripts/bench-reconcile.sh [RUNS=3]. Takes about 10 minutes on 2 cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-3}
+cargo build --release --quiet
+bin=target/release/reconsim
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+mem="results/$stamp-memory"
+mkdir -p "$mem"
+echo "fleet,command,peak_rss_mib,seconds" > "$mem/memory.csv.tmp"
+for fleet in fleet-10k fleet-100k; do
+  db="$work/$fleet.db"
+  echo "== generating $fleet" >&2
+  "$bin" generate --scenario "scenarios/$fleet.toml" --db "$db" --force --quiet
+  echo "== measuring $fleet" >&2
+  "$bin" measure --db "$db" --runs "$runs" --out-dir "results/$stamp-measure-$fleet"
+  if [ "$fleet" = fleet-10k ]; then
+    "$bin" measure --db "$db" --runs "$runs" --legacy-sql as-written \
+      --out-dir "results/$stamp-measure-$fleet-as-written"
+  fi
+  for what in batched legacy; do
+    /usr/bin/time -f '%M %e' -o "$work/t" "$bin" measure --db "$db" --runs 1 --only "$what" \
+      --mmap-mib 0 --out-dir "$work/m" > /dev/null
+    read -r kb secs < "$work/t"
+    echo "$fleet,measure --only $what,$((kb / 1024)),$secs" >> "$mem/memory.csv.tmp"
+  done
+done
+mv "$mem/memory.csv.tmp" "$mem/memory.csv"
+cat "$mem/memory.csv"
+echo "wrote results/$stamp-*" >&2

@@ -1,0 +1,227 @@
+//! Repeated timing of the three things worth comparing on one snapshot: the floor (one plain
+//! scan of every row the batched pass must read), the legacy diff, and a full batched pass.
+//! Results are evidence: every run's phases go to `runs.csv`, medians and in-run ratios to
+//! `summary.txt` (ratios are taken inside each run, then their median, since this machine is
+//! shared and noisy).
+
+use crate::batched::{BatchedConfig, full_pass_each};
+use crate::legacy::{self, LegacySql};
+use rusqlite::Connection;
+use rusqlite::types::ValueRef;
+use std::time::{Duration, Instant};
+
+/// The tables and columns the batched path reads, scanned once each (spec §9's floor).
+pub const FLOOR_SCANS: [&str; 3] = [
+    "SELECT id, uuid, team_id, platform, label_updated_at FROM hosts",
+    "SELECT host_id, label_id FROM label_membership",
+    "SELECT host_uuid, profile_uuid, status, operation_type, checksum, secrets_updated_at
+     FROM host_mdm_apple_profiles",
+];
+
+/// Steps through every row of every floor scan, touching each value; returns rows read.
+pub fn floor(conn: &Connection) -> rusqlite::Result<u64> {
+    let mut n = 0u64;
+    for sql in FLOOR_SCANS {
+        let mut stmt = conn.prepare(sql)?;
+        let cols = stmt.column_count();
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            for i in 0..cols {
+                // Touch the value so SQLite decodes it, as a real reader would.
+                if let ValueRef::Text(t) | ValueRef::Blob(t) = r.get_ref(i)? {
+                    std::hint::black_box(t);
+                }
+            }
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// What to time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum What {
+    Floor,
+    Legacy,
+    Batched,
+}
+
+/// One measured run: (what, phase, duration) rows.
+pub type Run = Vec<(&'static str, String, Duration)>;
+
+/// Times floor, legacy and batched once each (or only `only`). The batched pass keeps no
+/// deltas, only per-phase times.
+pub fn run_once(
+    conn: &Connection,
+    form: LegacySql,
+    cfg: &BatchedConfig,
+    only: Option<What>,
+) -> anyhow::Result<Run> {
+    let wants = |w: What| only.is_none_or(|o| o == w);
+    let mut out: Run = Vec::new();
+    if wants(What::Floor) {
+        let t = Instant::now();
+        floor(conn)?;
+        out.push(("floor", "total".into(), t.elapsed()));
+    }
+    if wants(What::Legacy) {
+        let t = Instant::now();
+        let l = legacy::run(conn, form)?;
+        let legacy_total = t.elapsed();
+        for (phase, d) in &l.timings {
+            out.push(("legacy", phase.to_string(), *d));
+        }
+        out.push(("legacy", "total".into(), legacy_total));
+    }
+    if wants(What::Batched) {
+        let t = Instant::now();
+        let mut phases: Vec<(&'static str, Duration)> = Vec::new();
+        let mut slowest = Duration::ZERO;
+        full_pass_each(conn, cfg, |tick| {
+            slowest = slowest.max(tick.timings.iter().map(|x| x.1).sum());
+            for &(name, d) in &tick.timings {
+                match phases.iter_mut().find(|(n, _)| *n == name) {
+                    Some(x) => x.1 += d,
+                    None => phases.push((name, d)),
+                }
+            }
+        })?;
+        let batched_total = t.elapsed();
+        for (phase, d) in phases {
+            out.push(("batched", phase.to_string(), d));
+        }
+        out.push(("batched", "per_tick_max".into(), slowest));
+        out.push(("batched", "total".into(), batched_total));
+    }
+    Ok(out)
+}
+
+/// The median of some durations (upper median for even counts).
+pub fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v.get(v.len() / 2).copied().unwrap_or_default()
+}
+
+/// `runs.csv`: run,what,phase,ms.
+pub fn runs_csv(runs: &[Run]) -> csv::Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["run", "what", "phase", "ms"])?;
+    for (i, run) in runs.iter().enumerate() {
+        for (what, phase, d) in run {
+            w.write_record([
+                (i + 1).to_string(),
+                what.to_string(),
+                phase.clone(),
+                format!("{:.3}", d.as_secs_f64() * 1e3),
+            ])?;
+        }
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
+}
+
+fn total(run: &Run, what: &str) -> Duration {
+    run.iter()
+        .find(|(w, p, _)| *w == what && p == "total")
+        .map(|x| x.2)
+        .unwrap_or_default()
+}
+
+/// Medians per (what, phase), then the in-run ratios' medians.
+pub fn summary(runs: &[Run]) -> String {
+    let mut keys: Vec<(&'static str, String)> = Vec::new();
+    for run in runs {
+        for (w, p, _) in run {
+            if !keys.iter().any(|(a, b)| a == w && b == p) {
+                keys.push((w, p.clone()));
+            }
+        }
+    }
+    let mut s = String::from("median over runs (ms):\n");
+    for (w, p) in &keys {
+        let v: Vec<Duration> = runs
+            .iter()
+            .filter_map(|r| r.iter().find(|(a, b, _)| a == w && b == p).map(|x| x.2))
+            .collect();
+        s.push_str(&format!(
+            "  {w:<8} {p:<14} {:>12.1}\n",
+            median(v).as_secs_f64() * 1e3
+        ));
+    }
+    let ratio = |a: &str, b: &str| {
+        let mut v: Vec<f64> = runs
+            .iter()
+            .map(|r| total(r, a).as_secs_f64() / total(r, b).as_secs_f64().max(1e-9))
+            .collect();
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(0.0)
+    };
+    let has = |w: &str| runs.iter().all(|r| total(r, w) > Duration::ZERO);
+    let mut ratios = Vec::new();
+    for (a, b) in [
+        ("legacy", "batched"),
+        ("batched", "floor"),
+        ("legacy", "floor"),
+    ] {
+        if has(a) && has(b) {
+            ratios.push(format!("{a}/{b} {:.2}", ratio(a, b)));
+        }
+    }
+    if !ratios.is_empty() {
+        s.push_str(&format!("median in-run ratios: {}\n", ratios.join(", ")));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(x: u64) -> Duration {
+        Duration::from_millis(x)
+    }
+
+    #[test]
+    fn medians_and_in_run_ratios_are_exact() {
+        let run = |f, l, b| -> Run {
+            vec![
+                ("floor", "total".into(), ms(f)),
+                ("legacy", "total".into(), ms(l)),
+                ("batched", "total".into(), ms(b)),
+            ]
+        };
+        let runs = vec![run(10, 100, 20), run(30, 300, 20), run(10, 50, 50)];
+        let s = summary(&runs);
+        assert!(
+            s.contains("  floor    total                  10.0\n"),
+            "{s}"
+        );
+        assert!(
+            s.contains("  legacy   total                 100.0\n"),
+            "{s}"
+        );
+        // In-run legacy/batched: 5, 15, 1 -> median 5 (not 100/20 of the medians... same here).
+        assert!(
+            s.contains("legacy/batched 5.00, batched/floor 2.00, legacy/floor 10.00"),
+            "{s}"
+        );
+        let csv = String::from_utf8(runs_csv(&runs[..1]).unwrap()).unwrap();
+        assert_eq!(
+            csv,
+            "run,what,phase,ms\n1,floor,total,10.000\n1,legacy,total,100.000\n1,batched,total,20.000\n"
+        );
+    }
+
+    #[test]
+    fn floor_reads_every_row_of_the_three_tables() {
+        let conn = crate::batched::tests::quick_fleet();
+        let want: i64 = conn
+            .query_row(
+                "SELECT (SELECT count(*) FROM hosts) + (SELECT count(*) FROM label_membership)
+                      + (SELECT count(*) FROM host_mdm_apple_profiles)",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(floor(&conn).unwrap() as i64, want);
+    }
+}
