@@ -52,7 +52,10 @@ pub struct BatchedConfig {
     pub rules: Rules,
 }
 
-/// The window query (spec §4.1 step 2), with D7's enrolled filter when on.
+/// The window query (spec §4.1 step 2), with D7's enrolled filter when on. Plan (pinned):
+/// `SEARCH h USING INDEX idx_hosts_uuid (uuid>?)`, the eligibility `EXISTS` per host through
+/// `idx_nano_enrollments_device_id` and the nano device's primary key; no sort (index order is
+/// uuid order, ties by rowid = id).
 pub fn window_sql(rules: &Rules) -> String {
     let d7 = if rules.d7_require_enrolled {
         " AND EXISTS (SELECT 1 FROM host_mdm hm WHERE hm.host_id = h.id AND hm.enrolled = 1)"
@@ -68,7 +71,8 @@ pub fn window_sql(rules: &Rules) -> String {
     )
 }
 
-/// The catalog query (spec §4.1 step 5): every profile with its label rows and their labels'
+/// The catalog query (spec §4.1 step 5). Plan: `SCAN p` in primary-key order, label rows by
+/// `sqlite_autoindex_mdm_configuration_profile_labels_1`, labels by rowid. Every profile with its label rows and their labels'
 /// facts, `lbl.created_at` selected as the plain column (the `merged` version, B1 fixed).
 pub const CATALOG_SQL: &str = "
     SELECT p.profile_uuid, p.team_id, p.identifier, p.name, p.checksum, p.secrets_updated_at,
@@ -617,6 +621,7 @@ pub(crate) mod tests {
             p.starts_with("SEARCH h USING INDEX idx_hosts_uuid (uuid>?)"),
             "{p}"
         );
+        assert!(!p.contains("TEMP B-TREE"), "the window must not sort: {p}");
     }
 
     #[test]

@@ -166,6 +166,12 @@ pub const REMOVE_WHERE: &str = "(hmap.operation_type IS NULL OR hmap.operation_t
 const TEAM_AS_WRITTEN: &str = "h.team_id = p.team_id OR (h.team_id IS NULL AND p.team_id = 0)";
 
 /// The as-written install query.
+///
+/// `EXPLAIN QUERY PLAN` (fleet-10k, SQLite 3.54): each arm `SCAN h` (all hosts) with the
+/// profiles of the team by `sqlite_autoindex_mdm_apple_configuration_profiles_3 (team_id=?)`
+/// under the OR join, the label arms probing every label row of their kind per host through an
+/// automatic index and `idx_label_membership_label_id`; the union is materialised, then
+/// `hmap` is probed per desired row by its primary key. 3.6 s at 10k hosts.
 pub fn install_sql_as_written() -> String {
     let ds = desired_state_sql("hosts h", TEAM_AS_WRITTEN, ELIGIBLE_HOST, false);
     format!(
@@ -179,6 +185,10 @@ pub fn install_sql_as_written() -> String {
 }
 
 /// The as-written remove query.
+///
+/// `EXPLAIN QUERY PLAN`: `SCAN hmap`, the desired state materialised again (same arms as the
+/// install query) and probed through an automatic index, the broken-label `NOT EXISTS` by
+/// `sqlite_autoindex_mdm_configuration_profile_labels_1`. 2.9 s at 10k hosts.
 pub fn remove_sql_as_written() -> String {
     let ds = desired_state_sql("hosts h", TEAM_AS_WRITTEN, ELIGIBLE_HOST, false);
     format!(
@@ -198,6 +208,11 @@ pub const TUNED_ELIGIBLE: &str = "
       FROM hosts h WHERE ";
 
 /// Tuned: the desired state, once, into a temp table both lists read.
+///
+/// `EXPLAIN QUERY PLAN` (pinned in tests): arm 1 `SCAN p` with its `NOT EXISTS` once per
+/// profile, then `SCAN h` of the eligible temp table; arms 2–4 `SCAN mcpl`, `SEARCH p` by
+/// primary key, the team's hosts, `SEARCH lm` by the label index for the LEFT JOIN, `USE TEMP
+/// B-TREE FOR GROUP BY`; the union is sorted once into the temp table.
 pub fn tuned_desired_sql() -> String {
     // Join order: see `desired_state_sql`. The table is filled in (host_uuid, profile_uuid)
     // order so that the install query's probes of host_mdm_apple_profiles walk its key in
@@ -210,6 +225,9 @@ pub fn tuned_desired_sql() -> String {
     )
 }
 
+/// Tuned install list. Plan (pinned): `SCAN ds` (in key order), `SEARCH p` by primary key,
+/// `SEARCH hmap USING INDEX sqlite_autoindex_host_mdm_apple_profiles_1 (host_uuid=? AND
+/// profile_uuid=?) LEFT-JOIN`.
 pub const TUNED_INSTALL: &str = "
     SELECT ds.host_uuid, ds.profile_uuid, ds.host_platform, ds.profile_name
     FROM temp.legacy_ds ds
@@ -218,6 +236,9 @@ pub const TUNED_INSTALL: &str = "
       ON hmap.host_uuid = ds.host_uuid AND hmap.profile_uuid = ds.profile_uuid
     WHERE ";
 
+/// Tuned remove list. Plan (pinned): `SCAN hmap`, `SEARCH ds USING COVERING INDEX
+/// legacy_ds_pair (host_uuid=? AND profile_uuid=?)`, the broken-label check by
+/// `sqlite_autoindex_mdm_configuration_profile_labels_1`.
 pub const TUNED_REMOVE: &str = "
     SELECT hmap.host_uuid, hmap.profile_uuid
     FROM host_mdm_apple_profiles hmap
