@@ -24,14 +24,8 @@ pub enum BatchedError {
         phase: &'static str,
         message: String,
     },
-    #[error("table `{table}`, column `{column}`, {row}: {value:?} is not a `{format}` timestamp")]
-    BadTimestamp {
-        table: &'static str,
-        column: &'static str,
-        row: String,
-        value: String,
-        format: &'static str,
-    },
+    #[error(transparent)]
+    BadTimestamp(#[from] timefmt::BadTimestamp),
     #[error("batched tick failed: {0}")]
     Tick(String),
     #[error("batched pass did not wrap within {ticks} ticks (cursor at {cursor:?})")]
@@ -105,13 +99,14 @@ fn check_ts(
     if timefmt::is_timestamp(value) {
         Ok(())
     } else {
-        Err(BatchedError::BadTimestamp {
+        Err(timefmt::BadTimestamp {
             table,
             column,
             row: row(),
             value: value.to_string(),
-            format: "YYYY-MM-DD HH:MM:SS",
-        })
+            format: timefmt::TIMESTAMP_FORMAT,
+        }
+        .into())
     }
 }
 
@@ -122,13 +117,14 @@ fn check_dt6(
     value: Option<&str>,
 ) -> Result<(), BatchedError> {
     match value {
-        Some(v) if !timefmt::is_datetime6(v) => Err(BatchedError::BadTimestamp {
+        Some(v) if !timefmt::is_datetime6(v) => Err(timefmt::BadTimestamp {
             table,
             column,
             row: row(),
             value: v.to_string(),
-            format: "YYYY-MM-DD HH:MM:SS.ffffff",
-        }),
+            format: timefmt::DATETIME6_FORMAT,
+        }
+        .into()),
         _ => Ok(()),
     }
 }

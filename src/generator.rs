@@ -652,17 +652,7 @@ impl Fleet {
 
     fn profiles(s: &Scenario, now: i64, labels: &[GLabel]) -> Vec<GProfile> {
         let pr = &s.profiles;
-        let m = &pr.label_modes;
-        let mode_dist = weighted(&[
-            m.none,
-            m.include_all,
-            m.include_any,
-            m.exclude_any,
-            m.include_all_exclude,
-            m.include_any_exclude,
-            m.mixed_include,
-            m.exclude_require_all,
-        ]);
+        let mode_dist = weighted(&pr.label_modes.named().map(|(_, w)| w));
         let mut rng = stream(s.run.seed, 5);
         let mut out = Vec::new();
         for team in 0..=s.hosts.teams as i64 {
@@ -1334,18 +1324,13 @@ mod tests {
             0.02,
         );
         // Label modes over 750 profiles (the builtins count as "none").
-        let m = &s.profiles.label_modes;
         let builtin = share(&sum, "profiles", "Fleet's macOS-only profiles");
-        for (name, want) in [
-            ("none", m.none * (1.0 - builtin) + builtin),
-            ("include_all", m.include_all),
-            ("include_any", m.include_any),
-            ("exclude_any", m.exclude_any),
-            ("include_all_exclude", m.include_all_exclude),
-            ("include_any_exclude", m.include_any_exclude),
-            ("mixed_include", m.mixed_include),
-            ("exclude_require_all", m.exclude_require_all),
-        ] {
+        for (name, share_of_others) in s.profiles.label_modes.named() {
+            let want = if name == "none" {
+                share_of_others * (1.0 - builtin) + builtin
+            } else {
+                share_of_others
+            };
             assert_near(
                 name,
                 share(&sum, "profiles", &format!("mode {name}")),

@@ -187,6 +187,22 @@ pub struct LabelModes {
     pub exclude_require_all: f64,
 }
 
+impl LabelModes {
+    /// The shares with their key names, in declaration order (the generator's mode order).
+    pub fn named(&self) -> [(&'static str, f64); 8] {
+        [
+            ("none", self.none),
+            ("include_all", self.include_all),
+            ("include_any", self.include_any),
+            ("exclude_any", self.exclude_any),
+            ("include_all_exclude", self.include_all_exclude),
+            ("include_any_exclude", self.include_any_exclude),
+            ("mixed_include", self.mixed_include),
+            ("exclude_require_all", self.exclude_require_all),
+        ]
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Current {
@@ -390,20 +406,7 @@ impl Scenario {
         }
         v.rate("profiles.secrets_share", pr.secrets_share);
         v.rate("profiles.user_scope_share", pr.user_scope_share);
-        let m = &pr.label_modes;
-        v.shares(
-            "profiles.label_modes",
-            &[
-                ("none", m.none),
-                ("include_all", m.include_all),
-                ("include_any", m.include_any),
-                ("exclude_any", m.exclude_any),
-                ("include_all_exclude", m.include_all_exclude),
-                ("include_any_exclude", m.include_any_exclude),
-                ("mixed_include", m.mixed_include),
-                ("exclude_require_all", m.exclude_require_all),
-            ],
-        );
+        v.shares("profiles.label_modes", &pr.label_modes.named());
 
         let c = &self.current;
         v.rate("current.coverage", c.coverage);

@@ -6,6 +6,7 @@
 //! the generator applies 1, bulk-loads in primary-key order, then applies 2, because building an
 //! index once over sorted data is far cheaper than maintaining it row by row during the load.
 
+use crate::timefmt::{DATETIME6_FORMAT, TIMESTAMP_FORMAT};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use std::path::Path;
 
@@ -35,16 +36,8 @@ pub enum SchemaError {
         #[source]
         source: rusqlite::Error,
     },
-    #[error(
-        "table `{table}`, column `{column}`, {row}: {value:?} is not a `{format}` timestamp (spec §1)"
-    )]
-    BadTimestamp {
-        table: &'static str,
-        column: &'static str,
-        row: String,
-        value: String,
-        format: &'static str,
-    },
+    #[error(transparent)]
+    BadTimestamp(#[from] crate::timefmt::BadTimestamp),
     #[error(transparent)]
     Sql(#[from] rusqlite::Error),
 }
@@ -63,28 +56,28 @@ pub fn check_timestamps(conn: &Connection) -> Result<(), SchemaError> {
             "label_updated_at",
             "'host id ' || id",
             TS_GLOB,
-            "YYYY-MM-DD HH:MM:SS",
+            TIMESTAMP_FORMAT,
         ),
         (
             "labels",
             "created_at",
             "'label id ' || id",
             TS_GLOB,
-            "YYYY-MM-DD HH:MM:SS",
+            TIMESTAMP_FORMAT,
         ),
         (
             "mdm_apple_configuration_profiles",
             "secrets_updated_at",
             "'profile_uuid ' || profile_uuid",
             &dt6,
-            "YYYY-MM-DD HH:MM:SS.ffffff",
+            DATETIME6_FORMAT,
         ),
         (
             "host_mdm_apple_profiles",
             "secrets_updated_at",
             "'host_uuid ' || host_uuid || ', profile_uuid ' || profile_uuid",
             &dt6,
-            "YYYY-MM-DD HH:MM:SS.ffffff",
+            DATETIME6_FORMAT,
         ),
     ];
     for (table, column, label, pattern, format) in checks {
@@ -107,13 +100,14 @@ pub fn check_timestamps(conn: &Connection) -> Result<(), SchemaError> {
                 .find(|c| **c == column)
                 .copied()
                 .unwrap_or("?");
-            return Err(SchemaError::BadTimestamp {
+            return Err(crate::timefmt::BadTimestamp {
                 table,
                 column,
                 row,
                 value,
                 format,
-            });
+            }
+            .into());
         }
     }
     Ok(())

@@ -5,6 +5,26 @@
 
 use chrono::{DateTime, NaiveDateTime};
 
+/// A value of a timestamp column that is not in its one format (spec §1), with its place.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "table `{table}`, column `{column}`, {row}: {value:?} is not a `{format}` timestamp (spec §1)"
+)]
+pub struct BadTimestamp {
+    pub table: &'static str,
+    pub column: &'static str,
+    /// How to find the row, e.g. `host id 17`.
+    pub row: String,
+    pub value: String,
+    /// `YYYY-MM-DD HH:MM:SS` or `YYYY-MM-DD HH:MM:SS.ffffff`.
+    pub format: &'static str,
+}
+
+/// The TIMESTAMP format as users read it.
+pub const TIMESTAMP_FORMAT: &str = "YYYY-MM-DD HH:MM:SS";
+/// The DATETIME(6) format as users read it.
+pub const DATETIME6_FORMAT: &str = "YYYY-MM-DD HH:MM:SS.ffffff";
+
 /// Fleet's "never reported labels" sentinel (spec §1).
 pub const SENTINEL: &str = "2000-01-01 00:00:00";
 
