@@ -8,11 +8,12 @@
 use crate::cursor::CursorStore;
 use crate::eligibility::ELIGIBLE_HOST;
 use crate::handlers::{self, CatalogEntry};
-use crate::model::{CurrentRow, Delta, Host, LabelRef, Op, Profile, intern};
+use crate::model::{Checksum, CurrentRow, Delta, Host, LabelRef, Op, Profile, intern};
 use crate::rules::Rules;
 use crate::timefmt;
 use rusqlite::Connection;
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -223,7 +224,7 @@ pub fn load_memberships(
     conn: &Connection,
     host_ids: &[i64],
     label_ids: &[i64],
-) -> Result<HashSet<(i64, i64)>, BatchedError> {
+) -> Result<FxHashSet<(i64, i64)>, BatchedError> {
     let hosts = serde_json::to_string(host_ids).unwrap_or_else(|_| "[]".into());
     let mut stmt = conn
         .prepare_cached(MEMBERSHIPS_SQL)
@@ -231,7 +232,7 @@ pub fn load_memberships(
     let rows = stmt
         .query_map([hosts], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
         .map_err(q("memberships"))?;
-    let mut out = HashSet::new();
+    let mut out = FxHashSet::default();
     for row in rows {
         let (h, l) = row.map_err(q("memberships"))?;
         if label_ids.binary_search(&l).is_ok() {
@@ -242,10 +243,12 @@ pub fn load_memberships(
 }
 
 /// Reads one `host_mdm_apple_profiles` row selected as (host_uuid, profile_uuid, status,
-/// operation_type, checksum, secrets_updated_at); `host` is reused when it is this row's.
+/// operation_type, checksum, secrets_updated_at); `host` is reused when it is this row's, and
+/// `profile` shares the catalog's uuid when it has the profile.
 pub fn read_current_row(
     r: &rusqlite::Row,
     host: &mut Option<Arc<str>>,
+    profile: &dyn Fn(&str) -> Option<Arc<str>>,
 ) -> rusqlite::Result<CurrentRow> {
     use rusqlite::types::ValueRef;
     let text = |i: usize| -> rusqlite::Result<Option<&str>> {
@@ -265,12 +268,17 @@ pub fn read_current_row(
             h
         }
     };
+    let p = text(1)?.unwrap_or_default();
+    let checksum = match r.get_ref(4)? {
+        ValueRef::Blob(b) | ValueRef::Text(b) => Checksum::from_slice(b),
+        _ => Checksum::new(),
+    };
     Ok(CurrentRow {
         host_uuid,
-        profile_uuid: r.get(1)?,
+        profile_uuid: profile(p).unwrap_or_else(|| Arc::from(p)),
         status: text(2)?.map(intern),
         operation_type: text(3)?.map(intern),
-        checksum: r.get(4)?,
+        checksum,
         secrets_updated_at: r.get(5)?,
     })
 }
@@ -279,16 +287,19 @@ pub fn read_current_row(
 pub fn load_current(
     conn: &Connection,
     uuids: &[&str],
-) -> Result<HashMap<Arc<str>, Vec<CurrentRow>>, BatchedError> {
+    catalog: &Catalog,
+) -> Result<FxHashMap<Arc<str>, Vec<CurrentRow>>, BatchedError> {
+    let by_uuid = catalog.by_uuid();
+    let profile = |p: &str| by_uuid.get(p).map(|&i| catalog.entries[i].uuid.clone());
     let arg = serde_json::to_string(uuids).unwrap_or_else(|_| "[]".into());
     let mut stmt = conn
         .prepare_cached(CURRENT_ROWS_SQL)
         .map_err(q("current rows"))?;
     let mut rows = stmt.query([arg]).map_err(q("current rows"))?;
-    let mut out: HashMap<Arc<str>, Vec<CurrentRow>> = HashMap::new();
+    let mut out: FxHashMap<Arc<str>, Vec<CurrentRow>> = FxHashMap::default();
     let mut host = None;
     while let Some(r) = rows.next().map_err(q("current rows"))? {
-        let row = read_current_row(r, &mut host).map_err(q("current rows"))?;
+        let row = read_current_row(r, &mut host, &profile).map_err(q("current rows"))?;
         check_dt6(
             "host_mdm_apple_profiles",
             "secrets_updated_at",
@@ -309,6 +320,8 @@ pub fn load_current(
 pub struct Catalog {
     pub entries: Vec<CatalogEntry>,
     pub label_ids: Vec<i64>,
+    /// Entry indexes per profile team id.
+    pub by_team: FxHashMap<i64, Vec<usize>>,
 }
 
 impl Catalog {
@@ -323,10 +336,18 @@ impl Catalog {
             .collect();
         label_ids.sort_unstable();
         label_ids.dedup();
-        Catalog { entries, label_ids }
+        let mut by_team: FxHashMap<i64, Vec<usize>> = FxHashMap::default();
+        for (i, e) in entries.iter().enumerate() {
+            by_team.entry(e.profile.team_id).or_default().push(i);
+        }
+        Catalog {
+            entries,
+            label_ids,
+            by_team,
+        }
     }
 
-    pub fn by_uuid(&self) -> HashMap<&str, usize> {
+    pub fn by_uuid(&self) -> FxHashMap<&str, usize> {
         self.entries
             .iter()
             .enumerate()
@@ -440,22 +461,23 @@ fn tick_inner(
     let t = Instant::now();
     let mut uuids: Vec<&str> = hosts.iter().map(|h| h.uuid.as_str()).collect();
     uuids.dedup();
-    let current = load_current(conn, &uuids)?;
+    let current = load_current(conn, &uuids, &catalog)?;
     timings.push(("current_rows", t.elapsed()));
 
     let t = Instant::now();
     let by_uuid = catalog.by_uuid();
-    let empty = Vec::new();
     for h in &hosts {
         let member = |label: i64| members.contains(&(h.id, label));
-        let rows: Vec<&CurrentRow> = current
-            .get(h.uuid.as_str())
-            .unwrap_or(&empty)
-            .iter()
-            .collect();
+        let (host_uuid, rows) = match current.get_key_value(h.uuid.as_str()) {
+            Some((k, v)) => (k.clone(), v.iter().collect::<Vec<&CurrentRow>>()),
+            None => (Arc::from(h.uuid.as_str()), Vec::new()),
+        };
+        let team = catalog.by_team.get(&h.team()).map_or(&[][..], |v| &v[..]);
         handlers::host_deltas(
             h,
+            &host_uuid,
             &catalog.entries,
+            team,
             &by_uuid,
             &member,
             &rows,
@@ -496,16 +518,16 @@ pub fn sweep_ineligible(
     let mut stmt = conn.prepare_cached(&sql).map_err(q("d5 sweep"))?;
     let mut host = None;
     let rows = stmt
-        .query_map([], |r| read_current_row(r, &mut host))
+        .query_map([], |r| read_current_row(r, &mut host, &|_| None))
         .map_err(q("d5 sweep"))?;
     let mut out = Vec::new();
     for row in rows {
         let row = row.map_err(q("d5 sweep"))?;
         let broken = by_uuid
-            .get(row.profile_uuid.as_str())
+            .get(&*row.profile_uuid)
             .is_some_and(|&i| catalog.entries[i].broken);
         if !handlers::remove_in_flight(&row) && !broken {
-            out.push(Delta::new(&row.host_uuid, &row.profile_uuid, Op::Remove));
+            out.push(Delta::shared(&row.host_uuid, &row.profile_uuid, Op::Remove));
         }
     }
     Ok(out)

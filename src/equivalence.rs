@@ -50,7 +50,7 @@ impl Divergence {
 pub fn by_pair(deltas: &[Delta]) -> BTreeMap<(String, String), OpSet> {
     let mut m: BTreeMap<(String, String), OpSet> = BTreeMap::new();
     for d in deltas {
-        m.entry((d.host_uuid.clone(), d.profile_uuid.clone()))
+        m.entry((d.host_uuid.to_string(), d.profile_uuid.to_string()))
             .or_default()
             .insert(d.op);
     }
@@ -144,7 +144,9 @@ impl<'c> Classifier<'c> {
                 "SELECT host_uuid, profile_uuid, status, operation_type, checksum, secrets_updated_at
                  FROM host_mdm_apple_profiles WHERE host_uuid = ?1 AND profile_uuid = ?2",
             )?
-            .query_row([host, profile], |r| crate::batched::read_current_row(r, &mut None))
+            .query_row([host, profile], |r| {
+                crate::batched::read_current_row(r, &mut None, &|_| None)
+            })
             .optional()
     }
 

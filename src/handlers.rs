@@ -4,7 +4,8 @@
 
 use crate::model::{CurrentRow, Delta, Host, LabelRef, Op, Profile, macos_only_withheld};
 use crate::rules::Rules;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
+use std::sync::Arc;
 
 /// The include mode of a profile (spec §4.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,6 +21,8 @@ pub enum IncludeMode {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CatalogEntry {
     pub profile: Profile,
+    /// The profile uuid, shared with current rows and deltas.
+    pub uuid: Arc<str>,
     pub include_mode: IncludeMode,
     /// Include refs kept (empty when mode is None).
     pub include: Vec<LabelRef>,
@@ -65,6 +68,7 @@ impl CatalogEntry {
             && !profile.refs.is_empty()
             && profile.refs.iter().all(|r| r.exclude && r.require_all);
         CatalogEntry {
+            uuid: Arc::from(profile.uuid.as_str()),
             profile,
             include_mode,
             include,
@@ -309,7 +313,7 @@ pub fn install_reason(
     let Some(row) = row else {
         return Some("no current row");
     };
-    if row.checksum != profile.checksum {
+    if row.checksum[..] != profile.checksum[..] {
         return Some("checksum changed");
     }
     match row.operation_type.as_deref() {
@@ -333,11 +337,15 @@ pub fn remove_in_flight(row: &CurrentRow) -> bool {
     row.operation_type.as_deref() == Some("remove") && row.status.is_some()
 }
 
-/// The per-host diff of spec §4.3 for one host row of the window.
+/// The per-host diff of spec §4.3 for one host row of the window. `team_entries` are the
+/// catalog entries of the host's team (the others can never be desired).
+#[allow(clippy::too_many_arguments)]
 pub fn host_deltas(
     host: &Host,
+    host_uuid: &Arc<str>,
     catalog: &[CatalogEntry],
-    by_uuid: &HashMap<&str, usize>,
+    team_entries: &[usize],
+    by_uuid: &FxHashMap<&str, usize>,
     member: &dyn Fn(i64) -> bool,
     current: &[&CurrentRow],
     rules: &Rules,
@@ -348,11 +356,11 @@ pub fn host_deltas(
     index.sort_unstable_by(|a, b| a.profile_uuid.cmp(&b.profile_uuid));
     let row_of = |p: &str| {
         index
-            .binary_search_by(|r| r.profile_uuid.as_str().cmp(p))
+            .binary_search_by(|r| (*r.profile_uuid).cmp(p))
             .ok()
             .map(|i| index[i])
     };
-    for entry in catalog.iter().filter(|e| e.profile.team_id == host.team()) {
+    for entry in team_entries.iter().map(|&i| &catalog[i]) {
         if !desired(entry, host, member, rules).pass {
             continue;
         }
@@ -360,14 +368,14 @@ pub fn host_deltas(
             continue;
         }
         if install_reason(&entry.profile, row_of(&entry.profile.uuid), rules).is_some() {
-            out.push(Delta::new(&host.uuid, &entry.profile.uuid, Op::Install));
+            out.push(Delta::shared(host_uuid, &entry.uuid, Op::Install));
         }
     }
     for row in current {
         if remove_in_flight(row) {
             continue;
         }
-        let keep = match by_uuid.get(row.profile_uuid.as_str()) {
+        let keep = match by_uuid.get(&*row.profile_uuid) {
             // Deleted profile: removed (spec §4.3).
             None => false,
             Some(&i) => {
@@ -376,7 +384,7 @@ pub fn host_deltas(
             }
         };
         if !keep {
-            out.push(Delta::new(&host.uuid, &row.profile_uuid, Op::Remove));
+            out.push(Delta::shared(host_uuid, &row.profile_uuid, Op::Remove));
         }
     }
 }
@@ -582,7 +590,7 @@ mod tests {
             profile_uuid: "a1".into(),
             status: status.map(crate::model::intern),
             operation_type: op.map(crate::model::intern),
-            checksum: vec![1],
+            checksum: [1u8][..].into(),
             secrets_updated_at: None,
         }
     }
@@ -616,7 +624,7 @@ mod tests {
             );
         }
         let mut stale = row(Some("install"), Some("verified"));
-        stale.checksum = vec![2];
+        stale.checksum = [2u8][..].into();
         assert_eq!(
             install_reason(&p, Some(&stale), &d),
             Some("checksum changed")
@@ -667,11 +675,12 @@ mod tests {
         broken.uuid = "a3".into();
         let broken = CatalogEntry::new(broken, &d);
         let catalog = vec![wanted, excluded, broken];
-        let by_uuid: HashMap<&str, usize> = catalog
+        let by_uuid: FxHashMap<&str, usize> = catalog
             .iter()
             .enumerate()
             .map(|(i, e)| (e.profile.uuid.as_str(), i))
             .collect();
+        let team: Vec<usize> = (0..catalog.len()).collect();
         let mk = |p: &str, op: Option<&str>, st: Option<&str>| {
             let mut x = row(op, st);
             x.profile_uuid = p.into();
@@ -687,9 +696,13 @@ mod tests {
         ];
         let refs: Vec<&CurrentRow> = rows.iter().collect();
         let mut out = Vec::new();
+        let h = host();
+        let hu: Arc<str> = Arc::from(h.uuid.as_str());
         host_deltas(
-            &host(),
+            &h,
+            &hu,
             &catalog,
+            &team,
             &by_uuid,
             &members(&[5]),
             &refs,
@@ -711,18 +724,31 @@ mod tests {
         let mut p = profile(vec![]);
         p.name = "Disk encryption".into();
         let catalog = vec![CatalogEntry::new(p, &d)];
-        let by_uuid: HashMap<&str, usize> = [("a1", 0)].into_iter().collect();
+        let by_uuid: FxHashMap<&str, usize> = [("a1", 0)].into_iter().collect();
+        let hu: Arc<str> = Arc::from("H1");
         let mut h = host();
         for (platform, installs) in [("darwin", 1), ("ios", 0), ("ipados", 0)] {
             h.platform = platform.into();
             let mut out = Vec::new();
-            host_deltas(&h, &catalog, &by_uuid, &members(&[]), &[], &d, &mut out);
+            host_deltas(
+                &h,
+                &hu,
+                &catalog,
+                &[0],
+                &by_uuid,
+                &members(&[]),
+                &[],
+                &d,
+                &mut out,
+            );
             assert_eq!(out.len(), installs, "{platform}");
             let existing = row(Some("install"), Some("verified"));
             let mut out = Vec::new();
             host_deltas(
                 &h,
+                &hu,
                 &catalog,
+                &[0],
                 &by_uuid,
                 &members(&[]),
                 &[&existing],

@@ -261,8 +261,8 @@ fn query_installs(conn: &Connection, sql: &str) -> rusqlite::Result<Vec<Delta>> 
         let (host, profile, platform, name) = row?;
         if !macos_only_withheld(&platform, &name) {
             out.push(Delta {
-                host_uuid: host,
-                profile_uuid: profile,
+                host_uuid: host.into(),
+                profile_uuid: profile.into(),
                 op: Op::Install,
             });
         }
@@ -274,8 +274,8 @@ fn query_removes(conn: &Connection, sql: &str) -> rusqlite::Result<Vec<Delta>> {
     let mut stmt = conn.prepare(sql)?;
     let rows = stmt.query_map([], |r| {
         Ok(Delta {
-            host_uuid: r.get(0)?,
-            profile_uuid: r.get(1)?,
+            host_uuid: r.get::<_, String>(0)?.into(),
+            profile_uuid: r.get::<_, String>(1)?.into(),
             op: Op::Remove,
         })
     })?;

@@ -10,6 +10,9 @@ use std::sync::Arc;
 /// allocations per row.
 pub type Text = Cow<'static, str>;
 
+/// A checksum as read from a row (16 bytes in Fleet, any length accepted).
+pub type Checksum = smallvec::SmallVec<[u8; 16]>;
+
 /// The spec §1 value of `s` as a static when it is one.
 pub fn intern(s: &str) -> Text {
     const KNOWN: [&str; 6] = [
@@ -89,10 +92,12 @@ pub struct Profile {
 pub struct CurrentRow {
     /// Shared by all rows of a host.
     pub host_uuid: Arc<str>,
-    pub profile_uuid: String,
+    /// Shared with the catalog when the profile is in it.
+    pub profile_uuid: Arc<str>,
     pub status: Option<Text>,
     pub operation_type: Option<Text>,
-    pub checksum: Vec<u8>,
+    /// Inline up to 16 bytes (an MD5), so reading a row allocates nothing for it.
+    pub checksum: Checksum,
     pub secrets_updated_at: Option<String>,
 }
 
@@ -115,16 +120,25 @@ impl fmt::Display for Op {
 /// One delta: (host_uuid, profile_uuid, operation); ordered by those three, as the CSV is.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Delta {
-    pub host_uuid: String,
-    pub profile_uuid: String,
+    pub host_uuid: Arc<str>,
+    pub profile_uuid: Arc<str>,
     pub op: Op,
 }
 
 impl Delta {
     pub fn new(host_uuid: &str, profile_uuid: &str, op: Op) -> Delta {
         Delta {
-            host_uuid: host_uuid.to_string(),
-            profile_uuid: profile_uuid.to_string(),
+            host_uuid: Arc::from(host_uuid),
+            profile_uuid: Arc::from(profile_uuid),
+            op,
+        }
+    }
+
+    /// A delta sharing its uuids (no allocation): the batched path's hot loop.
+    pub fn shared(host_uuid: &Arc<str>, profile_uuid: &Arc<str>, op: Op) -> Delta {
+        Delta {
+            host_uuid: host_uuid.clone(),
+            profile_uuid: profile_uuid.clone(),
             op,
         }
     }

@@ -26,11 +26,7 @@ pub fn diff_csv(deltas: &[Delta]) -> csv::Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(DIFF_HEADER)?;
     for d in v {
-        w.write_record([
-            d.host_uuid.as_str(),
-            d.profile_uuid.as_str(),
-            &d.op.to_string(),
-        ])?;
+        w.write_record([&*d.host_uuid, &*d.profile_uuid, &d.op.to_string()])?;
     }
     w.into_inner().map_err(|e| e.into_error().into())
 }
@@ -41,8 +37,8 @@ pub fn divergences_csv(divs: &[Divergence]) -> csv::Result<Vec<u8>> {
     w.write_record(DIVERGENCES_HEADER)?;
     for d in divs {
         w.write_record([
-            d.host_uuid.as_str(),
-            d.profile_uuid.as_str(),
+            &*d.host_uuid,
+            &*d.profile_uuid,
             &ops_text(&d.legacy),
             &ops_text(&d.batched),
             &d.class,

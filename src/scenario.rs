@@ -481,7 +481,7 @@ impl Validator {
         }
     }
     fn timestamp(&mut self, key: &str, s: &str) {
-        if !crate::timefmt::is_timestamp(s) {
+        if crate::timefmt::parse_timestamp(s).is_none() {
             self.fail(
                 key,
                 format!("{s:?} is not a `YYYY-MM-DD HH:MM:SS` timestamp"),

@@ -65,14 +65,28 @@ pub fn parse_datetime6(s: &str) -> Option<i64> {
         .map(|t| t.and_utc().timestamp_micros())
 }
 
-/// True iff `s` is a well-formed TIMESTAMP value.
-pub fn is_timestamp(s: &str) -> bool {
-    parse_timestamp(s).is_some()
+/// The shape of a TIMESTAMP value, byte by byte: `d` a digit, anything else itself. The
+/// same shape as the GLOB of `schema::check_timestamps`; checked without parsing because the
+/// batched path checks every value it reads.
+const SHAPE: &[u8; 19] = b"dddd-dd-dd dd:dd:dd";
+
+fn has_shape(s: &[u8]) -> bool {
+    s.len() == SHAPE.len()
+        && s.iter().zip(SHAPE).all(|(&c, &want)| match want {
+            b'd' => c.is_ascii_digit(),
+            _ => c == want,
+        })
 }
 
-/// True iff `s` is a well-formed DATETIME(6) value.
+/// True iff `s` has the TIMESTAMP format `YYYY-MM-DD HH:MM:SS`.
+pub fn is_timestamp(s: &str) -> bool {
+    has_shape(s.as_bytes())
+}
+
+/// True iff `s` has the DATETIME(6) format `YYYY-MM-DD HH:MM:SS.ffffff`.
 pub fn is_datetime6(s: &str) -> bool {
-    parse_datetime6(s).is_some()
+    let b = s.as_bytes();
+    b.len() == 26 && has_shape(&b[..19]) && b[19] == b'.' && b[20..].iter().all(u8::is_ascii_digit)
 }
 
 #[cfg(test)]
