@@ -69,7 +69,8 @@ pub struct ReconcileArgs {
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub batch_size: Option<u32>,
     /// A switchable rule of spec §6, NAME=VALUE: d1=and|or, d2=drop|or, d3=exclude|ignore,
-    /// d4=install|skip, d5=ignore|remove, d7=off|on. Repeatable; applied after --align-with-legacy.
+    /// d4=install|skip, d5=ignore|remove, d7=off|on. Repeatable; applied over the scenario's
+    /// rules (recorded in a generated database) and after --align-with-legacy.
     #[arg(long = "rule", value_name = "NAME=VALUE")]
     pub rules: Vec<String>,
     /// Flip D1–D5 to legacy's behaviour.

@@ -299,6 +299,7 @@ pub fn generate_into(
 struct Fleet {
     seed: u64,
     batch_size: u32,
+    rules: crate::rules::Rules,
     now: i64,
     teams: Vec<(i64, String)>,
     hosts: Vec<GHost>,
@@ -459,6 +460,8 @@ impl Fleet {
         Fleet {
             seed,
             batch_size: s.run.batch_size,
+            // Validation guarantees the rules parse.
+            rules: s.rules.rules().unwrap_or_default(),
             now,
             teams,
             hosts,
@@ -1155,6 +1158,7 @@ impl Fleet {
                 let meta = [
                     ("seed", self.seed.to_string()),
                     ("batch_size", self.batch_size.to_string()),
+                    ("rules", self.rules.describe()),
                     (
                         "generator",
                         format!("reconsim {}", env!("CARGO_PKG_VERSION")),

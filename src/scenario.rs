@@ -44,6 +44,44 @@ pub struct Scenario {
     pub labels: Labels,
     pub profiles: Profiles,
     pub current: Current,
+    /// The batched path's switchable rules (spec §6); absent keys keep the shipped defaults.
+    #[serde(default)]
+    pub rules: ScenarioRules,
+}
+
+/// `[rules]`: `d1 = "or"`, … as on the command line (`--rule d1=or`), which overrides them.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioRules {
+    pub d1: Option<String>,
+    pub d2: Option<String>,
+    pub d3: Option<String>,
+    pub d4: Option<String>,
+    pub d5: Option<String>,
+    pub d7: Option<String>,
+}
+
+impl ScenarioRules {
+    /// The rules these settings give over the defaults; the error names the key.
+    pub fn rules(&self) -> Result<crate::rules::Rules, (String, String)> {
+        let mut r = crate::rules::Rules::default();
+        for (key, value) in [
+            ("d1", &self.d1),
+            ("d2", &self.d2),
+            ("d3", &self.d3),
+            ("d4", &self.d4),
+            ("d5", &self.d5),
+            ("d7", &self.d7),
+        ] {
+            if let Some(v) = value {
+                r.apply(&format!("{key}={v}")).map_err(|e| {
+                    let why = e.split_once(": ").map_or(e.as_str(), |x| x.1).to_string();
+                    (format!("rules.{key}"), why)
+                })?;
+            }
+        }
+        Ok(r)
+    }
 }
 
 /// Settings used when running the scenario (seed, batch size).
@@ -408,6 +446,10 @@ impl Scenario {
         v.rate("profiles.user_scope_share", pr.user_scope_share);
         v.shares("profiles.label_modes", &pr.label_modes.named());
 
+        if let Err((key, message)) = self.rules.rules() {
+            v.fail(&key, message);
+        }
+
         let c = &self.current;
         v.rate("current.coverage", c.coverage);
         v.rate("current.undesired_rows_share", c.undesired_rows_share);
@@ -579,6 +621,24 @@ mod tests {
             e.starts_with("scenario s.toml: key `hosts.platforms`: shares sum to 0.9"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn rules_are_read_and_bad_values_named() {
+        let text = QUICK
+            .replace("d1 = \"and\"", "d1 = \"or\"")
+            .replace("d7 = \"off\"", "d7 = \"on\"");
+        let r = Scenario::parse(&text, "q").unwrap().rules.rules().unwrap();
+        assert!(r.d1_or && r.d7_require_enrolled && !r.d2_or);
+        assert_eq!(
+            err(&QUICK.replace("d2 = \"drop\"", "d2 = \"maybe\"")),
+            "scenario s.toml: key `rules.d2`: d2 takes drop or or, not \"maybe\""
+        );
+        assert!(err(&QUICK.replace("d7 = \"off\"", "d6 = \"on\"")).contains("unknown field `d6`"));
+        // Without a [rules] table, the shipped defaults.
+        let bare = &QUICK[..QUICK.find("[rules]").unwrap()];
+        let s = Scenario::parse(bare, "q").unwrap();
+        assert_eq!(s.rules.rules().unwrap(), crate::rules::Rules::default());
     }
 
     #[test]

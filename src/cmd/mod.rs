@@ -25,13 +25,20 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
     }
 }
 
-/// The checked batched configuration of the reconcile options; the batch size defaults to the
-/// one recorded in the database (`reconsim_meta`), else Fleet's 5,000.
+/// The checked batched configuration of the reconcile options. The batch size and the rules
+/// default to the scenario's, recorded in a generated database (`reconsim_meta`), else to
+/// Fleet's 5,000 and the shipped rules; `--align-with-legacy` then `--rule` apply on top.
 pub fn batched_config(
     args: &crate::cli::ReconcileArgs,
     conn: &rusqlite::Connection,
 ) -> anyhow::Result<crate::batched::BatchedConfig> {
-    let mut rules = crate::rules::Rules::default();
+    // Base: the scenario's rules recorded in a generated database, else the defaults.
+    let mut rules = match crate::meta::get(conn, "rules") {
+        Some(text) => text
+            .parse::<crate::rules::Rules>()
+            .map_err(|e| anyhow::anyhow!("reconsim_meta key `rules`: {e}"))?,
+        None => crate::rules::Rules::default(),
+    };
     if args.align_with_legacy {
         rules = rules.aligned_with_legacy();
     }

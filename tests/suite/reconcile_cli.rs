@@ -304,3 +304,42 @@ fn measure_writes_runs_and_summary() {
     assert!(!only.contains("legacy   total"), "{only}");
     assert!(only.contains("batched  total"), "{only}");
 }
+
+#[test]
+fn scenario_rules_are_the_default_and_the_command_line_overrides_them() {
+    let wd = Workdir::new();
+    generate(&wd, "edge-cases.toml", "plain.db");
+    let text =
+        crate::util::scenario_text("edge-cases.toml").replace("d5 = \"ignore\"", "d5 = \"remove\"");
+    wd.write("d5.toml", &text);
+    wd.cmd(&["generate", "--scenario", "d5.toml", "--db", "d5.db", "-q"])
+        .assert()
+        .success();
+    let plain = stdout(
+        wd.cmd(&["diff", "--db", "plain.db", "--path", "batched"]),
+        0,
+    );
+    let d5 = stdout(wd.cmd(&["diff", "--db", "d5.db", "--path", "batched"]), 0);
+    assert!(
+        d5.lines().count() > plain.lines().count(),
+        "the scenario's d5=remove applies"
+    );
+    let back = stdout(
+        wd.cmd(&[
+            "diff",
+            "--db",
+            "d5.db",
+            "--path",
+            "batched",
+            "--rule",
+            "d5=ignore",
+        ]),
+        0,
+    );
+    assert_eq!(back, plain, "--rule overrides the scenario");
+    let out = stdout(wd.cmd(&["compare", "--db", "d5.db", "--out-dir", "c"]), 1);
+    assert!(
+        out.contains("rules: d1=and,d2=drop,d3=exclude,d4=install,d5=remove,d7=off"),
+        "{out}"
+    );
+}
