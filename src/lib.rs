@@ -11,6 +11,7 @@ pub mod eligibility;
 pub mod equivalence;
 pub mod generator;
 pub mod handlers;
+pub mod histogram;
 pub mod legacy;
 pub mod measure;
 pub mod meta;

@@ -5,9 +5,11 @@
 //! shared and noisy).
 
 use crate::batched::{BatchedConfig, full_pass_each};
+use crate::histogram::Latency;
 use crate::legacy::{self, LegacySql};
 use rusqlite::Connection;
 use rusqlite::types::ValueRef;
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 /// The tables and columns the batched path reads, scanned once each (spec §9's floor).
@@ -49,6 +51,16 @@ pub enum What {
 /// One measured run: (what, phase, duration) rows.
 pub type Run = Vec<(&'static str, String, Duration)>;
 
+/// Latency histograms per (what, phase), over all runs: one sample per run for the floor and
+/// the legacy phases, one sample per tick for the batched phases (`tick` = a whole tick).
+pub type Histograms = BTreeMap<(String, String), Latency>;
+
+fn record(h: &mut Histograms, what: &str, phase: &str, d: Duration) {
+    h.entry((what.to_string(), phase.to_string()))
+        .or_default()
+        .record(d);
+}
+
 /// Times floor, legacy and batched once each (or only `only`). The batched pass keeps no
 /// deltas, only per-phase times.
 pub fn run_once(
@@ -56,6 +68,7 @@ pub fn run_once(
     form: LegacySql,
     cfg: &BatchedConfig,
     only: Option<What>,
+    hist: &mut Histograms,
 ) -> anyhow::Result<Run> {
     let wants = |w: What| only.is_none_or(|o| o == w);
     let mut out: Run = Vec::new();
@@ -63,6 +76,7 @@ pub fn run_once(
         let t = Instant::now();
         floor(conn)?;
         out.push(("floor", "total".into(), t.elapsed()));
+        record(hist, "floor", "total", t.elapsed());
     }
     if wants(What::Legacy) {
         let t = Instant::now();
@@ -70,16 +84,21 @@ pub fn run_once(
         let legacy_total = t.elapsed();
         for (phase, d) in &l.timings {
             out.push(("legacy", phase.to_string(), *d));
+            record(hist, "legacy", phase, *d);
         }
         out.push(("legacy", "total".into(), legacy_total));
+        record(hist, "legacy", "total", legacy_total);
     }
     if wants(What::Batched) {
         let t = Instant::now();
         let mut phases: Vec<(&'static str, Duration)> = Vec::new();
         let mut slowest = Duration::ZERO;
         full_pass_each(conn, cfg, |tick| {
-            slowest = slowest.max(tick.timings.iter().map(|x| x.1).sum());
+            let whole: Duration = tick.timings.iter().map(|x| x.1).sum();
+            slowest = slowest.max(whole);
+            record(hist, "batched", "tick", whole);
             for &(name, d) in &tick.timings {
+                record(hist, "batched", name, d);
                 match phases.iter_mut().find(|(n, _)| *n == name) {
                     Some(x) => x.1 += d,
                     None => phases.push((name, d)),
@@ -94,6 +113,29 @@ pub fn run_once(
         out.push(("batched", "total".into(), batched_total));
     }
     Ok(out)
+}
+
+/// `summary.csv`: what,phase,count,mean_us,p50_us,p90_us,p99_us,p999_us,max_us.
+pub fn summary_csv(hist: &Histograms) -> csv::Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "what", "phase", "count", "mean_us", "p50_us", "p90_us", "p99_us", "p999_us", "max_us",
+    ])?;
+    for ((what, phase), h) in hist {
+        let r = h.row();
+        w.write_record([
+            what.clone(),
+            phase.clone(),
+            r.count.to_string(),
+            format!("{:.1}", r.mean_us),
+            r.p50_us.to_string(),
+            r.p90_us.to_string(),
+            r.p99_us.to_string(),
+            r.p999_us.to_string(),
+            r.max_us.to_string(),
+        ])?;
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
 }
 
 /// The median of some durations (upper median for even counts).

@@ -23,6 +23,7 @@ pub fn run(args: MeasureArgs) -> anyhow::Result<i32> {
     std::fs::create_dir_all(&out_dir)
         .with_context(|| format!("--out-dir {}", out_dir.display()))?;
     let mut runs = Vec::new();
+    let mut hist = measure::Histograms::new();
     for i in 1..=args.runs {
         eprintln!("measure: run {i} of {}", args.runs);
         runs.push(measure::run_once(
@@ -30,6 +31,7 @@ pub fn run(args: MeasureArgs) -> anyhow::Result<i32> {
             args.common.legacy_sql,
             &cfg,
             args.only,
+            &mut hist,
         )?);
     }
     let mut summary = format!(
@@ -46,6 +48,13 @@ pub fn run(args: MeasureArgs) -> anyhow::Result<i32> {
     summary.push_str(&measure::summary(&runs));
     write_atomic(&out_dir.join("runs.csv"), &measure::runs_csv(&runs)?)?;
     write_atomic(&out_dir.join("summary.txt"), summary.as_bytes())?;
+    write_atomic(&out_dir.join("summary.csv"), &measure::summary_csv(&hist)?)?;
+    for ((what, phase), h) in &hist {
+        write_atomic(
+            &out_dir.join(format!("{what}-{phase}.hgrm")),
+            h.hgrm().as_bytes(),
+        )?;
+    }
     std::io::stdout().lock().write_all(summary.as_bytes())?;
     eprintln!("wrote {}", out_dir.display());
     Ok(EXIT_OK)
