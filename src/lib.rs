@@ -23,3 +23,4 @@ pub mod schema;
 pub mod snapshot;
 pub mod summary;
 pub mod timefmt;
+pub mod writer;
