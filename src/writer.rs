@@ -173,6 +173,17 @@ mod tests {
         conn
     }
 
+    /// host_uuid, operation_type, status, command_uuid, checksum, secrets_updated_at, scope.
+    type Written = (
+        String,
+        String,
+        String,
+        String,
+        Vec<u8>,
+        Option<String>,
+        String,
+    );
+
     #[test]
     fn apply_upserts_deletes_and_counts() {
         let mut conn = fixture();
@@ -199,15 +210,7 @@ mod tests {
                 commands: 4
             }
         );
-        let rows: Vec<(
-            String,
-            String,
-            String,
-            String,
-            Vec<u8>,
-            Option<String>,
-            String,
-        )> = conn
+        let rows: Vec<Written> = conn
             .prepare(
                 "SELECT host_uuid, operation_type, status, command_uuid, checksum,
                         secrets_updated_at, scope
