@@ -5,6 +5,7 @@
 //! no IN-list limit at any batch size; SQLite probes the primary key once per value (plans
 //! pinned in tests).
 
+use crate::clock::{Clock, RealClock};
 use crate::cursor::CursorStore;
 use crate::eligibility::ELIGIBLE_HOST;
 use crate::handlers::{self, CatalogEntry};
@@ -15,7 +16,7 @@ use rusqlite::Connection;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Errors of the batched path. A bad value names its table, column and row.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -381,13 +382,23 @@ pub struct TickReport {
     pub pass_complete: bool,
 }
 
-/// One tick of spec §4.1.
+/// One tick of spec §4.1, timed by the real clock.
 pub fn tick(conn: &Connection, cursor: &mut dyn CursorStore, cfg: &BatchedConfig) -> TickReport {
+    tick_with_clock(conn, cursor, cfg, &RealClock::default())
+}
+
+/// One tick of spec §4.1, its phases timed by `clock`.
+pub fn tick_with_clock(
+    conn: &Connection,
+    cursor: &mut dyn CursorStore,
+    cfg: &BatchedConfig,
+    clock: &dyn Clock,
+) -> TickReport {
     let mut timings = Vec::new();
-    let t = Instant::now();
+    let t = clock.now();
     // Step 1: a read error means "start from the beginning".
     let before = cursor.read().unwrap_or_default();
-    timings.push(("cursor_read", t.elapsed()));
+    timings.push(("cursor_read", clock.since(t)));
     let mut report = TickReport {
         cursor_before: before.clone(),
         cursor_after: before.clone(),
@@ -397,13 +408,13 @@ pub fn tick(conn: &Connection, cursor: &mut dyn CursorStore, cfg: &BatchedConfig
         timings: Vec::new(),
         pass_complete: false,
     };
-    match tick_inner(conn, &before, cfg, &mut timings, &mut report) {
+    match tick_inner(conn, &before, cfg, clock, &mut timings, &mut report) {
         Ok(next) => {
             // Step 8: write only on success and only when it changed.
             if next != before {
-                let t = Instant::now();
+                let t = clock.now();
                 let written = cursor.write(&next);
-                timings.push(("cursor_write", t.elapsed()));
+                timings.push(("cursor_write", clock.since(t)));
                 if let Err(e) = written {
                     report.outcome = Outcome::Error(e.to_string());
                     report.deltas.clear();
@@ -428,20 +439,21 @@ fn tick_inner(
     conn: &Connection,
     cursor: &str,
     cfg: &BatchedConfig,
+    clock: &dyn Clock,
     timings: &mut Vec<(&'static str, Duration)>,
     report: &mut TickReport,
 ) -> Result<String, BatchedError> {
-    let t = Instant::now();
+    let t = clock.now();
     let hosts = load_window(conn, cursor, cfg.batch_size, &cfg.rules)?;
-    timings.push(("window", t.elapsed()));
+    timings.push(("window", clock.since(t)));
     if hosts.is_empty() {
         report.outcome = Outcome::Empty;
-        let t = Instant::now();
+        let t = clock.now();
         if cfg.rules.d5_remove {
             let catalog = Catalog::new(load_profiles(conn)?, &cfg.rules);
             report.deltas = sweep_ineligible(conn, &catalog, &cfg.rules)?;
         }
-        timings.push(("compute", t.elapsed()));
+        timings.push(("compute", clock.since(t)));
         return Ok(String::new());
     }
     let next = if hosts.len() == cfg.batch_size {
@@ -449,22 +461,22 @@ fn tick_inner(
     } else {
         String::new()
     };
-    let t = Instant::now();
+    let t = clock.now();
     let catalog = Catalog::new(load_profiles(conn)?, &cfg.rules);
-    timings.push(("catalog", t.elapsed()));
+    timings.push(("catalog", clock.since(t)));
 
-    let t = Instant::now();
+    let t = clock.now();
     let ids: Vec<i64> = hosts.iter().map(|h| h.id).collect();
     let members = load_memberships(conn, &ids, &catalog.label_ids)?;
-    timings.push(("memberships", t.elapsed()));
+    timings.push(("memberships", clock.since(t)));
 
-    let t = Instant::now();
+    let t = clock.now();
     let mut uuids: Vec<&str> = hosts.iter().map(|h| h.uuid.as_str()).collect();
     uuids.dedup();
     let current = load_current(conn, &uuids, &catalog)?;
-    timings.push(("current_rows", t.elapsed()));
+    timings.push(("current_rows", clock.since(t)));
 
-    let t = Instant::now();
+    let t = clock.now();
     let by_uuid = catalog.by_uuid();
     for h in &hosts {
         let member = |label: i64| members.contains(&(h.id, label));
@@ -490,7 +502,7 @@ fn tick_inner(
             .deltas
             .extend(sweep_ineligible(conn, &catalog, &cfg.rules)?);
     }
-    timings.push(("compute", t.elapsed()));
+    timings.push(("compute", clock.since(t)));
     report.visited = ids;
     Ok(next)
 }
@@ -576,6 +588,16 @@ pub fn full_pass(conn: &Connection, cfg: &BatchedConfig) -> Result<PassResult, B
 pub fn full_pass_each(
     conn: &Connection,
     cfg: &BatchedConfig,
+    on_tick: impl FnMut(TickReport),
+) -> Result<usize, BatchedError> {
+    full_pass_with_clock(conn, cfg, &RealClock::default(), on_tick)
+}
+
+/// `full_pass_each`, the ticks timed by `clock`.
+pub fn full_pass_with_clock(
+    conn: &Connection,
+    cfg: &BatchedConfig,
+    clock: &dyn Clock,
     mut on_tick: impl FnMut(TickReport),
 ) -> Result<usize, BatchedError> {
     let mut cursor = crate::cursor::MemoryCursor::default();
@@ -585,7 +607,7 @@ pub fn full_pass_each(
     let limit = host_rows as usize / cfg.batch_size.max(1) + 2;
     let mut ticks = 0;
     loop {
-        let report = tick(conn, &mut cursor, cfg);
+        let report = tick_with_clock(conn, &mut cursor, cfg, clock);
         if let Outcome::Error(e) = &report.outcome {
             return Err(BatchedError::Tick(e.clone()));
         }
@@ -674,6 +696,37 @@ pub(crate) mod tests {
             )
             .unwrap();
         assert_eq!(m.len() as i64, n);
+    }
+
+    #[test]
+    fn tick_phases_are_timed_by_the_clock() {
+        let conn = quick_fleet();
+        let cfg = BatchedConfig {
+            batch_size: 500,
+            rules: Rules::default(),
+        };
+        let clock = crate::clock::FakeClock::stepping(Duration::from_millis(3));
+        let mut cursor = crate::cursor::MemoryCursor::default();
+        let r = tick_with_clock(&conn, &mut cursor, &cfg, &clock);
+        let names: Vec<&str> = r.timings.iter().map(|t| t.0).collect();
+        assert_eq!(
+            names,
+            [
+                "cursor_read",
+                "window",
+                "catalog",
+                "memberships",
+                "current_rows",
+                "compute",
+                "cursor_write"
+            ]
+        );
+        // Every phase reads the clock exactly twice: 3 ms each, exactly.
+        assert!(
+            r.timings.iter().all(|t| t.1 == Duration::from_millis(3)),
+            "{:?}",
+            r.timings
+        );
     }
 
     #[test]

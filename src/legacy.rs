@@ -16,10 +16,11 @@
 //!   a temp table indexed on (host_uuid, profile_uuid) that both lists use. Same schema, same
 //!   Fleet indexes; the temp tables are the query's own working state (spec §9).
 
+use crate::clock::{Clock, RealClock};
 use crate::eligibility::ELIGIBLE_HOST;
 use crate::model::{Delta, Op, macos_only_withheld};
 use rusqlite::Connection;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Which legacy SQL runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -285,19 +286,28 @@ fn query_removes(conn: &Connection, sql: &str) -> rusqlite::Result<Vec<Delta>> {
 /// Runs the legacy diff. The caller holds the read transaction that makes both lists one
 /// snapshot (spec §3); the tuned form's temp tables live in the connection's temp schema.
 pub fn run(conn: &Connection, form: LegacySql) -> Result<LegacyResult, LegacyError> {
+    run_with_clock(conn, form, &RealClock::default())
+}
+
+/// `run`, its phases timed by `clock`.
+pub fn run_with_clock(
+    conn: &Connection,
+    form: LegacySql,
+    clock: &dyn Clock,
+) -> Result<LegacyResult, LegacyError> {
     let q = |phase| move |source| LegacyError::Query { phase, source };
     let mut res = LegacyResult::default();
     match form {
         LegacySql::AsWritten => {
-            let t = Instant::now();
+            let t = clock.now();
             res.installs = query_installs(conn, &install_sql_as_written()).map_err(q("install"))?;
-            res.timings.push(("install", t.elapsed()));
-            let t = Instant::now();
+            res.timings.push(("install", clock.since(t)));
+            let t = clock.now();
             res.removes = query_removes(conn, &remove_sql_as_written()).map_err(q("remove"))?;
-            res.timings.push(("remove", t.elapsed()));
+            res.timings.push(("remove", clock.since(t)));
         }
         LegacySql::Tuned => {
-            let t = Instant::now();
+            let t = clock.now();
             conn.execute_batch(&format!(
                 "{TUNED_ELIGIBLE}{ELIGIBLE_HOST};
                  CREATE INDEX temp.legacy_eligible_team ON legacy_eligible (team0);
@@ -305,15 +315,15 @@ pub fn run(conn: &Connection, form: LegacySql) -> Result<LegacyResult, LegacyErr
                 tuned_desired_sql()
             ))
             .map_err(q("desired state"))?;
-            res.timings.push(("desired", t.elapsed()));
-            let t = Instant::now();
+            res.timings.push(("desired", clock.since(t)));
+            let t = clock.now();
             res.installs = query_installs(conn, &format!("{TUNED_INSTALL}{INSTALL_WHERE}"))
                 .map_err(q("install"))?;
-            res.timings.push(("install", t.elapsed()));
-            let t = Instant::now();
+            res.timings.push(("install", clock.since(t)));
+            let t = clock.now();
             res.removes = query_removes(conn, &format!("{TUNED_REMOVE}{REMOVE_WHERE}"))
                 .map_err(q("remove"))?;
-            res.timings.push(("remove", t.elapsed()));
+            res.timings.push(("remove", clock.since(t)));
             conn.execute_batch("DROP TABLE temp.legacy_ds; DROP TABLE temp.legacy_eligible;")
                 .map_err(q("cleanup"))?;
         }

@@ -5,6 +5,7 @@
 
 pub mod batched;
 pub mod cli;
+pub mod clock;
 pub mod cmd;
 pub mod cursor;
 pub mod eligibility;

@@ -4,13 +4,14 @@
 //! `summary.txt` (ratios are taken inside each run, then their median, since this machine is
 //! shared and noisy).
 
-use crate::batched::{BatchedConfig, full_pass_each};
+use crate::batched::{BatchedConfig, full_pass_with_clock};
+use crate::clock::Clock;
 use crate::histogram::Latency;
 use crate::legacy::{self, LegacySql};
 use rusqlite::Connection;
 use rusqlite::types::ValueRef;
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The tables and columns the batched path reads, scanned once each (spec §9's floor).
 pub const FLOOR_SCANS: [&str; 3] = [
@@ -69,19 +70,20 @@ pub fn run_once(
     cfg: &BatchedConfig,
     only: Option<What>,
     hist: &mut Histograms,
+    clock: &dyn Clock,
 ) -> anyhow::Result<Run> {
     let wants = |w: What| only.is_none_or(|o| o == w);
     let mut out: Run = Vec::new();
     if wants(What::Floor) {
-        let t = Instant::now();
+        let t = clock.now();
         floor(conn)?;
-        out.push(("floor", "total".into(), t.elapsed()));
-        record(hist, "floor", "total", t.elapsed());
+        out.push(("floor", "total".into(), clock.since(t)));
+        record(hist, "floor", "total", clock.since(t));
     }
     if wants(What::Legacy) {
-        let t = Instant::now();
-        let l = legacy::run(conn, form)?;
-        let legacy_total = t.elapsed();
+        let t = clock.now();
+        let l = legacy::run_with_clock(conn, form, clock)?;
+        let legacy_total = clock.since(t);
         for (phase, d) in &l.timings {
             out.push(("legacy", phase.to_string(), *d));
             record(hist, "legacy", phase, *d);
@@ -90,10 +92,10 @@ pub fn run_once(
         record(hist, "legacy", "total", legacy_total);
     }
     if wants(What::Batched) {
-        let t = Instant::now();
+        let t = clock.now();
         let mut phases: Vec<(&'static str, Duration)> = Vec::new();
         let mut slowest = Duration::ZERO;
-        full_pass_each(conn, cfg, |tick| {
+        full_pass_with_clock(conn, cfg, clock, |tick| {
             let whole: Duration = tick.timings.iter().map(|x| x.1).sum();
             slowest = slowest.max(whole);
             record(hist, "batched", "tick", whole);
@@ -105,7 +107,7 @@ pub fn run_once(
                 }
             }
         })?;
-        let batched_total = t.elapsed();
+        let batched_total = clock.since(t);
         for (phase, d) in phases {
             out.push(("batched", phase.to_string(), d));
         }
@@ -250,6 +252,46 @@ mod tests {
         assert_eq!(
             csv,
             "run,what,phase,ms\n1,floor,total,10.000\n1,legacy,total,100.000\n1,batched,total,20.000\n"
+        );
+    }
+
+    #[test]
+    fn run_once_times_every_phase_through_the_clock() {
+        let conn = crate::batched::tests::quick_fleet();
+        let cfg = BatchedConfig {
+            batch_size: 1000,
+            rules: crate::rules::Rules::default(),
+        };
+        let clock = crate::clock::FakeClock::stepping(ms(1));
+        let mut hist = Histograms::new();
+        let run = run_once(&conn, LegacySql::Tuned, &cfg, None, &mut hist, &clock).unwrap();
+        let get = |w: &str, p: &str| run.iter().find(|x| x.0 == w && x.1 == p).unwrap().2;
+        assert_eq!(get("floor", "total"), ms(1));
+        // Legacy: three phases of 1 ms each, read between the outer two readings: 7 ms.
+        assert_eq!(get("legacy", "install"), ms(1));
+        assert_eq!(get("legacy", "total"), ms(7));
+        // Batched: ceil(eligible / 1,000) ticks (not a multiple here), 7 phases of 1 ms each.
+        let eligible: u64 = conn
+            .query_row(
+                &format!(
+                    "SELECT count(*) FROM hosts h WHERE {}",
+                    crate::eligibility::ELIGIBLE_HOST
+                ),
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap() as u64;
+        assert_ne!(eligible % 1000, 0);
+        let n = eligible.div_ceil(1000);
+        assert_eq!(get("batched", "window"), ms(n));
+        assert_eq!(get("batched", "per_tick_max"), ms(7));
+        let ticks = &hist[&("batched".to_string(), "tick".to_string())];
+        assert_eq!(ticks.row().count, n);
+        // HdrHistogram reports the highest value equivalent to 7,000 µs at 3 digits.
+        assert!(
+            (7000..=7007).contains(&ticks.row().max_us),
+            "{}",
+            ticks.row().max_us
         );
     }
 

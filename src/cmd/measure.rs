@@ -32,6 +32,7 @@ pub fn run(args: MeasureArgs) -> anyhow::Result<i32> {
             &cfg,
             args.only,
             &mut hist,
+            &crate::clock::RealClock::default(),
         )?);
     }
     let mut summary = format!(
