@@ -1,4 +1,5 @@
-//! Handler cost (ns per host × profile evaluation) and one batched window on the quick fleet.
+//! Handler cost (ns per host × profile evaluation), one batched window, and the legacy diff in
+//! both forms, on the quick fleet prepared once outside the timing.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use indicatif::ProgressBar;
@@ -6,6 +7,7 @@ use reconsim::batched::{BatchedConfig, Catalog, load_profiles, tick};
 use reconsim::cursor::MemoryCursor;
 use reconsim::generator::generate_into;
 use reconsim::handlers::desired;
+use reconsim::legacy::{self, LegacySql};
 use reconsim::model::Host;
 use reconsim::rules::Rules;
 use reconsim::scenario::Scenario;
@@ -69,5 +71,18 @@ fn window(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, handlers, window);
+fn legacy_diff(c: &mut Criterion) {
+    // Setup (generation, ANALYZE) outside the timing; each iteration is one full legacy diff.
+    let conn = quick();
+    let mut group = c.benchmark_group("legacy");
+    group.sample_size(10);
+    for form in [LegacySql::Tuned, LegacySql::AsWritten] {
+        group.bench_function(format!("diff_{form}"), |b| {
+            b.iter(|| legacy::run(&conn, form).expect("legacy diff"))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, handlers, window, legacy_diff);
 criterion_main!(benches);

@@ -6,6 +6,7 @@ use crate::batched::{self, BatchedConfig, PassResult};
 use crate::legacy::{self, LegacyResult, LegacySql};
 use crate::schema;
 use anyhow::Context;
+use indicatif::ProgressBar;
 use rusqlite::Connection;
 use std::path::Path;
 
@@ -34,12 +35,34 @@ impl Snapshot {
         Ok(Snapshot { conn })
     }
 
-    pub fn legacy(&self, form: LegacySql) -> anyhow::Result<LegacyResult> {
+    /// The legacy diff; `progress` shows that it runs (one long query, no finer steps).
+    pub fn legacy(&self, form: LegacySql, progress: &ProgressBar) -> anyhow::Result<LegacyResult> {
+        progress.set_message(format!(
+            "legacy diff ({form} SQL; one query over the whole fleet, ~40 s at 100k hosts)"
+        ));
         Ok(legacy::run(&self.conn, form)?)
     }
 
-    pub fn batched(&self, cfg: &BatchedConfig) -> anyhow::Result<PassResult> {
-        Ok(batched::full_pass(&self.conn, cfg)?)
+    /// A full batched pass; `progress` counts ticks and hosts.
+    pub fn batched(
+        &self,
+        cfg: &BatchedConfig,
+        progress: &ProgressBar,
+    ) -> anyhow::Result<PassResult> {
+        let mut pass = PassResult::default();
+        let mut hosts = 0usize;
+        progress.set_message("batched pass");
+        batched::full_pass_each(&self.conn, cfg, |mut report| {
+            hosts += report.visited.len();
+            progress.set_message(format!(
+                "batched pass: tick {}, {hosts} host rows so far",
+                pass.ticks.len() + 1
+            ));
+            pass.visited.extend(report.visited.iter().copied());
+            pass.deltas.append(&mut report.deltas);
+            pass.ticks.push(report);
+        })?;
+        Ok(pass)
     }
 
     /// The seed recorded by the generator, or `unknown`.

@@ -15,8 +15,10 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
         .with_context(|| format!("--out-dir {}", args.out_dir.display()))?;
     let snap = Snapshot::open(&args.common.db, args.common.mmap_mib)?;
     let cfg = super::batched_config(&args.common, &snap.conn)?;
-    let legacy = snap.legacy(args.common.legacy_sql)?;
-    let pass = snap.batched(&cfg)?;
+    let progress = super::spinner(args.common.quiet);
+    let legacy = snap.legacy(args.common.legacy_sql, &progress)?;
+    let pass = snap.batched(&cfg, &progress)?;
+    progress.set_message("classifying divergences");
     let mut legacy_all = legacy.installs.clone();
     legacy_all.extend(legacy.removes.iter().cloned());
 
@@ -26,6 +28,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
     let cmp = equivalence::compare(&mut classifier, &legacy_all, &pass.deltas)
         .context("classifying divergences")?;
     let classify_time = t.elapsed();
+    progress.finish_and_clear();
 
     let distinct = |deltas: &[crate::model::Delta], op| {
         let mut v: Vec<_> = deltas.iter().filter(|d| d.op == op).collect();

@@ -10,15 +10,17 @@ use std::path::Path;
 pub fn run(args: DiffArgs) -> anyhow::Result<i32> {
     let snap = Snapshot::open(&args.common.db, args.common.mmap_mib)?;
     let cfg = super::batched_config(&args.common, &snap.conn)?;
+    let progress = super::spinner(args.common.quiet);
     let deltas = match args.path {
         PathArg::Legacy => {
-            let r = snap.legacy(args.common.legacy_sql)?;
+            let r = snap.legacy(args.common.legacy_sql, &progress)?;
             let mut d = r.installs;
             d.extend(r.removes);
             d
         }
-        PathArg::Batched => snap.batched(&cfg)?.deltas,
+        PathArg::Batched => snap.batched(&cfg, &progress)?.deltas,
     };
+    progress.finish_and_clear();
     let bytes = report::diff_csv(&deltas).context("formatting CSV")?;
     if args.out == "-" {
         std::io::stdout().lock().write_all(&bytes)?;

@@ -55,3 +55,18 @@ pub fn batched_config(
         rules,
     })
 }
+
+/// A spinner with a message on stderr for long work (hidden when stderr is not a terminal, or
+/// with `--quiet`).
+pub fn spinner(quiet: bool) -> indicatif::ProgressBar {
+    if quiet {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
