@@ -608,6 +608,23 @@ impl Fleet {
             next_id += 1;
         }
 
+        // Ties: one reporting host in 50 reported at the very second a recent label was created.
+        // Equal times pass the timing rule (spec §3, §4.2); the boundary is where a `<` written
+        // as `<=` hides, so the fleets must contain it.
+        let recent: Vec<i64> = labels
+            .iter()
+            .filter(|l| !l.broken && l.kind != 1)
+            .filter_map(|l| l.created_at)
+            .filter(|&c| c > now - h.label_updated_at.max_age_hours as i64 * 3600)
+            .collect();
+        let mut trng = stream(s.run.seed, 8);
+        let never = timefmt::parse_timestamp(timefmt::SENTINEL).unwrap_or(0);
+        for host in hosts.iter_mut().filter(|h| h.label_updated_at != never) {
+            if !recent.is_empty() && trng.random_bool(0.02) {
+                host.label_updated_at = recent[trng.random_range(0..recent.len())];
+            }
+        }
+
         // Memberships: a host that never reported has none; a host is a member only of labels
         // it has evaluated (reported after their creation), except manual labels, which are
         // assigned. Labels are drawn by Zipf popularity without replacement
@@ -1373,6 +1390,20 @@ mod tests {
             per_host > 0.75 * s.labels.avg_per_host && per_host <= s.labels.avg_per_host,
             "memberships per host {per_host}"
         );
+    }
+
+    #[test]
+    fn some_hosts_reported_exactly_when_a_label_was_created() {
+        let conn = generate(&quick());
+        let ties: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM hosts h WHERE EXISTS (SELECT 1 FROM labels l
+                   WHERE l.created_at = h.label_updated_at AND l.label_membership_type != 1)",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(ties > 0, "no host reported at a label's creation time");
     }
 
     #[test]
