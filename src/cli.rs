@@ -83,6 +83,9 @@ pub struct ReconcileArgs {
     /// pages count in the process's RSS though they are the OS's file cache.
     #[arg(long, default_value_t = 4096)]
     pub mmap_mib: u64,
+    /// MiB of SQLite page cache for the snapshot connection.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..))]
+    pub cache_mib: u64,
     /// No progress display on stderr.
     #[arg(long, short)]
     pub quiet: bool,

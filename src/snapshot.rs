@@ -18,15 +18,18 @@ pub struct Snapshot {
 impl Snapshot {
     /// Opens `path` read-only, checks the contract, begins the read transaction and checks
     /// every timestamp column (spec §1).
-    /// `mmap_mib` sizes SQLite's memory-mapped reads (0 = plain reads through the page cache).
-    pub fn open(path: &Path, mmap_mib: u64) -> anyhow::Result<Snapshot> {
+    /// `mmap_mib` sizes SQLite's memory-mapped reads (0 = plain reads through the page cache),
+    /// `cache_mib` its page cache.
+    pub fn open(path: &Path, mmap_mib: u64, cache_mib: u64) -> anyhow::Result<Snapshot> {
         let conn = schema::open_contract_db(path)?;
         // Temp tables of the tuned legacy SQL live in memory, never in a file beside the db.
-        // A 256 MiB page cache and memory-mapped reads spare the read(2) calls that otherwise
-        // took 40 % of the legacy time at 10k hosts; both paths get the same connection.
+        // A large page cache (256 MiB by default) and memory-mapped reads spare the read(2)
+        // calls that otherwise took 40 % of the legacy time at 10k hosts; both paths get the
+        // same connection.
         conn.execute_batch(&format!(
-            "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -262144;
+            "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -{};
              PRAGMA mmap_size = {}; BEGIN",
+            cache_mib * 1024,
             mmap_mib * 1024 * 1024
         ))
         .with_context(|| format!("database {}: beginning a read transaction", path.display()))?;

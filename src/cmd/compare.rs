@@ -13,7 +13,7 @@ use std::time::Instant;
 pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
     std::fs::create_dir_all(&args.out_dir)
         .with_context(|| format!("--out-dir {}", args.out_dir.display()))?;
-    let snap = Snapshot::open(&args.common.db, args.common.mmap_mib)?;
+    let snap = Snapshot::open(&args.common.db, args.common.mmap_mib, args.common.cache_mib)?;
     let cfg = super::batched_config(&args.common, &snap.conn)?;
     let progress = super::spinner(args.common.quiet);
     let legacy = snap.legacy(args.common.legacy_sql, &progress)?;

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::Path;
 
 pub fn run(args: DiffArgs) -> anyhow::Result<i32> {
-    let snap = Snapshot::open(&args.common.db, args.common.mmap_mib)?;
+    let snap = Snapshot::open(&args.common.db, args.common.mmap_mib, args.common.cache_mib)?;
     let cfg = super::batched_config(&args.common, &snap.conn)?;
     let progress = super::spinner(args.common.quiet);
     let deltas = match args.path {

@@ -8,7 +8,7 @@ use anyhow::Context;
 use std::io::Write;
 
 pub fn run(args: MeasureArgs) -> anyhow::Result<i32> {
-    let snap = Snapshot::open(&args.common.db, args.common.mmap_mib)?;
+    let snap = Snapshot::open(&args.common.db, args.common.mmap_mib, args.common.cache_mib)?;
     let cfg = super::batched_config(&args.common, &snap.conn)?;
     let out_dir = args.out_dir.clone().unwrap_or_else(|| {
         let stem = args
