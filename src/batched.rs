@@ -284,12 +284,13 @@ pub fn read_current_row(
     })
 }
 
-/// Current rows of `uuids`, grouped by host uuid.
+/// Current rows of `uuids`, grouped by host uuid and sorted by it (the probes return each
+/// host's rows together, in key order; grouping needs no hashing).
 pub fn load_current(
     conn: &Connection,
     uuids: &[&str],
     catalog: &Catalog,
-) -> Result<FxHashMap<Arc<str>, Vec<CurrentRow>>, BatchedError> {
+) -> Result<CurrentRows, BatchedError> {
     let by_uuid = catalog.by_uuid();
     let profile = |p: &str| by_uuid.get(p).map(|&i| catalog.entries[i].uuid.clone());
     let arg = serde_json::to_string(uuids).unwrap_or_else(|_| "[]".into());
@@ -297,7 +298,7 @@ pub fn load_current(
         .prepare_cached(CURRENT_ROWS_SQL)
         .map_err(q("current rows"))?;
     let mut rows = stmt.query([arg]).map_err(q("current rows"))?;
-    let mut out: FxHashMap<Arc<str>, Vec<CurrentRow>> = FxHashMap::default();
+    let mut groups: Vec<(Arc<str>, Vec<CurrentRow>)> = Vec::new();
     let mut host = None;
     while let Some(r) = rows.next().map_err(q("current rows"))? {
         let row = read_current_row(r, &mut host, &profile).map_err(q("current rows"))?;
@@ -312,9 +313,40 @@ pub fn load_current(
             },
             row.secrets_updated_at.as_deref(),
         )?;
-        out.entry(row.host_uuid.clone()).or_default().push(row);
+        match groups.last_mut() {
+            Some((h, v)) if Arc::ptr_eq(h, &row.host_uuid) => v.push(row),
+            _ => groups.push((row.host_uuid.clone(), vec![row])),
+        }
     }
-    Ok(out)
+    if !groups.is_sorted_by(|a, b| a.0 <= b.0) {
+        groups.sort_by(|a, b| a.0.cmp(&b.0));
+    }
+    Ok(CurrentRows { groups })
+}
+
+/// A window's current rows, grouped per host uuid, sorted by uuid.
+#[derive(Debug, Default)]
+pub struct CurrentRows {
+    groups: Vec<(Arc<str>, Vec<CurrentRow>)>,
+}
+
+impl CurrentRows {
+    /// The uuid (shared) and rows of a host, if it has any.
+    pub fn get(&self, uuid: &str) -> Option<(&Arc<str>, &[CurrentRow])> {
+        self.groups
+            .binary_search_by(|g| (*g.0).cmp(uuid))
+            .ok()
+            .map(|i| (&self.groups[i].0, &self.groups[i].1[..]))
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.groups.iter().map(|g| g.1.len()).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
 }
 
 /// The shaped catalog and its index by profile uuid.
@@ -480,9 +512,9 @@ fn tick_inner(
     let by_uuid = catalog.by_uuid();
     for h in &hosts {
         let member = |label: i64| members.contains(&(h.id, label));
-        let (host_uuid, rows) = match current.get_key_value(h.uuid.as_str()) {
-            Some((k, v)) => (k.clone(), v.iter().collect::<Vec<&CurrentRow>>()),
-            None => (Arc::from(h.uuid.as_str()), Vec::new()),
+        let (host_uuid, rows) = match current.get(&h.uuid) {
+            Some((k, v)) => (k.clone(), v),
+            None => (Arc::from(h.uuid.as_str()), &[][..]),
         };
         let team = catalog.by_team.get(&h.team()).map_or(&[][..], |v| &v[..]);
         handlers::host_deltas(
@@ -492,7 +524,7 @@ fn tick_inner(
             team,
             &by_uuid,
             &member,
-            &rows,
+            rows,
             &cfg.rules,
             &mut report.deltas,
         );

@@ -347,18 +347,30 @@ pub fn host_deltas(
     team_entries: &[usize],
     by_uuid: &FxHashMap<&str, usize>,
     member: &dyn Fn(i64) -> bool,
-    current: &[&CurrentRow],
+    current: &[CurrentRow],
     rules: &Rules,
     out: &mut Vec<Delta>,
 ) {
-    // `current` is small (a host's rows); a sorted index keeps lookups O(log n).
-    let mut index: Vec<&CurrentRow> = current.to_vec();
-    index.sort_unstable_by(|a, b| a.profile_uuid.cmp(&b.profile_uuid));
-    let row_of = |p: &str| {
-        index
-            .binary_search_by(|r| (*r.profile_uuid).cmp(p))
-            .ok()
-            .map(|i| index[i])
+    // `current` is a host's rows, which the primary-key probe returns in profile_uuid order:
+    // binary search them as they are; sort a copy of the references only if they are not.
+    let sorted = current.is_sorted_by(|a, b| a.profile_uuid <= b.profile_uuid);
+    let mut index: Vec<&CurrentRow> = Vec::new();
+    if !sorted {
+        index = current.iter().collect();
+        index.sort_unstable_by(|a, b| a.profile_uuid.cmp(&b.profile_uuid));
+    }
+    let row_of = |p: &str| -> Option<&CurrentRow> {
+        if sorted {
+            current
+                .binary_search_by(|r| (*r.profile_uuid).cmp(p))
+                .ok()
+                .map(|i| &current[i])
+        } else {
+            index
+                .binary_search_by(|r| (*r.profile_uuid).cmp(p))
+                .ok()
+                .map(|i| index[i])
+        }
     };
     for entry in team_entries.iter().map(|&i| &catalog[i]) {
         if !desired(entry, host, member, rules).pass {
@@ -694,7 +706,6 @@ mod tests {
             mk("a8", Some("remove"), Some("pending")),   // remove in flight: kept
             mk("a7", Some("remove"), None),              // remove with NULL status: remove
         ];
-        let refs: Vec<&CurrentRow> = rows.iter().collect();
         let mut out = Vec::new();
         let h = host();
         let hu: Arc<str> = Arc::from(h.uuid.as_str());
@@ -705,7 +716,7 @@ mod tests {
             &team,
             &by_uuid,
             &members(&[5]),
-            &refs,
+            &rows,
             &d,
             &mut out,
         );
@@ -751,7 +762,7 @@ mod tests {
                 &[0],
                 &by_uuid,
                 &members(&[]),
-                &[&existing],
+                std::slice::from_ref(&existing),
                 &d,
                 &mut out,
             );
