@@ -8,6 +8,7 @@ pub mod cli;
 pub mod clock;
 pub mod cmd;
 pub mod cursor;
+pub mod device;
 pub mod eligibility;
 pub mod equivalence;
 pub mod generator;
