@@ -33,6 +33,42 @@ pub enum Command {
     Compare(CompareArgs),
     /// Time the floor scan, the legacy diff and a batched pass, several runs, into a results folder.
     Measure(MeasureArgs),
+    /// Cron ticks over virtual time with devices and churn, both paths, into a results folder
+    /// (in progress: no convergence, equivalence or HTML report yet).
+    Loadtest(LoadtestArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LoadtestArgs {
+    /// Scenario TOML file.
+    #[arg(long)]
+    pub scenario: PathBuf,
+    /// Reuse this generated database instead of generating the scenario's fleet.
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+    /// Results folder [default: results/<UTC time>-<scenario>-<seed>]
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Ticks per path [default: one full batched pass plus two]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub ticks: Option<u32>,
+    /// Paths to run, comma-separated.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "legacy,batched"
+    )]
+    pub paths: Vec<crate::loadtest::PathKind>,
+    /// Which legacy SQL runs.
+    #[arg(long, value_enum, default_value_t = crate::legacy::LegacySql::Tuned)]
+    pub legacy_sql: crate::legacy::LegacySql,
+    /// Seed (overrides the scenario's run.seed).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// No progress display and no summary on stdout.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, clap::Args)]

@@ -15,6 +15,7 @@ pub mod generator;
 pub mod handlers;
 pub mod histogram;
 pub mod legacy;
+pub mod loadtest;
 pub mod measure;
 pub mod meta;
 pub mod model;

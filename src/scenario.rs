@@ -47,6 +47,46 @@ pub struct Scenario {
     /// The batched path's switchable rules (spec §6); absent keys keep the shipped defaults.
     #[serde(default)]
     pub rules: ScenarioRules,
+    /// The loadtest's clock, devices and churn.
+    #[serde(default)]
+    pub loadtest: LoadtestSettings,
+}
+
+/// `[loadtest]`: Fleet's cron interval, device behaviour, churn rates per virtual minute.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoadtestSettings {
+    /// Virtual seconds between ticks (Fleet's cron: 30).
+    pub interval_s: u32,
+    /// Probability that a device answers a pending command at a given tick.
+    pub ack_per_tick: f64,
+    /// Probability that a verifying install is verified at a given tick.
+    pub verify_per_tick: f64,
+    /// Share of answered commands that fail.
+    pub failure_rate: f64,
+    /// Label membership flips per virtual minute.
+    pub membership_flips_per_min: f64,
+    /// Hosts reporting labels (label_updated_at bumped to now) per virtual minute.
+    pub label_reports_per_min: f64,
+    /// Profile edits (new checksum) per virtual minute.
+    pub profile_edits_per_min: f64,
+    /// Hosts moving to another team (or to no team) per virtual minute.
+    pub team_transfers_per_min: f64,
+}
+
+impl Default for LoadtestSettings {
+    fn default() -> Self {
+        LoadtestSettings {
+            interval_s: 30,
+            ack_per_tick: 0.8,
+            verify_per_tick: 0.9,
+            failure_rate: 0.02,
+            membership_flips_per_min: 20.0,
+            label_reports_per_min: 40.0,
+            profile_edits_per_min: 0.5,
+            team_transfers_per_min: 2.0,
+        }
+    }
 }
 
 /// `[rules]`: `d1 = "or"`, … as on the command line (`--rule d1=or`), which overrides them.
@@ -449,6 +489,18 @@ impl Scenario {
         if let Err((key, message)) = self.rules.rules() {
             v.fail(&key, message);
         }
+        let lt = &self.loadtest;
+        v.positive("loadtest.interval_s", lt.interval_s as f64);
+        v.rate("loadtest.ack_per_tick", lt.ack_per_tick);
+        v.rate("loadtest.verify_per_tick", lt.verify_per_tick);
+        v.rate("loadtest.failure_rate", lt.failure_rate);
+        v.non_negative(
+            "loadtest.membership_flips_per_min",
+            lt.membership_flips_per_min,
+        );
+        v.non_negative("loadtest.label_reports_per_min", lt.label_reports_per_min);
+        v.non_negative("loadtest.profile_edits_per_min", lt.profile_edits_per_min);
+        v.non_negative("loadtest.team_transfers_per_min", lt.team_transfers_per_min);
 
         let c = &self.current;
         v.rate("current.coverage", c.coverage);

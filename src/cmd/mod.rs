@@ -5,6 +5,7 @@ pub mod compare;
 pub mod diff;
 pub mod generate;
 pub mod inspect;
+pub mod loadtest;
 pub mod measure;
 
 use crate::cli::{Cli, Command, EXIT_OK};
@@ -22,6 +23,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Diff(args) => diff::run(args),
         Command::Compare(args) => compare::run(args),
         Command::Measure(args) => measure::run(args),
+        Command::Loadtest(args) => loadtest::run(args),
     }
 }
 

@@ -343,3 +343,73 @@ fn scenario_rules_are_the_default_and_the_command_line_overrides_them() {
         "{out}"
     );
 }
+
+#[test]
+fn loadtest_writes_its_files_and_is_reproducible() {
+    let wd = Workdir::new();
+    let s = scenario("edge-cases.toml");
+    for out in ["a", "b"] {
+        wd.cmd(&[
+            "loadtest",
+            "--scenario",
+            &s,
+            "--ticks",
+            "4",
+            "--out",
+            out,
+            "-q",
+        ])
+        .assert()
+        .success();
+    }
+    for f in [
+        "manifest.json",
+        "summary.csv",
+        "ticks.csv",
+        "legacy-tick.hgrm",
+        "batched-window.hgrm",
+    ] {
+        assert!(wd.path(&format!("a/{f}")).exists(), "{f} missing");
+    }
+    let ticks = std::fs::read_to_string(wd.path("a/ticks.csv")).unwrap();
+    assert!(ticks.starts_with(
+        "path,tick,virtual_time_s,cursor_before,cursor_after,hosts,installs,removes,duration_us,outcome,error\n"
+    ));
+    assert_eq!(ticks.lines().count(), 1 + 2 * 4);
+    // Same seed: same deltas and cursors, tick by tick (timings aside).
+    let strip = |t: &str| -> Vec<String> {
+        t.lines()
+            .map(|l| {
+                let mut f: Vec<&str> = l.split(',').collect();
+                f.remove(8);
+                f.join(",")
+            })
+            .collect()
+    };
+    let again = std::fs::read_to_string(wd.path("b/ticks.csv")).unwrap();
+    assert_eq!(strip(&ticks), strip(&again));
+    let summary = std::fs::read_to_string(wd.path("a/summary.csv")).unwrap();
+    assert!(summary.starts_with("path,phase,count,mean_us,p50_us,p90_us,p99_us,p999_us,max_us\n"));
+    assert!(summary.contains("\nbatched,tick,4,"), "{summary}");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(wd.path("a/manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["seed"], 42);
+    assert_eq!(manifest["ticks"], 4);
+}
+
+#[test]
+fn loadtest_rejects_bad_arguments() {
+    let wd = Workdir::new();
+    let s = scenario("edge-cases.toml");
+    for args in [
+        vec!["loadtest", "--scenario", &s, "--ticks", "0"],
+        vec!["loadtest", "--scenario", &s, "--paths", "legacy,fast"],
+    ] {
+        let out = wd.cmd(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+    wd.write("f", "a file, not a folder");
+    let line = expect_error(wd.cmd(&["loadtest", "--scenario", &s, "--out", "f/run"]));
+    assert!(line.starts_with("error: --out f/run"), "{line}");
+}
