@@ -123,6 +123,34 @@ impl Latency {
     }
 }
 
+/// Percentile summary CSV: `{group},phase,count,mean_us,p50_us,p90_us,p99_us,p999_us,max_us`,
+/// one row per (group value, phase, histogram), in the order given. `group` names the first
+/// column (`what` for `measure`, `path` for `loadtest`).
+pub fn summary_csv<'a>(
+    group: &str,
+    rows: impl IntoIterator<Item = (&'a str, &'a str, &'a Latency)>,
+) -> csv::Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        group, "phase", "count", "mean_us", "p50_us", "p90_us", "p99_us", "p999_us", "max_us",
+    ])?;
+    for (g, phase, h) in rows {
+        let r = h.row();
+        w.write_record([
+            g.to_string(),
+            phase.to_string(),
+            r.count.to_string(),
+            format!("{:.1}", r.mean_us),
+            r.p50_us.to_string(),
+            r.p90_us.to_string(),
+            r.p99_us.to_string(),
+            r.p999_us.to_string(),
+            r.max_us.to_string(),
+        ])?;
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
+}
+
 /// A summary row of a histogram (µs).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {

@@ -360,10 +360,9 @@ mod tests {
         // Arm 1 loops over profiles; arms 2-4 start from the label rows of their kind.
         assert!(p.contains("SCAN p"), "{p}");
         assert_eq!(p.matches("SCAN mcpl").count(), 3, "{p}");
-        assert!(
-            !p.contains("idx_label_membership_label_id (label_id=?)"),
-            "{p}"
-        );
+        // Memberships are probed per (label, host) pair in each label arm, never scanned.
+        assert_eq!(p.matches("SEARCH lm USING").count(), 3, "{p}");
+        assert!(!p.contains("SCAN lm"), "{p}");
     }
 
     #[test]

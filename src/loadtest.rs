@@ -387,27 +387,14 @@ pub fn ticks_csv(runs: &[(PathKind, PathRun)]) -> csv::Result<Vec<u8>> {
 
 /// `summary.csv` bytes: path,phase,count,mean_us,p50_us,p90_us,p99_us,p999_us,max_us.
 pub fn summary_csv(runs: &[(PathKind, PathRun)]) -> csv::Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
-        "path", "phase", "count", "mean_us", "p50_us", "p90_us", "p99_us", "p999_us", "max_us",
-    ])?;
-    for (path, run) in runs {
-        for (phase, h) in &run.hist {
-            let r = h.row();
-            w.write_record([
-                path.name().to_string(),
-                phase.clone(),
-                r.count.to_string(),
-                format!("{:.1}", r.mean_us),
-                r.p50_us.to_string(),
-                r.p90_us.to_string(),
-                r.p99_us.to_string(),
-                r.p999_us.to_string(),
-                r.max_us.to_string(),
-            ])?;
-        }
-    }
-    w.into_inner().map_err(|e| e.into_error().into())
+    crate::histogram::summary_csv(
+        "path",
+        runs.iter().flat_map(|(path, run)| {
+            run.hist
+                .iter()
+                .map(move |(phase, h)| (path.name(), phase.as_str(), h))
+        }),
+    )
 }
 
 #[cfg(test)]

@@ -119,25 +119,10 @@ pub fn run_once(
 
 /// `summary.csv`: what,phase,count,mean_us,p50_us,p90_us,p99_us,p999_us,max_us.
 pub fn summary_csv(hist: &Histograms) -> csv::Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
-        "what", "phase", "count", "mean_us", "p50_us", "p90_us", "p99_us", "p999_us", "max_us",
-    ])?;
-    for ((what, phase), h) in hist {
-        let r = h.row();
-        w.write_record([
-            what.clone(),
-            phase.clone(),
-            r.count.to_string(),
-            format!("{:.1}", r.mean_us),
-            r.p50_us.to_string(),
-            r.p90_us.to_string(),
-            r.p99_us.to_string(),
-            r.p999_us.to_string(),
-            r.max_us.to_string(),
-        ])?;
-    }
-    w.into_inner().map_err(|e| e.into_error().into())
+    crate::histogram::summary_csv(
+        "what",
+        hist.iter().map(|((w, p), h)| (w.as_str(), p.as_str(), h)),
+    )
 }
 
 /// The median of some durations (upper median for even counts).
