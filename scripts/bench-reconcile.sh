@@ -9,6 +9,8 @@
 #    results/<UTC time>-memory/memory.csv; the batched pass again with a 32 MiB page cache,
 #    smaller than either file, to show the window-bounded part alone.
 # Usage: scripts/bench-reconcile.sh [RUNS=3]. Takes about 10 minutes on 2 cores.
+#  - on fleet-100k: one `compare` (wall time and peak RSS; summary kept in
+#    results/<UTC time>-compare-fleet-100k/) and one `loadtest --paths batched` over one pass.
 # MEMORY_ONLY=1 skips the timing runs (generation and memory rows only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,9 +39,25 @@ for fleet in fleet-10k fleet-100k; do
     read -r what cache <<<"$spec"
     /usr/bin/time -f '%M %e' -o "$work/t" "$bin" measure --db "$db" --runs 1 --only "$what" \
       --mmap-mib 0 --cache-mib "$cache" --quiet --out-dir "$work/m" > /dev/null
-    read -r kb secs < "$work/t"
+    read -r kb secs < <(tail -n 1 "$work/t")
     echo "$fleet,measure --only $what --cache-mib $cache,$((kb / 1024)),$secs" >> "$mem/memory.csv.tmp"
   done
+  if [ "$fleet" = fleet-100k ]; then
+    cmp="results/$stamp-compare-$fleet"
+    mkdir -p "$cmp"
+    code=0
+    /usr/bin/time -f '%M %e' -o "$work/t" "$bin" compare --db "$db" --out-dir "$work/c" --quiet \
+      > /dev/null || code=$?
+    [ "$code" -le 1 ] || exit "$code"
+    read -r kb secs < <(tail -n 1 "$work/t")
+    cp "$work/c/summary.txt" "$cmp/summary.txt"
+    echo "compare exit $code, peak RSS $((kb / 1024)) MiB, $secs s" >> "$cmp/summary.txt"
+    /usr/bin/time -f '%M %e' -o "$work/t" "$bin" loadtest --scenario "scenarios/$fleet.toml" \
+      --db "$db" --paths batched --out "results/$stamp-loadtest-$fleet-batched" --quiet
+    read -r kb secs < <(tail -n 1 "$work/t")
+    echo "loadtest wall time $secs s (fleet reused), peak RSS $((kb / 1024)) MiB" \
+      > "results/$stamp-loadtest-$fleet-batched/time.txt"
+  fi
 done
 mv "$mem/memory.csv.tmp" "$mem/memory.csv"
 cat "$mem/memory.csv"
