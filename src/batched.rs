@@ -412,6 +412,8 @@ pub struct TickReport {
     pub timings: Vec<(&'static str, Duration)>,
     /// The tick ended a pass (cursor back to "").
     pub pass_complete: bool,
+    /// Rows the tick's queries returned: window hosts, catalog rows, memberships, current rows.
+    pub rows_read: u64,
 }
 
 /// One tick of spec §4.1, timed by the real clock.
@@ -439,6 +441,7 @@ pub fn tick_with_clock(
         outcome: Outcome::Ok,
         timings: Vec::new(),
         pass_complete: false,
+        rows_read: 0,
     };
     match tick_inner(conn, &before, cfg, clock, &mut timings, &mut report) {
         Ok(next) => {
@@ -478,6 +481,7 @@ fn tick_inner(
     let t = clock.now();
     let hosts = load_window(conn, cursor, cfg.batch_size, &cfg.rules)?;
     timings.push(("window", clock.since(t)));
+    report.rows_read = hosts.len() as u64;
     if hosts.is_empty() {
         report.outcome = Outcome::Empty;
         let t = clock.now();
@@ -496,17 +500,24 @@ fn tick_inner(
     let t = clock.now();
     let catalog = Catalog::new(load_profiles(conn)?, &cfg.rules);
     timings.push(("catalog", clock.since(t)));
+    report.rows_read += catalog
+        .entries
+        .iter()
+        .map(|e| e.profile.refs.len().max(1) as u64)
+        .sum::<u64>();
 
     let t = clock.now();
     let ids: Vec<i64> = hosts.iter().map(|h| h.id).collect();
     let members = load_memberships(conn, &ids, &catalog.label_ids)?;
     timings.push(("memberships", clock.since(t)));
+    report.rows_read += members.len() as u64;
 
     let t = clock.now();
     let mut uuids: Vec<&str> = hosts.iter().map(|h| h.uuid.as_str()).collect();
     uuids.dedup();
     let current = load_current(conn, &uuids, &catalog)?;
     timings.push(("current_rows", clock.since(t)));
+    report.rows_read += current.len() as u64;
 
     let t = clock.now();
     let by_uuid = catalog.by_uuid();

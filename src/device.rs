@@ -1,11 +1,13 @@
 //! Simulated devices acknowledging MDM commands (spec §7): an install goes pending → verifying →
-//! verified, or fails; a remove goes pending → row deleted, or fails. Groundwork for the
-//! loadtest (issue 4), not yet wired to a command.
+//! verified, or fails; a remove goes pending → row deleted, or fails. The loadtest's devices.
 //!
-//! Every decision is a pure function of (seed, command uuid, tick, step), hashed to a uniform
+//! Every decision is a pure function of (seed, command key, tick, step), hashed to a uniform
 //! number: no state beyond the rows themselves, the same outcome whatever order rows are read
 //! in, and a geometric delay in ticks (a command is answered with probability `ack_per_tick`
-//! at each tick).
+//! at each tick). The command key is (host uuid, profile uuid, operation, checksum), not the
+//! command uuid: the two loadtest paths issue different command uuids for the same command,
+//! and their devices must behave alike, or the state comparison would see device noise. A
+//! device that rejects a profile version keeps rejecting it.
 
 use rusqlite::{Connection, params};
 use std::hash::Hasher;
@@ -65,7 +67,7 @@ pub fn acknowledge(
     let mut steps: Vec<(String, String, Step)> = Vec::new();
     {
         let mut stmt = tx.prepare(
-            "SELECT host_uuid, profile_uuid, operation_type, status, command_uuid
+            "SELECT host_uuid, profile_uuid, operation_type, status, hex(checksum)
              FROM host_mdm_apple_profiles
              WHERE status IN ('pending', 'verifying') AND operation_type IN ('install', 'remove')",
         )?;
@@ -74,9 +76,11 @@ pub fn acknowledge(
             let (host, profile): (String, String) = (r.get(0)?, r.get(1)?);
             let op: String = r.get(2)?;
             let status: String = r.get(3)?;
-            let cmd: String = r.get(4)?;
+            let sum: String = r.get(4)?;
+            let cmd = format!("{host}\u{0}{profile}\u{0}{op}\u{0}{sum}");
             let answered = |p: f64| uniform(model.seed, &cmd, tick, 0) < p;
-            let failed = uniform(model.seed, &cmd, tick, 1) < model.failure_rate;
+            // Not a function of the tick: the same command fails on both paths.
+            let failed = uniform(model.seed, &cmd, 0, 1) < model.failure_rate;
             let step = match (op.as_str(), status.as_str()) {
                 ("install", "pending") if answered(model.ack_per_tick) => {
                     if failed {

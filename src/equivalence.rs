@@ -150,6 +150,62 @@ impl<'c> Classifier<'c> {
             .optional()
     }
 
+    /// The operations the batched path would issue for the pair now, under its own rules, from
+    /// the current row (the loadtest's state comparison: work still pending on the batched
+    /// side).
+    pub fn batched_now(&mut self, host_uuid: &str, profile_uuid: &str) -> rusqlite::Result<OpSet> {
+        let row = self.current_row(host_uuid, profile_uuid)?;
+        self.batched_ops_with_row(host_uuid, profile_uuid, row)
+    }
+
+    /// `batched_now` from a given current row (None = no row) instead of the database's.
+    pub fn batched_ops_with_row(
+        &mut self,
+        host_uuid: &str,
+        profile_uuid: &str,
+        row: Option<CurrentRow>,
+    ) -> rusqlite::Result<OpSet> {
+        self.batched_ops_inner(host_uuid, profile_uuid, row, false)
+    }
+
+    /// What the batched path would issue for the pair if it visited every listed row of the
+    /// uuid now (its next visit), from the database's row.
+    pub fn batched_on_next_visit(
+        &mut self,
+        host_uuid: &str,
+        profile_uuid: &str,
+    ) -> rusqlite::Result<OpSet> {
+        let row = self.current_row(host_uuid, profile_uuid)?;
+        self.batched_ops_inner(host_uuid, profile_uuid, row, true)
+    }
+
+    fn batched_ops_inner(
+        &mut self,
+        host_uuid: &str,
+        profile_uuid: &str,
+        row: Option<CurrentRow>,
+        all_listed: bool,
+    ) -> rusqlite::Result<OpSet> {
+        let rules = self.rules;
+        let visited = self.visited;
+        let profile = self.profiles.get(profile_uuid).cloned();
+        let facts = self.facts(host_uuid)?;
+        let listed = |f: &HostFacts| f.eligible && (!rules.d7_require_enrolled || f.enrolled);
+        let rows: Vec<&HostFacts> = facts
+            .rows
+            .iter()
+            .filter(|f| listed(f) && (all_listed || visited.contains(&f.host.id)))
+            .collect();
+        Ok(batched_ops(
+            profile.as_ref(),
+            &rows,
+            &facts.members,
+            row.as_ref(),
+            &rules,
+            facts.rows.iter().any(listed),
+        ))
+    }
+
     /// Classifies and explains one divergent pair.
     pub fn classify(
         &mut self,
@@ -159,6 +215,18 @@ impl<'c> Classifier<'c> {
         batched: &OpSet,
     ) -> rusqlite::Result<Divergence> {
         let row = self.current_row(host_uuid, profile_uuid)?;
+        self.classify_with_row(host_uuid, profile_uuid, legacy, batched, row)
+    }
+
+    /// `classify` against a given current row (None = no row) instead of the database's.
+    pub fn classify_with_row(
+        &mut self,
+        host_uuid: &str,
+        profile_uuid: &str,
+        legacy: &OpSet,
+        batched: &OpSet,
+        row: Option<CurrentRow>,
+    ) -> rusqlite::Result<Divergence> {
         let rules = self.rules;
         let visited = self.visited;
         let profile = self.profiles.get(profile_uuid).cloned();

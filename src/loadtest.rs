@@ -13,20 +13,27 @@
 
 use crate::batched::{self, BatchedConfig, Outcome};
 use crate::clock::Clock;
+use crate::convergence::{self, Sample, Scope, Semantics, Tracker};
 use crate::cursor::SqliteCursor;
 use crate::device::{self, DeviceModel};
 use crate::eligibility::ELIGIBLE_HOST;
+use crate::equivalence::{Classifier, OpSet};
+use crate::handlers;
 use crate::histogram::Latency;
 use crate::legacy::{self, LegacySql};
-use crate::model::Delta;
+use crate::model::{CurrentRow, Delta, Op, Profile};
+use crate::rules::Rules;
 use crate::scenario::Scenario;
-use crate::{timefmt, writer};
+use crate::{procstat, timefmt, writer};
+use anyhow::Context;
 use md5::{Digest, Md5};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rusqlite::{Connection, OpenFlags, params};
-use std::collections::BTreeMap;
-use std::path::Path;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use rustc_hash::FxHashMap;
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Which reconciler path a run drives.
@@ -69,23 +76,66 @@ pub struct TickRow {
     pub duration_us: u64,
     pub outcome: &'static str,
     pub error: String,
+    /// Rows the tick's queries returned to the application.
+    pub rows_read: u64,
 }
 
 /// The result of one path's run.
 #[derive(Debug, Default)]
 pub struct PathRun {
     pub ticks: Vec<TickRow>,
-    /// Histograms per phase (`tick`, `write`, `devices`, `churn` and the reconciler's).
+    /// Histograms per phase (`tick`, `write`, `devices`, `churn` and the reconciler's), and
+    /// `convergence` in virtual time.
     pub hist: BTreeMap<String, Latency>,
+    /// Convergence samples.
+    pub samples: Vec<Sample>,
+    /// CPU time of the reconciler and writer over every tick.
+    pub cpu: Duration,
+    /// Peak resident set during this path's ticks, KiB (None where /proc cannot tell).
+    pub peak_rss_kib: Option<u64>,
 }
 
-/// One churn event; the same list is applied to every path.
+/// Everything a loadtest measured.
+#[derive(Debug, Default)]
+pub struct LoadtestResult {
+    pub runs: Vec<(PathKind, PathRun)>,
+    pub equivalence: Vec<EqRow>,
+    /// Wall time spent comparing states (harness cost).
+    pub equivalence_time: Duration,
+    /// Churn events applied, per kind.
+    pub events: BTreeMap<&'static str, u64>,
+}
+
+/// One churn event; the same list is applied to every path. Events name rows of the base
+/// fleet; one whose row is gone by then (a deleted label or profile) does nothing.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
+    /// Toggle a label membership.
     Flip { host: i64, label: i64 },
+    /// The host reports labels: `label_updated_at` := now.
     Report { host: i64 },
+    /// New checksum (content edit).
     Edit { profile: String },
+    /// Move a host to a team (None = no team).
     Transfer { host: i64, team: Option<i64> },
+    /// A dynamic label created now, with members, attached to a profile as an exclude label.
+    NewLabel {
+        name: String,
+        profile: String,
+        members: Vec<i64>,
+    },
+    /// Delete a label: its profile rows go broken (`label_id` NULL, spec §1).
+    DeleteLabel { label: i64 },
+    /// A new label-less profile in a team (0 = no team).
+    AddProfile { uuid: String, team: i64 },
+    /// Delete a profile and its label rows.
+    DeleteProfile { profile: String },
+    /// `secrets_updated_at` := now.
+    Secrets { profile: String },
+    /// Toggle the host's MDM enrollments (`enabled` 1 ↔ 0).
+    ToggleEnrollment { host: i64 },
+    /// A new host row with an existing host's uuid (spec §6 D6).
+    Duplicate { host: i64 },
 }
 
 /// What churn can pick from: read once from the base fleet.
@@ -111,13 +161,19 @@ impl Universe {
                 .query_map([], |r| r.get(0))?
                 .collect::<Result<_, _>>()?,
             teams: ids("SELECT id FROM teams ORDER BY id")?,
-            eligible: conn.query_row(
-                &format!("SELECT count(*) FROM hosts h WHERE {ELIGIBLE_HOST}"),
-                [],
-                |r| r.get::<_, i64>(0),
-            )? as u64,
+            eligible: eligible_hosts(conn)?,
         })
     }
+}
+
+/// Eligible host rows (spec §2).
+pub fn eligible_hosts(conn: &Connection) -> rusqlite::Result<u64> {
+    conn.query_row(
+        &format!("SELECT count(*) FROM hosts h WHERE {ELIGIBLE_HOST}"),
+        [],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| n as u64)
 }
 
 /// How many events of a rate fall in one interval: the whole part, plus one more with the
@@ -127,37 +183,39 @@ fn count(rng: &mut ChaCha8Rng, per_min: f64, interval_s: u32) -> usize {
     x.floor() as usize + usize::from(rng.random_bool(x.fract()))
 }
 
-/// The churn events after tick `tick`, from the seed alone.
+/// The churn events after tick `tick`, from the seed alone (none once `churn_ticks` is over).
 pub fn events(s: &Scenario, u: &Universe, tick: u32) -> Vec<Event> {
-    let mut rng = ChaCha8Rng::seed_from_u64(s.run.seed);
-    rng.set_stream(1000 + tick as u64);
     let lt = &s.loadtest;
     let mut out = Vec::new();
-    let pick = |rng: &mut ChaCha8Rng, v: &[i64]| v[rng.random_range(0..v.len())];
-    if u.host_ids.is_empty() {
+    if u.host_ids.is_empty() || lt.churn_ticks.is_some_and(|n| tick >= n) {
         return out;
     }
+    let mut rng = ChaCha8Rng::seed_from_u64(s.run.seed);
+    rng.set_stream(1000 + tick as u64);
+    let pick = |rng: &mut ChaCha8Rng, v: &[i64]| v[rng.random_range(0..v.len())];
+    let pick_s = |rng: &mut ChaCha8Rng, v: &[String]| v[rng.random_range(0..v.len())].clone();
+    let n = |rng: &mut ChaCha8Rng, rate: f64| count(rng, rate, lt.interval_s);
     if !u.label_ids.is_empty() {
-        for _ in 0..count(&mut rng, lt.membership_flips_per_min, lt.interval_s) {
+        for _ in 0..n(&mut rng, lt.membership_flips_per_min) {
             out.push(Event::Flip {
                 host: pick(&mut rng, &u.host_ids),
                 label: pick(&mut rng, &u.label_ids),
             });
         }
     }
-    for _ in 0..count(&mut rng, lt.label_reports_per_min, lt.interval_s) {
+    for _ in 0..n(&mut rng, lt.label_reports_per_min) {
         out.push(Event::Report {
             host: pick(&mut rng, &u.host_ids),
         });
     }
     if !u.profiles.is_empty() {
-        for _ in 0..count(&mut rng, lt.profile_edits_per_min, lt.interval_s) {
+        for _ in 0..n(&mut rng, lt.profile_edits_per_min) {
             out.push(Event::Edit {
-                profile: u.profiles[rng.random_range(0..u.profiles.len())].clone(),
+                profile: pick_s(&mut rng, &u.profiles),
             });
         }
     }
-    for _ in 0..count(&mut rng, lt.team_transfers_per_min, lt.interval_s) {
+    for _ in 0..n(&mut rng, lt.team_transfers_per_min) {
         let host = pick(&mut rng, &u.host_ids);
         let team = if u.teams.is_empty() || rng.random_bool(0.2) {
             None
@@ -166,16 +224,132 @@ pub fn events(s: &Scenario, u: &Universe, tick: u32) -> Vec<Event> {
         };
         out.push(Event::Transfer { host, team });
     }
+    if !u.profiles.is_empty() {
+        for k in 0..n(&mut rng, lt.new_labels_per_min) {
+            let members = (0..(u.host_ids.len() / 50).clamp(1, 200))
+                .map(|_| pick(&mut rng, &u.host_ids))
+                .collect();
+            out.push(Event::NewLabel {
+                name: format!("reconsim churn label {tick}.{k}"),
+                profile: pick_s(&mut rng, &u.profiles),
+                members,
+            });
+        }
+    }
+    if !u.label_ids.is_empty() {
+        for _ in 0..n(&mut rng, lt.label_deletions_per_min) {
+            out.push(Event::DeleteLabel {
+                label: pick(&mut rng, &u.label_ids),
+            });
+        }
+    }
+    for _ in 0..n(&mut rng, lt.profile_adds_per_min) {
+        let bytes: [u8; 16] = rng.random();
+        let id = uuid::Builder::from_random_bytes(bytes)
+            .into_uuid()
+            .simple()
+            .to_string();
+        let team = if u.teams.is_empty() || rng.random_bool(0.3) {
+            0
+        } else {
+            pick(&mut rng, &u.teams)
+        };
+        out.push(Event::AddProfile {
+            uuid: format!("a{}", &id[1..]),
+            team,
+        });
+    }
+    if !u.profiles.is_empty() {
+        for _ in 0..n(&mut rng, lt.profile_deletions_per_min) {
+            out.push(Event::DeleteProfile {
+                profile: pick_s(&mut rng, &u.profiles),
+            });
+        }
+        for _ in 0..n(&mut rng, lt.secrets_updates_per_min) {
+            out.push(Event::Secrets {
+                profile: pick_s(&mut rng, &u.profiles),
+            });
+        }
+    }
+    for _ in 0..n(&mut rng, lt.enrollment_toggles_per_min) {
+        out.push(Event::ToggleEnrollment {
+            host: pick(&mut rng, &u.host_ids),
+        });
+    }
+    for _ in 0..n(&mut rng, lt.duplicate_hosts_per_min) {
+        out.push(Event::Duplicate {
+            host: pick(&mut rng, &u.host_ids),
+        });
+    }
     out
 }
 
-/// Applies churn events in one transaction. `now` is the virtual time (TIMESTAMP text).
+/// The kind of an event, for counts.
+pub fn event_kind(e: &Event) -> &'static str {
+    match e {
+        Event::Flip { .. } => "membership_flip",
+        Event::Report { .. } => "label_report",
+        Event::Edit { .. } => "profile_edit",
+        Event::Transfer { .. } => "team_transfer",
+        Event::NewLabel { .. } => "new_label",
+        Event::DeleteLabel { .. } => "label_deletion",
+        Event::AddProfile { .. } => "profile_add",
+        Event::DeleteProfile { .. } => "profile_deletion",
+        Event::Secrets { .. } => "secrets_update",
+        Event::ToggleEnrollment { .. } => "enrollment_toggle",
+        Event::Duplicate { .. } => "duplicate_host",
+    }
+}
+
+/// The (host, profile) pairs `events` can change, read before they are applied.
+pub fn scope_of(conn: &Connection, events: &[Event]) -> rusqlite::Result<Scope> {
+    let mut scope = Scope::default();
+    let host = |id: i64, scope: &mut Scope| -> rusqlite::Result<()> {
+        let uuid: Option<String> = conn
+            .prepare_cached("SELECT uuid FROM hosts WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?;
+        scope.hosts.extend(uuid);
+        Ok(())
+    };
+    for e in events {
+        match e {
+            Event::Flip { host: h, .. }
+            | Event::Report { host: h }
+            | Event::Transfer { host: h, .. }
+            | Event::ToggleEnrollment { host: h }
+            | Event::Duplicate { host: h } => host(*h, &mut scope)?,
+            Event::NewLabel { profile, .. }
+            | Event::Edit { profile }
+            | Event::DeleteProfile { profile }
+            | Event::Secrets { profile } => {
+                scope.profiles.insert(profile.clone());
+            }
+            Event::AddProfile { uuid, .. } => {
+                scope.profiles.insert(uuid.clone());
+            }
+            Event::DeleteLabel { label } => {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT apple_profile_uuid FROM mdm_configuration_profile_labels
+                     WHERE label_id = ?1 AND apple_profile_uuid IS NOT NULL",
+                )?;
+                for p in stmt.query_map([label], |r| r.get::<_, String>(0))? {
+                    scope.profiles.insert(p?);
+                }
+            }
+        }
+    }
+    Ok(scope)
+}
+
+/// Applies churn events in one transaction at virtual time `now_s` (seconds since the epoch).
 pub fn apply_events(
     conn: &mut Connection,
     events: &[Event],
-    now: &str,
+    now_s: i64,
     tick: u32,
 ) -> rusqlite::Result<()> {
+    let now = timefmt::timestamp(now_s);
     let tx = conn.transaction()?;
     for e in events {
         match e {
@@ -186,7 +360,8 @@ pub fn apply_events(
                 )?;
                 if gone == 0 {
                     tx.execute(
-                        "INSERT INTO label_membership (host_id, label_id) VALUES (?1, ?2)",
+                        "INSERT INTO label_membership (host_id, label_id)
+                         SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM labels WHERE id = ?2)",
                         params![host, label],
                     )?;
                 }
@@ -208,6 +383,96 @@ pub fn apply_events(
                 tx.execute(
                     "UPDATE hosts SET team_id = ?2 WHERE id = ?1",
                     params![host, team],
+                )?;
+            }
+            Event::NewLabel {
+                name,
+                profile,
+                members,
+            } => {
+                let exists: bool = tx.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM mdm_apple_configuration_profiles
+                                    WHERE profile_uuid = ?1)",
+                    [profile],
+                    |r| r.get(0),
+                )?;
+                if !exists {
+                    continue;
+                }
+                tx.execute(
+                    "INSERT INTO labels (name, label_membership_type, created_at) VALUES (?1, 0, ?2)",
+                    params![name, now],
+                )?;
+                let id = tx.last_insert_rowid();
+                for h in members {
+                    tx.execute(
+                        "INSERT OR IGNORE INTO label_membership (host_id, label_id) VALUES (?1, ?2)",
+                        params![h, id],
+                    )?;
+                }
+                tx.execute(
+                    "INSERT INTO mdm_configuration_profile_labels
+                       (apple_profile_uuid, label_name, label_id, exclude, require_all)
+                     VALUES (?1, ?2, ?3, 1, 0)",
+                    params![profile, name, id],
+                )?;
+            }
+            Event::DeleteLabel { label } => {
+                // Fleet's ON DELETE SET NULL (spec §1), spelled out: the connection does not
+                // enforce foreign keys.
+                tx.execute(
+                    "UPDATE mdm_configuration_profile_labels SET label_id = NULL WHERE label_id = ?1",
+                    [label],
+                )?;
+                tx.execute("DELETE FROM label_membership WHERE label_id = ?1", [label])?;
+                tx.execute("DELETE FROM labels WHERE id = ?1", [label])?;
+            }
+            Event::AddProfile { uuid, team } => {
+                let sum: [u8; 16] = Md5::digest(uuid.as_bytes()).into();
+                tx.execute(
+                    "INSERT OR IGNORE INTO mdm_apple_configuration_profiles
+                       (profile_uuid, team_id, identifier, name, checksum, uploaded_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![
+                        uuid,
+                        team,
+                        format!("com.reconsim.churn.{uuid}"),
+                        format!("Churn profile {uuid}"),
+                        &sum[..],
+                        now
+                    ],
+                )?;
+            }
+            Event::DeleteProfile { profile } => {
+                tx.execute(
+                    "DELETE FROM mdm_configuration_profile_labels WHERE apple_profile_uuid = ?1",
+                    [profile],
+                )?;
+                tx.execute(
+                    "DELETE FROM mdm_apple_configuration_profiles WHERE profile_uuid = ?1",
+                    [profile],
+                )?;
+            }
+            Event::Secrets { profile } => {
+                tx.execute(
+                    "UPDATE mdm_apple_configuration_profiles SET secrets_updated_at = ?2
+                     WHERE profile_uuid = ?1",
+                    params![profile, timefmt::datetime6(now_s * 1_000_000)],
+                )?;
+            }
+            Event::ToggleEnrollment { host } => {
+                tx.execute(
+                    "UPDATE nano_enrollments SET enabled = 1 - enabled
+                     WHERE device_id = (SELECT uuid FROM hosts WHERE id = ?1)",
+                    [host],
+                )?;
+            }
+            Event::Duplicate { host } => {
+                tx.execute(
+                    "INSERT INTO hosts (uuid, hostname, platform, team_id, label_updated_at)
+                     SELECT uuid, hostname, platform, team_id, '2000-01-01 00:00:00'
+                     FROM hosts WHERE id = ?1",
+                    [host],
                 )?;
             }
         }
@@ -237,116 +502,625 @@ fn record(run: &mut PathRun, phase: &str, d: Duration) {
     run.hist.entry(phase.to_string()).or_default().record(d);
 }
 
-/// Runs one path for `cfg.ticks` ticks on `conn`.
-pub fn run_path(
-    conn: &mut Connection,
-    path: PathKind,
+/// One path's moving parts during a run.
+struct PathState {
+    kind: PathKind,
+    conn: Connection,
+    db: PathBuf,
+    run: PathRun,
+    tracker: Tracker,
+    model: DeviceModel,
+    cmd_rng: ChaCha8Rng,
+    /// Batched: tick of each host uuid's last visit, and the host ids of the current pass.
+    last_visit: FxHashMap<String, u32>,
+    pass_visited: HashSet<i64>,
+    pass_start: u32,
+}
+
+/// The paths' databases: (path, open connection, file).
+pub type PathDbs = Vec<(PathKind, Connection, PathBuf)>;
+
+/// Virtual start time: the scenario's `run.now`.
+fn start_s(s: &Scenario) -> i64 {
+    timefmt::parse_timestamp(&s.run.now).unwrap_or(0)
+}
+
+/// Runs every path in lockstep, tick by tick (each path on its own database), so that their
+/// states can be compared at the batched path's pass boundaries. `on_tick` sees each tick row.
+pub fn run(
+    dbs: PathDbs,
     cfg: &LoadtestConfig,
     universe: &Universe,
     clock: &dyn Clock,
     mut on_tick: impl FnMut(&TickRow),
-) -> anyhow::Result<PathRun> {
+) -> anyhow::Result<LoadtestResult> {
     let s = &cfg.scenario;
     let lt = &s.loadtest;
-    let start = timefmt::parse_timestamp(&s.run.now).unwrap_or(0);
-    let model = DeviceModel {
-        seed: s.run.seed ^ (path as u64 + 1),
-        ack_per_tick: lt.ack_per_tick,
-        verify_per_tick: lt.verify_per_tick,
-        failure_rate: lt.failure_rate,
-    };
-    let mut cmd_rng = ChaCha8Rng::seed_from_u64(s.run.seed);
-    cmd_rng.set_stream(500 + path as u64);
-    let mut run = PathRun::default();
+    let interval = lt.interval_s as u64;
+    let start = start_s(s);
+    let mut states: Vec<PathState> = dbs
+        .into_iter()
+        .map(|(kind, conn, db)| {
+            let mut cmd_rng = ChaCha8Rng::seed_from_u64(s.run.seed);
+            cmd_rng.set_stream(500 + kind as u64);
+            let sem = match kind {
+                PathKind::Legacy => Semantics::legacy(cfg.batched.rules),
+                PathKind::Batched => Semantics::batched(cfg.batched.rules),
+            };
+            PathState {
+                kind,
+                conn,
+                db,
+                run: PathRun::default(),
+                tracker: Tracker::new(sem),
+                // Devices are the same for both paths (see `device`).
+                model: DeviceModel {
+                    seed: s.run.seed,
+                    ack_per_tick: lt.ack_per_tick,
+                    verify_per_tick: lt.verify_per_tick,
+                    failure_rate: lt.failure_rate,
+                },
+                cmd_rng,
+                last_visit: FxHashMap::default(),
+                pass_visited: HashSet::new(),
+                pass_start: 0,
+            }
+        })
+        .collect();
+    let mut result = LoadtestResult::default();
+    let mut touched_hosts: FxHashMap<String, u32> = FxHashMap::default();
+    let mut touched_profiles: FxHashMap<String, u32> = FxHashMap::default();
+    let can_reset_rss = procstat::reset_peak_rss();
     for tick in 0..cfg.ticks {
-        let vt = tick as u64 * lt.interval_s as u64;
-        let t0 = clock.now();
-        let mut row = TickRow {
-            path: path.name(),
-            tick,
-            virtual_time_s: vt,
-            cursor_before: String::new(),
-            cursor_after: String::new(),
-            hosts: 0,
-            installs: 0,
-            removes: 0,
-            duration_us: 0,
-            outcome: "ok",
-            error: String::new(),
-        };
-        let deltas: Vec<Delta> = match path {
-            PathKind::Legacy => {
-                conn.execute_batch("BEGIN")?;
-                let r = legacy::run_with_clock(conn, cfg.legacy_sql, clock);
-                conn.execute_batch("COMMIT")?;
-                match r {
-                    Ok(r) => {
-                        for (phase, d) in &r.timings {
-                            record(&mut run, phase, *d);
-                        }
-                        row.hosts = universe.eligible;
-                        let mut d = r.installs;
-                        d.sort();
-                        d.dedup();
-                        d.extend(r.removes);
-                        d
-                    }
-                    Err(e) => {
-                        row.outcome = "error";
-                        row.error = e.to_string();
-                        Vec::new()
-                    }
+        let mut boundary = None;
+        for st in states.iter_mut() {
+            if can_reset_rss {
+                procstat::reset_peak_rss();
+            }
+            let cpu0 = procstat::thread_cpu();
+            let (row, report) = reconcile_tick(st, cfg, clock, tick)?;
+            if let (Some(a), Some(b)) = (cpu0, procstat::thread_cpu()) {
+                st.run.cpu += b.saturating_sub(a);
+            }
+            if can_reset_rss {
+                st.run.peak_rss_kib = st.run.peak_rss_kib.max(procstat::peak_rss_kib());
+            }
+            if let Some(r) = report {
+                for &id in &r.visited {
+                    st.pass_visited.insert(id);
+                }
+                if r.outcome == Outcome::Ok || r.outcome == Outcome::Empty {
+                    visit_uuids(&st.conn, &r.visited, tick, &mut st.last_visit)?;
+                }
+                if r.pass_complete {
+                    boundary = Some((st.pass_start, std::mem::take(&mut st.pass_visited)));
+                    st.pass_start = tick + 1;
                 }
             }
-            PathKind::Batched => {
-                let mut cursor = SqliteCursor::new(conn)?;
-                let r = batched::tick_with_clock(conn, &mut cursor, &cfg.batched, clock);
-                for (phase, d) in &r.timings {
-                    record(&mut run, phase, *d);
-                }
-                row.cursor_before = r.cursor_before.clone();
-                row.cursor_after = r.cursor_after.clone();
-                row.hosts = r.visited.len() as u64;
-                match &r.outcome {
-                    Outcome::Ok => {}
-                    Outcome::Empty => row.outcome = "empty",
-                    Outcome::Error(e) => {
-                        row.outcome = "error";
-                        row.error = e.clone();
-                    }
-                }
-                r.deltas
+            on_tick(&row);
+            st.run.ticks.push(row);
+        }
+        let now_s = (tick as u64 + 1) * interval;
+        for st in states.iter_mut() {
+            let td = clock.now();
+            device::acknowledge(&mut st.conn, &st.model, tick as u64)?;
+            record(&mut st.run, "devices", clock.since(td));
+            let tc = clock.now();
+            for l in st.tracker.check(&st.conn, now_s)? {
+                record(&mut st.run, "convergence", Duration::from_secs(l));
             }
-        };
-        row.installs = deltas
-            .iter()
-            .filter(|d| d.op == crate::model::Op::Install)
-            .count() as u64;
-        row.removes = deltas.len() as u64 - row.installs;
-        let tw = clock.now();
-        writer::apply(conn, &deltas, || {
-            let bytes: [u8; 16] = cmd_rng.random();
-            uuid::Builder::from_random_bytes(bytes)
-                .into_uuid()
-                .hyphenated()
-                .to_string()
-        })?;
-        record(&mut run, "write", clock.since(tw));
-        let tick_time = clock.since(t0);
-        record(&mut run, "tick", tick_time);
-        row.duration_us = tick_time.as_micros() as u64;
-
-        let td = clock.now();
-        device::acknowledge(conn, &model, tick as u64)?;
-        record(&mut run, "devices", clock.since(td));
-        let tc = clock.now();
-        let now = timefmt::timestamp(start + vt as i64 + lt.interval_s as i64);
-        apply_events(conn, &events(s, universe, tick), &now, tick)?;
-        record(&mut run, "churn", clock.since(tc));
-        on_tick(&row);
-        run.ticks.push(row);
+            record(&mut st.run, "convergence_check", clock.since(tc));
+        }
+        if let Some((pass_start, visited)) = boundary
+            && states.len() == 2
+        {
+            let (l, b) = (&states[0], &states[1]);
+            let tq = clock.now();
+            let rows = compare_states(
+                &b.conn,
+                &l.db,
+                cfg,
+                &visited,
+                &History {
+                    pass_start,
+                    last_visit: &b.last_visit,
+                    touched_hosts: &touched_hosts,
+                    touched_profiles: &touched_profiles,
+                },
+            )
+            .context("comparing the two paths' states at a pass boundary")?;
+            result.equivalence.extend(rows.into_iter().map(|mut r| {
+                r.pass_start_tick = pass_start;
+                r.tick = tick;
+                r.virtual_time_s = now_s;
+                r
+            }));
+            result.equivalence_time += clock.since(tq);
+        }
+        let evs = events(s, universe, tick);
+        if evs.is_empty() {
+            continue;
+        }
+        for e in &evs {
+            *result.events.entry(event_kind(e)).or_default() += 1;
+        }
+        for st in states.iter_mut() {
+            let tc = clock.now();
+            let scope = scope_of(&st.conn, &evs)?;
+            let sem = st.tracker.sem;
+            let before = convergence::evaluate(&st.conn, &scope, &sem)?;
+            apply_events(&mut st.conn, &evs, start + now_s as i64, tick)?;
+            let after = convergence::evaluate(&st.conn, &scope, &sem)?;
+            st.tracker
+                .record_changes(&st.conn, &before, &after, tick, now_s)?;
+            record(&mut st.run, "churn", clock.since(tc));
+            for h in &scope.hosts {
+                touched_hosts.insert(h.clone(), tick);
+            }
+            for p in &scope.profiles {
+                touched_profiles.insert(p.clone(), tick);
+            }
+        }
     }
-    Ok(run)
+    for st in states {
+        let mut run = st.run;
+        run.samples = st.tracker.samples();
+        result.runs.push((st.kind, run));
+    }
+    Ok(result)
+}
+
+/// Records the tick at which each visited host uuid was last looked at.
+fn visit_uuids(
+    conn: &Connection,
+    ids: &[i64],
+    tick: u32,
+    last: &mut FxHashMap<String, u32>,
+) -> rusqlite::Result<()> {
+    let json = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
+    let mut stmt = conn
+        .prepare_cached("SELECT uuid FROM hosts WHERE id IN (SELECT value FROM json_each(?1))")?;
+    for u in stmt.query_map([json], |r| r.get::<_, String>(0))? {
+        last.insert(u?, tick);
+    }
+    Ok(())
+}
+
+/// One path's reconciler and writer for one tick (what Fleet's cron does each interval).
+fn reconcile_tick(
+    st: &mut PathState,
+    cfg: &LoadtestConfig,
+    clock: &dyn Clock,
+    tick: u32,
+) -> anyhow::Result<(TickRow, Option<batched::TickReport>)> {
+    let interval = cfg.scenario.loadtest.interval_s as u64;
+    let mut row = TickRow {
+        path: st.kind.name(),
+        tick,
+        virtual_time_s: tick as u64 * interval,
+        cursor_before: String::new(),
+        cursor_after: String::new(),
+        hosts: 0,
+        installs: 0,
+        removes: 0,
+        duration_us: 0,
+        outcome: "ok",
+        error: String::new(),
+        rows_read: 0,
+    };
+    let conn = &mut st.conn;
+    let run = &mut st.run;
+    let mut report = None;
+    let t0 = clock.now();
+    let deltas: Vec<Delta> = match st.kind {
+        PathKind::Legacy => {
+            conn.execute_batch("BEGIN")?;
+            let r = legacy::run_with_clock(conn, cfg.legacy_sql, clock);
+            conn.execute_batch("COMMIT")?;
+            match r {
+                Ok(r) => {
+                    for (phase, d) in &r.timings {
+                        record(run, phase, *d);
+                    }
+                    row.rows_read = (r.installs.len() + r.removes.len()) as u64;
+                    let mut d = r.installs;
+                    d.sort();
+                    d.dedup();
+                    d.extend(r.removes);
+                    d
+                }
+                Err(e) => {
+                    row.outcome = "error";
+                    row.error = e.to_string();
+                    Vec::new()
+                }
+            }
+        }
+        PathKind::Batched => {
+            let mut cursor = SqliteCursor::new(conn)?;
+            let r = batched::tick_with_clock(conn, &mut cursor, &cfg.batched, clock);
+            for (phase, d) in &r.timings {
+                record(run, phase, *d);
+            }
+            row.cursor_before = r.cursor_before.clone();
+            row.cursor_after = r.cursor_after.clone();
+            row.hosts = r.visited.len() as u64;
+            row.rows_read = r.rows_read;
+            match &r.outcome {
+                Outcome::Ok => {}
+                Outcome::Empty => row.outcome = "empty",
+                Outcome::Error(e) => {
+                    row.outcome = "error";
+                    row.error = e.clone();
+                }
+            }
+            let d = r.deltas.clone();
+            report = Some(r);
+            d
+        }
+    };
+    row.installs = deltas.iter().filter(|d| d.op == Op::Install).count() as u64;
+    row.removes = deltas.len() as u64 - row.installs;
+    let tw = clock.now();
+    let cmd_rng = &mut st.cmd_rng;
+    writer::apply(conn, &deltas, || {
+        let bytes: [u8; 16] = cmd_rng.random();
+        uuid::Builder::from_random_bytes(bytes)
+            .into_uuid()
+            .hyphenated()
+            .to_string()
+    })?;
+    record(run, "write", clock.since(tw));
+    let tick_time = clock.since(t0);
+    record(run, "tick", tick_time);
+    row.duration_us = tick_time.as_micros() as u64;
+    if st.kind == PathKind::Legacy {
+        // Outside the timed tick: how many host rows the diff covered.
+        row.hosts = eligible_hosts(conn)?;
+    }
+    Ok((row, report))
+}
+
+/// One row of `equivalence.csv`: per pass boundary, the pairs of one class.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EqRow {
+    pub pass_start_tick: u32,
+    pub tick: u32,
+    pub virtual_time_s: u64,
+    pub class: String,
+    pub pairs: u64,
+    pub sample_host_uuid: String,
+    pub sample_profile_uuid: String,
+    pub legacy_state: String,
+    pub batched_state: String,
+    /// Why, for the sample pair (the classifier's explanation when it ran).
+    pub explanation: String,
+}
+
+/// What the state comparison knows of the run so far (virtual ticks).
+#[derive(Clone, Copy)]
+struct History<'a> {
+    /// First tick of the pass that just ended.
+    pass_start: u32,
+    /// Per host uuid: the batched path's last visit.
+    last_visit: &'a FxHashMap<String, u32>,
+    /// Per host uuid / profile uuid: the last churn that touched it.
+    touched_hosts: &'a FxHashMap<String, u32>,
+    touched_profiles: &'a FxHashMap<String, u32>,
+}
+
+/// A row's state as the comparison shows it: `op/status/checksum prefix`, `-` when absent.
+fn state_text(op: &Option<String>, status: &Option<String>, sum: &Option<Vec<u8>>) -> String {
+    match sum {
+        None => "-".into(),
+        Some(c) => format!(
+            "{}/{}/{}",
+            op.as_deref().unwrap_or("NULL"),
+            status.as_deref().unwrap_or("NULL"),
+            hex::encode(&c[..c.len().min(4)])
+        ),
+    }
+}
+
+/// Compares the paths' `host_mdm_apple_profiles` at a batched pass boundary (spec §5 applied
+/// to state: command uuids, details and timestamps ignored) and classifies every differing pair:
+/// - `in_flight`: the rows differ in status only, one of them still waiting for the device (the
+///   paths sent the command at different ticks), or neither path would act on the pair now and
+///   a command is pending on one side; `device`: status only, both answered differently;
+/// - `history`: neither path would act on the pair now from either row, and no command is
+///   pending: the rows differ because the paths saw the fleet at different times (a host that
+///   changed team before the batched path reached it, under a profile with a broken label
+///   whose rows legacy never removes);
+/// - `lag`: the batched path would still act on the pair, and churn touched its host or
+///   profile after the batched path last visited the host (the price of paging, spec §6);
+/// - a divergence class of `compare` (D1…D9 and combinations) for the pair's decisions;
+/// - `unexplained` otherwise.
+///
+/// The classification runs on the batched database (its facts equal legacy's: churn is the
+/// same); legacy just ran its whole diff, so its row is its decision.
+fn compare_states(
+    batched: &Connection,
+    legacy_db: &Path,
+    cfg: &LoadtestConfig,
+    visited: &HashSet<i64>,
+    history: &History<'_>,
+) -> anyhow::Result<Vec<EqRow>> {
+    let History {
+        pass_start,
+        last_visit,
+        touched_hosts,
+        touched_profiles,
+    } = *history;
+    batched.execute(
+        "ATTACH DATABASE ?1 AS legacy_state",
+        [legacy_db.display().to_string()],
+    )?;
+    let result = (|| -> anyhow::Result<Vec<EqRow>> {
+        let compared: i64 = batched.query_row(
+            "SELECT count(*) FROM (SELECT host_uuid, profile_uuid FROM main.host_mdm_apple_profiles
+              UNION SELECT host_uuid, profile_uuid FROM legacy_state.host_mdm_apple_profiles)",
+            [],
+            |r| r.get(0),
+        )?;
+        type Side = (Option<String>, Option<String>, Option<Vec<u8>>);
+        let mut stmt = batched.prepare(
+            "SELECT coalesce(b.host_uuid, l.host_uuid), coalesce(b.profile_uuid, l.profile_uuid),
+                    b.operation_type, b.status, b.checksum, l.operation_type, l.status, l.checksum
+             FROM main.host_mdm_apple_profiles b
+             FULL JOIN legacy_state.host_mdm_apple_profiles l
+               ON l.host_uuid = b.host_uuid AND l.profile_uuid = b.profile_uuid
+             WHERE b.host_uuid IS NULL OR l.host_uuid IS NULL
+                OR b.operation_type IS NOT l.operation_type OR b.status IS NOT l.status
+                OR b.checksum IS NOT l.checksum
+             ORDER BY 1, 2",
+        )?;
+        let diffs: Vec<(String, String, Side, Side)> = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    (r.get(2)?, r.get(3)?, r.get(4)?),
+                    (r.get(5)?, r.get(6)?, r.get(7)?),
+                ))
+            })?
+            .collect::<Result<_, _>>()?;
+        let profiles = batched::load_profiles(batched)?;
+        let by_uuid: FxHashMap<String, Profile> = profiles
+            .iter()
+            .map(|p| (p.uuid.clone(), p.clone()))
+            .collect();
+        let rules = cfg.batched.rules;
+        let mut classifier = Classifier::new(batched, rules, profiles, visited);
+        let mut classes: BTreeMap<String, EqRow> = BTreeMap::new();
+        let differing = diffs.len() as u64;
+        for (h, p, b, l) in diffs {
+            let batched_now = classifier.batched_now(&h, &p)?;
+            let mut explanation = String::new();
+            let row_of = |side: &Side| -> Option<CurrentRow> {
+                side.2.as_ref().map(|sum| CurrentRow {
+                    host_uuid: Arc::from(h.as_str()),
+                    profile_uuid: Arc::from(p.as_str()),
+                    status: side.1.clone().map(std::borrow::Cow::Owned),
+                    operation_type: side.0.clone().map(std::borrow::Cow::Owned),
+                    checksum: sum.iter().copied().collect(),
+                    secrets_updated_at: None,
+                })
+            };
+            let (b_row, l_row) = (row_of(&b), row_of(&l));
+            // Lag: churn touched the host or profile after the batched path's last visit of
+            // the host (or it has not been visited since), and its next visit will act.
+            let lag = !h.is_empty() && {
+                let seen = last_visit.get(&h).copied();
+                let touched = touched_hosts.get(&h).max(touched_profiles.get(&p)).copied();
+                match (seen, touched) {
+                    (_, None) => false,
+                    (Some(v), Some(t)) if t < v => false,
+                    // Not visited in this pass since it changed (it became listed behind the
+                    // cursor): the pass never saw its state.
+                    (v, _) if v.is_none_or(|v| v < pass_start) => true,
+                    _ => !classifier.batched_on_next_visit(&h, &p)?.is_empty(),
+                }
+            };
+            // Perspective L: from legacy's row, legacy (which just ran its whole diff) would do
+            // nothing; what would the batched path do?
+            let none = OpSet::new();
+            let batched_from_l = classifier.batched_ops_with_row(&h, &p, l_row.clone())?;
+            // Perspective B: from the batched row, what would legacy do? Its row says whether
+            // it wants the pair installed.
+            let mut legacy_from_b = OpSet::new();
+            // A profile with a broken label row keeps its rows on legacy (spec §3) whether or
+            // not it is desired: an install row there does not say legacy wants it, and legacy
+            // removes nothing of it.
+            let broken = by_uuid
+                .get(&p)
+                .is_some_and(|prof| prof.refs.iter().any(|r| r.broken()));
+            let legacy_wants = l.0.as_deref() == Some("install") && l.2.is_some();
+            if legacy_wants && !broken {
+                let legacy_rules = Rules {
+                    d4_skip: true,
+                    ..rules
+                };
+                if by_uuid.get(&p).is_some_and(|prof| {
+                    handlers::install_reason(prof, b_row.as_ref(), &legacy_rules).is_some()
+                }) {
+                    legacy_from_b.insert(Op::Install);
+                }
+            } else if !legacy_wants
+                && !broken
+                && b_row
+                    .as_ref()
+                    .is_some_and(|r| !handlers::remove_in_flight(r))
+            {
+                legacy_from_b.insert(Op::Remove);
+            }
+            let pending =
+                |x: &Option<String>| matches!(x.as_deref(), Some("pending" | "verifying") | None);
+            let class = if lag {
+                "lag".to_string()
+            } else if b.0 == l.0 && b.2 == l.2 {
+                // The same operation and checksum: only the device's answer differs.
+                if pending(&b.1) || pending(&l.1) {
+                    "in_flight"
+                } else {
+                    "device"
+                }
+                .to_string()
+            } else if batched_from_l.is_empty() && legacy_from_b == batched_now {
+                if pending(&b.1) || pending(&l.1) {
+                    "in_flight".to_string()
+                } else {
+                    "history".to_string()
+                }
+            } else {
+                let mut found = None;
+                if !batched_from_l.is_empty() {
+                    let d = classifier.classify_with_row(&h, &p, &none, &batched_from_l, l_row)?;
+                    if d.class != "unexplained" {
+                        found = Some(d);
+                    }
+                }
+                let d = match found {
+                    Some(d) => d,
+                    None => {
+                        classifier.classify_with_row(&h, &p, &legacy_from_b, &batched_now, b_row)?
+                    }
+                };
+                explanation = d.explanation;
+                d.class
+            };
+            let e = classes.entry(class.clone()).or_insert_with(|| EqRow {
+                pass_start_tick: 0,
+                tick: 0,
+                virtual_time_s: 0,
+                class,
+                pairs: 0,
+                sample_host_uuid: h.clone(),
+                sample_profile_uuid: p.clone(),
+                legacy_state: state_text(&l.0, &l.1, &l.2),
+                batched_state: state_text(&b.0, &b.1, &b.2),
+                explanation,
+            });
+            e.pairs += 1;
+        }
+        let mut out = vec![EqRow {
+            pass_start_tick: 0,
+            tick: 0,
+            virtual_time_s: 0,
+            class: "equal".into(),
+            pairs: compared as u64 - differing,
+            sample_host_uuid: String::new(),
+            sample_profile_uuid: String::new(),
+            legacy_state: String::new(),
+            batched_state: String::new(),
+            explanation: String::new(),
+        }];
+        out.extend(classes.into_values());
+        Ok(out)
+    })();
+    batched.execute_batch("DETACH DATABASE legacy_state")?;
+    result
+}
+
+/// Share of the wall time spent outside the measured ticks (devices, churn, convergence
+/// checks, state comparison): the harness's own cost.
+pub fn harness_share(result: &LoadtestResult, wall: Duration) -> f64 {
+    let measured: u64 = result
+        .runs
+        .iter()
+        .flat_map(|(_, r)| r.ticks.iter().map(|t| t.duration_us))
+        .sum();
+    let wall_us = wall.as_micros() as f64;
+    if wall_us <= 0.0 {
+        return 0.0;
+    }
+    (1.0 - measured as f64 / wall_us).max(0.0)
+}
+
+/// The one-screen summary printed at the end of a loadtest.
+pub fn text_summary(
+    result: &LoadtestResult,
+    head: &str,
+    interval_s: u32,
+    verdict: &str,
+    harness: f64,
+) -> String {
+    use std::fmt::Write;
+    let mut o = String::new();
+    let _ = writeln!(o, "{head}");
+    let _ = writeln!(
+        o,
+        "  {:<8} {:>10} {:>10} {:>10} {:>8} {:>8} {:>6} {:>8} {:>9} {:>9} {:>10}",
+        "path",
+        "tick p50",
+        "tick p99",
+        "tick max",
+        "installs",
+        "removes",
+        "errors",
+        "overruns",
+        "conv p50",
+        "conv max",
+        "open/fail"
+    );
+    for (path, run) in &result.runs {
+        let r = run.hist.get("tick").map(|h| h.row());
+        let installs: u64 = run.ticks.iter().map(|t| t.installs).sum();
+        let removes: u64 = run.ticks.iter().map(|t| t.removes).sum();
+        let errors = run.ticks.iter().filter(|t| t.outcome == "error").count();
+        let overruns = run
+            .ticks
+            .iter()
+            .filter(|t| t.duration_us > interval_s as u64 * 1_000_000)
+            .count();
+        let mut lat: Vec<u64> = run.samples.iter().filter_map(|s| s.latency_s()).collect();
+        lat.sort_unstable();
+        let q = |p: f64| -> String {
+            if lat.is_empty() {
+                "-".into()
+            } else {
+                format!("{} s", lat[((lat.len() - 1) as f64 * p).round() as usize])
+            }
+        };
+        let open = run.samples.iter().filter(|s| s.outcome == "open").count();
+        let failed = run.samples.iter().filter(|s| s.outcome == "failed").count();
+        let ms = |us: u64| format!("{:.1} ms", us as f64 / 1000.0);
+        let _ = writeln!(
+            o,
+            "  {:<8} {:>10} {:>10} {:>10} {:>8} {:>8} {:>6} {:>8} {:>9} {:>9} {:>10}",
+            path.name(),
+            r.as_ref().map_or("-".into(), |r| ms(r.p50_us)),
+            r.as_ref().map_or("-".into(), |r| ms(r.p99_us)),
+            r.as_ref().map_or("-".into(), |r| ms(r.max_us)),
+            installs,
+            removes,
+            errors,
+            overruns,
+            q(0.5),
+            q(1.0),
+            format!("{open}/{failed}")
+        );
+    }
+    let events: Vec<String> = result
+        .events
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
+    let _ = writeln!(
+        o,
+        "  churn: {}",
+        if events.is_empty() {
+            "none".into()
+        } else {
+            events.join(", ")
+        }
+    );
+    let _ = writeln!(o, "  state equivalence: {verdict}");
+    let _ = writeln!(
+        o,
+        "  harness (devices, churn, checks) took {:.1}% of the wall time",
+        harness * 100.0
+    );
+    o
 }
 
 /// `ticks.csv` bytes.
@@ -364,6 +1138,7 @@ pub fn ticks_csv(runs: &[(PathKind, PathRun)]) -> csv::Result<Vec<u8>> {
         "duration_us",
         "outcome",
         "error",
+        "rows_read",
     ])?;
     for (_, run) in runs {
         for t in &run.ticks {
@@ -379,22 +1154,159 @@ pub fn ticks_csv(runs: &[(PathKind, PathRun)]) -> csv::Result<Vec<u8>> {
                 t.duration_us.to_string(),
                 t.outcome.to_string(),
                 t.error.clone(),
+                t.rows_read.to_string(),
             ])?;
         }
     }
     w.into_inner().map_err(|e| e.into_error().into())
 }
 
-/// `summary.csv` bytes: path,phase,count,mean_us,p50_us,p90_us,p99_us,p999_us,max_us.
-pub fn summary_csv(runs: &[(PathKind, PathRun)]) -> csv::Result<Vec<u8>> {
-    crate::histogram::summary_csv(
+/// `convergence.csv` bytes: one row per sample.
+pub fn convergence_csv(runs: &[(PathKind, PathRun)]) -> csv::Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
         "path",
-        runs.iter().flat_map(|(path, run)| {
-            run.hist
-                .iter()
-                .map(move |(phase, h)| (path.name(), phase.as_str(), h))
-        }),
-    )
+        "host_uuid",
+        "profile_uuid",
+        "target",
+        "event_tick",
+        "event_virtual_time_s",
+        "outcome",
+        "end_virtual_time_s",
+        "latency_s",
+    ])?;
+    for (path, run) in runs {
+        for s in &run.samples {
+            w.write_record([
+                path.name().to_string(),
+                s.host_uuid.clone(),
+                s.profile_uuid.clone(),
+                s.want.name().to_string(),
+                s.event_tick.to_string(),
+                s.event_s.to_string(),
+                s.outcome.to_string(),
+                s.end_s.map(|e| e.to_string()).unwrap_or_default(),
+                s.latency_s().map(|e| e.to_string()).unwrap_or_default(),
+            ])?;
+        }
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
+}
+
+/// `equivalence.csv` bytes: per pass boundary, one row per class.
+pub fn equivalence_csv(rows: &[EqRow]) -> csv::Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "pass_start_tick",
+        "tick",
+        "virtual_time_s",
+        "class",
+        "pairs",
+        "sample_host_uuid",
+        "sample_profile_uuid",
+        "legacy_state",
+        "batched_state",
+        "explanation",
+    ])?;
+    for r in rows {
+        w.write_record([
+            r.pass_start_tick.to_string(),
+            r.tick.to_string(),
+            r.virtual_time_s.to_string(),
+            r.class.clone(),
+            r.pairs.to_string(),
+            r.sample_host_uuid.clone(),
+            r.sample_profile_uuid.clone(),
+            r.legacy_state.clone(),
+            r.batched_state.clone(),
+            r.explanation.clone(),
+        ])?;
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
+}
+
+/// The equivalence verdict: `no pass boundary reached`, `equivalent` (every differing pair
+/// explained by in-flight commands, lag or a known divergence), or the unexplained count.
+pub fn equivalence_verdict(rows: &[EqRow], both_paths: bool) -> String {
+    if !both_paths {
+        return "not compared (one path)".into();
+    }
+    let boundaries: std::collections::BTreeSet<u32> = rows.iter().map(|r| r.tick).collect();
+    if boundaries.is_empty() {
+        return "no pass boundary reached (raise --ticks)".into();
+    }
+    let unexplained: u64 = rows
+        .iter()
+        .filter(|r| r.class == "unexplained")
+        .map(|r| r.pairs)
+        .sum();
+    if unexplained == 0 {
+        format!(
+            "equivalent at {} pass boundar{}: every difference explained",
+            boundaries.len(),
+            if boundaries.len() == 1 { "y" } else { "ies" }
+        )
+    } else {
+        format!(
+            "{unexplained} unexplained pair(s) across {} pass boundaries",
+            boundaries.len()
+        )
+    }
+}
+
+/// `summary.csv` bytes: `path,phase,count,mean_us,p50_us,p90_us,p99_us,p999_us,max_us`, then
+/// `clock` (`wall`, or `virtual` for `convergence`, whose values are virtual µs) and
+/// `rows_per_s` (on `tick` rows: rows the queries returned per second of tick time).
+pub fn summary_csv(runs: &[(PathKind, PathRun)]) -> csv::Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "path",
+        "phase",
+        "count",
+        "mean_us",
+        "p50_us",
+        "p90_us",
+        "p99_us",
+        "p999_us",
+        "max_us",
+        "clock",
+        "rows_per_s",
+    ])?;
+    for (path, run) in runs {
+        for (phase, h) in &run.hist {
+            let r = h.row();
+            let rows_per_s = if phase == "tick" {
+                let rows: u64 = run.ticks.iter().map(|t| t.rows_read).sum();
+                let us: u64 = run.ticks.iter().map(|t| t.duration_us).sum();
+                if us > 0 {
+                    format!("{:.0}", rows as f64 * 1e6 / us as f64)
+                } else {
+                    String::new()
+                }
+            } else {
+                String::new()
+            };
+            w.write_record([
+                path.name().to_string(),
+                phase.clone(),
+                r.count.to_string(),
+                format!("{:.1}", r.mean_us),
+                r.p50_us.to_string(),
+                r.p90_us.to_string(),
+                r.p99_us.to_string(),
+                r.p999_us.to_string(),
+                r.max_us.to_string(),
+                if phase == "convergence" {
+                    "virtual"
+                } else {
+                    "wall"
+                }
+                .to_string(),
+                rows_per_s,
+            ])?;
+        }
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
 }
 
 #[cfg(test)]
@@ -439,13 +1351,267 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         crate::schema::migrate_to(&mut conn, crate::schema::LATEST_VERSION).unwrap();
         let flip = [Event::Flip { host: 1, label: 2 }];
-        apply_events(&mut conn, &flip, timefmt::SENTINEL, 0).unwrap();
+        conn.execute("INSERT INTO labels (id, name) VALUES (2, 'l2')", [])
+            .unwrap();
+        apply_events(&mut conn, &flip, 0, 0).unwrap();
         let n = |c: &Connection| -> i64 {
             c.query_row("SELECT count(*) FROM label_membership", [], |r| r.get(0))
                 .unwrap()
         };
         assert_eq!(n(&conn), 1);
-        apply_events(&mut conn, &flip, timefmt::SENTINEL, 1).unwrap();
+        apply_events(&mut conn, &flip, 0, 1).unwrap();
         assert_eq!(n(&conn), 0);
+    }
+
+    fn config(s: &Scenario, ticks: u32) -> LoadtestConfig {
+        LoadtestConfig {
+            scenario: s.clone(),
+            paths: vec![PathKind::Batched],
+            ticks,
+            legacy_sql: LegacySql::Tuned,
+            batched: BatchedConfig {
+                batch_size: s.run.batch_size as usize,
+                rules: Rules::default(),
+            },
+        }
+    }
+
+    #[test]
+    fn a_fake_clock_gives_exact_phase_and_tick_figures() {
+        let s = quick();
+        let conn = crate::batched::tests::quick_fleet();
+        let u = Universe::load(&conn).unwrap();
+        let clock = crate::clock::FakeClock::stepping(Duration::from_micros(100));
+        let cfg = config(&s, 3);
+        let dbs = vec![(PathKind::Batched, conn, PathBuf::from(":memory:"))];
+        let r = run(dbs, &cfg, &u, &clock, |_| {}).unwrap();
+        let run = &r.runs[0].1;
+        // Every phase reads the clock twice: one 100 µs step.
+        for phase in [
+            "cursor_read",
+            "window",
+            "catalog",
+            "memberships",
+            "current_rows",
+        ] {
+            let row = run.hist[phase].row();
+            assert_eq!(
+                (row.count, row.p50_us, row.max_us),
+                (3, 100, 100),
+                "{phase}"
+            );
+        }
+        // A full-window tick: cursor read, five phases, cursor write and the writer, each two
+        // clock reads, plus the tick's own end: 17 steps.
+        let ticks: Vec<u64> = run.ticks.iter().map(|t| t.duration_us).collect();
+        assert_eq!(ticks, vec![1700, 1700, 1700]);
+        let row = run.hist["tick"].row();
+        assert_eq!((row.p50_us, row.p99_us, row.max_us), (1700, 1700, 1700));
+        assert!((row.mean_us - 1700.0).abs() < 1e-9);
+    }
+
+    fn tiny() -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::schema::migrate_to(&mut conn, crate::schema::LATEST_VERSION).unwrap();
+        conn.execute_batch(
+            "INSERT INTO teams (id, name) VALUES (1, 't1');
+             INSERT INTO hosts (id, uuid, platform, team_id) VALUES (1, 'H1', 'darwin', NULL);
+             INSERT INTO nano_devices (id, authenticate_at) VALUES ('H1', '2026-01-01 00:00:00');
+             INSERT INTO nano_enrollments (id, device_id, type) VALUES ('H1', 'H1', 'Device');
+             INSERT INTO labels (id, name, created_at) VALUES (7, 'l7', '2026-01-01 00:00:00');
+             INSERT INTO label_membership (label_id, host_id) VALUES (7, 1);
+             INSERT INTO mdm_apple_configuration_profiles (profile_uuid, team_id, identifier, name, checksum)
+               VALUES ('a1', 0, 'i1', 'n1', x'01');
+             INSERT INTO mdm_configuration_profile_labels (apple_profile_uuid, label_name, label_id)
+               VALUES ('a1', 'l7', 7);",
+        )
+        .unwrap();
+        conn
+    }
+
+    fn one(conn: &Connection, sql: &str) -> String {
+        conn.query_row(sql, [], |r| r.get::<_, rusqlite::types::Value>(0))
+            .map(|v| format!("{v:?}"))
+            .unwrap()
+    }
+
+    #[test]
+    fn every_event_kind_changes_what_it_names() {
+        let mut c = tiny();
+        let now = 1_780_000_000; // 2026-05-28 20:26:40
+        let at = |c: &mut Connection, e: Event| apply_events(c, &[e], now, 5).unwrap();
+        at(&mut c, Event::Report { host: 1 });
+        assert_eq!(
+            one(&c, "SELECT label_updated_at FROM hosts WHERE id = 1"),
+            "Text(\"2026-05-28 20:26:40\")"
+        );
+        at(
+            &mut c,
+            Event::Transfer {
+                host: 1,
+                team: Some(1),
+            },
+        );
+        assert_eq!(
+            one(&c, "SELECT team_id FROM hosts WHERE id = 1"),
+            "Integer(1)"
+        );
+        at(
+            &mut c,
+            Event::Secrets {
+                profile: "a1".into(),
+            },
+        );
+        assert_eq!(
+            one(
+                &c,
+                "SELECT secrets_updated_at FROM mdm_apple_configuration_profiles"
+            ),
+            "Text(\"2026-05-28 20:26:40.000000\")"
+        );
+        let before = one(
+            &c,
+            "SELECT hex(checksum) FROM mdm_apple_configuration_profiles",
+        );
+        at(
+            &mut c,
+            Event::Edit {
+                profile: "a1".into(),
+            },
+        );
+        assert_ne!(
+            one(
+                &c,
+                "SELECT hex(checksum) FROM mdm_apple_configuration_profiles"
+            ),
+            before
+        );
+        at(
+            &mut c,
+            Event::NewLabel {
+                name: "fresh".into(),
+                profile: "a1".into(),
+                members: vec![1],
+            },
+        );
+        assert_eq!(
+            one(
+                &c,
+                "SELECT created_at || '/' || label_membership_type FROM labels WHERE name = 'fresh'"
+            ),
+            "Text(\"2026-05-28 20:26:40/0\")"
+        );
+        assert_eq!(
+            one(
+                &c,
+                "SELECT exclude FROM mdm_configuration_profile_labels WHERE label_name = 'fresh'"
+            ),
+            "Integer(1)"
+        );
+        at(&mut c, Event::DeleteLabel { label: 7 });
+        assert_eq!(
+            one(
+                &c,
+                "SELECT label_id FROM mdm_configuration_profile_labels WHERE label_name = 'l7'"
+            ),
+            "Null",
+            "the profile row goes broken"
+        );
+        assert_eq!(
+            one(
+                &c,
+                "SELECT count(*) FROM label_membership WHERE label_id = 7"
+            ),
+            "Integer(0)"
+        );
+        at(
+            &mut c,
+            Event::AddProfile {
+                uuid: "a2".into(),
+                team: 1,
+            },
+        );
+        assert_eq!(
+            one(
+                &c,
+                "SELECT team_id FROM mdm_apple_configuration_profiles WHERE profile_uuid = 'a2'"
+            ),
+            "Integer(1)"
+        );
+        at(
+            &mut c,
+            Event::DeleteProfile {
+                profile: "a1".into(),
+            },
+        );
+        assert_eq!(
+            one(&c, "SELECT count(*) FROM mdm_configuration_profile_labels"),
+            "Integer(0)"
+        );
+        assert_eq!(
+            one(&c, "SELECT count(*) FROM mdm_apple_configuration_profiles"),
+            "Integer(1)"
+        );
+        at(&mut c, Event::ToggleEnrollment { host: 1 });
+        assert_eq!(
+            one(&c, "SELECT enabled FROM nano_enrollments"),
+            "Integer(0)"
+        );
+        at(&mut c, Event::Duplicate { host: 1 });
+        assert_eq!(
+            one(&c, "SELECT count(*) FROM hosts WHERE uuid = 'H1'"),
+            "Integer(2)"
+        );
+        // Events naming rows that are gone do nothing.
+        at(&mut c, Event::Flip { host: 1, label: 7 });
+        at(
+            &mut c,
+            Event::NewLabel {
+                name: "late".into(),
+                profile: "a1".into(),
+                members: vec![1],
+            },
+        );
+        assert_eq!(
+            one(&c, "SELECT count(*) FROM labels WHERE name = 'late'"),
+            "Integer(0)"
+        );
+    }
+
+    #[test]
+    fn the_scope_names_the_hosts_and_profiles_events_touch() {
+        let c = tiny();
+        let scope = scope_of(
+            &c,
+            &[
+                Event::Report { host: 1 },
+                Event::Edit {
+                    profile: "a9".into(),
+                },
+                Event::DeleteLabel { label: 7 },
+                Event::Report { host: 99 },
+            ],
+        )
+        .unwrap();
+        assert_eq!(scope.hosts.into_iter().collect::<Vec<_>>(), vec!["H1"]);
+        assert_eq!(
+            scope.profiles.into_iter().collect::<Vec<_>>(),
+            vec!["a1", "a9"]
+        );
+    }
+
+    #[test]
+    fn churn_stops_after_churn_ticks() {
+        let mut s = quick();
+        s.loadtest.churn_ticks = Some(2);
+        let u = Universe {
+            host_ids: (1..=100).collect(),
+            label_ids: (1..=10).collect(),
+            profiles: vec!["a1".into()],
+            teams: vec![1],
+            eligible: 90,
+        };
+        assert!(!events(&s, &u, 1).is_empty());
+        assert!(events(&s, &u, 2).is_empty());
     }
 }

@@ -5,7 +5,22 @@ use clap::Parser;
 use reconsim::cli::{Cli, EXIT_ERROR};
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(), // --help, --version: print, exit 0
+        Err(e) => {
+            // One line, like every other error: clap's first line names the argument at fault.
+            // Lines up to the first blank one (a list of missing arguments), joined.
+            let text = e.render().to_string();
+            let first: Vec<&str> = text
+                .lines()
+                .take_while(|l| !l.trim().is_empty())
+                .map(str::trim)
+                .collect();
+            eprintln!("{} (see --help)", first.join(" "));
+            std::process::exit(EXIT_ERROR);
+        }
+    };
     let code = match reconsim::cmd::run(cli) {
         Ok(code) => code,
         Err(err) => {

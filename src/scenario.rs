@@ -72,6 +72,23 @@ pub struct LoadtestSettings {
     pub profile_edits_per_min: f64,
     /// Hosts moving to another team (or to no team) per virtual minute.
     pub team_transfers_per_min: f64,
+    /// New dynamic labels per virtual minute: created "now" with a few members and attached
+    /// to a profile as an exclude label, so the timing rule withholds it until hosts report.
+    pub new_labels_per_min: f64,
+    /// Label deletions per virtual minute: the profile rows naming it go broken (spec §1).
+    pub label_deletions_per_min: f64,
+    /// New label-less profiles per virtual minute (in a random team).
+    pub profile_adds_per_min: f64,
+    /// Profile deletions per virtual minute (their label rows go with them).
+    pub profile_deletions_per_min: f64,
+    /// Profiles whose `secrets_updated_at` moves to now, per virtual minute.
+    pub secrets_updates_per_min: f64,
+    /// Hosts whose MDM enrollment toggles (enabled 1 ↔ 0) per virtual minute.
+    pub enrollment_toggles_per_min: f64,
+    /// New host rows copying an existing host's uuid, per virtual minute (spec §6 D6).
+    pub duplicate_hosts_per_min: f64,
+    /// Churn stops after this many ticks (absent: never), so a run can show convergence.
+    pub churn_ticks: Option<u32>,
 }
 
 impl Default for LoadtestSettings {
@@ -85,6 +102,14 @@ impl Default for LoadtestSettings {
             label_reports_per_min: 40.0,
             profile_edits_per_min: 0.5,
             team_transfers_per_min: 2.0,
+            new_labels_per_min: 0.2,
+            label_deletions_per_min: 0.1,
+            profile_adds_per_min: 0.1,
+            profile_deletions_per_min: 0.1,
+            secrets_updates_per_min: 0.2,
+            enrollment_toggles_per_min: 1.0,
+            duplicate_hosts_per_min: 0.5,
+            churn_ticks: None,
         }
     }
 }
@@ -501,6 +526,32 @@ impl Scenario {
         v.non_negative("loadtest.label_reports_per_min", lt.label_reports_per_min);
         v.non_negative("loadtest.profile_edits_per_min", lt.profile_edits_per_min);
         v.non_negative("loadtest.team_transfers_per_min", lt.team_transfers_per_min);
+        for (key, rate) in [
+            ("loadtest.new_labels_per_min", lt.new_labels_per_min),
+            (
+                "loadtest.label_deletions_per_min",
+                lt.label_deletions_per_min,
+            ),
+            ("loadtest.profile_adds_per_min", lt.profile_adds_per_min),
+            (
+                "loadtest.profile_deletions_per_min",
+                lt.profile_deletions_per_min,
+            ),
+            (
+                "loadtest.secrets_updates_per_min",
+                lt.secrets_updates_per_min,
+            ),
+            (
+                "loadtest.enrollment_toggles_per_min",
+                lt.enrollment_toggles_per_min,
+            ),
+            (
+                "loadtest.duplicate_hosts_per_min",
+                lt.duplicate_hosts_per_min,
+            ),
+        ] {
+            v.non_negative(key, rate);
+        }
 
         let c = &self.current;
         v.rate("current.coverage", c.coverage);

@@ -81,32 +81,47 @@ pub fn run(args: LoadtestArgs) -> anyhow::Result<i32> {
         batched: BatchedConfig { batch_size, rules },
     };
     let clock = RealClock::default();
-    let mut runs = Vec::new();
+    let mut dbs = Vec::new();
     for &path in &cfg.paths {
-        let mut conn =
-            loadtest::copy_fleet(&base, &work.path().join(format!("{}.db", path.name())))
-                .with_context(|| format!("copying the fleet for the {} path", path.name()))?;
-        let note = if path == PathKind::Legacy {
-            " (each legacy tick is a whole diff: ~28 s at 100k hosts)"
-        } else {
-            ""
-        };
-        let run = loadtest::run_path(&mut conn, path, &cfg, &universe, &clock, |row| {
-            progress.set_message(format!(
-                "{}: tick {} of {ticks}{note}, {} installs, {} removes",
-                row.path,
-                row.tick + 1,
-                row.installs,
-                row.removes
-            ))
-        })?;
-        runs.push((path, run));
+        let file = work.path().join(format!("{}.db", path.name()));
+        let conn = loadtest::copy_fleet(&base, &file)
+            .with_context(|| format!("copying the fleet for the {} path", path.name()))?;
+        dbs.push((path, conn, file));
     }
     progress.finish_and_clear();
+    let bar = super::bar(args.quiet, ticks as u64 * cfg.paths.len() as u64);
+    let note = if cfg.paths.contains(&PathKind::Legacy) {
+        " — each legacy tick is a whole-fleet diff (~28 s at 100k hosts, spec §9); --ticks bounds it"
+    } else {
+        ""
+    };
+    let wall = std::time::Instant::now();
+    let result = loadtest::run(dbs, &cfg, &universe, &clock, |row| {
+        bar.inc(1);
+        bar.set_message(format!(
+            "{} tick {}/{ticks}: {} ms, {} installs, {} removes{note}",
+            row.path,
+            row.tick + 1,
+            row.duration_us / 1000,
+            row.installs,
+            row.removes
+        ))
+    })?;
+    let wall = wall.elapsed();
+    bar.finish_and_clear();
+    let runs = &result.runs;
 
-    write_atomic(&out.join("ticks.csv"), &loadtest::ticks_csv(&runs)?)?;
-    write_atomic(&out.join("summary.csv"), &loadtest::summary_csv(&runs)?)?;
-    for (path, run) in &runs {
+    write_atomic(&out.join("ticks.csv"), &loadtest::ticks_csv(runs)?)?;
+    write_atomic(&out.join("summary.csv"), &loadtest::summary_csv(runs)?)?;
+    write_atomic(
+        &out.join("convergence.csv"),
+        &loadtest::convergence_csv(runs)?,
+    )?;
+    write_atomic(
+        &out.join("equivalence.csv"),
+        &loadtest::equivalence_csv(&result.equivalence)?,
+    )?;
+    for (path, run) in runs {
         for (phase, h) in &run.hist {
             write_atomic(
                 &out.join(format!("{}-{phase}.hgrm", path.name())),
@@ -114,8 +129,12 @@ pub fn run(args: LoadtestArgs) -> anyhow::Result<i32> {
             )?;
         }
     }
+    let verdict = loadtest::equivalence_verdict(&result.equivalence, cfg.paths.len() == 2);
+    let harness = loadtest::harness_share(&result, wall);
     let manifest = serde_json::json!({
         "reconsim_version": env!("CARGO_PKG_VERSION"),
+        "git_commit": option_env!("RECONSIM_GIT_COMMIT").unwrap_or("unknown"),
+        "rustc_version": option_env!("RECONSIM_RUSTC_VERSION").unwrap_or("unknown"),
         "command_line": std::env::args().collect::<Vec<_>>(),
         "scenario_file": args.scenario.display().to_string(),
         "scenario_sha256": hex::encode(Sha256::digest(text.as_bytes())),
@@ -125,6 +144,7 @@ pub fn run(args: LoadtestArgs) -> anyhow::Result<i32> {
         "paths": cfg.paths.iter().map(|p| p.name()).collect::<Vec<_>>(),
         "ticks": ticks,
         "interval_s": scenario.loadtest.interval_s,
+        "churn_ticks": scenario.loadtest.churn_ticks,
         "batch_size": batch_size,
         "rules": rules.describe(),
         "legacy_sql": args.legacy_sql.to_string(),
@@ -133,42 +153,46 @@ pub fn run(args: LoadtestArgs) -> anyhow::Result<i32> {
         "cpu_count": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         "started_utc": started.to_rfc3339(),
         "ended_utc": chrono::Utc::now().to_rfc3339(),
+        "wall_s": wall.as_secs_f64(),
+        "harness_share": harness,
+        "events": result.events,
+        "equivalence_verdict": verdict,
+        "paths_detail": runs.iter().map(|(p, r)| serde_json::json!({
+            "path": p.name(),
+            "cpu_s": r.cpu.as_secs_f64(),
+            "peak_rss_kib": r.peak_rss_kib,
+        })).collect::<Vec<_>>(),
     });
     write_atomic(
         &out.join("manifest.json"),
         serde_json::to_string_pretty(&manifest)?.as_bytes(),
     )?;
+    let html = crate::html::loadtest_report(&crate::html::ReportInput {
+        title: format!("reconsim loadtest — {name}, seed {}", scenario.run.seed),
+        interval_s: scenario.loadtest.interval_s,
+        result: &result,
+        verdict: &verdict,
+        manifest: &manifest,
+    });
+    write_atomic(&out.join("report.html"), html.as_bytes())?;
 
     if !args.quiet {
         let mut o = std::io::stdout().lock();
-        writeln!(
-            o,
-            "loadtest {name}, seed {}, {ticks} ticks of {} s per path -> {}",
-            scenario.run.seed,
-            scenario.loadtest.interval_s,
-            out.display()
+        o.write_all(
+            loadtest::text_summary(
+                &result,
+                &format!(
+                    "loadtest {name}, seed {}, {ticks} ticks of {} s per path -> {}",
+                    scenario.run.seed,
+                    scenario.loadtest.interval_s,
+                    out.display()
+                ),
+                scenario.loadtest.interval_s,
+                &verdict,
+                harness,
+            )
+            .as_bytes(),
         )?;
-        for (path, run) in &runs {
-            let tick = run.hist.get("tick").map(|h| h.row());
-            let installs: u64 = run.ticks.iter().map(|t| t.installs).sum();
-            let removes: u64 = run.ticks.iter().map(|t| t.removes).sum();
-            let errors = run.ticks.iter().filter(|t| t.outcome == "error").count();
-            let overruns = run
-                .ticks
-                .iter()
-                .filter(|t| t.duration_us > scenario.loadtest.interval_s as u64 * 1_000_000)
-                .count();
-            if let Some(r) = tick {
-                writeln!(
-                    o,
-                    "  {:<8} tick p50 {:>9} µs  p99 {:>9} µs  max {:>9} µs  installs {installs}  removes {removes}  errors {errors}  overruns {overruns}",
-                    path.name(),
-                    r.p50_us,
-                    r.p99_us,
-                    r.max_us
-                )?;
-            }
-        }
     }
     Ok(EXIT_OK)
 }

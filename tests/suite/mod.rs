@@ -1,3 +1,4 @@
 mod conformance;
+mod loadtest_cli;
 mod properties;
 mod reconcile_cli;

@@ -1,0 +1,46 @@
+//! What the process costs, from Linux's /proc: CPU time of the calling thread and the peak
+//! resident set, which can be reset so that each loadtest path's ticks get their own peak.
+//! Elsewhere (or when /proc refuses) the readings are None and reports say "n/a".
+
+use std::time::Duration;
+
+/// CPU time the calling thread has run (`/proc/thread-self/schedstat`, nanoseconds).
+pub fn thread_cpu() -> Option<Duration> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: u64 = s.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(ns))
+}
+
+/// Resets the peak resident set (VmHWM) to the current one; false when the kernel refuses.
+pub fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// Peak resident set since start or the last reset, in KiB (`VmHWM`).
+pub fn peak_rss_kib() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    s.lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readings_move_forward_on_linux() {
+        let (Some(a), Some(_)) = (thread_cpu(), peak_rss_kib()) else {
+            return; // not Linux: nothing to read
+        };
+        let mut x = 0u64;
+        for i in 0..3_000_000u64 {
+            x = x.wrapping_mul(31).wrapping_add(i);
+        }
+        std::hint::black_box(x);
+        assert!(thread_cpu().unwrap() > a);
+    }
+}

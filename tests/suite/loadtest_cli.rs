@@ -1,0 +1,243 @@
+//! `reconsim loadtest` through the real binary: files and columns, reproducibility, summaries
+//! recomputable from the `.hgrm` files, convergence once churn stops, bad input.
+
+use crate::util::{Workdir, expect_error, scenario, scenario_text};
+
+fn read(wd: &Workdir, f: &str) -> String {
+    std::fs::read_to_string(wd.path(f)).unwrap_or_else(|e| panic!("{f}: {e}"))
+}
+
+fn loadtest(wd: &Workdir, scenario: &str, out: &str, extra: &[&str]) {
+    let mut args = vec!["loadtest", "--scenario", scenario, "--out", out, "-q"];
+    args.extend_from_slice(extra);
+    wd.cmd(&args).assert().success();
+}
+
+/// A CSV file as rows of fields (no quoting in the columns compared here).
+fn rows(text: &str) -> Vec<Vec<String>> {
+    text.lines()
+        .map(|l| l.split(',').map(String::from).collect())
+        .collect()
+}
+
+#[test]
+fn loadtest_writes_every_file_with_its_columns_and_is_reproducible() {
+    let wd = Workdir::new();
+    let s = scenario("quick.toml");
+    for out in ["a", "b"] {
+        loadtest(&wd, &s, out, &["--ticks", "9"]);
+    }
+    for f in [
+        "manifest.json",
+        "summary.csv",
+        "ticks.csv",
+        "convergence.csv",
+        "equivalence.csv",
+        "report.html",
+        "legacy-tick.hgrm",
+        "legacy-install.hgrm",
+        "legacy-remove.hgrm",
+        "legacy-write.hgrm",
+        "batched-cursor_read.hgrm",
+        "batched-window.hgrm",
+        "batched-catalog.hgrm",
+        "batched-memberships.hgrm",
+        "batched-current_rows.hgrm",
+        "batched-compute.hgrm",
+        "batched-write.hgrm",
+        "batched-cursor_write.hgrm",
+        "batched-tick.hgrm",
+        "batched-convergence.hgrm",
+    ] {
+        assert!(wd.path(&format!("a/{f}")).exists(), "{f} missing");
+    }
+    let heads = [
+        (
+            "ticks.csv",
+            "path,tick,virtual_time_s,cursor_before,cursor_after,hosts,installs,removes,duration_us,outcome,error,rows_read",
+        ),
+        (
+            "summary.csv",
+            "path,phase,count,mean_us,p50_us,p90_us,p99_us,p999_us,max_us,clock,rows_per_s",
+        ),
+        (
+            "convergence.csv",
+            "path,host_uuid,profile_uuid,target,event_tick,event_virtual_time_s,outcome,end_virtual_time_s,latency_s",
+        ),
+        (
+            "equivalence.csv",
+            "pass_start_tick,tick,virtual_time_s,class,pairs,sample_host_uuid,sample_profile_uuid,legacy_state,batched_state,explanation",
+        ),
+    ];
+    for (f, head) in heads {
+        let text = read(&wd, &format!("a/{f}"));
+        assert_eq!(text.lines().next(), Some(head), "{f}");
+    }
+    let ticks = read(&wd, "a/ticks.csv");
+    assert_eq!(ticks.lines().count(), 1 + 2 * 9);
+    // Same seed: same deltas, cursors, convergence and equivalence (timings aside).
+    let strip = |t: &str| -> Vec<Vec<String>> {
+        rows(t)
+            .into_iter()
+            .map(|mut r| {
+                r.remove(8);
+                r
+            })
+            .collect()
+    };
+    assert_eq!(strip(&ticks), strip(&read(&wd, "b/ticks.csv")));
+    assert_eq!(
+        read(&wd, "a/convergence.csv"),
+        read(&wd, "b/convergence.csv")
+    );
+    assert_eq!(
+        read(&wd, "a/equivalence.csv"),
+        read(&wd, "b/equivalence.csv")
+    );
+    // Convergence samples exist for both paths and the batched ones are slower at the median
+    // (a change waits for the window), spec §6.
+    let conv = rows(&read(&wd, "a/convergence.csv"));
+    let lat = |path: &str| -> Vec<u64> {
+        let mut v: Vec<u64> = conv
+            .iter()
+            .skip(1)
+            .filter(|r| r[0] == path && r[6] == "converged")
+            .map(|r| r[8].parse().unwrap())
+            .collect();
+        v.sort_unstable();
+        v
+    };
+    let (l, b) = (lat("legacy"), lat("batched"));
+    assert!(!l.is_empty() && !b.is_empty());
+    assert!(
+        b[b.len() / 2] > l[l.len() / 2],
+        "legacy {l:?} batched {b:?}"
+    );
+    // Every state difference at the pass boundaries is explained.
+    let eq = rows(&read(&wd, "a/equivalence.csv"));
+    assert!(eq.len() > 2, "no pass boundary reached");
+    assert!(eq.iter().all(|r| r[3] != "unexplained"), "{eq:?}");
+    let manifest: serde_json::Value = serde_json::from_str(&read(&wd, "a/manifest.json")).unwrap();
+    assert_eq!(manifest["seed"], 42);
+    assert_eq!(manifest["ticks"], 9);
+    assert!(manifest["scenario_sha256"].as_str().unwrap().len() == 64);
+    assert!(
+        manifest["equivalence_verdict"]
+            .as_str()
+            .unwrap()
+            .starts_with("equivalent")
+    );
+    let html = read(&wd, "a/report.html");
+    assert!(html.contains("<svg") && html.contains("Convergence latency (CDF)"));
+    assert!(
+        !html.contains("<script") && !html.contains("src="),
+        "self-contained"
+    );
+}
+
+/// The percentile lines and footer of an `.hgrm` file: ((value, percentile) lines, mean, max,
+/// count).
+fn parse_hgrm(text: &str) -> (Vec<(f64, f64)>, f64, f64, u64) {
+    let mut lines = Vec::new();
+    let (mut mean, mut max, mut count) = (0.0, 0.0, 0);
+    for l in text.lines() {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        if l.starts_with("#[Mean") {
+            mean = f[2].trim_end_matches(',').parse().unwrap();
+        } else if l.starts_with("#[Max") {
+            max = f[2].trim_end_matches(',').parse().unwrap();
+            count = f[6].trim_end_matches(']').parse().unwrap();
+        } else if f.len() >= 3 && f[0].parse::<f64>().is_ok() {
+            lines.push((f[0].parse().unwrap(), f[1].parse().unwrap()));
+        }
+    }
+    (lines, mean, max, count)
+}
+
+#[test]
+fn summary_is_recomputable_from_the_hgrm_files() {
+    let wd = Workdir::new();
+    loadtest(&wd, &scenario("quick.toml"), "r", &["--ticks", "6"]);
+    let summary = rows(&read(&wd, "r/summary.csv"));
+    assert!(summary.len() > 10);
+    for r in summary.iter().skip(1) {
+        let (lines, mean, max, count) =
+            parse_hgrm(&read(&wd, &format!("r/{}-{}.hgrm", r[0], r[1])));
+        let num = |i: usize| r[i].parse::<f64>().unwrap();
+        assert_eq!(count, r[2].parse::<u64>().unwrap(), "{r:?}");
+        assert!((mean - num(3)).abs() <= 0.051, "{r:?} mean {mean}");
+        assert_eq!(max, num(8), "{r:?}");
+        // p50 and p90 are reporting levels of the distribution: exact. p99 and p99.9 fall
+        // between two levels: the summary's value lies between their values.
+        let at = |q: f64| lines.iter().find(|(_, p)| *p >= q - 1e-12).unwrap();
+        assert_eq!(at(0.5).0, num(4), "{r:?} p50");
+        assert_eq!(at(0.9).0, num(5), "{r:?} p90");
+        for (q, i) in [(0.99, 6), (0.999, 7)] {
+            let below = lines
+                .iter()
+                .rev()
+                .find(|(_, p)| *p < q)
+                .map_or(0.0, |l| l.0);
+            assert!(below <= num(i) && num(i) <= at(q).0, "{r:?} q {q}");
+        }
+    }
+}
+
+#[test]
+fn both_paths_converge_once_churn_stops() {
+    let wd = Workdir::new();
+    // No duplicate uuids (D6 keeps a pair flipping between its two host rows for ever) and
+    // churn for the first three ticks only.
+    let text = scenario_text("quick.toml")
+        .replace("duplicate_uuid_rate = 0.005", "duplicate_uuid_rate = 0.0")
+        .replace(
+            "[loadtest]",
+            "[loadtest]\nchurn_ticks = 3\nduplicate_hosts_per_min = 0.0",
+        );
+    let s = wd.write("stop.toml", &text);
+    loadtest(&wd, s.to_str().unwrap(), "r", &["--ticks", "16"]);
+    let ticks = rows(&read(&wd, "r/ticks.csv"));
+    let of = |path: &str| -> Vec<&Vec<String>> {
+        ticks.iter().skip(1).filter(|r| r[0] == path).collect()
+    };
+    let deltas = |r: &Vec<String>| r[6].parse::<u64>().unwrap() + r[7].parse::<u64>().unwrap();
+    // Legacy: one tick after the last churn, nothing is left to do.
+    for r in of("legacy").iter().skip(4) {
+        assert_eq!(deltas(r), 0, "legacy tick {r:?}");
+    }
+    // Batched: the first pass that starts after churn stopped sees everything; the one after
+    // it has nothing left to do.
+    let b = of("batched");
+    let ends: Vec<usize> = b
+        .iter()
+        .enumerate()
+        .filter(|(i, r)| *i >= 3 && r[4].is_empty() && r[9] != "error")
+        .map(|(i, _)| i)
+        .collect();
+    assert!(ends.len() >= 3, "not enough passes: {ends:?}");
+    for r in &b[ends[1] + 1..=ends[2]] {
+        assert_eq!(deltas(r), 0, "batched tick {r:?}");
+    }
+    // Every convergence sample ended (converged, failed or superseded).
+    let conv = read(&wd, "r/convergence.csv");
+    assert!(!conv.contains(",open,"), "{conv}");
+}
+
+#[test]
+fn loadtest_rejects_bad_arguments() {
+    let wd = Workdir::new();
+    let s = scenario("edge-cases.toml");
+    let line = expect_error(wd.cmd(&["loadtest", "--scenario", &s, "--ticks", "0"]));
+    assert!(line.contains("--ticks"), "{line}");
+    let line = expect_error(wd.cmd(&["loadtest", "--scenario", &s, "--paths", "legacy,fast"]));
+    assert!(line.contains("fast"), "{line}");
+    wd.write("f", "a file, not a folder");
+    let line = expect_error(wd.cmd(&["loadtest", "--scenario", &s, "--out", "f/run"]));
+    assert!(line.starts_with("error: --out f/run"), "{line}");
+    let bad = wd.write(
+        "bad.toml",
+        &scenario_text("quick.toml").replace("[loadtest]", "[loadtest]\nnew_labels_per_min = -1"),
+    );
+    let line = expect_error(wd.cmd(&["loadtest", "--scenario", bad.to_str().unwrap()]));
+    assert!(line.contains("loadtest.new_labels_per_min"), "{line}");
+}
