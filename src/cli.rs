@@ -33,9 +33,71 @@ pub enum Command {
     Compare(CompareArgs),
     /// Time the floor scan, the legacy diff and a batched pass, several runs, into a results folder.
     Measure(MeasureArgs),
-    /// Cron ticks over virtual time with devices and churn, both paths, into a results folder
-    /// (in progress: no convergence, equivalence or HTML report yet).
+    /// Cron ticks over virtual time with devices and churn, both paths, into a results folder:
+    /// per-phase histograms, convergence latency, state equivalence, CSV/.hgrm/HTML reports.
     Loadtest(LoadtestArgs),
+    /// Work on results folders (`report compare RUN_A RUN_B`).
+    #[command(subcommand)]
+    Report(ReportCommand),
+    /// Full-pass time of each path against fleet size (sweep.csv, sweep.svg, crossover).
+    Sweep(SweepArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Compare two loadtest runs: p50/p99/max per path × phase and convergence latency; exit 1
+    /// when a metric of RUN_B regresses past the threshold.
+    Compare(ReportCompareArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReportCompareArgs {
+    /// The baseline run folder.
+    pub run_a: PathBuf,
+    /// The run folder to judge.
+    pub run_b: PathBuf,
+    /// Largest accepted growth of a metric, as `10%` or `0.1`.
+    #[arg(long, default_value = "10%")]
+    pub threshold: String,
+    /// Growths smaller than this many µs never count as regressions (timer noise on tiny phases).
+    #[arg(long, default_value_t = 0)]
+    pub min_delta_us: u64,
+    /// Also write the comparison as CSV to this file.
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SweepArgs {
+    /// Scenario TOML file (its host count is replaced by each size).
+    #[arg(long)]
+    pub scenario: PathBuf,
+    /// Fleet sizes (host rows before duplicates), comma-separated.
+    #[arg(long, value_delimiter = ',', required = true, value_parser = clap::value_parser!(u64).range(1..))]
+    pub hosts: Vec<u64>,
+    /// Paths to time, comma-separated.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "legacy,batched"
+    )]
+    pub paths: Vec<crate::loadtest::PathKind>,
+    /// Runs per size and path (medians are reported).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    pub runs: u32,
+    /// Which legacy SQL runs.
+    #[arg(long, value_enum, default_value_t = crate::legacy::LegacySql::Tuned)]
+    pub legacy_sql: crate::legacy::LegacySql,
+    /// Seed (overrides the scenario's run.seed).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Results folder [default: results/<UTC time>-sweep-<scenario>]
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// No progress display.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, clap::Args)]

@@ -50,6 +50,7 @@ pub struct Series {
 pub struct Axes<'a> {
     pub x_label: &'a str,
     pub y_label: &'a str,
+    pub log_x: bool,
     pub log_y: bool,
 }
 
@@ -92,7 +93,9 @@ fn fmt_num(x: f64) -> String {
 pub fn line_chart(series: &[Series], axes: &Axes<'_>) -> String {
     let pts = series.iter().flat_map(|s| s.points.iter());
     let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    let lx = |x: f64| if axes.log_x { x.max(1e-3).log10() } else { x };
     for &(x, y) in pts {
+        let x = lx(x);
         x0 = x0.min(x);
         x1 = x1.max(x);
         let y = if axes.log_y { y.max(1e-3).log10() } else { y };
@@ -111,10 +114,14 @@ pub fn line_chart(series: &[Series], axes: &Axes<'_>) -> String {
             y1 = y0 + 1.0;
         }
     }
+    if axes.log_x {
+        x0 = x0.floor();
+        x1 = x1.ceil();
+    }
     if x1 <= x0 {
         x1 = x0 + 1.0;
     }
-    let sx = |x: f64| ML + (x - x0) / (x1 - x0) * (W - ML - MR);
+    let sx = |x: f64| ML + (lx(x) - x0) / (x1 - x0) * (W - ML - MR);
     let sy = |y: f64| {
         let y = if axes.log_y { y.max(1e-3).log10() } else { y };
         H - MB - (y - y0) / (y1 - y0) * (H - MT - MB)
@@ -130,7 +137,14 @@ pub fn line_chart(series: &[Series], axes: &Axes<'_>) -> String {
         W - ML - MR,
         H - MT - MB
     );
-    for t in nice_ticks(x0, x1) {
+    let xticks: Vec<f64> = if axes.log_x {
+        (x0 as i64..=x1 as i64)
+            .map(|e| 10f64.powi(e as i32))
+            .collect()
+    } else {
+        nice_ticks(x0, x1)
+    };
+    for t in xticks {
         let x = sx(t);
         let _ = write!(
             o,
@@ -360,6 +374,7 @@ th{{background:#f4f4f4}}td:first-child,th:first-child{{text-align:left}}.verdict
         &Axes {
             x_label: "virtual time (s)",
             y_label: "tick duration (ms, log)",
+            log_x: false,
             log_y: true,
         },
     ));
@@ -447,6 +462,7 @@ th{{background:#f4f4f4}}td:first-child,th:first-child{{text-align:left}}.verdict
         &Axes {
             x_label: "virtual seconds from the churn event to the device's state",
             y_label: "share of converged pairs",
+            log_x: false,
             log_y: false,
         },
     ));
@@ -503,6 +519,7 @@ mod tests {
             &Axes {
                 x_label: "x",
                 y_label: "y",
+                log_x: false,
                 log_y: true,
             },
         );

@@ -7,6 +7,8 @@ pub mod generate;
 pub mod inspect;
 pub mod loadtest;
 pub mod measure;
+pub mod report;
+pub mod sweep;
 
 use crate::cli::{Cli, Command, EXIT_OK};
 
@@ -24,6 +26,8 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Compare(args) => compare::run(args),
         Command::Measure(args) => measure::run(args),
         Command::Loadtest(args) => loadtest::run(args),
+        Command::Report(crate::cli::ReportCommand::Compare(args)) => report::compare(args),
+        Command::Sweep(args) => sweep::run(args),
     }
 }
 

@@ -241,3 +241,95 @@ fn loadtest_rejects_bad_arguments() {
     let line = expect_error(wd.cmd(&["loadtest", "--scenario", bad.to_str().unwrap()]));
     assert!(line.contains("loadtest.new_labels_per_min"), "{line}");
 }
+
+#[test]
+fn report_compare_flags_a_regression_and_rejects_folders_that_are_not_runs() {
+    let wd = Workdir::new();
+    loadtest(&wd, &scenario("quick.toml"), "a", &["--ticks", "3"]);
+    // B = A with the batched tick's p99 doubled.
+    std::fs::create_dir(wd.path("b")).unwrap();
+    for f in ["manifest.json", "summary.csv"] {
+        std::fs::copy(wd.path(&format!("a/{f}")), wd.path(&format!("b/{f}"))).unwrap();
+    }
+    let same = wd
+        .cmd(&["report", "compare", "a", "b", "--csv", "same.csv"])
+        .output()
+        .unwrap();
+    assert_eq!(same.status.code(), Some(0));
+    assert!(
+        read(&wd, "same.csv").starts_with("path,phase,metric,a_us,b_us,change_pct,regressed\n")
+    );
+    let summary = read(&wd, "b/summary.csv");
+    let doubled: String = summary
+        .lines()
+        .map(|l| {
+            let mut f: Vec<String> = l.split(',').map(String::from).collect();
+            if f[0] == "batched" && f[1] == "tick" {
+                f[6] = (f[6].parse::<u64>().unwrap() * 2).to_string();
+            }
+            f.join(",") + "\n"
+        })
+        .collect();
+    std::fs::write(wd.path("b/summary.csv"), doubled).unwrap();
+    let out = wd
+        .cmd(&["report", "compare", "a", "b", "--threshold", "50%"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.lines().any(|l| l.starts_with("batched  tick")
+            && l.contains("p99")
+            && l.ends_with("REGRESSION")),
+        "{text}"
+    );
+    let line = expect_error(wd.cmd(&["report", "compare", "a", "nowhere"]));
+    assert!(
+        line.contains("nowhere: not a loadtest run folder"),
+        "{line}"
+    );
+    let line = expect_error(wd.cmd(&["report", "compare", "a", "b", "--threshold", "x"]));
+    assert!(line.contains("--threshold"), "{line}");
+}
+
+#[test]
+fn sweep_writes_csv_chart_and_crossover() {
+    let wd = Workdir::new();
+    let out = wd
+        .cmd(&[
+            "sweep",
+            "--scenario",
+            &scenario("quick.toml"),
+            "--hosts",
+            "300,900",
+            "--runs",
+            "1",
+            "--out",
+            "s",
+            "-q",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let csv = rows(&read(&wd, "s/sweep.csv"));
+    assert_eq!(
+        csv[0].join(","),
+        "hosts,host_rows,eligible,path,runs,median_s,min_s,max_s,ticks_per_pass,legacy_over_batched,seed"
+    );
+    assert_eq!(csv.len(), 1 + 2 * 2);
+    assert!(
+        csv.iter()
+            .skip(1)
+            .all(|r| r[5].parse::<f64>().unwrap() > 0.0)
+    );
+    assert!(read(&wd, "s/sweep.svg").starts_with("<svg"));
+    assert!(read(&wd, "s/sweep.txt").contains("crossover"));
+    let line = expect_error(wd.cmd(&[
+        "sweep",
+        "--scenario",
+        &scenario("quick.toml"),
+        "--hosts",
+        "0",
+    ]));
+    assert!(line.contains("--hosts"), "{line}");
+}

@@ -1,0 +1,34 @@
+//! `reconsim report compare RUN_A RUN_B`: judge a run against a baseline.
+
+use crate::cli::{EXIT_FINDING, EXIT_OK, ReportCompareArgs};
+use crate::regression;
+use crate::report::write_atomic;
+use std::io::Write;
+
+pub fn compare(args: ReportCompareArgs) -> anyhow::Result<i32> {
+    let threshold = regression::parse_threshold(&args.threshold)?;
+    let a = regression::read_run(&args.run_a)?;
+    let b = regression::read_run(&args.run_b)?;
+    let deltas = regression::compare(&a, &b, threshold, args.min_delta_us);
+    if let Some(csv) = &args.csv {
+        write_atomic(csv, &regression::deltas_csv(&deltas)?)?;
+    }
+    let regressions = deltas.iter().filter(|d| d.regressed).count();
+    let mut o = std::io::stdout().lock();
+    writeln!(
+        o,
+        "A = {}\nB = {}\nthreshold {:.1}%, minimum delta {} µs (convergence rows: virtual time)",
+        args.run_a.display(),
+        args.run_b.display(),
+        threshold * 100.0,
+        args.min_delta_us
+    )?;
+    o.write_all(regression::deltas_text(&deltas).as_bytes())?;
+    if regressions > 0 {
+        writeln!(o, "{regressions} metric(s) regressed past the threshold")?;
+        Ok(EXIT_FINDING)
+    } else {
+        writeln!(o, "no regression past the threshold")?;
+        Ok(EXIT_OK)
+    }
+}
