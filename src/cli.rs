@@ -128,6 +128,11 @@ pub struct LoadtestArgs {
     /// Seed (overrides the scenario's run.seed).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Write churn from a concurrent task while ticks run (WAL databases), measuring lock
+    /// waits (`busy_retries`, `busy_wait`) and their effect on tick latency. Deltas then depend
+    /// on thread timing: not reproducible tick by tick.
+    #[arg(long)]
+    pub concurrent_churn: bool,
     /// No progress display and no summary on stdout.
     #[arg(long, short)]
     pub quiet: bool,

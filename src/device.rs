@@ -63,7 +63,7 @@ pub fn acknowledge(
     model: &DeviceModel,
     tick: u64,
 ) -> rusqlite::Result<AckStats> {
-    let tx = conn.transaction()?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let mut steps: Vec<(String, String, Step)> = Vec::new();
     {
         let mut stmt = tx.prepare(

@@ -34,6 +34,7 @@ use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Which reconciler path a run drives.
@@ -60,6 +61,8 @@ pub struct LoadtestConfig {
     pub ticks: u32,
     pub legacy_sql: LegacySql,
     pub batched: BatchedConfig,
+    /// Churn written by a concurrent task on WAL databases while ticks run.
+    pub concurrent_churn: bool,
 }
 
 /// One row of `ticks.csv`.
@@ -78,6 +81,8 @@ pub struct TickRow {
     pub error: String,
     /// Rows the tick's queries returned to the application.
     pub rows_read: u64,
+    /// Concurrency mode: busy-handler retries during the tick (lock waits).
+    pub busy_retries: u64,
 }
 
 /// The result of one path's run.
@@ -93,6 +98,8 @@ pub struct PathRun {
     pub cpu: Duration,
     /// Peak resident set during this path's ticks, KiB (None where /proc cannot tell).
     pub peak_rss_kib: Option<u64>,
+    /// Exact wall time per phase, summed over ticks.
+    pub totals: BTreeMap<String, Duration>,
 }
 
 /// Everything a loadtest measured.
@@ -350,7 +357,7 @@ pub fn apply_events(
     tick: u32,
 ) -> rusqlite::Result<()> {
     let now = timefmt::timestamp(now_s);
-    let tx = conn.transaction()?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     for e in events {
         match e {
             Event::Flip { host, label } => {
@@ -500,6 +507,7 @@ pub fn copy_fleet(base: &Path, dst: &Path) -> rusqlite::Result<Connection> {
 
 fn record(run: &mut PathRun, phase: &str, d: Duration) {
     run.hist.entry(phase.to_string()).or_default().record(d);
+    *run.totals.entry(phase.to_string()).or_default() += d;
 }
 
 /// One path's moving parts during a run.
@@ -515,6 +523,84 @@ struct PathState {
     last_visit: FxHashMap<String, u32>,
     pass_visited: HashSet<i64>,
     pass_start: u32,
+    /// Concurrency mode: the churn task's connection (lent to the task during a tick).
+    churn: Option<Connection>,
+    /// Concurrency mode: busy-handler counters of `conn`.
+    busy: Option<BusyCounter>,
+}
+
+/// Counts the busy handler's retries and the time it slept on one connection: the lock waits
+/// of the concurrency mode. The handler sleeps 1 ms a retry and gives up after 30 s.
+#[derive(Debug, Clone, Default)]
+pub struct BusyCounter {
+    retries: Arc<AtomicU64>,
+    waited_us: Arc<AtomicU64>,
+}
+
+impl BusyCounter {
+    pub fn install(conn: &mut Connection) -> rusqlite::Result<BusyCounter> {
+        let c = BusyCounter::default();
+        let (retries, waited) = (c.retries.clone(), c.waited_us.clone());
+        conn.busy_handler(Some(move |count: i32| {
+            let t = std::time::Instant::now();
+            std::thread::sleep(Duration::from_millis(1));
+            retries.fetch_add(1, Ordering::Relaxed);
+            waited.fetch_add(t.elapsed().as_micros() as u64, Ordering::Relaxed);
+            count < 30_000
+        }))?;
+        Ok(c)
+    }
+
+    /// (retries, µs waited) so far.
+    pub fn read(&self) -> (u64, u64) {
+        (
+            self.retries.load(Ordering::Relaxed),
+            self.waited_us.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// The runtime of the concurrency mode's churn task (built once).
+fn runtime() -> anyhow::Result<&'static tokio::runtime::Runtime> {
+    static RT: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    if let Some(rt) = RT.get() {
+        return Ok(rt);
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .max_blocking_threads(2)
+        .build()
+        .context("starting the churn task's runtime")?;
+    Ok(RT.get_or_init(|| rt))
+}
+
+/// One round of churn on `conn`: the events' scope, its desired state before and after.
+fn churn_step(
+    conn: &mut Connection,
+    evs: &[Event],
+    sem: &Semantics,
+    at_s: i64,
+    tick: u32,
+) -> anyhow::Result<(Scope, convergence::Desired, convergence::Desired)> {
+    let scope = scope_of(conn, evs)?;
+    let before = convergence::evaluate(conn, &scope, sem)?;
+    apply_events(conn, evs, at_s, tick)?;
+    let after = convergence::evaluate(conn, &scope, sem)?;
+    Ok((scope, before, after))
+}
+
+/// Marks the scope's hosts and profiles as touched at `tick`.
+fn touch(
+    scope: &Scope,
+    tick: u32,
+    hosts: &mut FxHashMap<String, u32>,
+    profiles: &mut FxHashMap<String, u32>,
+) {
+    for h in &scope.hosts {
+        hosts.insert(h.clone(), tick);
+    }
+    for p in &scope.profiles {
+        profiles.insert(p.clone(), tick);
+    }
 }
 
 /// The paths' databases: (path, open connection, file).
@@ -564,6 +650,8 @@ pub fn run(
                 last_visit: FxHashMap::default(),
                 pass_visited: HashSet::new(),
                 pass_start: 0,
+                churn: None,
+                busy: None,
             }
         })
         .collect();
@@ -571,14 +659,74 @@ pub fn run(
     let mut touched_hosts: FxHashMap<String, u32> = FxHashMap::default();
     let mut touched_profiles: FxHashMap<String, u32> = FxHashMap::default();
     let can_reset_rss = procstat::reset_peak_rss();
+    // Concurrency mode: each path's database in WAL mode, a second connection for the churn
+    // task, and busy-wait counters on both.
+    if cfg.concurrent_churn {
+        for st in states.iter_mut() {
+            st.conn
+                .pragma_update(None, "journal_mode", "WAL")
+                .context("switching to WAL")?;
+            st.busy = Some(BusyCounter::install(&mut st.conn)?);
+            let mut churn = Connection::open(&st.db)
+                .with_context(|| format!("opening {} for the churn task", st.db.display()))?;
+            churn.execute_batch("PRAGMA synchronous = OFF; PRAGMA temp_store = MEMORY;")?;
+            BusyCounter::install(&mut churn)?;
+            st.churn = Some(churn);
+        }
+    }
+    let mut pending: Option<(Vec<Event>, u32, u64)> = None;
     for tick in 0..cfg.ticks {
         let mut boundary = None;
+        let churn_now = pending.take();
+        if let Some((evs, _, _)) = &churn_now {
+            for e in evs {
+                *result.events.entry(event_kind(e)).or_default() += 1;
+            }
+        }
         for st in states.iter_mut() {
             if can_reset_rss {
                 procstat::reset_peak_rss();
             }
+            // Concurrency mode: the churn task writes the previous interval's events while
+            // this tick runs (spec-free choice: Fleet's own writers never pause for its cron).
+            let task = match (&churn_now, st.churn.take()) {
+                (Some((evs, etick, enow)), Some(mut conn)) => {
+                    let (evs, sem, etick, enow) = (evs.clone(), st.tracker.sem, *etick, *enow);
+                    let at = start + enow as i64;
+                    Some(runtime()?.spawn_blocking(move || {
+                        let t = std::time::Instant::now();
+                        let r = churn_step(&mut conn, &evs, &sem, at, etick);
+                        (conn, r, t.elapsed(), etick, enow)
+                    }))
+                }
+                (_, conn) => {
+                    st.churn = conn;
+                    None
+                }
+            };
+            let busy0 = st.busy.as_ref().map(BusyCounter::read);
             let cpu0 = procstat::thread_cpu();
-            let (row, report) = reconcile_tick(st, cfg, clock, tick)?;
+            let (mut row, report) = reconcile_tick(st, cfg, clock, tick)?;
+            if let (Some(c), Some((r0, w0))) = (&st.busy, busy0) {
+                let (r1, w1) = c.read();
+                row.busy_retries = r1 - r0;
+                if w1 > w0 {
+                    // Ticks that waited for the lock, and how long.
+                    record(&mut st.run, "busy_wait", Duration::from_micros(w1 - w0));
+                }
+            }
+            if let Some(task) = task {
+                let (conn, r, took, etick, enow) = runtime()?
+                    .block_on(task)
+                    .map_err(|e| anyhow::anyhow!("the churn task failed: {e}"))?;
+                st.churn = Some(conn);
+                let (scope, before, after) = r.context("concurrent churn")?;
+                record(&mut st.run, "churn", took);
+                st.tracker
+                    .record_changes(&st.conn, &before, &after, etick, enow)?;
+                // Written while tick `tick` ran: that tick may or may not have seen it.
+                touch(&scope, tick, &mut touched_hosts, &mut touched_profiles);
+            }
             if let (Some(a), Some(b)) = (cpu0, procstat::thread_cpu()) {
                 st.run.cpu += b.saturating_sub(a);
             }
@@ -622,6 +770,7 @@ pub fn run(
                 cfg,
                 &visited,
                 &History {
+                    tick,
                     pass_start,
                     last_visit: &b.last_visit,
                     touched_hosts: &touched_hosts,
@@ -638,6 +787,11 @@ pub fn run(
             result.equivalence_time += clock.since(tq);
         }
         let evs = events(s, universe, tick);
+        if cfg.concurrent_churn {
+            // Applied by the churn task while the next tick runs.
+            pending = (!evs.is_empty()).then_some((evs, tick, now_s));
+            continue;
+        }
         if evs.is_empty() {
             continue;
         }
@@ -646,20 +800,13 @@ pub fn run(
         }
         for st in states.iter_mut() {
             let tc = clock.now();
-            let scope = scope_of(&st.conn, &evs)?;
             let sem = st.tracker.sem;
-            let before = convergence::evaluate(&st.conn, &scope, &sem)?;
-            apply_events(&mut st.conn, &evs, start + now_s as i64, tick)?;
-            let after = convergence::evaluate(&st.conn, &scope, &sem)?;
+            let (scope, before, after) =
+                churn_step(&mut st.conn, &evs, &sem, start + now_s as i64, tick)?;
             st.tracker
                 .record_changes(&st.conn, &before, &after, tick, now_s)?;
             record(&mut st.run, "churn", clock.since(tc));
-            for h in &scope.hosts {
-                touched_hosts.insert(h.clone(), tick);
-            }
-            for p in &scope.profiles {
-                touched_profiles.insert(p.clone(), tick);
-            }
+            touch(&scope, tick, &mut touched_hosts, &mut touched_profiles);
         }
     }
     for st in states {
@@ -707,6 +854,7 @@ fn reconcile_tick(
         outcome: "ok",
         error: String::new(),
         rows_read: 0,
+        busy_retries: 0,
     };
     let conn = &mut st.conn;
     let run = &mut st.run;
@@ -800,7 +948,8 @@ pub struct EqRow {
 /// What the state comparison knows of the run so far (virtual ticks).
 #[derive(Clone, Copy)]
 struct History<'a> {
-    /// First tick of the pass that just ended.
+    /// The tick that ended the pass, and the first tick of that pass.
+    tick: u32,
     pass_start: u32,
     /// Per host uuid: the batched path's last visit.
     last_visit: &'a FxHashMap<String, u32>,
@@ -832,7 +981,8 @@ fn state_text(op: &Option<String>, status: &Option<String>, sum: &Option<Vec<u8>
 ///   changed team before the batched path reached it, under a profile with a broken label
 ///   whose rows legacy never removes);
 /// - `lag`: the batched path would still act on the pair, and churn touched its host or
-///   profile after the batched path last visited the host (the price of paging, spec §6);
+///   profile after the batched path last visited the host (the price of paging, spec §6); or
+///   (concurrency mode) churn written during this very tick touched it;
 /// - a divergence class of `compare` (D1…D9 and combinations) for the pair's decisions;
 /// - `unexplained` otherwise.
 ///
@@ -846,6 +996,7 @@ fn compare_states(
     history: &History<'_>,
 ) -> anyhow::Result<Vec<EqRow>> {
     let History {
+        tick: _,
         pass_start,
         last_visit,
         touched_hosts,
@@ -909,18 +1060,25 @@ fn compare_states(
             let (b_row, l_row) = (row_of(&b), row_of(&l));
             // Lag: churn touched the host or profile after the batched path's last visit of
             // the host (or it has not been visited since), and its next visit will act.
-            let lag = !h.is_empty() && {
-                let seen = last_visit.get(&h).copied();
-                let touched = touched_hosts.get(&h).max(touched_profiles.get(&p)).copied();
-                match (seen, touched) {
-                    (_, None) => false,
-                    (Some(v), Some(t)) if t < v => false,
-                    // Not visited in this pass since it changed (it became listed behind the
-                    // cursor): the pass never saw its state.
-                    (v, _) if v.is_none_or(|v| v < pass_start) => true,
-                    _ => !classifier.batched_on_next_visit(&h, &p)?.is_empty(),
-                }
-            };
+            // Concurrency mode: churn written during this very tick may have been seen by
+            // neither, one or both paths.
+            let concurrent_lag = touched_hosts
+                .get(&h)
+                .max(touched_profiles.get(&p))
+                .is_some_and(|&t| t >= history.tick);
+            let lag = concurrent_lag
+                || !h.is_empty() && {
+                    let seen = last_visit.get(&h).copied();
+                    let touched = touched_hosts.get(&h).max(touched_profiles.get(&p)).copied();
+                    match (seen, touched) {
+                        (_, None) => false,
+                        (Some(v), Some(t)) if t < v => false,
+                        // Not visited in this pass since it changed (it became listed behind the
+                        // cursor): the pass never saw its state.
+                        (v, _) if v.is_none_or(|v| v < pass_start) => true,
+                        _ => !classifier.batched_on_next_visit(&h, &p)?.is_empty(),
+                    }
+                };
             // Perspective L: from legacy's row, legacy (which just ran its whole diff) would do
             // nothing; what would the batched path do?
             let none = OpSet::new();
@@ -1021,19 +1179,45 @@ fn compare_states(
     result
 }
 
-/// Share of the wall time spent outside the measured ticks (devices, churn, convergence
-/// checks, state comparison): the harness's own cost.
-pub fn harness_share(result: &LoadtestResult, wall: Duration) -> f64 {
-    let measured: u64 = result
-        .runs
-        .iter()
-        .flat_map(|(_, r)| r.ticks.iter().map(|t| t.duration_us))
-        .sum();
-    let wall_us = wall.as_micros() as f64;
-    if wall_us <= 0.0 {
-        return 0.0;
-    }
-    (1.0 - measured as f64 / wall_us).max(0.0)
+/// Where the wall time outside the measured ticks went: (part, seconds), then the share of
+/// the wall time outside the ticks. Parts: `devices`, `churn` and `convergence_check` (summed
+/// over paths), `equivalence` (state comparisons), `other` (the rest: copies, bookkeeping).
+/// In the concurrency mode churn overlaps the ticks and is not subtracted.
+pub fn harness_breakdown(
+    result: &LoadtestResult,
+    wall: Duration,
+    concurrent: bool,
+) -> (Vec<(&'static str, f64)>, f64) {
+    let sum = |phase: &str| -> Duration {
+        result
+            .runs
+            .iter()
+            .filter_map(|(_, r)| r.totals.get(phase))
+            .sum()
+    };
+    let ticks = sum("tick");
+    let wall_s = wall.as_secs_f64();
+    let mut parts = vec![
+        ("devices", sum("devices").as_secs_f64()),
+        (
+            "churn",
+            if concurrent {
+                0.0
+            } else {
+                sum("churn").as_secs_f64()
+            },
+        ),
+        ("convergence_check", sum("convergence_check").as_secs_f64()),
+        ("equivalence", result.equivalence_time.as_secs_f64()),
+    ];
+    let listed: f64 = parts.iter().map(|p| p.1).sum();
+    parts.push(("other", (wall_s - ticks.as_secs_f64() - listed).max(0.0)));
+    let share = if wall_s > 0.0 {
+        (1.0 - ticks.as_secs_f64() / wall_s).max(0.0)
+    } else {
+        0.0
+    };
+    (parts, share)
 }
 
 /// The one-screen summary printed at the end of a loadtest.
@@ -1042,7 +1226,7 @@ pub fn text_summary(
     head: &str,
     interval_s: u32,
     verdict: &str,
-    harness: f64,
+    harness: &(Vec<(&'static str, f64)>, f64),
 ) -> String {
     use std::fmt::Write;
     let mut o = String::new();
@@ -1115,10 +1299,16 @@ pub fn text_summary(
         }
     );
     let _ = writeln!(o, "  state equivalence: {verdict}");
+    let parts: Vec<String> = harness
+        .0
+        .iter()
+        .map(|(k, v)| format!("{k} {v:.1} s"))
+        .collect();
     let _ = writeln!(
         o,
-        "  harness (devices, churn, checks) took {:.1}% of the wall time",
-        harness * 100.0
+        "  outside the measured ticks: {:.1}% of the wall time ({})",
+        harness.1 * 100.0,
+        parts.join(", ")
     );
     o
 }
@@ -1139,6 +1329,7 @@ pub fn ticks_csv(runs: &[(PathKind, PathRun)]) -> csv::Result<Vec<u8>> {
         "outcome",
         "error",
         "rows_read",
+        "busy_retries",
     ])?;
     for (_, run) in runs {
         for t in &run.ticks {
@@ -1155,6 +1346,7 @@ pub fn ticks_csv(runs: &[(PathKind, PathRun)]) -> csv::Result<Vec<u8>> {
                 t.outcome.to_string(),
                 t.error.clone(),
                 t.rows_read.to_string(),
+                t.busy_retries.to_string(),
             ])?;
         }
     }
@@ -1373,6 +1565,7 @@ mod tests {
                 batch_size: s.run.batch_size as usize,
                 rules: Rules::default(),
             },
+            concurrent_churn: false,
         }
     }
 
@@ -1613,5 +1806,36 @@ mod tests {
         };
         assert!(!events(&s, &u, 1).is_empty());
         assert!(events(&s, &u, 2).is_empty());
+    }
+
+    #[test]
+    fn the_busy_counter_counts_lock_waits() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("w.db");
+        let mut a = Connection::open(&db).unwrap();
+        a.pragma_update(None, "journal_mode", "WAL").unwrap();
+        a.execute_batch("CREATE TABLE t (x INTEGER)").unwrap();
+        let mut b = Connection::open(&db).unwrap();
+        let counter = BusyCounter::install(&mut b).unwrap();
+        assert_eq!(counter.read(), (0, 0));
+        // `a` holds the write lock for 60 ms while `b` writes.
+        let tx = a
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .unwrap();
+        tx.execute("INSERT INTO t VALUES (1)", []).unwrap();
+        let writer = std::thread::spawn(move || {
+            b.execute("INSERT INTO t VALUES (2)", []).unwrap();
+            b
+        });
+        std::thread::sleep(Duration::from_millis(60));
+        tx.commit().unwrap();
+        let b = writer.join().unwrap();
+        let (retries, waited_us) = counter.read();
+        assert!(retries >= 10, "{retries}");
+        assert!(waited_us >= 10_000, "{waited_us}");
+        let n: i64 = b
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 2);
     }
 }

@@ -54,7 +54,7 @@ pub fn apply(
     deltas: &[Delta],
     mut command_uuid: impl FnMut() -> String,
 ) -> rusqlite::Result<WriteStats> {
-    let tx = conn.transaction()?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let mut stats = WriteStats::default();
     {
         let mut current = tx.prepare_cached(

@@ -79,6 +79,7 @@ pub fn run(args: LoadtestArgs) -> anyhow::Result<i32> {
         ticks,
         legacy_sql: args.legacy_sql,
         batched: BatchedConfig { batch_size, rules },
+        concurrent_churn: args.concurrent_churn,
     };
     let clock = RealClock::default();
     let mut dbs = Vec::new();
@@ -130,7 +131,7 @@ pub fn run(args: LoadtestArgs) -> anyhow::Result<i32> {
         }
     }
     let verdict = loadtest::equivalence_verdict(&result.equivalence, cfg.paths.len() == 2);
-    let harness = loadtest::harness_share(&result, wall);
+    let harness = loadtest::harness_breakdown(&result, wall, cfg.concurrent_churn);
     let manifest = serde_json::json!({
         "reconsim_version": env!("CARGO_PKG_VERSION"),
         "git_commit": option_env!("RECONSIM_GIT_COMMIT").unwrap_or("unknown"),
@@ -148,13 +149,15 @@ pub fn run(args: LoadtestArgs) -> anyhow::Result<i32> {
         "batch_size": batch_size,
         "rules": rules.describe(),
         "legacy_sql": args.legacy_sql.to_string(),
+        "concurrent_churn": args.concurrent_churn,
         "sqlite_version": rusqlite::version(),
         "pragmas": ["synchronous=OFF", "temp_store=MEMORY", "cache_size=-262144", "mmap_size=4294967296"],
         "cpu_count": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         "started_utc": started.to_rfc3339(),
         "ended_utc": chrono::Utc::now().to_rfc3339(),
         "wall_s": wall.as_secs_f64(),
-        "harness_share": harness,
+        "outside_ticks_share": harness.1,
+        "outside_ticks_s": harness.0.iter().map(|(k, v)| (k.to_string(), *v)).collect::<std::collections::BTreeMap<_, _>>(),
         "events": result.events,
         "equivalence_verdict": verdict,
         "paths_detail": runs.iter().map(|(p, r)| serde_json::json!({
@@ -189,7 +192,7 @@ pub fn run(args: LoadtestArgs) -> anyhow::Result<i32> {
                 ),
                 scenario.loadtest.interval_s,
                 &verdict,
-                harness,
+                &harness,
             )
             .as_bytes(),
         )?;

@@ -54,7 +54,7 @@ fn loadtest_writes_every_file_with_its_columns_and_is_reproducible() {
     let heads = [
         (
             "ticks.csv",
-            "path,tick,virtual_time_s,cursor_before,cursor_after,hosts,installs,removes,duration_us,outcome,error,rows_read",
+            "path,tick,virtual_time_s,cursor_before,cursor_after,hosts,installs,removes,duration_us,outcome,error,rows_read,busy_retries",
         ),
         (
             "summary.csv",
@@ -332,4 +332,25 @@ fn sweep_writes_csv_chart_and_crossover() {
         "0",
     ]));
     assert!(line.contains("--hosts"), "{line}");
+}
+
+#[test]
+fn concurrent_churn_runs_on_wal_and_reports_lock_waits() {
+    let wd = Workdir::new();
+    loadtest(
+        &wd,
+        &scenario("quick.toml"),
+        "c",
+        &["--ticks", "9", "--concurrent-churn"],
+    );
+    let ticks = rows(&read(&wd, "c/ticks.csv"));
+    assert_eq!(ticks[0][12], "busy_retries");
+    assert!(ticks.iter().skip(1).all(|r| r[12].parse::<u64>().is_ok()));
+    let manifest: serde_json::Value = serde_json::from_str(&read(&wd, "c/manifest.json")).unwrap();
+    assert_eq!(manifest["concurrent_churn"], true);
+    // Churn was applied (while the ticks ran) and convergence was still measured.
+    assert!(manifest["events"]["label_report"].as_u64().unwrap() > 0);
+    assert!(read(&wd, "c/convergence.csv").contains(",converged,"));
+    let eq = rows(&read(&wd, "c/equivalence.csv"));
+    assert!(eq.iter().all(|r| r[3] != "unexplained"), "{eq:?}");
 }
