@@ -49,95 +49,89 @@ pub fn uniform(seed: u64, command: &str, tick: u64, step: u8) -> f64 {
     (z >> 11) as f64 / (1u64 << 53) as f64
 }
 
-enum Step {
-    ToVerifying,
-    Verified,
-    InstallFailed,
-    Removed,
-    RemoveFailed,
+/// The SQL function `reconsim_uniform(seed, key, tick, step)`: `uniform` inside SQLite, so one
+/// statement per kind of answer does the work (no row crosses into Rust).
+pub fn register(conn: &Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    conn.create_scalar_function(
+        "reconsim_uniform",
+        4,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let seed: i64 = ctx.get(0)?;
+            let key = ctx.get_raw(1).as_str().unwrap_or("");
+            let tick: i64 = ctx.get(2)?;
+            let step: i64 = ctx.get(3)?;
+            Ok(uniform(seed as u64, key, tick as u64, step as u8))
+        },
+    )
 }
 
-/// One round of acknowledgements at `tick`, in one transaction.
+/// A row's command key in SQL: (host, profile, operation, checksum), NUL-separated.
+const KEY: &str =
+    "host_uuid || char(0) || profile_uuid || char(0) || operation_type || char(0) || hex(checksum)";
+
+/// One round of acknowledgements at `tick`, in one transaction. Each row takes at most one
+/// step a tick (verifying rows are answered before pending ones move to verifying).
 pub fn acknowledge(
     conn: &mut Connection,
     model: &DeviceModel,
     tick: u64,
 ) -> rusqlite::Result<AckStats> {
+    register(conn)?;
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let mut steps: Vec<(String, String, Step)> = Vec::new();
-    {
-        let mut stmt = tx.prepare(
-            "SELECT host_uuid, profile_uuid, operation_type, status, hex(checksum)
-             FROM host_mdm_apple_profiles
-             WHERE status IN ('pending', 'verifying') AND operation_type IN ('install', 'remove')",
-        )?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            let (host, profile): (String, String) = (r.get(0)?, r.get(1)?);
-            let op: String = r.get(2)?;
-            let status: String = r.get(3)?;
-            let sum: String = r.get(4)?;
-            let cmd = format!("{host}\u{0}{profile}\u{0}{op}\u{0}{sum}");
-            let answered = |p: f64| uniform(model.seed, &cmd, tick, 0) < p;
-            // Not a function of the tick: the same command fails on both paths.
-            let failed = uniform(model.seed, &cmd, 0, 1) < model.failure_rate;
-            let step = match (op.as_str(), status.as_str()) {
-                ("install", "pending") if answered(model.ack_per_tick) => {
-                    if failed {
-                        Step::InstallFailed
-                    } else {
-                        Step::ToVerifying
-                    }
-                }
-                ("install", "verifying") if answered(model.verify_per_tick) => Step::Verified,
-                ("remove", "pending") if answered(model.ack_per_tick) => {
-                    if failed {
-                        Step::RemoveFailed
-                    } else {
-                        Step::Removed
-                    }
-                }
-                _ => continue,
-            };
-            steps.push((host, profile, step));
-        }
-    }
-    let mut stats = AckStats::default();
-    {
-        let mut set = tx.prepare_cached(
-            "UPDATE host_mdm_apple_profiles SET status = ?3, detail = ?4
-             WHERE host_uuid = ?1 AND profile_uuid = ?2",
-        )?;
-        let mut delete = tx.prepare_cached(
-            "DELETE FROM host_mdm_apple_profiles WHERE host_uuid = ?1 AND profile_uuid = ?2",
-        )?;
-        for (h, p, step) in &steps {
-            match step {
-                Step::ToVerifying => {
-                    set.execute(params![h, p, "verifying", None::<&str>])?;
-                    stats.to_verifying += 1;
-                }
-                Step::Verified => {
-                    set.execute(params![h, p, "verified", None::<&str>])?;
-                    stats.verified += 1;
-                }
-                Step::InstallFailed => {
-                    set.execute(params![h, p, "failed", "simulated device: install failed"])?;
-                    stats.install_failed += 1;
-                }
-                Step::Removed => {
-                    delete.execute([h, p])?;
-                    stats.removed += 1;
-                }
-                Step::RemoveFailed => {
-                    set.execute(params![h, p, "failed", "simulated device: remove failed"])?;
-                    stats.remove_failed += 1;
-                }
-            }
-        }
-    }
+    let seed = model.seed as i64;
+    let tick = tick as i64;
+    let answered = format!("reconsim_uniform(?1, {KEY}, ?2, 0) < ?3");
+    // Not a function of the tick: the same command fails on both paths.
+    let failed = format!("reconsim_uniform(?1, {KEY}, 0, 1) < ?4");
+    let verified = tx.execute(
+        &format!(
+            "UPDATE host_mdm_apple_profiles SET status = 'verified', detail = NULL
+             WHERE status = 'verifying' AND operation_type = 'install' AND {answered}"
+        ),
+        params![seed, tick, model.verify_per_tick],
+    )? as u64;
+    let install_failed = tx.execute(
+        &format!(
+            "UPDATE host_mdm_apple_profiles
+             SET status = 'failed', detail = 'simulated device: install failed'
+             WHERE status = 'pending' AND operation_type = 'install' AND {answered} AND {failed}"
+        ),
+        params![seed, tick, model.ack_per_tick, model.failure_rate],
+    )? as u64;
+    let to_verifying = tx.execute(
+        &format!(
+            "UPDATE host_mdm_apple_profiles SET status = 'verifying', detail = NULL
+             WHERE status = 'pending' AND operation_type = 'install' AND {answered}
+               AND NOT {failed}"
+        ),
+        params![seed, tick, model.ack_per_tick, model.failure_rate],
+    )? as u64;
+    let remove_failed = tx.execute(
+        &format!(
+            "UPDATE host_mdm_apple_profiles
+             SET status = 'failed', detail = 'simulated device: remove failed'
+             WHERE status = 'pending' AND operation_type = 'remove' AND {answered} AND {failed}"
+        ),
+        params![seed, tick, model.ack_per_tick, model.failure_rate],
+    )? as u64;
+    let removed = tx.execute(
+        &format!(
+            "DELETE FROM host_mdm_apple_profiles
+             WHERE status = 'pending' AND operation_type = 'remove' AND {answered}
+               AND NOT {failed}"
+        ),
+        params![seed, tick, model.ack_per_tick, model.failure_rate],
+    )? as u64;
     tx.commit()?;
-    Ok(stats)
+    Ok(AckStats {
+        to_verifying,
+        verified,
+        install_failed,
+        removed,
+        remove_failed,
+    })
 }
 
 #[cfg(test)]

@@ -191,9 +191,11 @@ fn both_paths_converge_once_churn_stops() {
     let text = scenario_text("quick.toml")
         .replace("duplicate_uuid_rate = 0.005", "duplicate_uuid_rate = 0.0")
         .replace(
-            "[loadtest]",
-            "[loadtest]\nchurn_ticks = 3\nduplicate_hosts_per_min = 0.0",
-        );
+            "duplicate_hosts_per_min = 0.5",
+            "duplicate_hosts_per_min = 0.0",
+        )
+        .replace("# churn_ticks = 20", "churn_ticks = 3");
+    assert!(text.contains("churn_ticks = 3") && text.contains("duplicate_hosts_per_min = 0.0"));
     let s = wd.write("stop.toml", &text);
     loadtest(&wd, s.to_str().unwrap(), "r", &["--ticks", "16"]);
     let ticks = rows(&read(&wd, "r/ticks.csv"));
@@ -236,7 +238,7 @@ fn loadtest_rejects_bad_arguments() {
     assert!(line.starts_with("error: --out f/run"), "{line}");
     let bad = wd.write(
         "bad.toml",
-        &scenario_text("quick.toml").replace("[loadtest]", "[loadtest]\nnew_labels_per_min = -1"),
+        &scenario_text("quick.toml").replace("new_labels_per_min = 0.2", "new_labels_per_min = -1"),
     );
     let line = expect_error(wd.cmd(&["loadtest", "--scenario", bad.to_str().unwrap()]));
     assert!(line.contains("loadtest.new_labels_per_min"), "{line}");
