@@ -232,6 +232,13 @@ pub fn line_chart(series: &[Series], axes: &Axes<'_>) -> String {
     o
 }
 
+/// `10^e` µs as a short duration: 1 µs … 100 µs, 1 ms … 100 ms, 1 s, 10 s, …
+fn duration_label(e: i64) -> String {
+    let unit = ["µs", "ms", "s"];
+    let k = (e / 3).min(2);
+    format!("{} {}", 10i64.pow((e - 3 * k) as u32), unit[k as usize])
+}
+
 /// Horizontal bars of p50 and p99 per phase, one bar pair per path, on a log scale (µs).
 fn phase_bars(result: &LoadtestResult) -> String {
     let mut phases: Vec<&str> = result
@@ -257,7 +264,7 @@ fn phase_bars(result: &LoadtestResult) -> String {
     let top = max.log10().ceil();
     let bar_h = 14.0;
     let h = 30.0 + rows.len() as f64 * (bar_h + 4.0) + 30.0;
-    let (x0, x1) = (200.0, 700.0);
+    let (x0, x1) = (200.0, 560.0);
     let sx = |us: u64| x0 + (us.max(1) as f64).log10() / top * (x1 - x0);
     let mut o = String::new();
     let _ = write!(
@@ -268,9 +275,9 @@ fn phase_bars(result: &LoadtestResult) -> String {
         let x = x0 + e as f64 / top * (x1 - x0);
         let _ = write!(
             o,
-            r##"<line x1="{x:.1}" y1="20" x2="{x:.1}" y2="{}" stroke="#eee"/><text x="{x:.1}" y="14" font-size="10" text-anchor="middle">{} µs</text>"##,
+            r##"<line x1="{x:.1}" y1="20" x2="{x:.1}" y2="{}" stroke="#eee"/><text x="{x:.1}" y="14" font-size="10" text-anchor="middle">{}</text>"##,
             h - 25.0,
-            fmt_num(10f64.powi(e as i32))
+            duration_label(e)
         );
     }
     for (i, (ph, k, p50, p99)) in rows.iter().enumerate() {
@@ -336,22 +343,58 @@ th{{background:#f4f4f4}}td:first-child,th:first-child{{text-align:left}}.verdict
     o.push_str("<h2>State equivalence</h2>");
     let _ = write!(o, r##"<p class="verdict">{}</p>"##, esc(input.verdict));
     if !r.equivalence.is_empty() {
-        o.push_str("<table><tr><th>pass (ticks)</th><th>virtual time s</th><th>class</th><th>pairs</th><th>sample</th><th>legacy</th><th>batched</th></tr>");
-        for e in &r.equivalence {
-            let _ = write!(
-                o,
-                "<tr><td>{}–{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                e.pass_start_tick,
-                e.tick,
-                e.virtual_time_s,
-                esc(&e.class),
-                e.pairs,
-                esc(&format!("{} {}", e.sample_host_uuid, e.sample_profile_uuid)),
-                esc(&e.legacy_state),
-                esc(&e.batched_state)
-            );
+        // Classes × pass boundaries (pairs), then one sample per class of the last boundary.
+        let mut passes: Vec<(u32, u32, u64)> = r
+            .equivalence
+            .iter()
+            .map(|e| (e.pass_start_tick, e.tick, e.virtual_time_s))
+            .collect();
+        passes.dedup();
+        let mut classes: Vec<&str> = r.equivalence.iter().map(|e| e.class.as_str()).collect();
+        // `equal` first, then the classes by name.
+        classes.sort_unstable_by_key(|c| (*c != "equal", *c));
+        classes.dedup();
+        o.push_str("<table><tr><th>class \\ pass (ticks, virtual s)</th>");
+        for (a, b, v) in &passes {
+            let _ = write!(o, "<th>{a}–{b} ({v} s)</th>");
+        }
+        o.push_str("</tr>");
+        for c in &classes {
+            let _ = write!(o, "<tr><td>{}</td>", esc(c));
+            for (_, b, _) in &passes {
+                let n = r
+                    .equivalence
+                    .iter()
+                    .find(|e| e.tick == *b && e.class == *c)
+                    .map_or(0, |e| e.pairs);
+                let _ = write!(o, "<td>{n}</td>");
+            }
+            o.push_str("</tr>");
         }
         o.push_str("</table>");
+        if let Some((_, last, _)) = passes.last() {
+            let _ = write!(
+                o,
+                "<p class=\"note\">Samples at the pass ending at tick {last}:</p><table><tr><th>class</th><th>host · profile</th><th>legacy</th><th>batched</th><th>explanation</th></tr>"
+            );
+            for e in r
+                .equivalence
+                .iter()
+                .filter(|e| e.tick == *last && e.class != "equal")
+            {
+                let _ = write!(
+                    o,
+                    "<tr><td>{}</td><td style=\"text-align:left\">{}<br>{}</td><td>{}</td><td>{}</td><td style=\"text-align:left\">{}</td></tr>",
+                    esc(&e.class),
+                    esc(&e.sample_host_uuid),
+                    esc(&e.sample_profile_uuid),
+                    esc(&e.legacy_state),
+                    esc(&e.batched_state),
+                    esc(&e.explanation)
+                );
+            }
+            o.push_str("</table>");
+        }
     }
 
     o.push_str("<h2>Tick latency over virtual time</h2>");
@@ -526,6 +569,17 @@ mod tests {
         assert_eq!(svg.matches("<path ").count(), 2);
         assert!(svg.contains(">legacy<") && svg.contains(">batched<"));
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
+    }
+
+    #[test]
+    fn duration_labels_switch_units() {
+        let v: Vec<String> = (0..8).map(duration_label).collect();
+        assert_eq!(
+            v,
+            [
+                "1 µs", "10 µs", "100 µs", "1 ms", "10 ms", "100 ms", "1 s", "10 s"
+            ]
+        );
     }
 
     #[test]
