@@ -128,6 +128,11 @@ pub struct LoadtestArgs {
     /// Seed (overrides the scenario's run.seed).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Unrecorded ticks before the measured ones (reconciler, writer and devices; no churn),
+    /// so that measurement starts from a converged fleet: one full batched pass converges a
+    /// generated one.
+    #[arg(long, default_value_t = 0)]
+    pub warmup_ticks: u32,
     /// Write churn from a concurrent task while ticks run (WAL databases), measuring lock
     /// waits (`busy_retries`, `busy_wait`) and their effect on tick latency. Deltas then depend
     /// on thread timing: not reproducible tick by tick.

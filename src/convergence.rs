@@ -120,22 +120,26 @@ pub fn evaluate(
     } else {
         ""
     };
-    // Every host row when profiles are in scope (a profile's pairs span the fleet), else the
-    // scope's uuids.
-    let filter = if scope.profiles.is_empty() {
-        "WHERE h.uuid IN (SELECT value FROM json_each(?1))"
-    } else {
-        "WHERE ?1 IS NOT NULL"
-    };
+    // The scope's uuids, plus every host of the scoped profiles' teams (a profile's pairs span
+    // its team; churn never moves a profile to another team).
+    let mut teams: Vec<i64> = scoped
+        .iter()
+        .map(|&i| catalog.entries[i].profile.team_id)
+        .collect();
+    teams.sort_unstable();
+    teams.dedup();
+    let filter = "WHERE h.uuid IN (SELECT value FROM json_each(?1))
+                     OR coalesce(h.team_id, 0) IN (SELECT value FROM json_each(?2))";
     let sql = format!(
         "SELECT h.id, h.uuid, h.team_id, h.platform, h.label_updated_at,
                 ({ELIGIBLE_HOST}{d7}) AS listed
          FROM hosts h {filter} ORDER BY h.uuid, h.id"
     );
     let host_json = serde_json::to_string(&scope.hosts).unwrap_or_else(|_| "[]".into());
+    let team_json = serde_json::to_string(&teams).unwrap_or_else(|_| "[]".into());
     let mut stmt = conn.prepare_cached(&sql).map_err(q)?;
     let rows = stmt
-        .query_map([&host_json], |r| {
+        .query_map([&host_json, &team_json], |r| {
             Ok((
                 Host {
                     id: r.get(0)?,

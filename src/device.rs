@@ -92,38 +92,34 @@ pub fn acknowledge(
         ),
         params![seed, tick, model.verify_per_tick],
     )? as u64;
-    let install_failed = tx.execute(
-        &format!(
-            "UPDATE host_mdm_apple_profiles
-             SET status = 'failed', detail = 'simulated device: install failed'
-             WHERE status = 'pending' AND operation_type = 'install' AND {answered} AND {failed}"
-        ),
-        params![seed, tick, model.ack_per_tick, model.failure_rate],
-    )? as u64;
-    let to_verifying = tx.execute(
-        &format!(
-            "UPDATE host_mdm_apple_profiles SET status = 'verifying', detail = NULL
-             WHERE status = 'pending' AND operation_type = 'install' AND {answered}
-               AND NOT {failed}"
-        ),
-        params![seed, tick, model.ack_per_tick, model.failure_rate],
-    )? as u64;
-    let remove_failed = tx.execute(
-        &format!(
-            "UPDATE host_mdm_apple_profiles
-             SET status = 'failed', detail = 'simulated device: remove failed'
-             WHERE status = 'pending' AND operation_type = 'remove' AND {answered} AND {failed}"
-        ),
-        params![seed, tick, model.ack_per_tick, model.failure_rate],
-    )? as u64;
-    let removed = tx.execute(
-        &format!(
-            "DELETE FROM host_mdm_apple_profiles
-             WHERE status = 'pending' AND operation_type = 'remove' AND {answered}
-               AND NOT {failed}"
-        ),
-        params![seed, tick, model.ack_per_tick, model.failure_rate],
-    )? as u64;
+    // Pending commands of one operation that the device answers with `outcome` (an update
+    // to `status`/`detail`, or a delete).
+    let answer = |op: &str, outcome: &str, fails: bool| -> rusqlite::Result<u64> {
+        let not = if fails { "" } else { "NOT" };
+        let sql = format!(
+            "{outcome} WHERE status = 'pending' AND operation_type = '{op}'
+               AND {answered} AND {not} {failed}"
+        );
+        let params = params![seed, tick, model.ack_per_tick, model.failure_rate];
+        Ok(tx.execute(&sql, params)? as u64)
+    };
+    const SET: &str = "UPDATE host_mdm_apple_profiles SET";
+    let install_failed = answer(
+        "install",
+        &format!("{SET} status = 'failed', detail = 'simulated device: install failed'"),
+        true,
+    )?;
+    let to_verifying = answer(
+        "install",
+        &format!("{SET} status = 'verifying', detail = NULL"),
+        false,
+    )?;
+    let remove_failed = answer(
+        "remove",
+        &format!("{SET} status = 'failed', detail = 'simulated device: remove failed'"),
+        true,
+    )?;
+    let removed = answer("remove", "DELETE FROM host_mdm_apple_profiles", false)?;
     tx.commit()?;
     Ok(AckStats {
         to_verifying,

@@ -130,13 +130,28 @@ pub fn summary_csv<'a>(
     group: &str,
     rows: impl IntoIterator<Item = (&'a str, &'a str, &'a Latency)>,
 ) -> csv::Result<Vec<u8>> {
+    summary_csv_with(
+        group,
+        &[],
+        rows.into_iter().map(|(g, p, h)| (g, p, h, Vec::new())),
+    )
+}
+
+/// `summary_csv` with more columns after `max_us`: their headers, and each row's values.
+pub fn summary_csv_with<'a>(
+    group: &str,
+    extra: &[&str],
+    rows: impl IntoIterator<Item = (&'a str, &'a str, &'a Latency, Vec<String>)>,
+) -> csv::Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
+    let mut head = vec![
         group, "phase", "count", "mean_us", "p50_us", "p90_us", "p99_us", "p999_us", "max_us",
-    ])?;
-    for (g, phase, h) in rows {
+    ];
+    head.extend_from_slice(extra);
+    w.write_record(&head)?;
+    for (g, phase, h, more) in rows {
         let r = h.row();
-        w.write_record([
+        let mut rec = vec![
             g.to_string(),
             phase.to_string(),
             r.count.to_string(),
@@ -146,7 +161,9 @@ pub fn summary_csv<'a>(
             r.p99_us.to_string(),
             r.p999_us.to_string(),
             r.max_us.to_string(),
-        ])?;
+        ];
+        rec.extend(more);
+        w.write_record(&rec)?;
     }
     w.into_inner().map_err(|e| e.into_error().into())
 }

@@ -63,6 +63,8 @@ pub struct LoadtestConfig {
     pub batched: BatchedConfig,
     /// Churn written by a concurrent task on WAL databases while ticks run.
     pub concurrent_churn: bool,
+    /// Unrecorded ticks (reconciler, writer, devices; no churn) before the measured ones.
+    pub warmup_ticks: u32,
 }
 
 /// One row of `ticks.csv`.
@@ -111,6 +113,8 @@ pub struct LoadtestResult {
     pub equivalence_time: Duration,
     /// Churn events applied, per kind.
     pub events: BTreeMap<&'static str, u64>,
+    /// Wall time of the warm-up ticks (not part of the run's figures).
+    pub warmup_time: Duration,
 }
 
 /// One churn event; the same list is applied to every path. Events name rows of the base
@@ -510,6 +514,10 @@ fn record(run: &mut PathRun, phase: &str, d: Duration) {
     *run.totals.entry(phase.to_string()).or_default() += d;
 }
 
+/// Device answers of warm-up tick w use tick number `WARMUP_TICK_BASE + w`, apart from the
+/// measured ticks'.
+const WARMUP_TICK_BASE: u64 = 1 << 32;
+
 /// One path's moving parts during a run.
 struct PathState {
     kind: PathKind,
@@ -619,6 +627,7 @@ pub fn run(
     universe: &Universe,
     clock: &dyn Clock,
     mut on_tick: impl FnMut(&TickRow),
+    mut on_warmup: impl FnMut(PathKind, u32),
 ) -> anyhow::Result<LoadtestResult> {
     let s = &cfg.scenario;
     let lt = &s.loadtest;
@@ -675,6 +684,27 @@ pub fn run(
         }
     }
     let mut pending: Option<(Vec<Event>, u32, u64)> = None;
+    // Warm-up: ticks with devices but no churn and nothing recorded, so that the measured
+    // ticks start from a converged state instead of the generated one.
+    let tw = clock.now();
+    for w in 0..cfg.warmup_ticks {
+        for st in states.iter_mut() {
+            let (_, report) = reconcile_tick(st, cfg, clock, 0)?;
+            if let Some(r) = report {
+                st.pass_visited.extend(r.visited.iter().copied());
+                visit_uuids(&st.conn, &r.visited, 0, &mut st.last_visit)?;
+                if r.pass_complete {
+                    st.pass_visited.clear();
+                }
+            }
+            device::acknowledge(&mut st.conn, &st.model, WARMUP_TICK_BASE + w as u64)?;
+            on_warmup(st.kind, w);
+        }
+    }
+    for st in states.iter_mut() {
+        st.run = PathRun::default();
+    }
+    result.warmup_time = clock.since(tw);
     for tick in 0..cfg.ticks {
         let mut boundary = None;
         let churn_now = pending.take();
@@ -1182,7 +1212,8 @@ fn compare_states(
 /// Where the wall time outside the measured ticks went: (part, seconds), then the share of
 /// the wall time outside the ticks. Parts: `devices`, `churn` and `convergence_check` (summed
 /// over paths), `equivalence` (state comparisons), `other` (the rest: copies, bookkeeping).
-/// In the concurrency mode churn overlaps the ticks and is not subtracted.
+/// In the concurrency mode churn overlaps the ticks and is not subtracted. The warm-up is not
+/// part of the run.
 pub fn harness_breakdown(
     result: &LoadtestResult,
     wall: Duration,
@@ -1196,7 +1227,7 @@ pub fn harness_breakdown(
             .sum()
     };
     let ticks = sum("tick");
-    let wall_s = wall.as_secs_f64();
+    let wall_s = wall.saturating_sub(result.warmup_time).as_secs_f64();
     let mut parts = vec![
         ("devices", sum("devices").as_secs_f64()),
         (
@@ -1450,23 +1481,8 @@ pub fn equivalence_verdict(rows: &[EqRow], both_paths: bool) -> String {
 /// `clock` (`wall`, or `virtual` for `convergence`, whose values are virtual µs) and
 /// `rows_per_s` (on `tick` rows: rows the queries returned per second of tick time).
 pub fn summary_csv(runs: &[(PathKind, PathRun)]) -> csv::Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
-        "path",
-        "phase",
-        "count",
-        "mean_us",
-        "p50_us",
-        "p90_us",
-        "p99_us",
-        "p999_us",
-        "max_us",
-        "clock",
-        "rows_per_s",
-    ])?;
-    for (path, run) in runs {
-        for (phase, h) in &run.hist {
-            let r = h.row();
+    let rows = runs.iter().flat_map(|(path, run)| {
+        run.hist.iter().map(move |(phase, h)| {
             let rows_per_s = if phase == "tick" {
                 let rows: u64 = run.ticks.iter().map(|t| t.rows_read).sum();
                 let us: u64 = run.ticks.iter().map(|t| t.duration_us).sum();
@@ -1478,27 +1494,20 @@ pub fn summary_csv(runs: &[(PathKind, PathRun)]) -> csv::Result<Vec<u8>> {
             } else {
                 String::new()
             };
-            w.write_record([
-                path.name().to_string(),
-                phase.clone(),
-                r.count.to_string(),
-                format!("{:.1}", r.mean_us),
-                r.p50_us.to_string(),
-                r.p90_us.to_string(),
-                r.p99_us.to_string(),
-                r.p999_us.to_string(),
-                r.max_us.to_string(),
-                if phase == "convergence" {
-                    "virtual"
-                } else {
-                    "wall"
-                }
-                .to_string(),
-                rows_per_s,
-            ])?;
-        }
-    }
-    w.into_inner().map_err(|e| e.into_error().into())
+            let clock = if phase == "convergence" {
+                "virtual"
+            } else {
+                "wall"
+            };
+            (
+                path.name(),
+                phase.as_str(),
+                h,
+                vec![clock.to_string(), rows_per_s],
+            )
+        })
+    });
+    crate::histogram::summary_csv_with("path", &["clock", "rows_per_s"], rows)
 }
 
 #[cfg(test)]
@@ -1566,6 +1575,7 @@ mod tests {
                 rules: Rules::default(),
             },
             concurrent_churn: false,
+            warmup_ticks: 0,
         }
     }
 
@@ -1577,7 +1587,7 @@ mod tests {
         let clock = crate::clock::FakeClock::stepping(Duration::from_micros(100));
         let cfg = config(&s, 3);
         let dbs = vec![(PathKind::Batched, conn, PathBuf::from(":memory:"))];
-        let r = run(dbs, &cfg, &u, &clock, |_| {}).unwrap();
+        let r = run(dbs, &cfg, &u, &clock, |_| {}, |_, _| {}).unwrap();
         let run = &r.runs[0].1;
         // Every phase reads the clock twice: one 100 µs step.
         for phase in [

@@ -29,20 +29,11 @@ pub fn run(args: LoadtestArgs) -> anyhow::Result<i32> {
             ..GenerateOptions::default()
         },
     );
-    let name = args
-        .scenario
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "scenario".into());
-    let out = args.out.clone().unwrap_or_else(|| {
-        format!(
-            "results/{}-{name}-{}",
-            started.format("%Y%m%dT%H%M%SZ"),
-            scenario.run.seed
-        )
-        .into()
-    });
-    std::fs::create_dir_all(&out).with_context(|| format!("--out {}", out.display()))?;
+    let name = super::scenario_name(&args.scenario);
+    let out = super::results_dir(
+        args.out.as_deref(),
+        &format!("{name}-{}", scenario.run.seed),
+    )?;
     let work = tempfile::tempdir().context("creating a working directory")?;
     let progress = super::spinner(args.quiet);
 
@@ -80,6 +71,7 @@ pub fn run(args: LoadtestArgs) -> anyhow::Result<i32> {
         legacy_sql: args.legacy_sql,
         batched: BatchedConfig { batch_size, rules },
         concurrent_churn: args.concurrent_churn,
+        warmup_ticks: args.warmup_ticks,
     };
     let clock = RealClock::default();
     let mut dbs = Vec::new();
@@ -97,17 +89,25 @@ pub fn run(args: LoadtestArgs) -> anyhow::Result<i32> {
         ""
     };
     let wall = std::time::Instant::now();
-    let result = loadtest::run(dbs, &cfg, &universe, &clock, |row| {
-        bar.inc(1);
-        bar.set_message(format!(
-            "{} tick {}/{ticks}: {} ms, {} installs, {} removes{note}",
-            row.path,
-            row.tick + 1,
-            row.duration_us / 1000,
-            row.installs,
-            row.removes
-        ))
-    })?;
+    let warmup = args.warmup_ticks;
+    let result = loadtest::run(
+        dbs,
+        &cfg,
+        &universe,
+        &clock,
+        |row| {
+            bar.inc(1);
+            bar.set_message(format!(
+                "{} tick {}/{ticks}: {} ms, {} installs, {} removes{note}",
+                row.path,
+                row.tick + 1,
+                row.duration_us / 1000,
+                row.installs,
+                row.removes
+            ))
+        },
+        |path, w| bar.set_message(format!("warm-up: {} tick {}/{warmup}", path.name(), w + 1)),
+    )?;
     let wall = wall.elapsed();
     bar.finish_and_clear();
     let runs = &result.runs;
@@ -150,6 +150,7 @@ pub fn run(args: LoadtestArgs) -> anyhow::Result<i32> {
         "rules": rules.describe(),
         "legacy_sql": args.legacy_sql.to_string(),
         "concurrent_churn": args.concurrent_churn,
+        "warmup_ticks": args.warmup_ticks,
         "sqlite_version": rusqlite::version(),
         "pragmas": ["synchronous=OFF", "temp_store=MEMORY", "cache_size=-262144", "mmap_size=4294967296"],
         "cpu_count": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),

@@ -92,3 +92,27 @@ pub fn bar(quiet: bool, len: u64) -> indicatif::ProgressBar {
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
     bar
 }
+
+/// A scenario file's name without its extension, for results folder names.
+pub fn scenario_name(path: &std::path::Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "scenario".into())
+}
+
+/// `--out` when given, else `results/<UTC time>-<suffix>`; created, and named on failure.
+pub fn results_dir(
+    out: Option<&std::path::Path>,
+    suffix: &str,
+) -> anyhow::Result<std::path::PathBuf> {
+    use anyhow::Context;
+    let dir = out.map(std::path::Path::to_path_buf).unwrap_or_else(|| {
+        format!(
+            "results/{}-{suffix}",
+            chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
+        )
+        .into()
+    });
+    std::fs::create_dir_all(&dir).with_context(|| format!("--out {}", dir.display()))?;
+    Ok(dir)
+}

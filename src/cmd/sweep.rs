@@ -21,19 +21,8 @@ pub fn run(args: SweepArgs) -> anyhow::Result<i32> {
         .rules
         .rules()
         .map_err(|(k, m)| anyhow::anyhow!("scenario key `{k}`: {m}"))?;
-    let name = args
-        .scenario
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "scenario".into());
-    let out = args.out.clone().unwrap_or_else(|| {
-        format!(
-            "results/{}-sweep-{name}",
-            chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
-        )
-        .into()
-    });
-    std::fs::create_dir_all(&out).with_context(|| format!("--out {}", out.display()))?;
+    let name = super::scenario_name(&args.scenario);
+    let out = super::results_dir(args.out.as_deref(), &format!("sweep-{name}"))?;
     let mut sizes = args.hosts.clone();
     sizes.sort_unstable();
     sizes.dedup();

@@ -356,3 +356,30 @@ fn concurrent_churn_runs_on_wal_and_reports_lock_waits() {
     let eq = rows(&read(&wd, "c/equivalence.csv"));
     assert!(eq.iter().all(|r| r[3] != "unexplained"), "{eq:?}");
 }
+
+#[test]
+fn warmup_ticks_start_the_measurement_from_a_converged_fleet() {
+    let wd = Workdir::new();
+    let s = scenario("quick.toml");
+    loadtest(&wd, &s, "cold", &["--ticks", "2", "--paths", "legacy"]);
+    loadtest(
+        &wd,
+        &s,
+        "warm",
+        &["--ticks", "2", "--paths", "legacy", "--warmup-ticks", "3"],
+    );
+    let first_installs = |dir: &str| -> u64 {
+        rows(&read(&wd, &format!("{dir}/ticks.csv")))[1][6]
+            .parse()
+            .unwrap()
+    };
+    let (cold, warm) = (first_installs("cold"), first_installs("warm"));
+    // Cold: the generated fleet's missing rows; warm: only the first churn's.
+    assert!(cold > 1000 && warm < cold / 10, "cold {cold} warm {warm}");
+    let ticks = rows(&read(&wd, "warm/ticks.csv"));
+    assert_eq!(ticks.len(), 1 + 2, "warm-up ticks are not recorded");
+    assert_eq!(ticks[1][1], "0");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&read(&wd, "warm/manifest.json")).unwrap();
+    assert_eq!(manifest["warmup_ticks"], 3);
+}
