@@ -58,6 +58,7 @@ fn window(c: &mut Criterion) {
     let cfg = BatchedConfig {
         batch_size: 500,
         rules: Rules::default(),
+        variant: Default::default(),
     };
     let mut group = c.benchmark_group("batched");
     group.throughput(Throughput::Elements(500));

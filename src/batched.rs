@@ -12,6 +12,7 @@ use crate::handlers::{self, CatalogEntry};
 use crate::model::{Checksum, CurrentRow, Delta, Host, LabelRef, Op, Profile, intern};
 use crate::rules::Rules;
 use crate::timefmt;
+use crate::variant::Variant;
 use rusqlite::Connection;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::HashSet;
@@ -32,6 +33,13 @@ pub enum BatchedError {
     Tick(String),
     #[error("batched pass did not wrap within {ticks} ticks (cursor at {cursor:?})")]
     NoWrap { ticks: usize, cursor: String },
+    /// The strict scanner refused a value (spec §8 B1).
+    #[error("scan error on column index {index}, name {name:?}: {message}")]
+    Scan {
+        index: usize,
+        name: String,
+        message: String,
+    },
 }
 
 fn q(phase: &'static str) -> impl Fn(rusqlite::Error) -> BatchedError {
@@ -46,6 +54,8 @@ fn q(phase: &'static str) -> impl Fn(rusqlite::Error) -> BatchedError {
 pub struct BatchedConfig {
     pub batch_size: usize,
     pub rules: Rules,
+    /// The version of spec §8 (its presets already applied to `rules`).
+    pub variant: Variant,
 }
 
 /// The window query (spec §4.1 step 2), with D7's enrolled filter when on. Plan (pinned):
@@ -53,26 +63,75 @@ pub struct BatchedConfig {
 /// `idx_nano_enrollments_device_id` and the nano device's primary key; no sort (index order is
 /// uuid order, ties by rowid = id).
 pub fn window_sql(rules: &Rules) -> String {
+    window_sql_for(rules, Variant::Merged)
+}
+
+/// `window_sql` of a variant: `dedupe` and `latest` order by `uuid, id DESC` (spec §8).
+pub fn window_sql_for(rules: &Rules, variant: Variant) -> String {
     let d7 = if rules.d7_require_enrolled {
         " AND EXISTS (SELECT 1 FROM host_mdm hm WHERE hm.host_id = h.id AND hm.enrolled = 1)"
     } else {
         ""
     };
+    let order = if variant.dedupes_window() {
+        "h.uuid, h.id DESC"
+    } else {
+        "h.uuid, h.id"
+    };
     format!(
         "SELECT h.id, h.uuid, h.team_id, h.platform, h.label_updated_at
          FROM hosts h
          WHERE h.uuid > ?1 AND {ELIGIBLE_HOST}{d7}
-         ORDER BY h.uuid, h.id
+         ORDER BY {order}
          LIMIT ?2"
     )
+}
+
+/// The catalog query of a variant: `seed` selects `COALESCE(lbl.created_at, …)` (B1).
+pub fn catalog_sql(variant: Variant) -> String {
+    if variant.coalesced_created_at() {
+        CATALOG_SQL.replace(
+            "lbl.created_at AS label_created_at",
+            "COALESCE(lbl.created_at, '2000-01-01 00:00:00') AS label_created_at",
+        )
+    } else {
+        CATALOG_SQL.to_string()
+    }
+}
+
+/// The strict scanner (spec §8 B1): like Go's `database/sql`, a time is decoded only from a
+/// column whose declared type is a time type (`sqlite3_column_decltype`); an expression has
+/// none, and the scan fails with Fleet's error shape.
+pub fn strict_time_column(stmt: &rusqlite::Statement<'_>, index: usize) -> Result<(), BatchedError> {
+    let Some(col) = stmt.columns().nth(index) else {
+        return Err(BatchedError::Scan {
+            index,
+            name: String::new(),
+            message: "no such column".into(),
+        });
+    };
+    let time_type = col.decl_type().is_some_and(|t| {
+        let t = t.to_ascii_uppercase();
+        t.contains("TIMESTAMP") || t.contains("DATETIME") || t == "DATE" || t == "TIME"
+    });
+    if time_type {
+        Ok(())
+    } else {
+        Err(BatchedError::Scan {
+            index,
+            name: col.name().to_string(),
+            message: "unsupported scan, storing text into a timestamp".into(),
+        })
+    }
 }
 
 /// The catalog query (spec §4.1 step 5). Plan: `SCAN p` in primary-key order, label rows by
 /// `sqlite_autoindex_mdm_configuration_profile_labels_1`, labels by rowid. Every profile with its label rows and their labels'
 /// facts, `lbl.created_at` selected as the plain column (the `merged` version, B1 fixed).
+/// `label_created_at` is column 4, as in Fleet's query (its B1 error names column index 4).
 pub const CATALOG_SQL: &str = "
-    SELECT p.profile_uuid, p.team_id, p.identifier, p.name, p.checksum, p.secrets_updated_at,
-           mcpl.id, mcpl.label_name, mcpl.label_id, lbl.created_at AS label_created_at,
+    SELECT p.profile_uuid, p.team_id, p.identifier, p.name, lbl.created_at AS label_created_at,
+           p.checksum, p.secrets_updated_at, mcpl.id, mcpl.label_name, mcpl.label_id,
            lbl.label_membership_type, mcpl.exclude, mcpl.require_all
     FROM mdm_apple_configuration_profiles p
     LEFT JOIN mdm_configuration_profile_labels mcpl ON mcpl.apple_profile_uuid = p.profile_uuid
@@ -138,9 +197,22 @@ pub fn load_window(
     limit: usize,
     rules: &Rules,
 ) -> Result<Vec<Host>, BatchedError> {
+    load_window_for(conn, cursor, limit, rules, Variant::Merged).map(|w| w.0)
+}
+
+/// `load_window` of a variant: the hosts (one per uuid, the highest id, when the variant
+/// de-duplicates) and the number of rows the query returned before de-duplication.
+pub fn load_window_for(
+    conn: &Connection,
+    cursor: &str,
+    limit: usize,
+    rules: &Rules,
+    variant: Variant,
+) -> Result<(Vec<Host>, usize), BatchedError> {
     let mut stmt = conn
-        .prepare_cached(&window_sql(rules))
+        .prepare_cached(&window_sql_for(rules, variant))
         .map_err(q("window"))?;
+    strict_time_column(&stmt, 4)?;
     let rows = stmt
         .query_map(rusqlite::params![cursor, limit as i64], |r| {
             Ok(Host {
@@ -152,29 +224,46 @@ pub fn load_window(
             })
         })
         .map_err(q("window"))?;
-    let mut hosts = Vec::new();
+    let mut hosts: Vec<Host> = Vec::new();
+    let mut raw = 0;
     for h in rows {
         let h = h.map_err(q("window"))?;
+        raw += 1;
         check_ts(
             "hosts",
             "label_updated_at",
             || format!("host id {}", h.id),
             &h.label_updated_at,
         )?;
+        if variant.dedupes_window() && hosts.last().is_some_and(|l| l.uuid == h.uuid) {
+            continue; // ordered uuid, id DESC: the first row of a uuid has the highest id
+        }
         hosts.push(h);
     }
-    Ok(hosts)
+    Ok((hosts, raw))
 }
 
 /// Loads the raw catalog: every profile with its label rows.
 pub fn load_profiles(conn: &Connection) -> Result<Vec<Profile>, BatchedError> {
-    let mut stmt = conn.prepare_cached(CATALOG_SQL).map_err(q("catalog"))?;
+    load_profiles_for(conn, Variant::Merged)
+}
+
+/// `load_profiles` of a variant, through the strict scanner: a label row's `label_created_at`
+/// must come from a time-typed column (spec §8 B1).
+pub fn load_profiles_for(conn: &Connection, variant: Variant) -> Result<Vec<Profile>, BatchedError> {
+    let sql = catalog_sql(variant);
+    let mut stmt = conn.prepare_cached(&sql).map_err(q("catalog"))?;
+    let created_at_typed = strict_time_column(&stmt, 4);
+    let secrets_typed = strict_time_column(&stmt, 6);
     let mut rows = stmt.query([]).map_err(q("catalog"))?;
     let mut out: Vec<Profile> = Vec::new();
     while let Some(r) = rows.next().map_err(q("catalog"))? {
         let uuid: String = r.get(0).map_err(q("catalog"))?;
         if out.last().is_none_or(|p| p.uuid != uuid) {
-            let secrets: Option<String> = r.get(5).map_err(q("catalog"))?;
+            let secrets: Option<String> = r.get(6).map_err(q("catalog"))?;
+            if secrets.is_some() {
+                secrets_typed.clone()?;
+            }
             check_dt6(
                 "mdm_apple_configuration_profiles",
                 "secrets_updated_at",
@@ -186,17 +275,19 @@ pub fn load_profiles(conn: &Connection) -> Result<Vec<Profile>, BatchedError> {
                 team_id: r.get(1).map_err(q("catalog"))?,
                 identifier: r.get(2).map_err(q("catalog"))?,
                 name: r.get(3).map_err(q("catalog"))?,
-                checksum: r.get(4).map_err(q("catalog"))?,
+                checksum: r.get(5).map_err(q("catalog"))?,
                 secrets_updated_at: secrets,
                 refs: Vec::new(),
             });
         }
         // No label row: the LEFT JOIN's NULL id.
-        if r.get::<_, Option<i64>>(6).map_err(q("catalog"))?.is_none() {
+        if r.get::<_, Option<i64>>(7).map_err(q("catalog"))?.is_none() {
             continue;
         }
-        let created_at: Option<String> = r.get(9).map_err(q("catalog"))?;
-        let label_id: Option<i64> = r.get(8).map_err(q("catalog"))?;
+        // A label row: its created_at is scanned into a time (Fleet's B1 fails here).
+        created_at_typed.clone()?;
+        let created_at: Option<String> = r.get(4).map_err(q("catalog"))?;
+        let label_id: Option<i64> = r.get(9).map_err(q("catalog"))?;
         if let Some(c) = created_at.as_deref() {
             check_ts(
                 "labels",
@@ -206,7 +297,7 @@ pub fn load_profiles(conn: &Connection) -> Result<Vec<Profile>, BatchedError> {
             )?;
         }
         let label = LabelRef {
-            label_name: r.get(7).map_err(q("catalog"))?,
+            label_name: r.get(8).map_err(q("catalog"))?,
             label_id,
             created_at,
             membership_type: r.get(10).map_err(q("catalog"))?,
@@ -414,6 +505,8 @@ pub struct TickReport {
     pub pass_complete: bool,
     /// Rows the tick's queries returned: window hosts, catalog rows, memberships, current rows.
     pub rows_read: u64,
+    /// An error the tick logged and swallowed (B3: a failed cursor write).
+    pub logged: Option<String>,
 }
 
 /// One tick of spec §4.1, timed by the real clock.
@@ -442,6 +535,7 @@ pub fn tick_with_clock(
         timings: Vec::new(),
         pass_complete: false,
         rows_read: 0,
+        logged: None,
     };
     match tick_inner(conn, &before, cfg, clock, &mut timings, &mut report) {
         Ok(next) => {
@@ -451,6 +545,13 @@ pub fn tick_with_clock(
                 let written = cursor.write(&next);
                 timings.push(("cursor_write", clock.since(t)));
                 if let Err(e) = written {
+                    if cfg.variant.swallows_cursor_write_errors() {
+                        // B3 (spec §8): logged, and the tick reports success; the cursor
+                        // stays, so the same window comes again.
+                        report.logged = Some(format!("cursor write failed (logged): {e}"));
+                        report.timings = timings;
+                        return report;
+                    }
                     report.outcome = Outcome::Error(e.to_string());
                     report.deltas.clear();
                     report.timings = timings;
@@ -479,26 +580,32 @@ fn tick_inner(
     report: &mut TickReport,
 ) -> Result<String, BatchedError> {
     let t = clock.now();
-    let hosts = load_window(conn, cursor, cfg.batch_size, &cfg.rules)?;
+    let (hosts, raw_len) = load_window_for(conn, cursor, cfg.batch_size, &cfg.rules, cfg.variant)?;
     timings.push(("window", clock.since(t)));
     report.rows_read = hosts.len() as u64;
     if hosts.is_empty() {
         report.outcome = Outcome::Empty;
         let t = clock.now();
         if cfg.rules.d5_remove {
-            let catalog = Catalog::new(load_profiles(conn)?, &cfg.rules);
+            let catalog = Catalog::new(load_profiles_for(conn, cfg.variant)?, &cfg.rules);
             report.deltas = sweep_ineligible(conn, &catalog, &cfg.rules)?;
         }
         timings.push(("compute", clock.since(t)));
         return Ok(String::new());
     }
-    let next = if hosts.len() == cfg.batch_size {
+    // "Page full": after de-duplication in `dedupe` (B5), before it otherwise.
+    let page_len = if cfg.variant.full_after_dedupe() {
+        hosts.len()
+    } else {
+        raw_len
+    };
+    let next = if page_len == cfg.batch_size {
         hosts.last().map(|h| h.uuid.clone()).unwrap_or_default()
     } else {
         String::new()
     };
     let t = clock.now();
-    let catalog = Catalog::new(load_profiles(conn)?, &cfg.rules);
+    let catalog = Catalog::new(load_profiles_for(conn, cfg.variant)?, &cfg.rules);
     timings.push(("catalog", clock.since(t)));
     report.rows_read += catalog
         .entries
@@ -747,6 +854,7 @@ pub(crate) mod tests {
         let cfg = BatchedConfig {
             batch_size: 500,
             rules: Rules::default(),
+            variant: Default::default(),
         };
         let clock = crate::clock::FakeClock::stepping(Duration::from_millis(3));
         let mut cursor = crate::cursor::MemoryCursor::default();
@@ -778,6 +886,7 @@ pub(crate) mod tests {
         let cfg = BatchedConfig {
             batch_size: 5000,
             rules: Rules::default(),
+            variant: Default::default(),
         };
         let mut cursor = crate::cursor::MemoryCursor::default();
         let r = tick(&conn, &mut cursor, &cfg);

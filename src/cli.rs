@@ -128,6 +128,9 @@ pub struct LoadtestArgs {
     /// Seed (overrides the scenario's run.seed).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// The batched path's version (spec §8) [default: the scenario's `run.variant`, else merged].
+    #[arg(long, value_enum)]
+    pub variant: Option<crate::variant::Variant>,
     /// Unrecorded ticks before the measured ones (reconciler, writer and devices; no churn),
     /// so that measurement starts from a converged fleet: one full batched pass converges a
     /// generated one.
@@ -184,6 +187,11 @@ pub struct ReconcileArgs {
     /// Flip D1–D5 to legacy's behaviour.
     #[arg(long)]
     pub align_with_legacy: bool,
+    /// The batched path's version (spec §8) [default: the scenario's, recorded in a database
+    /// reconsim generated; else merged]. Its presets apply before --align-with-legacy and
+    /// --rule.
+    #[arg(long, value_enum)]
+    pub variant: Option<crate::variant::Variant>,
     /// Which legacy SQL runs: Fleet's shape, or the same semantics tuned for SQLite.
     #[arg(long, value_enum, default_value_t = crate::legacy::LegacySql::Tuned)]
     pub legacy_sql: crate::legacy::LegacySql,

@@ -300,6 +300,7 @@ struct Fleet {
     seed: u64,
     batch_size: u32,
     rules: crate::rules::Rules,
+    variant: crate::variant::Variant,
     now: i64,
     teams: Vec<(i64, String)>,
     hosts: Vec<GHost>,
@@ -462,6 +463,7 @@ impl Fleet {
             batch_size: s.run.batch_size,
             // Validation guarantees the rules parse.
             rules: s.rules.rules().unwrap_or_default(),
+            variant: s.run.variant,
             now,
             teams,
             hosts,
@@ -1176,6 +1178,7 @@ impl Fleet {
                     ("seed", self.seed.to_string()),
                     ("batch_size", self.batch_size.to_string()),
                     ("rules", self.rules.describe()),
+                    ("variant", self.variant.to_string()),
                     (
                         "generator",
                         format!("reconsim {}", env!("CARGO_PKG_VERSION")),

@@ -183,6 +183,7 @@ pub fn exclude_any<'a>(
     refs: &'a [LabelRef],
     host: &'a Host,
     member: &dyn Fn(i64) -> bool,
+    b6_fixed: bool,
 ) -> Gate<'a> {
     if refs.is_empty() {
         return gate(true, Reason::NoExcludeLabels);
@@ -193,10 +194,15 @@ pub fn exclude_any<'a>(
         };
         // Timing: every label but manual ones, when its created_at is not the zero time
         // (NULL reads as zero, spec §8 B1 fix), must predate the host's last report. Host
-        // vitals are checked too: that is bug B6, kept on purpose.
-        let manual = r.membership_type == Some(1);
+        // vitals are checked too: that is bug B6, kept on purpose unless `b6_fixed` (the
+        // `latest` variant: dynamic labels only).
+        let checked = if b6_fixed {
+            r.membership_type == Some(0)
+        } else {
+            r.membership_type != Some(1)
+        };
         if let Some(created) = r.created_at.as_deref()
-            && !manual
+            && checked
             && host.label_updated_at.as_str() < created
         {
             return gate(
@@ -291,7 +297,7 @@ pub fn desired<'a>(
         };
     }
     let inc = include_gate(entry, member);
-    let exc = exclude_any(&entry.exclude, host, member);
+    let exc = exclude_any(&entry.exclude, host, member, rules.b6_fixed);
     let both_kinds = entry.include_mode != IncludeMode::None && !entry.exclude.is_empty();
     let pass = if rules.d1_or && both_kinds {
         inc.pass || exc.pass

@@ -31,4 +31,5 @@ pub mod snapshot;
 pub mod summary;
 pub mod sweep;
 pub mod timefmt;
+pub mod variant;
 pub mod writer;

@@ -1573,6 +1573,7 @@ mod tests {
             batched: BatchedConfig {
                 batch_size: s.run.batch_size as usize,
                 rules: Rules::default(),
+                variant: Default::default(),
             },
             concurrent_churn: false,
             warmup_ticks: 0,

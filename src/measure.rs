@@ -246,6 +246,7 @@ mod tests {
         let cfg = BatchedConfig {
             batch_size: 1000,
             rules: crate::rules::Rules::default(),
+            variant: Default::default(),
         };
         let clock = crate::clock::FakeClock::stepping(ms(1));
         let mut hist = Histograms::new();

@@ -58,6 +58,9 @@ pub struct Rules {
     /// D7: `host_mdm.enrolled = 1` required to be listed. false = not required (rewrite and
     /// legacy); true = the later fix.
     pub d7_require_enrolled: bool,
+    /// Not a §6 rule: B6 fixed (spec §8), only dynamic labels are timing-checked. Set by the
+    /// `latest` variant; never flipped by the classifier; legacy always carries B6.
+    pub b6_fixed: bool,
 }
 
 impl Rules {

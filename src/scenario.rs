@@ -162,6 +162,10 @@ pub struct RunSettings {
     /// clock, so the same seed gives the same bytes on any day.
     #[serde(default = "default_now")]
     pub now: String,
+    /// The batched path's version (spec §8): `seed`, `merged` (default), `dedupe`, `latest`;
+    /// `--variant` overrides it.
+    #[serde(default)]
+    pub variant: crate::variant::Variant,
 }
 
 fn default_batch_size() -> u32 {

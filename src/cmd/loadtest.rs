@@ -53,10 +53,12 @@ pub fn run(args: LoadtestArgs) -> anyhow::Result<i32> {
         let conn = crate::schema::open_contract_db(&base)?;
         Universe::load(&conn).context("reading the fleet")?
     };
-    let rules = scenario
+    let mut rules = scenario
         .rules
         .rules()
         .map_err(|(k, m)| anyhow::anyhow!("scenario key `{k}`: {m}"))?;
+    let variant = args.variant.unwrap_or(scenario.run.variant);
+    variant.preset(&mut rules);
     let batch_size = scenario.run.batch_size as usize;
     let ticks = args
         .ticks
@@ -69,7 +71,11 @@ pub fn run(args: LoadtestArgs) -> anyhow::Result<i32> {
         paths: paths.clone(),
         ticks,
         legacy_sql: args.legacy_sql,
-        batched: BatchedConfig { batch_size, rules },
+        batched: BatchedConfig {
+            batch_size,
+            rules,
+            variant,
+        },
         concurrent_churn: args.concurrent_churn,
         warmup_ticks: args.warmup_ticks,
     };
@@ -148,6 +154,7 @@ pub fn run(args: LoadtestArgs) -> anyhow::Result<i32> {
         "churn_ticks": scenario.loadtest.churn_ticks,
         "batch_size": batch_size,
         "rules": rules.describe(),
+        "variant": variant.to_string(),
         "legacy_sql": args.legacy_sql.to_string(),
         "concurrent_churn": args.concurrent_churn,
         "warmup_ticks": args.warmup_ticks,

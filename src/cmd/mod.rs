@@ -45,6 +45,16 @@ pub fn batched_config(
             .map_err(|e| anyhow::anyhow!("reconsim_meta key `rules`: {e}"))?,
         None => crate::rules::Rules::default(),
     };
+    let variant = match args.variant {
+        Some(v) => v,
+        None => match crate::meta::get(conn, "variant") {
+            Some(text) => text
+                .parse()
+                .map_err(|e| anyhow::anyhow!("reconsim_meta key `variant`: {e}"))?,
+            None => crate::variant::Variant::default(),
+        },
+    };
+    variant.preset(&mut rules);
     if args.align_with_legacy {
         rules = rules.aligned_with_legacy();
     }
@@ -59,6 +69,7 @@ pub fn batched_config(
             .filter(|b| *b > 0)
             .unwrap_or(5000),
         rules,
+        variant,
     })
 }
 

@@ -17,10 +17,11 @@ use std::io::Write;
 
 pub fn run(args: SweepArgs) -> anyhow::Result<i32> {
     let base = Scenario::load(&args.scenario)?;
-    let rules = base
+    let mut rules = base
         .rules
         .rules()
         .map_err(|(k, m)| anyhow::anyhow!("scenario key `{k}`: {m}"))?;
+    base.run.variant.preset(&mut rules);
     let name = super::scenario_name(&args.scenario);
     let out = super::results_dir(args.out.as_deref(), &format!("sweep-{name}"))?;
     let mut sizes = args.hosts.clone();
@@ -63,6 +64,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<i32> {
         let cfg = BatchedConfig {
             batch_size: scenario.run.batch_size as usize,
             rules,
+            variant: base.run.variant,
         };
         let mut times: Vec<(PathKind, f64)> = Vec::new();
         let mut ratios = Vec::new();

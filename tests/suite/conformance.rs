@@ -59,6 +59,7 @@ fn run(fx: &Fixture, rules: Rules, batch: usize) -> Out {
         &BatchedConfig {
             batch_size: batch,
             rules,
+            variant: Default::default(),
         },
     )
     .expect("pass");
@@ -372,6 +373,7 @@ fn duplicate_uuid_across_a_window_boundary() {
         &BatchedConfig {
             batch_size: 2,
             rules: Rules::default(),
+            variant: Default::default(),
         },
     )
     .unwrap();

@@ -101,6 +101,7 @@ fn pass(conn: &Connection, rules: Rules, batch: usize) -> batched::PassResult {
         &BatchedConfig {
             batch_size: batch,
             rules,
+            variant: Default::default(),
         },
     )
     .unwrap()
@@ -136,7 +137,7 @@ proptest! {
     }
 
     #[test]
-    fn batched_equals_the_reference_under_any_rules(k in knobs(), bits in 0u8..64) {
+    fn batched_equals_the_reference_under_any_rules(k in knobs(), bits in 0u8..128) {
         let conn = fleet(&k);
         let rules = Rules {
             d1_or: bits & 1 != 0,
@@ -145,6 +146,7 @@ proptest! {
             d4_skip: bits & 8 != 0,
             d5_remove: bits & 16 != 0,
             d7_require_enrolled: bits & 32 != 0,
+            b6_fixed: bits & 64 != 0,
         };
         let p = pass(&conn, rules, k.batch);
         prop_assert_eq!(sorted(p.deltas), sorted(World::load(&conn).batched(&rules, k.batch)));

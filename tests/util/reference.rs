@@ -355,9 +355,15 @@ impl World {
                 None => false,
                 Some(l) => {
                     let lbl = self.labels.get(&l);
-                    let manual = lbl.is_some_and(|x| x.ty == 1);
+                    // Spec §4.2 timing: every label but manual ones (B6); only dynamic ones
+                    // when B6 is fixed (spec §8, `latest`).
+                    let checked = if rules.b6_fixed {
+                        lbl.is_some_and(|x| x.ty == 0)
+                    } else {
+                        !lbl.is_some_and(|x| x.ty == 1)
+                    };
                     let created = lbl.and_then(|x| x.created_at.clone());
-                    let not_evaluated = !manual && created.is_some_and(|c| h.lua < c);
+                    let not_evaluated = checked && created.is_some_and(|c| h.lua < c);
                     !not_evaluated && !member(l)
                 }
             });
