@@ -102,7 +102,10 @@ pub fn catalog_sql(variant: Variant) -> String {
 /// The strict scanner (spec §8 B1): like Go's `database/sql`, a time is decoded only from a
 /// column whose declared type is a time type (`sqlite3_column_decltype`); an expression has
 /// none, and the scan fails with Fleet's error shape.
-pub fn strict_time_column(stmt: &rusqlite::Statement<'_>, index: usize) -> Result<(), BatchedError> {
+pub fn strict_time_column(
+    stmt: &rusqlite::Statement<'_>,
+    index: usize,
+) -> Result<(), BatchedError> {
     let Some(col) = stmt.columns().nth(index) else {
         return Err(BatchedError::Scan {
             index,
@@ -250,7 +253,10 @@ pub fn load_profiles(conn: &Connection) -> Result<Vec<Profile>, BatchedError> {
 
 /// `load_profiles` of a variant, through the strict scanner: a label row's `label_created_at`
 /// must come from a time-typed column (spec §8 B1).
-pub fn load_profiles_for(conn: &Connection, variant: Variant) -> Result<Vec<Profile>, BatchedError> {
+pub fn load_profiles_for(
+    conn: &Connection,
+    variant: Variant,
+) -> Result<Vec<Profile>, BatchedError> {
     let sql = catalog_sql(variant);
     let mut stmt = conn.prepare_cached(&sql).map_err(q("catalog"))?;
     let created_at_typed = strict_time_column(&stmt, 4);
@@ -521,6 +527,18 @@ pub fn tick_with_clock(
     cfg: &BatchedConfig,
     clock: &dyn Clock,
 ) -> TickReport {
+    tick_with_faults(conn, cursor, cfg, clock, &|_| None)
+}
+
+/// `tick_with_clock` with fault injection: after each phase of steps 2–7, `inject(phase)` may
+/// return an error message, which fails the tick as a real error there would (issue 5).
+pub fn tick_with_faults(
+    conn: &Connection,
+    cursor: &mut dyn CursorStore,
+    cfg: &BatchedConfig,
+    clock: &dyn Clock,
+    inject: &dyn Fn(&'static str) -> Option<String>,
+) -> TickReport {
     let mut timings = Vec::new();
     let t = clock.now();
     // Step 1: a read error means "start from the beginning".
@@ -537,7 +555,7 @@ pub fn tick_with_clock(
         rows_read: 0,
         logged: None,
     };
-    match tick_inner(conn, &before, cfg, clock, &mut timings, &mut report) {
+    match tick_inner(conn, &before, cfg, clock, &mut timings, &mut report, inject) {
         Ok(next) => {
             // Step 8: write only on success and only when it changed.
             if next != before {
@@ -578,10 +596,16 @@ fn tick_inner(
     clock: &dyn Clock,
     timings: &mut Vec<(&'static str, Duration)>,
     report: &mut TickReport,
+    inject: &dyn Fn(&'static str) -> Option<String>,
 ) -> Result<String, BatchedError> {
+    let fault = |phase: &'static str| match inject(phase) {
+        Some(e) => Err(BatchedError::Tick(format!("{phase}: {e}"))),
+        None => Ok(()),
+    };
     let t = clock.now();
     let (hosts, raw_len) = load_window_for(conn, cursor, cfg.batch_size, &cfg.rules, cfg.variant)?;
     timings.push(("window", clock.since(t)));
+    fault("window")?;
     report.rows_read = hosts.len() as u64;
     if hosts.is_empty() {
         report.outcome = Outcome::Empty;
@@ -607,6 +631,7 @@ fn tick_inner(
     let t = clock.now();
     let catalog = Catalog::new(load_profiles_for(conn, cfg.variant)?, &cfg.rules);
     timings.push(("catalog", clock.since(t)));
+    fault("catalog")?;
     report.rows_read += catalog
         .entries
         .iter()
@@ -617,6 +642,7 @@ fn tick_inner(
     let ids: Vec<i64> = hosts.iter().map(|h| h.id).collect();
     let members = load_memberships(conn, &ids, &catalog.label_ids)?;
     timings.push(("memberships", clock.since(t)));
+    fault("memberships")?;
     report.rows_read += members.len() as u64;
 
     let t = clock.now();
@@ -624,6 +650,7 @@ fn tick_inner(
     uuids.dedup();
     let current = load_current(conn, &uuids, &catalog)?;
     timings.push(("current_rows", clock.since(t)));
+    fault("current_rows")?;
     report.rows_read += current.len() as u64;
 
     let t = clock.now();
@@ -653,6 +680,7 @@ fn tick_inner(
             .extend(sweep_ineligible(conn, &catalog, &cfg.rules)?);
     }
     timings.push(("compute", clock.since(t)));
+    fault("compute")?;
     report.visited = ids;
     Ok(next)
 }
@@ -910,5 +938,45 @@ pub(crate) mod tests {
             r2.cursor_after > r.cursor_after,
             "the cursor strictly increases"
         );
+    }
+
+    #[test]
+    fn the_strict_scanner_wants_a_time_typed_column() {
+        let conn = quick_fleet();
+        let plain = conn.prepare(&catalog_sql(Variant::Merged)).unwrap();
+        assert!(strict_time_column(&plain, 4).is_ok());
+        assert!(
+            strict_time_column(&plain, 6).is_ok(),
+            "secrets_updated_at is DATETIME"
+        );
+        let seed = conn.prepare(&catalog_sql(Variant::Seed)).unwrap();
+        assert_eq!(
+            strict_time_column(&seed, 4).unwrap_err().to_string(),
+            "scan error on column index 4, name \"label_created_at\": unsupported scan, storing text into a timestamp"
+        );
+        // A label-free fleet never scans the column: B1 stays hidden (spec §8).
+        conn.execute_batch("DELETE FROM mdm_configuration_profile_labels")
+            .unwrap();
+        assert!(load_profiles_for(&conn, Variant::Seed).is_ok());
+    }
+
+    #[test]
+    fn dedupe_windows_keep_the_highest_id_of_each_uuid() {
+        let conn = quick_fleet();
+        let dup: (String, i64) = conn
+            .query_row(
+                "SELECT uuid, max(id) FROM hosts GROUP BY uuid HAVING count(*) > 1 LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        let (hosts, raw) =
+            load_window_for(&conn, "", 100_000, &Rules::default(), Variant::Latest).unwrap();
+        let of: Vec<&Host> = hosts.iter().filter(|h| h.uuid == dup.0).collect();
+        assert!(of.len() <= 1);
+        if let Some(h) = of.first() {
+            assert_eq!(h.id, dup.1);
+        }
+        assert!(raw > hosts.len(), "the raw page counts the duplicates");
     }
 }

@@ -41,6 +41,18 @@ pub enum Command {
     Report(ReportCommand),
     /// Full-pass time of each path against fleet size (sweep.csv, sweep.svg, crossover).
     Sweep(SweepArgs),
+    /// Run a bug scenario (spec §8) and say REPRODUCED (exit 0) or NOT REPRODUCED (exit 1).
+    Repro(ReproArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReproArgs {
+    /// A catalog name (`b1` … `b6`, `b1-fixed` …) or a scenario file with an [expect] section.
+    #[arg(required_unless_present = "list")]
+    pub name: Option<String>,
+    /// List the catalog, one line each.
+    #[arg(long)]
+    pub list: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -50,6 +50,76 @@ pub struct Scenario {
     /// The loadtest's clock, devices and churn.
     #[serde(default)]
     pub loadtest: LoadtestSettings,
+    /// Injected faults (issue 5).
+    #[serde(default)]
+    pub faults: Faults,
+    /// What `reconsim repro` expects to see (bug scenarios).
+    #[serde(default)]
+    pub expect: Option<Expect>,
+}
+
+/// Batched phases a fault can name.
+pub const FAULT_PHASES: [&str; 6] = [
+    "window",
+    "catalog",
+    "memberships",
+    "current_rows",
+    "compute",
+    "write",
+];
+
+/// `[faults]`: errors injected into the batched path, from the seed (issue 5).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Faults {
+    /// Cursor writes fail from this tick on.
+    pub cursor_write_fail_from_tick: Option<u32>,
+    /// Each cursor write fails with this probability.
+    pub cursor_write_fail_probability: f64,
+    /// Cursor reads fail from this tick on (a read error means "start from the beginning").
+    pub cursor_read_fail_from_tick: Option<u32>,
+    /// Errors in named phases.
+    #[serde(rename = "error")]
+    pub errors: Vec<PhaseFault>,
+}
+
+/// `[[faults.error]]`: an error in one phase, at a tick (once, or from then on) or with a
+/// probability per tick.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhaseFault {
+    /// One of `FAULT_PHASES`.
+    pub phase: String,
+    /// The tick it strikes (with `persistent`: from then on).
+    pub tick: Option<u32>,
+    #[serde(default)]
+    pub persistent: bool,
+    /// Instead of `tick`: the chance it strikes at each tick.
+    #[serde(default)]
+    pub probability: f64,
+}
+
+/// `[expect]`: what a bug scenario must show (`reconsim repro`). Absent keys are not checked.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// One line saying what the scenario reproduces (for `repro --list`).
+    pub summary: String,
+    /// Ticks to run [default: three full passes].
+    pub ticks: Option<u32>,
+    /// Some tick's error contains this text.
+    pub error_contains: Option<String>,
+    pub stuck_cursor: Option<bool>,
+    pub cursor_not_advancing: Option<bool>,
+    pub early_wrap: Option<bool>,
+    pub starved_hosts_min: Option<u64>,
+    pub skipped_hosts_min: Option<u64>,
+    /// (host, profile) pairs withheld only by the timing check of a host-vitals label (B6):
+    /// at least / at most this many.
+    pub vitals_withheld_min: Option<u64>,
+    pub vitals_withheld_max: Option<u64>,
+    /// Exactly these finding kinds (`[]`: a clean run).
+    pub findings: Option<Vec<String>>,
 }
 
 /// `[loadtest]`: Fleet's cron interval, device behaviour, churn rates per virtual minute.
@@ -439,6 +509,42 @@ impl Scenario {
     /// Checks every range and every sum; returns the first (key path, message) at fault.
     pub fn validate(&self) -> Result<(), (String, String)> {
         let mut v = Validator::default();
+        v.rate(
+            "faults.cursor_write_fail_probability",
+            self.faults.cursor_write_fail_probability,
+        );
+        for (i, f) in self.faults.errors.iter().enumerate() {
+            if !FAULT_PHASES.contains(&f.phase.as_str()) {
+                v.fail(
+                    &format!("faults.error[{i}].phase"),
+                    format!(
+                        "unknown phase {:?} (known: {})",
+                        f.phase,
+                        FAULT_PHASES.join(", ")
+                    ),
+                );
+            }
+            v.rate(&format!("faults.error[{i}].probability"), f.probability);
+            if f.tick.is_none() && f.probability == 0.0 {
+                v.fail(
+                    &format!("faults.error[{i}]"),
+                    "needs `tick` or a `probability` above 0".into(),
+                );
+            }
+        }
+        if let Some(e) = &self.expect {
+            for (i, k) in e.findings.iter().flatten().enumerate() {
+                if !crate::liveness::KINDS.contains(&k.as_str()) {
+                    v.fail(
+                        &format!("expect.findings[{i}]"),
+                        format!(
+                            "unknown finding {k:?} (known: {})",
+                            crate::liveness::KINDS.join(", ")
+                        ),
+                    );
+                }
+            }
+        }
         v.timestamp("run.now", &self.run.now);
         v.positive("run.batch_size", self.run.batch_size as f64);
 

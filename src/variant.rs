@@ -122,7 +122,11 @@ mod tests {
         assert!(Variant::Dedupe.full_after_dedupe() && Variant::Dedupe.dedupes_window());
         assert!(Variant::Latest.dedupes_window() && !Variant::Latest.full_after_dedupe());
         assert!(!Variant::Latest.swallows_cursor_write_errors());
-        assert!(Variant::ALL[..3].iter().all(|v| v.swallows_cursor_write_errors()));
+        assert!(
+            Variant::ALL[..3]
+                .iter()
+                .all(|v| v.swallows_cursor_write_errors())
+        );
         assert_eq!(Variant::default(), Variant::Merged);
     }
 

@@ -8,6 +8,7 @@ pub mod inspect;
 pub mod loadtest;
 pub mod measure;
 pub mod report;
+pub mod repro;
 pub mod sweep;
 
 use crate::cli::{Cli, Command, EXIT_OK};
@@ -28,6 +29,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Loadtest(args) => loadtest::run(args),
         Command::Report(crate::cli::ReportCommand::Compare(args)) => report::compare(args),
         Command::Sweep(args) => sweep::run(args),
+        Command::Repro(args) => repro::run(args),
     }
 }
 

@@ -2,3 +2,4 @@ mod conformance;
 mod loadtest_cli;
 mod properties;
 mod reconcile_cli;
+mod repro_cli;

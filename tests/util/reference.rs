@@ -360,7 +360,7 @@ impl World {
                     let checked = if rules.b6_fixed {
                         lbl.is_some_and(|x| x.ty == 0)
                     } else {
-                        !lbl.is_some_and(|x| x.ty == 1)
+                        lbl.is_none_or(|x| x.ty != 1)
                     };
                     let created = lbl.and_then(|x| x.created_at.clone());
                     let not_evaluated = checked && created.is_some_and(|c| h.lua < c);

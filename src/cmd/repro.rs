@@ -1,0 +1,26 @@
+//! `reconsim repro NAME|FILE` and `reconsim repro --list`.
+
+use crate::cli::{EXIT_FINDING, EXIT_OK, ReproArgs};
+use crate::repro;
+use std::io::Write;
+
+pub fn run(args: ReproArgs) -> anyhow::Result<i32> {
+    let mut o = std::io::stdout().lock();
+    if args.list {
+        for (name, text) in repro::CATALOG {
+            let s = crate::scenario::Scenario::parse(text, &format!("scenarios/bugs/{name}.toml"))?;
+            let summary = s.expect.map(|e| e.summary).unwrap_or_default();
+            writeln!(o, "{name:<9} {:<7} {summary}", s.run.variant.name())?;
+        }
+        return Ok(EXIT_OK);
+    }
+    let name = args.name.unwrap_or_default();
+    let (name, scenario) = repro::load(&name)?;
+    let outcome = repro::run(&scenario)?;
+    o.write_all(repro::report(&name, &scenario, &outcome).as_bytes())?;
+    Ok(if outcome.reproduced {
+        EXIT_OK
+    } else {
+        EXIT_FINDING
+    })
+}

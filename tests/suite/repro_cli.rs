@@ -1,0 +1,146 @@
+//! `reconsim repro` and the batched versions of spec §8 through the real binary: every catalog
+//! entry reproduces (bugs) or runs clean as expected (fixed twins); bad input exits 2.
+
+use crate::util::{Workdir, expect_error, scenario, scenario_text};
+
+const CATALOG: [&str; 12] = [
+    "b1", "b1-fixed", "b2", "b2-fixed", "b3", "b3-fixed", "b4", "b4-fixed", "b5", "b5-fixed", "b6",
+    "b6-fixed",
+];
+
+#[test]
+fn repro_list_shows_six_bugs_and_their_twins() {
+    let wd = Workdir::new();
+    let out = wd.cmd(&["repro", "--list"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let names: Vec<&str> = text
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(names, CATALOG);
+    for b in 1..=6 {
+        assert!(text.contains(&format!("B{b} ")), "B{b} missing: {text}");
+    }
+}
+
+#[test]
+fn every_catalog_entry_reproduces() {
+    let wd = Workdir::new();
+    for name in CATALOG {
+        let out = wd.cmd(&["repro", name]).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{name}:\n{text}");
+        assert!(text.starts_with(&format!("REPRODUCED {name}: ")), "{text}");
+        assert!(!text.contains("[FAILED]"), "{text}");
+    }
+}
+
+#[test]
+fn b1_shows_fleets_error_and_a_stuck_cursor() {
+    let wd = Workdir::new();
+    let out = wd.cmd(&["repro", "b1"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(
+            "scan error on column index 4, name \"label_created_at\": unsupported scan, storing text into a timestamp"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("stuck_cursor"), "{text}");
+}
+
+#[test]
+fn a_wrong_expectation_is_not_reproduced_and_exits_1() {
+    let wd = Workdir::new();
+    // b1-fixed's fleet, expecting B1's error: it does not happen.
+    let text = std::fs::read_to_string(scenario("bugs/b1-fixed.toml"))
+        .unwrap()
+        .replace("findings = []", "error_contains = \"unsupported scan\"");
+    let f = wd.write("wrong.toml", &text);
+    let out = wd.cmd(&["repro", f.to_str().unwrap()]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.starts_with("NOT REPRODUCED"), "{stdout}");
+    assert!(stdout.contains("[FAILED] error_contains"), "{stdout}");
+}
+
+#[test]
+fn the_seed_variant_fails_diff_with_the_scan_error_and_latest_runs() {
+    let wd = Workdir::new();
+    wd.cmd(&[
+        "generate",
+        "--scenario",
+        &scenario("quick.toml"),
+        "--db",
+        "q.db",
+        "-q",
+    ])
+    .assert()
+    .success();
+    let line = expect_error(wd.cmd(&[
+        "diff",
+        "--db",
+        "q.db",
+        "--path",
+        "batched",
+        "--variant",
+        "seed",
+        "-q",
+    ]));
+    assert!(line.contains("unsupported scan"), "{line}");
+    wd.cmd(&[
+        "diff",
+        "--db",
+        "q.db",
+        "--path",
+        "batched",
+        "--variant",
+        "latest",
+        "-q",
+        "--out",
+        "l.csv",
+    ])
+    .assert()
+    .success();
+}
+
+#[test]
+fn bad_variant_expect_and_fault_names_are_refused() {
+    let wd = Workdir::new();
+    let line = expect_error(wd.cmd(&["repro", "b1", "--bogus"]));
+    assert!(line.contains("--bogus"), "{line}");
+    let line = expect_error(wd.cmd(&[
+        "loadtest",
+        "--scenario",
+        &scenario("quick.toml"),
+        "--variant",
+        "newest",
+    ]));
+    assert!(line.contains("newest"), "{line}");
+    let quick = scenario_text("quick.toml");
+    let f = wd.write(
+        "e.toml",
+        &format!("{quick}\n[expect]\nsummary = \"x\"\nstuck = true\n"),
+    );
+    let line = expect_error(wd.cmd(&["repro", f.to_str().unwrap()]));
+    assert!(line.contains("stuck"), "{line}");
+    let f = wd.write(
+        "f.toml",
+        &format!("{quick}\n[[faults.error]]\nphase = \"windows\"\ntick = 1\n"),
+    );
+    let line = expect_error(wd.cmd(&["repro", f.to_str().unwrap()]));
+    assert!(
+        line.contains("faults.error[0].phase") && line.contains("windows"),
+        "{line}"
+    );
+    let f = wd.write("n.toml", &quick);
+    let line = expect_error(wd.cmd(&["repro", f.to_str().unwrap()]));
+    assert!(line.contains("no [expect] section"), "{line}");
+    let f = wd.write(
+        "v.toml",
+        &quick.replace("[run]", "[run]\nvariant = \"newest\""),
+    );
+    let line = expect_error(wd.cmd(&["repro", f.to_str().unwrap()]));
+    assert!(line.contains("variant"), "{line}");
+}
