@@ -397,6 +397,30 @@ th{{background:#f4f4f4}}td:first-child,th:first-child{{text-align:left}}.verdict
         }
     }
 
+    if let Some((_, run)) = r.runs.iter().find(|(k, _)| *k == PathKind::Batched) {
+        o.push_str("<h2>Cursor liveness (batched)</h2>");
+        let _ = write!(
+            o,
+            r##"<p class="verdict">{}</p>"##,
+            esc(&crate::loadtest::liveness_text(&run.findings))
+        );
+        if !run.findings.is_empty() {
+            o.push_str("<table><tr><th>tick</th><th>finding</th><th>count</th><th>detail</th><th>sample</th></tr>");
+            for f in &run.findings {
+                let _ = write!(
+                    o,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td style=\"text-align:left\">{}</td><td style=\"text-align:left\">{}</td></tr>",
+                    f.tick,
+                    f.kind,
+                    f.count,
+                    esc(&f.detail),
+                    esc(&f.sample)
+                );
+            }
+            o.push_str("</table>");
+        }
+    }
+
     o.push_str("<h2>Tick latency over virtual time</h2>");
     let series: Vec<Series> = r
         .runs

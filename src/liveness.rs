@@ -63,6 +63,11 @@ pub struct Monitor {
     visits: FxHashMap<i64, u32>,
     last_visit: FxHashMap<i64, u32>,
     first_tick: Option<u32>,
+    /// The first pass began mid-pass (the cursor was not `""`): its end is not judged.
+    partial: bool,
+    /// Rows listed at the start of the current starvation window, and its first tick.
+    window_listed: FxHashMap<i64, String>,
+    window_origin: u32,
     pub findings: Vec<Finding>,
 }
 
@@ -89,6 +94,9 @@ impl Monitor {
             visits: FxHashMap::default(),
             last_visit: FxHashMap::default(),
             first_tick: None,
+            partial: false,
+            window_listed: FxHashMap::default(),
+            window_origin: 0,
             findings: Vec::new(),
         }
     }
@@ -153,6 +161,9 @@ impl Monitor {
             self.first_tick = Some(tick);
             self.pass_start = tick;
             (self.expected, self.expected_rows) = self.listed_rows(conn)?;
+            self.window_listed = self.expected.clone();
+            self.window_origin = tick;
+            self.partial = !r.cursor_before.is_empty();
         }
         let failed = matches!(r.outcome, crate::batched::Outcome::Error(_));
         // stuck_cursor: K failing ticks in a row at the same cursor.
@@ -222,16 +233,22 @@ impl Monitor {
         if r.pass_complete && !failed {
             self.end_pass(conn, tick)?;
         }
-        // starved_hosts: every full pass worth of ticks since the monitor started.
-        let first = self.first_tick.unwrap_or(tick);
+        // starved_hosts: every full pass worth of ticks since the monitor started (or since
+        // the partial first pass ended: visits before the monitor are unknown).
+        let first = self.window_origin;
         let window = self.pass_ticks(self.expected_rows);
-        if (tick - first + 1).is_multiple_of(window) {
+        if !self.partial && tick >= first && (tick - first + 1).is_multiple_of(window) {
+            // Rows listed both when the window began and now (a row that became eligible
+            // meanwhile has had less than a pass to be reached).
             let listed = self.listed(conn)?;
             let since = tick + 1 - window;
             let mut starved: Vec<(i64, String)> = listed
-                .into_iter()
+                .iter()
+                .filter(|(id, _)| self.window_listed.contains_key(id))
                 .filter(|(id, _)| self.last_visit.get(id).is_none_or(|&t| t < since))
+                .map(|(id, u)| (*id, u.clone()))
                 .collect();
+            self.window_listed = listed;
             starved.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
             if !starved.is_empty() {
                 self.findings.push(Finding {
@@ -251,6 +268,16 @@ impl Monitor {
 
     fn end_pass(&mut self, conn: &Connection, tick: u32) -> rusqlite::Result<()> {
         let (now, now_rows) = self.listed_rows(conn)?;
+        if std::mem::take(&mut self.partial) {
+            // Began mid-pass (after a warm-up): nothing to judge yet.
+            self.pass_start = tick + 1;
+            self.window_origin = tick + 1;
+            self.window_listed = now.clone();
+            self.expected = now;
+            self.expected_rows = now_rows;
+            self.visits.clear();
+            return Ok(());
+        }
         let mut skipped: Vec<(i64, String)> = self
             .expected
             .iter()

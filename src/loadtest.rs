@@ -18,9 +18,11 @@ use crate::cursor::SqliteCursor;
 use crate::device::{self, DeviceModel};
 use crate::eligibility::ELIGIBLE_HOST;
 use crate::equivalence::{Classifier, OpSet};
+use crate::faults::{FaultPlan, FaultyCursor};
 use crate::handlers;
 use crate::histogram::Latency;
 use crate::legacy::{self, LegacySql};
+use crate::liveness::{Finding, Monitor};
 use crate::model::{CurrentRow, Delta, Op, Profile};
 use crate::rules::Rules;
 use crate::scenario::Scenario;
@@ -102,6 +104,8 @@ pub struct PathRun {
     pub peak_rss_kib: Option<u64>,
     /// Exact wall time per phase, summed over ticks.
     pub totals: BTreeMap<String, Duration>,
+    /// Batched: the liveness monitor's findings.
+    pub findings: Vec<Finding>,
 }
 
 /// Everything a loadtest measured.
@@ -535,6 +539,10 @@ struct PathState {
     churn: Option<Connection>,
     /// Concurrency mode: busy-handler counters of `conn`.
     busy: Option<BusyCounter>,
+    /// The scenario's injected faults.
+    faults: FaultPlan,
+    /// Batched: the cursor liveness monitor.
+    monitor: Option<Monitor>,
 }
 
 /// Counts the busy handler's retries and the time it slept on one connection: the lock waits
@@ -661,6 +669,15 @@ pub fn run(
                 pass_start: 0,
                 churn: None,
                 busy: None,
+                faults: FaultPlan::new(s.run.seed, s.faults.clone()),
+                monitor: (kind == PathKind::Batched).then(|| {
+                    Monitor::new(
+                        cfg.batched.batch_size,
+                        cfg.batched.rules,
+                        cfg.batched.variant,
+                        3,
+                    )
+                }),
             }
         })
         .collect();
@@ -687,6 +704,11 @@ pub fn run(
     // Warm-up: ticks with devices but no churn and nothing recorded, so that the measured
     // ticks start from a converged state instead of the generated one.
     let tw = clock.now();
+    // No monitor and no faults during the warm-up: they start with the measured ticks.
+    let parked: Vec<(Option<Monitor>, FaultPlan)> = states
+        .iter_mut()
+        .map(|st| (st.monitor.take(), std::mem::take(&mut st.faults)))
+        .collect();
     for w in 0..cfg.warmup_ticks {
         for st in states.iter_mut() {
             let (_, report) = reconcile_tick(st, cfg, clock, 0)?;
@@ -701,8 +723,10 @@ pub fn run(
             on_warmup(st.kind, w);
         }
     }
-    for st in states.iter_mut() {
+    for (st, (monitor, faults)) in states.iter_mut().zip(parked) {
         st.run = PathRun::default();
+        st.monitor = monitor;
+        st.faults = faults;
     }
     result.warmup_time = clock.since(tw);
     for tick in 0..cfg.ticks {
@@ -842,6 +866,7 @@ pub fn run(
     for st in states {
         let mut run = st.run;
         run.samples = st.tracker.samples();
+        run.findings = st.monitor.map(|m| m.findings).unwrap_or_default();
         result.runs.push((st.kind, run));
     }
     Ok(result)
@@ -915,8 +940,16 @@ fn reconcile_tick(
             }
         }
         PathKind::Batched => {
-            let mut cursor = SqliteCursor::new(conn)?;
-            let r = batched::tick_with_clock(conn, &mut cursor, &cfg.batched, clock);
+            let mut store = SqliteCursor::new(conn)?;
+            let plan = &st.faults;
+            let mut cursor = FaultyCursor {
+                inner: &mut store,
+                plan,
+                tick,
+            };
+            let r = batched::tick_with_faults(conn, &mut cursor, &cfg.batched, clock, &|phase| {
+                plan.phase_error(phase, tick)
+            });
             for (phase, d) in &r.timings {
                 record(run, phase, *d);
             }
@@ -925,12 +958,15 @@ fn reconcile_tick(
             row.hosts = r.visited.len() as u64;
             row.rows_read = r.rows_read;
             match &r.outcome {
-                Outcome::Ok => {}
+                Outcome::Ok => row.error = r.logged.clone().unwrap_or_default(),
                 Outcome::Empty => row.outcome = "empty",
                 Outcome::Error(e) => {
                     row.outcome = "error";
                     row.error = e.clone();
                 }
+            }
+            if let Some(m) = st.monitor.as_mut() {
+                m.observe(conn, tick, &r)?;
             }
             let d = r.deltas.clone();
             report = Some(r);
@@ -941,13 +977,19 @@ fn reconcile_tick(
     row.removes = deltas.len() as u64 - row.installs;
     let tw = clock.now();
     let cmd_rng = &mut st.cmd_rng;
-    writer::apply(conn, &deltas, || {
-        let bytes: [u8; 16] = cmd_rng.random();
-        uuid::Builder::from_random_bytes(bytes)
-            .into_uuid()
-            .hyphenated()
-            .to_string()
-    })?;
+    if let Some(e) = st.faults.phase_error("write", tick) {
+        // An injected writer failure: the tick's deltas are lost (the next tick recomputes).
+        row.outcome = "error";
+        row.error = format!("write: {e}");
+    } else {
+        writer::apply(conn, &deltas, || {
+            let bytes: [u8; 16] = cmd_rng.random();
+            uuid::Builder::from_random_bytes(bytes)
+                .into_uuid()
+                .hyphenated()
+                .to_string()
+        })?;
+    }
     record(run, "write", clock.since(tw));
     let tick_time = clock.since(t0);
     record(run, "tick", tick_time);
@@ -1330,6 +1372,12 @@ pub fn text_summary(
         }
     );
     let _ = writeln!(o, "  state equivalence: {verdict}");
+    for (path, run) in &result.runs {
+        if *path != PathKind::Batched {
+            continue;
+        }
+        let _ = writeln!(o, "  cursor liveness: {}", liveness_text(&run.findings));
+    }
     let parts: Vec<String> = harness
         .0
         .iter()
@@ -1342,6 +1390,24 @@ pub fn text_summary(
         parts.join(", ")
     );
     o
+}
+
+/// The liveness findings in one line: `no finding`, or counts per kind and the first detail.
+pub fn liveness_text(findings: &[Finding]) -> String {
+    if findings.is_empty() {
+        return "no finding (every listed host visited once a pass, the cursor moving)".into();
+    }
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for f in findings {
+        *counts.entry(f.kind).or_default() += 1;
+    }
+    let kinds: Vec<String> = counts.iter().map(|(k, n)| format!("{k} ×{n}")).collect();
+    format!(
+        "{}; first: tick {} {}",
+        kinds.join(", "),
+        findings[0].tick,
+        findings[0].detail
+    )
 }
 
 /// `ticks.csv` bytes.

@@ -124,6 +124,14 @@ pub fn run(args: LoadtestArgs) -> anyhow::Result<i32> {
         &out.join("convergence.csv"),
         &loadtest::convergence_csv(runs)?,
     )?;
+    let findings: Vec<(&str, &crate::liveness::Finding)> = runs
+        .iter()
+        .flat_map(|(p, r)| r.findings.iter().map(move |f| (p.name(), f)))
+        .collect();
+    write_atomic(
+        &out.join("findings.csv"),
+        &crate::liveness::findings_csv(&findings)?,
+    )?;
     write_atomic(
         &out.join("equivalence.csv"),
         &loadtest::equivalence_csv(&result.equivalence)?,

@@ -33,6 +33,7 @@ fn loadtest_writes_every_file_with_its_columns_and_is_reproducible() {
         "ticks.csv",
         "convergence.csv",
         "equivalence.csv",
+        "findings.csv",
         "report.html",
         "legacy-tick.hgrm",
         "legacy-install.hgrm",
@@ -64,6 +65,7 @@ fn loadtest_writes_every_file_with_its_columns_and_is_reproducible() {
             "convergence.csv",
             "path,host_uuid,profile_uuid,target,event_tick,event_virtual_time_s,outcome,end_virtual_time_s,latency_s",
         ),
+        ("findings.csv", "path,tick,kind,count,detail,sample"),
         (
             "equivalence.csv",
             "pass_start_tick,tick,virtual_time_s,class,pairs,sample_host_uuid,sample_profile_uuid,legacy_state,batched_state,explanation",
@@ -382,4 +384,36 @@ fn warmup_ticks_start_the_measurement_from_a_converged_fleet() {
     let manifest: serde_json::Value =
         serde_json::from_str(&read(&wd, "warm/manifest.json")).unwrap();
     assert_eq!(manifest["warmup_ticks"], 3);
+}
+
+#[test]
+fn the_liveness_monitor_reports_a_swallowed_cursor_write_in_a_loadtest() {
+    let wd = Workdir::new();
+    let out = wd
+        .cmd(&[
+            "loadtest",
+            "--scenario",
+            &scenario("bugs/b3.toml"),
+            "--paths",
+            "batched",
+            "--ticks",
+            "10",
+            "--out",
+            "r",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("cursor liveness: cursor_not_advancing"),
+        "{stdout}"
+    );
+    let findings = rows(&read(&wd, "r/findings.csv"));
+    assert!(findings.iter().any(|r| r[2] == "cursor_not_advancing"));
+    assert!(findings.iter().any(|r| r[2] == "starved_hosts"));
+    let ticks = rows(&read(&wd, "r/ticks.csv"));
+    // The tick says ok; the logged cursor-write failure is in the error column.
+    assert!(ticks[2][9] == "ok" && ticks[2][10].contains("cursor write failed (logged)"));
+    assert!(read(&wd, "r/report.html").contains("Cursor liveness"));
 }
