@@ -73,6 +73,12 @@ pub fn window_sql_for(rules: &Rules, variant: Variant) -> String {
     } else {
         ""
     };
+    // The cursor-ge mutant (oracle sensitivity) lists the cursor's own uuid again.
+    let cmp = if rules.mutant == Some(crate::mutants::Mutant::CursorGe) {
+        ">="
+    } else {
+        ">"
+    };
     let order = if variant.dedupes_window() {
         "h.uuid, h.id DESC"
     } else {
@@ -81,7 +87,7 @@ pub fn window_sql_for(rules: &Rules, variant: Variant) -> String {
     format!(
         "SELECT h.id, h.uuid, h.team_id, h.platform, h.label_updated_at
          FROM hosts h
-         WHERE h.uuid > ?1 AND {ELIGIBLE_HOST}{d7}
+         WHERE h.uuid {cmp} ?1 AND {ELIGIBLE_HOST}{d7}
          ORDER BY {order}
          LIMIT ?2"
     )
@@ -628,6 +634,10 @@ fn tick_inner(
     } else {
         String::new()
     };
+    let mut hosts = hosts;
+    if cfg.rules.mutant == Some(crate::mutants::Mutant::WindowOffByOne) && !next.is_empty() {
+        hosts.pop(); // the mutant: the cursor moves past a host it never processed
+    }
     let t = clock.now();
     let catalog = Catalog::new(load_profiles_for(conn, cfg.variant)?, &cfg.rules);
     timings.push(("catalog", clock.since(t)));

@@ -204,6 +204,9 @@ pub struct ReconcileArgs {
     /// --rule.
     #[arg(long, value_enum)]
     pub variant: Option<crate::variant::Variant>,
+    /// Inject a deliberate bug into the batched path (oracle sensitivity; see the README).
+    #[arg(long, value_enum, value_name = "NAME")]
+    pub mutate: Option<crate::mutants::Mutant>,
     /// Which legacy SQL runs: Fleet's shape, or the same semantics tuned for SQLite.
     #[arg(long, value_enum, default_value_t = crate::legacy::LegacySql::Tuned)]
     pub legacy_sql: crate::legacy::LegacySql,

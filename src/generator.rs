@@ -610,7 +610,8 @@ impl Fleet {
             next_id += 1;
         }
 
-        // Ties: one reporting host in 50 reported at the very second a recent label was created.
+        // Ties: a share of reporting hosts (default one in 50) reported at the very second a
+        // recent label was created.
         // Equal times pass the timing rule (spec §3, §4.2); the boundary is where a `<` written
         // as `<=` hides, so the fleets must contain it.
         let recent: Vec<i64> = labels
@@ -622,7 +623,7 @@ impl Fleet {
         let mut trng = stream(s.run.seed, 8);
         let never = timefmt::parse_timestamp(timefmt::SENTINEL).unwrap_or(0);
         for host in hosts.iter_mut().filter(|h| h.label_updated_at != never) {
-            if !recent.is_empty() && trng.random_bool(0.02) {
+            if !recent.is_empty() && trng.random_bool(h.label_updated_at.tie_share) {
                 host.label_updated_at = recent[trng.random_range(0..recent.len())];
             }
         }

@@ -3,6 +3,7 @@
 //! is a pure function of (profile, host, membership set, current rows, rules): no I/O.
 
 use crate::model::{CurrentRow, Delta, Host, LabelRef, Op, Profile, macos_only_withheld};
+use crate::mutants::Mutant;
 use crate::rules::Rules;
 use rustc_hash::FxHashMap;
 use std::sync::Arc;
@@ -42,7 +43,8 @@ impl CatalogEntry {
         let all = includes.iter().filter(|r| r.require_all).count();
         let (include_mode, include) = if includes.is_empty() {
             (IncludeMode::None, Vec::new())
-        } else if all == includes.len() {
+        } else if all == includes.len() || (all == 0 && rules.mutant == Some(Mutant::AnyAsAll)) {
+            // (the any-as-all mutant takes include-any rows for include-all ones)
             (IncludeMode::All, includes.into_iter().cloned().collect())
         } else if all == 0 {
             (IncludeMode::Any, includes.into_iter().cloned().collect())
@@ -62,8 +64,9 @@ impl CatalogEntry {
         // The broken check sees the refs the catalog kept (dropped mixed includes no longer
         // count, spec §4.2). Invisible (1,1) rows under D3 = ignore stay visible to it, as
         // legacy's removal exemption looks at every row of the profile.
-        let broken = include.iter().any(LabelRef::broken)
-            || profile.refs.iter().any(|r| r.exclude && r.broken());
+        let broken = rules.mutant != Some(Mutant::NoBrokenCheck)
+            && (include.iter().any(LabelRef::broken)
+                || profile.refs.iter().any(|r| r.exclude && r.broken()));
         let only_invisible_rows = rules.d3_ignore
             && !profile.refs.is_empty()
             && profile.refs.iter().all(|r| r.exclude && r.require_all);
@@ -183,13 +186,17 @@ pub fn exclude_any<'a>(
     refs: &'a [LabelRef],
     host: &'a Host,
     member: &dyn Fn(i64) -> bool,
-    b6_fixed: bool,
+    rules: &Rules,
 ) -> Gate<'a> {
+    let b6_fixed = rules.b6_fixed;
     if refs.is_empty() {
         return gate(true, Reason::NoExcludeLabels);
     }
     for r in refs {
         let Some(id) = r.label_id else {
+            if rules.mutant == Some(Mutant::NoBrokenCheck) {
+                continue;
+            }
             return gate(false, Reason::ExcludeBroken(r));
         };
         // Timing: every label but manual ones, when its created_at is not the zero time
@@ -201,9 +208,16 @@ pub fn exclude_any<'a>(
         } else {
             r.membership_type != Some(1)
         };
+        let too_early = |created: &str| {
+            if rules.mutant == Some(Mutant::TimingLe) {
+                host.label_updated_at.as_str() <= created
+            } else {
+                host.label_updated_at.as_str() < created
+            }
+        };
         if let Some(created) = r.created_at.as_deref()
             && checked
-            && host.label_updated_at.as_str() < created
+            && too_early(created)
         {
             return gate(
                 false,
@@ -297,7 +311,7 @@ pub fn desired<'a>(
         };
     }
     let inc = include_gate(entry, member);
-    let exc = exclude_any(&entry.exclude, host, member, rules.b6_fixed);
+    let exc = exclude_any(&entry.exclude, host, member, rules);
     let both_kinds = entry.include_mode != IncludeMode::None && !entry.exclude.is_empty();
     let pass = if rules.d1_or && both_kinds {
         inc.pass || exc.pass

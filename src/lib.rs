@@ -23,6 +23,7 @@ pub mod loadtest;
 pub mod measure;
 pub mod meta;
 pub mod model;
+pub mod mutants;
 pub mod procstat;
 pub mod regression;
 pub mod report;

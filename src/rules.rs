@@ -61,6 +61,9 @@ pub struct Rules {
     /// Not a §6 rule: B6 fixed (spec §8), only dynamic labels are timing-checked. Set by the
     /// `latest` variant; never flipped by the classifier; legacy always carries B6.
     pub b6_fixed: bool,
+    /// Not a rule: a deliberately injected bug (`--mutate`, oracle sensitivity). None in
+    /// every normal run.
+    pub mutant: Option<crate::mutants::Mutant>,
 }
 
 impl Rules {

@@ -300,6 +300,14 @@ pub struct LabelUpdatedAt {
     pub sentinel_share: f64,
     /// The others reported uniformly within this many hours before `run.now`.
     pub max_age_hours: u32,
+    /// Share of reporting hosts whose report time equals a recent label's creation time (the
+    /// `<` / `<=` boundary of the timing rule).
+    #[serde(default = "default_tie_share")]
+    pub tie_share: f64,
+}
+
+fn default_tie_share() -> f64 {
+    0.02
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -553,6 +561,10 @@ impl Scenario {
         v.rate("hosts.no_team_share", h.no_team_share);
         v.rate("hosts.duplicate_uuid_rate", h.duplicate_uuid_rate);
         v.rate("hosts.mdm_unenrolled_share", h.mdm_unenrolled_share);
+        v.rate(
+            "hosts.label_updated_at.tie_share",
+            h.label_updated_at.tie_share,
+        );
         let p = &h.platforms;
         v.shares(
             "hosts.platforms",

@@ -28,6 +28,11 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
     let cmp = equivalence::compare(&mut classifier, &legacy_all, &pass.deltas)
         .context("classifying divergences")?;
     let classify_time = t.elapsed();
+    // The pass replayed through the cursor liveness monitor (the snapshot does not change).
+    let mut monitor = crate::liveness::Monitor::new(cfg.batch_size, cfg.rules, cfg.variant, 3);
+    for (i, tick) in pass.ticks.iter().enumerate() {
+        monitor.observe(&snap.conn, i as u32, tick)?;
+    }
     progress.finish_and_clear();
 
     let distinct = |deltas: &[crate::model::Delta], op| {
@@ -43,8 +48,9 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
     writeln!(s, "seed: {}", snap.seed_text())?;
     writeln!(
         s,
-        "rules: {}  batch size: {}  legacy sql: {}",
+        "rules: {}  variant: {}  batch size: {}  legacy sql: {}",
         cfg.rules.describe(),
+        cfg.variant,
         cfg.batch_size,
         args.common.legacy_sql
     )?;
@@ -75,6 +81,14 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
             writeln!(s, "  {class:<12} {n}")?;
         }
     }
+    writeln!(
+        s,
+        "liveness: {}",
+        crate::loadtest::liveness_text(&monitor.findings)
+    )?;
+    if let Some(m) = cfg.rules.mutant {
+        writeln!(s, "mutant: {} (a deliberately injected bug)", m.name())?;
+    }
     writeln!(s, "timings (ms):")?;
     for (phase, d) in &legacy.timings {
         writeln!(s, "  legacy  {phase:<14} {:>10.1}", ms(*d))?;
@@ -91,9 +105,11 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
     report::write_atomic(&sum_path, s.as_bytes())
         .with_context(|| format!("writing {}", sum_path.display()))?;
     std::io::stdout().lock().write_all(s.as_bytes())?;
-    Ok(if cmp.divergences.is_empty() {
-        EXIT_OK
-    } else {
-        EXIT_FINDING
-    })
+    Ok(
+        if cmp.divergences.is_empty() && monitor.findings.is_empty() {
+            EXIT_OK
+        } else {
+            EXIT_FINDING
+        },
+    )
 }

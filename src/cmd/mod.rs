@@ -63,6 +63,7 @@ pub fn batched_config(
     for r in &args.rules {
         rules.apply(r).map_err(anyhow::Error::msg)?;
     }
+    rules.mutant = args.mutate;
     Ok(crate::batched::BatchedConfig {
         batch_size: args
             .batch_size

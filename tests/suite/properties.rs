@@ -147,6 +147,7 @@ proptest! {
             d5_remove: bits & 16 != 0,
             d7_require_enrolled: bits & 32 != 0,
             b6_fixed: bits & 64 != 0,
+            mutant: None,
         };
         let p = pass(&conn, rules, k.batch);
         prop_assert_eq!(sorted(p.deltas), sorted(World::load(&conn).batched(&rules, k.batch)));

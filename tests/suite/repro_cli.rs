@@ -144,3 +144,68 @@ fn bad_variant_expect_and_fault_names_are_refused() {
     let line = expect_error(wd.cmd(&["repro", f.to_str().unwrap()]));
     assert!(line.contains("variant"), "{line}");
 }
+
+/// Unexplained pairs and liveness findings of one `compare` summary.
+fn caught(summary: &str) -> (u64, String) {
+    let unexplained = summary
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("unexplained"))
+        .map_or(0, |n| n.trim().parse().unwrap());
+    let liveness = summary
+        .lines()
+        .find_map(|l| l.strip_prefix("liveness: "))
+        .unwrap_or("")
+        .to_string();
+    (unexplained, liveness)
+}
+
+#[test]
+fn compare_catches_every_mutant_on_the_edge_case_fleet() {
+    let wd = Workdir::new();
+    wd.cmd(&[
+        "generate",
+        "--scenario",
+        &scenario("edge-cases.toml"),
+        "--db",
+        "e.db",
+        "-q",
+    ])
+    .assert()
+    .success();
+    let run = |extra: &[&str]| -> String {
+        let mut args = vec![
+            "compare",
+            "--db",
+            "e.db",
+            "--align-with-legacy",
+            "-q",
+            "--out-dir",
+            "c",
+        ];
+        args.extend_from_slice(extra);
+        let out = wd.cmd(&args).output().unwrap();
+        assert!(out.status.code().unwrap() <= 1, "{args:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // The unmutated path: every divergence explained by a fact, no liveness finding.
+    let (base_unexplained, base_liveness) = caught(&run(&[]));
+    assert_eq!(base_unexplained, 0);
+    assert!(base_liveness.starts_with("no finding"), "{base_liveness}");
+    let mutants = [
+        "window-off-by-one",
+        "cursor-ge",
+        "no-broken-check",
+        "timing-le",
+        "any-as-all",
+    ];
+    let mut killed = Vec::new();
+    for m in mutants {
+        let summary = run(&["--mutate", m]);
+        assert!(summary.contains(&format!("mutant: {m}")), "{summary}");
+        let (unexplained, liveness) = caught(&summary);
+        if unexplained > 0 || !liveness.starts_with("no finding") {
+            killed.push(m);
+        }
+    }
+    assert_eq!(killed, mutants, "kill rate below 100 %");
+}
