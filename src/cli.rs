@@ -43,6 +43,21 @@ pub enum Command {
     Sweep(SweepArgs),
     /// Run a bug scenario (spec §8) and say REPRODUCED (exit 0) or NOT REPRODUCED (exit 1).
     Repro(ReproArgs),
+    /// Delta-debug a database showing a divergence down to a minimal repro (repro.sql,
+    /// repro.db, repro.toml).
+    Shrink(ShrinkArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ShrinkArgs {
+    #[command(flatten)]
+    pub common: ReconcileArgs,
+    /// The divergence class to keep (`unexplained`, `D1`, `D1+D4`, …).
+    #[arg(long, default_value = "unexplained")]
+    pub class: String,
+    /// Directory for repro.sql, repro.db and repro.toml (created if missing).
+    #[arg(long, default_value = "repro")]
+    pub out_dir: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]

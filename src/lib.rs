@@ -31,6 +31,7 @@ pub mod repro;
 pub mod rules;
 pub mod scenario;
 pub mod schema;
+pub mod shrink;
 pub mod snapshot;
 pub mod summary;
 pub mod sweep;

@@ -9,6 +9,7 @@ pub mod loadtest;
 pub mod measure;
 pub mod report;
 pub mod repro;
+pub mod shrink;
 pub mod sweep;
 
 use crate::cli::{Cli, Command, EXIT_OK};
@@ -30,6 +31,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Report(crate::cli::ReportCommand::Compare(args)) => report::compare(args),
         Command::Sweep(args) => sweep::run(args),
         Command::Repro(args) => repro::run(args),
+        Command::Shrink(args) => shrink::run(args),
     }
 }
 

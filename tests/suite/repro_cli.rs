@@ -209,3 +209,55 @@ fn compare_catches_every_mutant_on_the_edge_case_fleet() {
     }
     assert_eq!(killed, mutants, "kill rate below 100 %");
 }
+
+#[test]
+fn shrink_reduces_a_seeded_divergence_to_a_handful_of_rows() {
+    let wd = Workdir::new();
+    wd.cmd(&[
+        "generate",
+        "--scenario",
+        &scenario("edge-cases.toml"),
+        "--db",
+        "e.db",
+        "-q",
+    ])
+    .assert()
+    .success();
+    let out = wd
+        .cmd(&[
+            "shrink",
+            "--db",
+            "e.db",
+            "--class",
+            "D1",
+            "--out-dir",
+            "r",
+            "-q",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let sql = std::fs::read_to_string(wd.path("r/repro.sql")).unwrap();
+    let rows = sql.lines().filter(|l| l.starts_with("INSERT")).count();
+    assert!((1..=10).contains(&rows), "{rows} rows:\n{sql}");
+    let toml = std::fs::read_to_string(wd.path("r/repro.toml")).unwrap();
+    assert!(toml.contains("class = \"D1\""), "{toml}");
+    // The one-line command shows the divergence on the minimal database.
+    let command = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("show it: reconsim "))
+        .unwrap();
+    let args: Vec<&str> = command.split_whitespace().collect();
+    let shown = wd.cmd(&args).output().unwrap();
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert_eq!(shown.status.code(), Some(1), "{text}");
+    assert!(text.contains("equivalent: no: 1 divergent pairs"), "{text}");
+    assert!(text.lines().any(|l| l.trim() == "D1           1"), "{text}");
+    // No divergence of the class: one line, exit 2.
+    let line = expect_error(wd.cmd(&["shrink", "--db", "e.db", "--out-dir", "r2", "-q"]));
+    assert!(
+        line.contains("no divergent pair of class \"unexplained\""),
+        "{line}"
+    );
+}
