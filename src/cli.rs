@@ -130,8 +130,12 @@ pub struct SweepArgs {
 #[derive(Debug, clap::Args)]
 pub struct LoadtestArgs {
     /// Scenario TOML file.
-    #[arg(long)]
-    pub scenario: PathBuf,
+    #[arg(long, required_unless_present = "resume")]
+    pub scenario: Option<PathBuf>,
+    /// Continue a run that stopped (a crash, a kill) from its last checkpoint; the run folder's
+    /// `state/` holds its databases and checkpoint. Other options are taken from the run.
+    #[arg(long, value_name = "DIR", conflicts_with = "scenario")]
+    pub resume: Option<PathBuf>,
     /// Reuse this generated database instead of generating the scenario's fleet.
     #[arg(long)]
     pub db: Option<PathBuf>,

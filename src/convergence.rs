@@ -381,6 +381,23 @@ impl Tracker {
         self.open.len()
     }
 
+    /// (open, closed) samples, for a checkpoint.
+    pub fn parts(&self) -> (Vec<Sample>, Vec<Sample>) {
+        (self.open.values().cloned().collect(), self.closed.clone())
+    }
+
+    /// A tracker restored from a checkpoint.
+    pub fn restore(sem: Semantics, open: Vec<Sample>, closed: Vec<Sample>) -> Tracker {
+        Tracker {
+            sem,
+            open: open
+                .into_iter()
+                .map(|s| ((s.host_uuid.clone(), s.profile_uuid.clone()), s))
+                .collect(),
+            closed,
+        }
+    }
+
     /// Opens samples for the pairs whose target changed from `before` to `after`.
     pub fn record_changes(
         &mut self,

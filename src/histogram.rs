@@ -47,6 +47,28 @@ impl Latency {
             .unwrap_or_else(|_| unreachable!("identical bounds always add"));
     }
 
+    /// The histogram in HdrHistogram's V2 binary encoding, as hex (checkpoints).
+    pub fn encode(&self) -> String {
+        let mut buf = Vec::new();
+        let _ = hdrhistogram::serialization::Serializer::serialize(
+            &mut hdrhistogram::serialization::V2Serializer::new(),
+            &self.h,
+            &mut buf,
+        );
+        hex::encode(buf)
+    }
+
+    /// The inverse of `encode`.
+    pub fn decode(text: &str) -> Result<Latency, String> {
+        let bytes = hex::decode(text).map_err(|e| e.to_string())?;
+        let h: Histogram<u64> = hdrhistogram::serialization::Deserializer::new()
+            .deserialize(&mut &bytes[..])
+            .map_err(|e| format!("{e:?}"))?;
+        let mut l = Latency::new();
+        l.h.add(&h).map_err(|e| format!("{e:?}"))?;
+        Ok(l)
+    }
+
     pub fn count(&self) -> u64 {
         self.h.len()
     }

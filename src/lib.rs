@@ -4,6 +4,7 @@
 //! `shared/spec/reconciler.md`, cited as "spec §N" throughout.
 
 pub mod batched;
+pub mod checkpoint;
 pub mod cli;
 pub mod clock;
 pub mod cmd;

@@ -12,6 +12,9 @@
 //! report, the concurrency mode, `report compare`, `sweep`.
 
 use crate::batched::{self, BatchedConfig, Outcome};
+use crate::checkpoint::{
+    self, Checkpoint, EqRowSer, FindingSer, PathCheckpoint, SampleSer, TickRowSer,
+};
 use crate::clock::Clock;
 use crate::convergence::{self, Sample, Scope, Semantics, Tracker};
 use crate::cursor::SqliteCursor;
@@ -154,7 +157,7 @@ pub enum Event {
 }
 
 /// What churn can pick from: read once from the base fleet.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Universe {
     pub host_ids: Vec<i64>,
     pub label_ids: Vec<i64>,
@@ -357,6 +360,24 @@ pub fn scope_of(conn: &Connection, events: &[Event]) -> rusqlite::Result<Scope> 
     Ok(scope)
 }
 
+/// The last tick whose churn a path database has applied (None: none yet).
+pub fn churned_tick(conn: &Connection) -> rusqlite::Result<Option<u32>> {
+    let exists: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'reconsim_progress')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !exists {
+        return Ok(None);
+    }
+    conn.query_row(
+        "SELECT value FROM reconsim_progress WHERE key = 'churned_tick'",
+        [],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
 /// Applies churn events in one transaction at virtual time `now_s` (seconds since the epoch).
 pub fn apply_events(
     conn: &mut Connection,
@@ -366,6 +387,16 @@ pub fn apply_events(
 ) -> rusqlite::Result<()> {
     let now = timefmt::timestamp(now_s);
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    // The tick whose churn this transaction applies, committed with it: a resumed run never
+    // applies the same churn twice (a flip twice is no flip).
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS reconsim_progress (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+    )?;
+    tx.execute(
+        "INSERT INTO reconsim_progress (key, value) VALUES ('churned_tick', ?1)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [tick],
+    )?;
     for e in events {
         match e {
             Event::Flip { host, label } => {
@@ -504,6 +535,11 @@ pub fn copy_fleet(base: &Path, dst: &Path) -> rusqlite::Result<Connection> {
         dst,
         None::<fn(rusqlite::backup::Progress)>,
     )?;
+    open_path_db(dst)
+}
+
+/// Opens a path's database for the run (also when resuming one).
+pub fn open_path_db(dst: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open(dst)?;
     // A simulation's scratch copy: no fsyncs; the same cache and mapping for both paths.
     conn.execute_batch(
@@ -530,7 +566,6 @@ struct PathState {
     run: PathRun,
     tracker: Tracker,
     model: DeviceModel,
-    cmd_rng: ChaCha8Rng,
     /// Batched: tick of each host uuid's last visit, and the host ids of the current pass.
     last_visit: FxHashMap<String, u32>,
     pass_visited: HashSet<i64>,
@@ -628,14 +663,16 @@ fn start_s(s: &Scenario) -> i64 {
 }
 
 /// Runs every path in lockstep, tick by tick (each path on its own database), so that their
-/// states can be compared at the batched path's pass boundaries. `on_tick` sees each tick row.
+/// states can be compared at the batched path's pass boundaries. `on_event` sees each tick row,
+/// each warm-up tick and each checkpoint (an error from it stops the run). With `resume`, the
+/// run continues from a checkpoint on the databases the crashed run left.
 pub fn run(
     dbs: PathDbs,
     cfg: &LoadtestConfig,
     universe: &Universe,
     clock: &dyn Clock,
-    mut on_tick: impl FnMut(&TickRow),
-    mut on_warmup: impl FnMut(PathKind, u32),
+    resume: Option<Checkpoint>,
+    mut on_event: impl FnMut(RunEvent<'_>) -> anyhow::Result<()>,
 ) -> anyhow::Result<LoadtestResult> {
     let s = &cfg.scenario;
     let lt = &s.loadtest;
@@ -644,8 +681,6 @@ pub fn run(
     let mut states: Vec<PathState> = dbs
         .into_iter()
         .map(|(kind, conn, db)| {
-            let mut cmd_rng = ChaCha8Rng::seed_from_u64(s.run.seed);
-            cmd_rng.set_stream(500 + kind as u64);
             let sem = match kind {
                 PathKind::Legacy => Semantics::legacy(cfg.batched.rules),
                 PathKind::Batched => Semantics::batched(cfg.batched.rules),
@@ -663,7 +698,6 @@ pub fn run(
                     verify_per_tick: lt.verify_per_tick,
                     failure_rate: lt.failure_rate,
                 },
-                cmd_rng,
                 last_visit: FxHashMap::default(),
                 pass_visited: HashSet::new(),
                 pass_start: 0,
@@ -701,6 +735,54 @@ pub fn run(
         }
     }
     let mut pending: Option<(Vec<Event>, u32, u64)> = None;
+    let mut first_tick = 0;
+    let warmup_ticks = if resume.is_some() {
+        0
+    } else {
+        cfg.warmup_ticks
+    };
+    if let Some(c) = &resume {
+        if cfg.concurrent_churn {
+            anyhow::bail!("a --concurrent-churn run cannot be resumed");
+        }
+        first_tick = c.next_tick;
+        result.equivalence = c.equivalence.iter().map(EqRowSer::to_row).collect();
+        result.equivalence_time = Duration::from_micros(c.equivalence_time_us);
+        for (k, v) in &c.events {
+            let kind = EVENT_KINDS
+                .iter()
+                .copied()
+                .find(|x| x == k)
+                .ok_or_else(|| anyhow::anyhow!("checkpoint: unknown event kind {k:?}"))?;
+            result.events.insert(kind, *v);
+        }
+        touched_hosts.extend(c.touched_hosts.iter().cloned());
+        touched_profiles.extend(c.touched_profiles.iter().cloned());
+        for st in states.iter_mut() {
+            let p = c
+                .paths
+                .iter()
+                .find(|p| p.path == st.kind.name())
+                .ok_or_else(|| {
+                    anyhow::anyhow!("checkpoint: no state for path {}", st.kind.name())
+                })?;
+            st.run = checkpoint::restore_run(p).map_err(anyhow::Error::msg)?;
+            let samples = |v: &[SampleSer]| -> anyhow::Result<Vec<Sample>> {
+                v.iter()
+                    .map(|s| s.to_sample().map_err(anyhow::Error::msg))
+                    .collect()
+            };
+            st.tracker = Tracker::restore(st.tracker.sem, samples(&p.open)?, samples(&p.closed)?);
+            st.last_visit = p.last_visit.iter().cloned().collect();
+            st.pass_visited = p.pass_visited.iter().copied().collect();
+            st.pass_start = p.pass_start;
+            if let Some(m) = st.monitor.as_mut() {
+                for f in &p.findings {
+                    m.findings.push(f.to_finding().map_err(anyhow::Error::msg)?);
+                }
+            }
+        }
+    }
     // Warm-up: ticks with devices but no churn and nothing recorded, so that the measured
     // ticks start from a converged state instead of the generated one.
     let tw = clock.now();
@@ -709,7 +791,7 @@ pub fn run(
         .iter_mut()
         .map(|st| (st.monitor.take(), std::mem::take(&mut st.faults)))
         .collect();
-    for w in 0..cfg.warmup_ticks {
+    for w in 0..warmup_ticks {
         for st in states.iter_mut() {
             let (_, report) = reconcile_tick(st, cfg, clock, 0)?;
             if let Some(r) = report {
@@ -720,16 +802,18 @@ pub fn run(
                 }
             }
             device::acknowledge(&mut st.conn, &st.model, WARMUP_TICK_BASE + w as u64)?;
-            on_warmup(st.kind, w);
+            on_event(RunEvent::Warmup(st.kind, w))?;
         }
     }
     for (st, (monitor, faults)) in states.iter_mut().zip(parked) {
-        st.run = PathRun::default();
+        if warmup_ticks > 0 {
+            st.run = PathRun::default();
+        }
         st.monitor = monitor;
         st.faults = faults;
     }
     result.warmup_time = clock.since(tw);
-    for tick in 0..cfg.ticks {
+    for tick in first_tick..cfg.ticks {
         let mut boundary = None;
         let churn_now = pending.take();
         if let Some((evs, _, _)) = &churn_now {
@@ -799,7 +883,7 @@ pub fn run(
                     st.pass_start = tick + 1;
                 }
             }
-            on_tick(&row);
+            on_event(RunEvent::Tick(&row))?;
             st.run.ticks.push(row);
         }
         let now_s = (tick as u64 + 1) * interval;
@@ -846,22 +930,33 @@ pub fn run(
             pending = (!evs.is_empty()).then_some((evs, tick, now_s));
             continue;
         }
-        if evs.is_empty() {
-            continue;
+        if !evs.is_empty() {
+            for e in &evs {
+                *result.events.entry(event_kind(e)).or_default() += 1;
+            }
+            for st in states.iter_mut() {
+                // A resumed tick whose churn this database already committed: not twice.
+                if churned_tick(&st.conn)?.is_some_and(|t| t >= tick) {
+                    continue;
+                }
+                let tc = clock.now();
+                let sem = st.tracker.sem;
+                let (scope, before, after) =
+                    churn_step(&mut st.conn, &evs, &sem, start + now_s as i64, tick)?;
+                st.tracker
+                    .record_changes(&st.conn, &before, &after, tick, now_s)?;
+                record(&mut st.run, "churn", clock.since(tc));
+                touch(&scope, tick, &mut touched_hosts, &mut touched_profiles);
+            }
         }
-        for e in &evs {
-            *result.events.entry(event_kind(e)).or_default() += 1;
-        }
-        for st in states.iter_mut() {
-            let tc = clock.now();
-            let sem = st.tracker.sem;
-            let (scope, before, after) =
-                churn_step(&mut st.conn, &evs, &sem, start + now_s as i64, tick)?;
-            st.tracker
-                .record_changes(&st.conn, &before, &after, tick, now_s)?;
-            record(&mut st.run, "churn", clock.since(tc));
-            touch(&scope, tick, &mut touched_hosts, &mut touched_profiles);
-        }
+        let c = checkpoint_of(
+            tick + 1,
+            &states,
+            &result,
+            &touched_hosts,
+            &touched_profiles,
+        );
+        on_event(RunEvent::Checkpoint(&c))?;
     }
     for st in states {
         let mut run = st.run;
@@ -870,6 +965,93 @@ pub fn run(
         result.runs.push((st.kind, run));
     }
     Ok(result)
+}
+
+/// What `run` reports as it goes.
+pub enum RunEvent<'a> {
+    /// A tick of one path ended.
+    Tick(&'a TickRow),
+    /// A warm-up tick (path, index) ended.
+    Warmup(PathKind, u32),
+    /// Every path finished a tick: the state to resume from.
+    Checkpoint(&'a Checkpoint),
+}
+
+/// The event kinds, as `event_kind` names them.
+pub const EVENT_KINDS: [&str; 11] = [
+    "membership_flip",
+    "label_report",
+    "profile_edit",
+    "team_transfer",
+    "new_label",
+    "label_deletion",
+    "profile_add",
+    "profile_deletion",
+    "secrets_update",
+    "enrollment_toggle",
+    "duplicate_host",
+];
+
+fn checkpoint_of(
+    next_tick: u32,
+    states: &[PathState],
+    result: &LoadtestResult,
+    touched_hosts: &FxHashMap<String, u32>,
+    touched_profiles: &FxHashMap<String, u32>,
+) -> Checkpoint {
+    let sorted = |m: &FxHashMap<String, u32>| -> Vec<(String, u32)> {
+        let mut v: Vec<(String, u32)> = m.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        v.sort();
+        v
+    };
+    Checkpoint {
+        next_tick,
+        paths: states
+            .iter()
+            .map(|st| {
+                let (open, closed) = st.tracker.parts();
+                let mut pass_visited: Vec<i64> = st.pass_visited.iter().copied().collect();
+                pass_visited.sort_unstable();
+                PathCheckpoint {
+                    path: st.kind.name().to_string(),
+                    ticks: st.run.ticks.iter().map(TickRowSer::from).collect(),
+                    hist: st
+                        .run
+                        .hist
+                        .iter()
+                        .map(|(k, h)| (k.clone(), h.encode()))
+                        .collect(),
+                    totals_us: st
+                        .run
+                        .totals
+                        .iter()
+                        .map(|(k, d)| (k.clone(), d.as_micros() as u64))
+                        .collect(),
+                    cpu_us: st.run.cpu.as_micros() as u64,
+                    peak_rss_kib: st.run.peak_rss_kib,
+                    open: open.iter().map(SampleSer::from).collect(),
+                    closed: closed.iter().map(SampleSer::from).collect(),
+                    last_visit: sorted(&st.last_visit),
+                    pass_visited,
+                    pass_start: st.pass_start,
+                    findings: st
+                        .monitor
+                        .as_ref()
+                        .map(|m| m.findings.iter().map(FindingSer::from).collect())
+                        .unwrap_or_default(),
+                }
+            })
+            .collect(),
+        equivalence: result.equivalence.iter().map(EqRowSer::from).collect(),
+        events: result
+            .events
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect(),
+        touched_hosts: sorted(touched_hosts),
+        touched_profiles: sorted(touched_profiles),
+        equivalence_time_us: result.equivalence_time.as_micros() as u64,
+    }
 }
 
 /// Records the tick at which each visited host uuid was last looked at.
@@ -976,7 +1158,9 @@ fn reconcile_tick(
     row.installs = deltas.iter().filter(|d| d.op == Op::Install).count() as u64;
     row.removes = deltas.len() as u64 - row.installs;
     let tw = clock.now();
-    let cmd_rng = &mut st.cmd_rng;
+    // Command uuids from (seed, path, tick): reproducible, and the same after a resume.
+    let mut cmd_rng = ChaCha8Rng::seed_from_u64(cfg.scenario.run.seed);
+    cmd_rng.set_stream(500 + st.kind as u64 * 1_000_000_000 + tick as u64);
     if let Some(e) = st.faults.phase_error("write", tick) {
         // An injected writer failure: the tick's deltas are lost (the next tick recomputes).
         row.outcome = "error";
@@ -1383,12 +1567,20 @@ pub fn text_summary(
         .iter()
         .map(|(k, v)| format!("{k} {v:.1} s"))
         .collect();
-    let _ = writeln!(
-        o,
-        "  outside the measured ticks: {:.1}% of the wall time ({})",
-        harness.1 * 100.0,
-        parts.join(", ")
-    );
+    if harness.1.is_nan() {
+        let _ = writeln!(
+            o,
+            "  outside the measured ticks: n/a (a resumed run; {})",
+            parts.join(", ")
+        );
+    } else {
+        let _ = writeln!(
+            o,
+            "  outside the measured ticks: {:.1}% of the wall time ({})",
+            harness.1 * 100.0,
+            parts.join(", ")
+        );
+    }
     o
 }
 
@@ -1654,7 +1846,7 @@ mod tests {
         let clock = crate::clock::FakeClock::stepping(Duration::from_micros(100));
         let cfg = config(&s, 3);
         let dbs = vec![(PathKind::Batched, conn, PathBuf::from(":memory:"))];
-        let r = run(dbs, &cfg, &u, &clock, |_| {}, |_, _| {}).unwrap();
+        let r = run(dbs, &cfg, &u, &clock, None, |_| Ok(())).unwrap();
         let run = &r.runs[0].1;
         // Every phase reads the clock twice: one 100 µs step.
         for phase in [

@@ -1,5 +1,6 @@
-//! `reconsim loadtest` (issue 4, in progress): generate (or reuse) a fleet, run each path's
-//! ticks on its own copy, write the results folder.
+//! `reconsim loadtest`: generate (or reuse) a fleet, run each path's ticks on its own copy in
+//! the run folder's `state/` (with a checkpoint after every tick, so `--resume DIR` can continue
+//! after a crash), write the results, remove `state/`.
 
 use crate::batched::BatchedConfig;
 use crate::cli::{EXIT_OK, LoadtestArgs};
@@ -12,16 +13,46 @@ use anyhow::Context;
 use indicatif::ProgressBar;
 use sha2::{Digest, Sha256};
 use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Everything a run needs, saved as `state/run.json` so that `--resume` can continue it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct RunSpec {
+    scenario_file: String,
+    scenario_text: String,
+    seed: u64,
+    paths: Vec<String>,
+    ticks: u32,
+    legacy_sql: String,
+    variant: crate::variant::Variant,
+    warmup_ticks: u32,
+    concurrent_churn: bool,
+    database: Option<String>,
+    universe: Universe,
+    started_utc: String,
+    command_line: Vec<String>,
+}
+
+/// The folder inside a run with its databases and checkpoint while it runs.
+fn state_dir(out: &Path) -> PathBuf {
+    out.join("state")
+}
 
 pub fn run(args: LoadtestArgs) -> anyhow::Result<i32> {
+    if let Some(dir) = &args.resume {
+        return resume(dir, args.quiet);
+    }
+    let Some(scenario_path) = &args.scenario else {
+        anyhow::bail!("loadtest: --scenario FILE or --resume DIR is required");
+    };
     let started = chrono::Utc::now();
-    let text = std::fs::read_to_string(&args.scenario).map_err(|source| {
+    let text = std::fs::read_to_string(scenario_path).map_err(|source| {
         crate::scenario::ScenarioError::Read {
-            file: args.scenario.display().to_string(),
+            file: scenario_path.display().to_string(),
             source,
         }
     })?;
-    let scenario = Scenario::parse(&text, &args.scenario.display().to_string())?;
+    let scenario = Scenario::parse(&text, &scenario_path.display().to_string())?;
     let scenario = generator::effective_scenario(
         &scenario,
         &GenerateOptions {
@@ -29,12 +60,13 @@ pub fn run(args: LoadtestArgs) -> anyhow::Result<i32> {
             ..GenerateOptions::default()
         },
     );
-    let name = super::scenario_name(&args.scenario);
+    let name = super::scenario_name(scenario_path);
     let out = super::results_dir(
         args.out.as_deref(),
         &format!("{name}-{}", scenario.run.seed),
     )?;
-    let work = tempfile::tempdir().context("creating a working directory")?;
+    let state = state_dir(&out);
+    std::fs::create_dir_all(&state).with_context(|| format!("--out {}", state.display()))?;
     let progress = super::spinner(args.quiet);
 
     let base = match &args.db {
@@ -44,7 +76,7 @@ pub fn run(args: LoadtestArgs) -> anyhow::Result<i32> {
         }
         None => {
             progress.set_message(format!("generating {name}"));
-            let db = work.path().join("fleet.db");
+            let db = state.join("fleet.db");
             generator::generate_file(&db, &scenario, true, &ProgressBar::hidden())?;
             db
         }
@@ -53,67 +85,162 @@ pub fn run(args: LoadtestArgs) -> anyhow::Result<i32> {
         let conn = crate::schema::open_contract_db(&base)?;
         Universe::load(&conn).context("reading the fleet")?
     };
+    let batch_size = scenario.run.batch_size as usize;
+    let mut paths = args.paths.clone();
+    paths.sort();
+    paths.dedup();
+    let spec = RunSpec {
+        scenario_file: scenario_path.display().to_string(),
+        scenario_text: text,
+        seed: scenario.run.seed,
+        paths: paths.iter().map(|p| p.name().to_string()).collect(),
+        ticks: args
+            .ticks
+            .unwrap_or_else(|| (universe.eligible as usize / batch_size.max(1) + 3) as u32),
+        legacy_sql: args.legacy_sql.to_string(),
+        variant: args.variant.unwrap_or(scenario.run.variant),
+        warmup_ticks: args.warmup_ticks,
+        concurrent_churn: args.concurrent_churn,
+        database: args.db.as_ref().map(|d| d.display().to_string()),
+        universe,
+        started_utc: started.to_rfc3339(),
+        command_line: std::env::args().collect(),
+    };
+    write_atomic(
+        &state.join("run.json"),
+        serde_json::to_string(&spec)?.as_bytes(),
+    )?;
+    let mut dbs = Vec::new();
+    for &path in &paths {
+        let file = state.join(format!("{}.db", path.name()));
+        let conn = loadtest::copy_fleet(&base, &file)
+            .with_context(|| format!("copying the fleet for the {} path", path.name()))?;
+        dbs.push((path, conn, file));
+    }
+    if args.db.is_none() {
+        let _ = std::fs::remove_file(state.join("fleet.db"));
+    }
+    progress.finish_and_clear();
+    execute(&spec, &out, dbs, None, args.quiet)
+}
+
+/// `loadtest --resume DIR`: continues a run from its last checkpoint.
+fn resume(dir: &Path, quiet: bool) -> anyhow::Result<i32> {
+    let state = state_dir(dir);
+    let spec_file = state.join("run.json");
+    let text = std::fs::read_to_string(&spec_file).map_err(|_| {
+        anyhow::anyhow!(
+            "--resume {}: not a resumable loadtest run (no state/run.json: finished, or not a run)",
+            dir.display()
+        )
+    })?;
+    let spec: RunSpec = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "--resume {}: reading {}",
+            dir.display(),
+            spec_file.display()
+        )
+    })?;
+    let checkpoint = match std::fs::read_to_string(state.join("checkpoint.json")) {
+        Ok(t) => serde_json::from_str(&t).with_context(|| {
+            format!("--resume {}: reading state/checkpoint.json", dir.display())
+        })?,
+        // Crashed before the first tick ended: start over on the same databases.
+        Err(_) => crate::checkpoint::Checkpoint::default(),
+    };
+    let mut dbs = Vec::new();
+    for name in &spec.paths {
+        let path = crate::checkpoint::path_kind(name).map_err(anyhow::Error::msg)?;
+        let file = state.join(format!("{name}.db"));
+        if !file.is_file() {
+            anyhow::bail!("--resume {}: {} is missing", dir.display(), file.display());
+        }
+        let conn = loadtest::open_path_db(&file)
+            .with_context(|| format!("--resume {}: opening {}", dir.display(), file.display()))?;
+        dbs.push((path, conn, file));
+    }
+    execute(&spec, dir, dbs, Some(checkpoint), quiet)
+}
+
+/// Runs (or resumes) the ticks and writes the results folder.
+fn execute(
+    spec: &RunSpec,
+    out: &Path,
+    dbs: loadtest::PathDbs,
+    resume: Option<crate::checkpoint::Checkpoint>,
+    quiet: bool,
+) -> anyhow::Result<i32> {
+    let text = &spec.scenario_text;
+    let scenario = Scenario::parse(text, &spec.scenario_file)?;
+    let scenario = generator::effective_scenario(
+        &scenario,
+        &GenerateOptions {
+            seed: Some(spec.seed),
+            ..GenerateOptions::default()
+        },
+    );
+    let name = super::scenario_name(Path::new(&spec.scenario_file));
+    let universe = &spec.universe;
     let mut rules = scenario
         .rules
         .rules()
         .map_err(|(k, m)| anyhow::anyhow!("scenario key `{k}`: {m}"))?;
-    let variant = args.variant.unwrap_or(scenario.run.variant);
+    let variant = spec.variant;
     variant.preset(&mut rules);
     let batch_size = scenario.run.batch_size as usize;
-    let ticks = args
-        .ticks
-        .unwrap_or_else(|| (universe.eligible as usize / batch_size.max(1) + 3) as u32);
-    let mut paths = args.paths.clone();
-    paths.sort();
-    paths.dedup();
+    let ticks = spec.ticks;
+    let legacy_sql: crate::legacy::LegacySql =
+        clap::ValueEnum::from_str(&spec.legacy_sql, true).map_err(anyhow::Error::msg)?;
+    let paths: Vec<PathKind> = dbs.iter().map(|d| d.0).collect();
     let cfg = LoadtestConfig {
         scenario: scenario.clone(),
         paths: paths.clone(),
         ticks,
-        legacy_sql: args.legacy_sql,
+        legacy_sql,
         batched: BatchedConfig {
             batch_size,
             rules,
             variant,
         },
-        concurrent_churn: args.concurrent_churn,
-        warmup_ticks: args.warmup_ticks,
+        concurrent_churn: spec.concurrent_churn,
+        warmup_ticks: spec.warmup_ticks,
     };
     let clock = RealClock::default();
-    let mut dbs = Vec::new();
-    for &path in &cfg.paths {
-        let file = work.path().join(format!("{}.db", path.name()));
-        let conn = loadtest::copy_fleet(&base, &file)
-            .with_context(|| format!("copying the fleet for the {} path", path.name()))?;
-        dbs.push((path, conn, file));
-    }
-    progress.finish_and_clear();
-    let bar = super::bar(args.quiet, ticks as u64 * cfg.paths.len() as u64);
+    let resumed_at = resume.as_ref().map(|c| c.next_tick);
+    let done = resumed_at.unwrap_or(0) as u64 * cfg.paths.len() as u64;
+    let bar = super::bar(quiet, ticks as u64 * cfg.paths.len() as u64);
+    bar.set_position(done);
     let note = if cfg.paths.contains(&PathKind::Legacy) {
         " — each legacy tick is a whole-fleet diff (~28 s at 100k hosts, spec §9); --ticks bounds it"
     } else {
         ""
     };
     let wall = std::time::Instant::now();
-    let warmup = args.warmup_ticks;
-    let result = loadtest::run(
-        dbs,
-        &cfg,
-        &universe,
-        &clock,
-        |row| {
-            bar.inc(1);
-            bar.set_message(format!(
-                "{} tick {}/{ticks}: {} ms, {} installs, {} removes{note}",
-                row.path,
-                row.tick + 1,
-                row.duration_us / 1000,
-                row.installs,
-                row.removes
-            ))
-        },
-        |path, w| bar.set_message(format!("warm-up: {} tick {}/{warmup}", path.name(), w + 1)),
-    )?;
+    let warmup = spec.warmup_ticks;
+    let state = state_dir(out);
+    let result = loadtest::run(dbs, &cfg, universe, &clock, resume, |event| {
+        match event {
+            loadtest::RunEvent::Tick(row) => {
+                bar.inc(1);
+                bar.set_message(format!(
+                    "{} tick {}/{ticks}: {} ms, {} installs, {} removes{note}",
+                    row.path,
+                    row.tick + 1,
+                    row.duration_us / 1000,
+                    row.installs,
+                    row.removes
+                ))
+            }
+            loadtest::RunEvent::Warmup(path, w) => {
+                bar.set_message(format!("warm-up: {} tick {}/{warmup}", path.name(), w + 1))
+            }
+            loadtest::RunEvent::Checkpoint(c) => write_atomic(
+                &state.join("checkpoint.json"),
+                serde_json::to_string(c)?.as_bytes(),
+            )?,
+        }
+        Ok(())
+    })?;
     let wall = wall.elapsed();
     bar.finish_and_clear();
     let runs = &result.runs;
@@ -145,17 +272,24 @@ pub fn run(args: LoadtestArgs) -> anyhow::Result<i32> {
         }
     }
     let verdict = loadtest::equivalence_verdict(&result.equivalence, cfg.paths.len() == 2);
-    let harness = loadtest::harness_breakdown(&result, wall, cfg.concurrent_churn);
+    let (args_db, args_seed) = (spec.database.clone(), spec.seed);
+    let mut harness = loadtest::harness_breakdown(&result, wall, cfg.concurrent_churn);
+    if resumed_at.is_some() {
+        // The wall clock covers only the resumed part: no share to report.
+        harness.1 = f64::NAN;
+    }
     let manifest = serde_json::json!({
         "reconsim_version": env!("CARGO_PKG_VERSION"),
         "git_commit": option_env!("RECONSIM_GIT_COMMIT").unwrap_or("unknown"),
         "rustc_version": option_env!("RECONSIM_RUSTC_VERSION").unwrap_or("unknown"),
-        "command_line": std::env::args().collect::<Vec<_>>(),
-        "scenario_file": args.scenario.display().to_string(),
+        "command_line": spec.command_line,
+        "resume_command_line": resumed_at.map(|_| std::env::args().collect::<Vec<_>>()),
+        "resumed_at_tick": resumed_at,
+        "scenario_file": spec.scenario_file,
         "scenario_sha256": hex::encode(Sha256::digest(text.as_bytes())),
         "scenario_text": text,
-        "seed": scenario.run.seed,
-        "database": args.db.as_ref().map(|d| d.display().to_string()),
+        "seed": args_seed,
+        "database": args_db,
         "paths": cfg.paths.iter().map(|p| p.name()).collect::<Vec<_>>(),
         "ticks": ticks,
         "interval_s": scenario.loadtest.interval_s,
@@ -163,16 +297,16 @@ pub fn run(args: LoadtestArgs) -> anyhow::Result<i32> {
         "batch_size": batch_size,
         "rules": rules.describe(),
         "variant": variant.to_string(),
-        "legacy_sql": args.legacy_sql.to_string(),
-        "concurrent_churn": args.concurrent_churn,
-        "warmup_ticks": args.warmup_ticks,
+        "legacy_sql": spec.legacy_sql,
+        "concurrent_churn": spec.concurrent_churn,
+        "warmup_ticks": spec.warmup_ticks,
         "sqlite_version": rusqlite::version(),
         "pragmas": ["synchronous=OFF", "temp_store=MEMORY", "cache_size=-262144", "mmap_size=4294967296"],
         "cpu_count": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
-        "started_utc": started.to_rfc3339(),
+        "started_utc": spec.started_utc,
         "ended_utc": chrono::Utc::now().to_rfc3339(),
         "wall_s": wall.as_secs_f64(),
-        "outside_ticks_share": harness.1,
+        "outside_ticks_share": (!harness.1.is_nan()).then_some(harness.1),
         "outside_ticks_s": harness.0.iter().map(|(k, v)| (k.to_string(), *v)).collect::<std::collections::BTreeMap<_, _>>(),
         "events": result.events,
         "equivalence_verdict": verdict,
@@ -195,7 +329,9 @@ pub fn run(args: LoadtestArgs) -> anyhow::Result<i32> {
     });
     write_atomic(&out.join("report.html"), html.as_bytes())?;
 
-    if !args.quiet {
+    // Finished: the working state goes (the results are in the folder).
+    std::fs::remove_dir_all(&state).with_context(|| format!("removing {}", state.display()))?;
+    if !quiet {
         let mut o = std::io::stdout().lock();
         o.write_all(
             loadtest::text_summary(
