@@ -54,6 +54,35 @@ impl FaultPlan {
                     < self.faults.cursor_write_fail_probability)
     }
 
+    /// How long another connection holds the write lock during the writer of `tick`, if it does.
+    pub fn busy_write(&self, tick: u32) -> Option<std::time::Duration> {
+        let f = &self.faults;
+        (f.busy_write_ms > 0
+            && f.busy_write_probability > 0.0
+            && uniform(self.seed, "fault:busy_write", tick as u64, 3) < f.busy_write_probability)
+            .then(|| std::time::Duration::from_millis(f.busy_write_ms))
+    }
+
+    /// Holds the write lock of the database `db` for `hold` from another connection; returns
+    /// once the lock is held, with the thread to join.
+    pub fn hold_write_lock(
+        db: &std::path::Path,
+        hold: std::time::Duration,
+    ) -> anyhow::Result<std::thread::JoinHandle<()>> {
+        let conn = rusqlite::Connection::open(db)?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        let handle = std::thread::spawn(move || {
+            let locked = conn.execute_batch("BEGIN IMMEDIATE").is_ok();
+            let _ = tx.send(locked);
+            if locked {
+                std::thread::sleep(hold);
+                let _ = conn.execute_batch("COMMIT");
+            }
+        });
+        let _ = rx.recv();
+        Ok(handle)
+    }
+
     /// Whether the cursor read of `tick` fails.
     pub fn cursor_read_fails(&self, tick: u32) -> bool {
         self.faults

@@ -721,6 +721,12 @@ pub fn run(
     let can_reset_rss = procstat::reset_peak_rss();
     // Concurrency mode: each path's database in WAL mode, a second connection for the churn
     // task, and busy-wait counters on both.
+    // Injected lock waits are counted like the concurrency mode's.
+    if !cfg.concurrent_churn && s.faults.busy_write_ms > 0 {
+        for st in states.iter_mut() {
+            st.busy = Some(BusyCounter::install(&mut st.conn)?);
+        }
+    }
     if cfg.concurrent_churn {
         for st in states.iter_mut() {
             st.conn
@@ -1166,13 +1172,32 @@ fn reconcile_tick(
         row.outcome = "error";
         row.error = format!("write: {e}");
     } else {
-        writer::apply(conn, &deltas, || {
+        // Injected SQLITE_BUSY: another connection holds the write lock meanwhile.
+        let blocker = match st.faults.busy_write(tick) {
+            Some(hold) => Some(FaultPlan::hold_write_lock(&st.db, hold)?),
+            None => None,
+        };
+        let written = writer::apply(conn, &deltas, || {
             let bytes: [u8; 16] = cmd_rng.random();
             uuid::Builder::from_random_bytes(bytes)
                 .into_uuid()
                 .hyphenated()
                 .to_string()
-        })?;
+        });
+        if let Some(b) = blocker {
+            let _ = b.join();
+        }
+        match written {
+            Ok(_) => {}
+            // The lock never came: a failed tick, as Fleet's cron would log one.
+            Err(rusqlite::Error::SqliteFailure(e, m))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy =>
+            {
+                row.outcome = "error";
+                row.error = format!("write: {}", m.unwrap_or_else(|| e.to_string()));
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
     record(run, "write", clock.since(tw));
     let tick_time = clock.since(t0);

@@ -78,6 +78,11 @@ pub struct Faults {
     pub cursor_write_fail_probability: f64,
     /// Cursor reads fail from this tick on (a read error means "start from the beginning").
     pub cursor_read_fail_from_tick: Option<u32>,
+    /// `SQLITE_BUSY` on writes: another connection holds the write lock for this many ms while
+    /// the downstream writer runs (the writer waits, 1 ms a retry, up to 30 s, then fails).
+    pub busy_write_ms: u64,
+    /// ... at each tick with this probability (1 = every tick).
+    pub busy_write_probability: f64,
     /// Errors in named phases.
     #[serde(rename = "error")]
     pub errors: Vec<PhaseFault>,
@@ -520,6 +525,10 @@ impl Scenario {
         v.rate(
             "faults.cursor_write_fail_probability",
             self.faults.cursor_write_fail_probability,
+        );
+        v.rate(
+            "faults.busy_write_probability",
+            self.faults.busy_write_probability,
         );
         for (i, f) in self.faults.errors.iter().enumerate() {
             if !FAULT_PHASES.contains(&f.phase.as_str()) {

@@ -508,3 +508,28 @@ fn a_run_killed_mid_tick_resumes_and_loses_nothing() {
     let line = expect_error(wd.cmd(&["loadtest", "--resume", "r"]));
     assert!(line.contains("not a resumable loadtest run"), "{line}");
 }
+
+#[test]
+fn an_injected_busy_lock_makes_the_writer_wait_and_is_counted() {
+    let wd = Workdir::new();
+    let text = format!(
+        "{}\n[faults]\nbusy_write_ms = 30\nbusy_write_probability = 1.0\n",
+        scenario_text("quick.toml")
+    );
+    let s = wd.write("busy.toml", &text);
+    loadtest(
+        &wd,
+        s.to_str().unwrap(),
+        "r",
+        &["--ticks", "3", "--paths", "batched"],
+    );
+    let ticks = rows(&read(&wd, "r/ticks.csv"));
+    for r in ticks.iter().skip(1) {
+        let retries: u64 = r[12].parse().unwrap();
+        let us: u64 = r[8].parse().unwrap();
+        assert!(retries > 0 && us >= 30_000, "{r:?}");
+        assert_eq!(r[9], "ok");
+    }
+    let summary = read(&wd, "r/summary.csv");
+    assert!(summary.contains("\nbatched,busy_wait,3,"), "{summary}");
+}
