@@ -16,13 +16,14 @@ use crate::scenario::{Expect, Scenario};
 use rusqlite::Connection;
 
 /// The bug catalog, built into the binary: (name, scenario text).
-pub const CATALOG: [(&str, &str); 12] = [
+pub const CATALOG: [(&str, &str); 13] = [
     ("b1", include_str!("../scenarios/bugs/b1.toml")),
     ("b1-fixed", include_str!("../scenarios/bugs/b1-fixed.toml")),
     ("b2", include_str!("../scenarios/bugs/b2.toml")),
     ("b2-fixed", include_str!("../scenarios/bugs/b2-fixed.toml")),
     ("b3", include_str!("../scenarios/bugs/b3.toml")),
     ("b3-fixed", include_str!("../scenarios/bugs/b3-fixed.toml")),
+    ("b3-loud", include_str!("../scenarios/bugs/b3-loud.toml")),
     ("b4", include_str!("../scenarios/bugs/b4.toml")),
     ("b4-fixed", include_str!("../scenarios/bugs/b4-fixed.toml")),
     ("b5", include_str!("../scenarios/bugs/b5.toml")),

@@ -3,9 +3,9 @@
 
 use crate::util::{Workdir, expect_error, scenario, scenario_text};
 
-const CATALOG: [&str; 12] = [
-    "b1", "b1-fixed", "b2", "b2-fixed", "b3", "b3-fixed", "b4", "b4-fixed", "b5", "b5-fixed", "b6",
-    "b6-fixed",
+const CATALOG: [&str; 13] = [
+    "b1", "b1-fixed", "b2", "b2-fixed", "b3", "b3-fixed", "b3-loud", "b4", "b4-fixed", "b5",
+    "b5-fixed", "b6", "b6-fixed",
 ];
 
 #[test]
@@ -21,6 +21,18 @@ fn repro_list_shows_six_bugs_and_their_twins() {
     assert_eq!(names, CATALOG);
     for b in 1..=6 {
         assert!(text.contains(&format!("B{b} ")), "B{b} missing: {text}");
+    }
+}
+
+#[test]
+fn every_fixed_twin_is_clean() {
+    for name in CATALOG.iter().filter(|n| n.ends_with("-fixed")) {
+        let text = std::fs::read_to_string(scenario(&format!("bugs/{name}.toml"))).unwrap();
+        assert!(
+            text.contains("findings = []"),
+            "{name} does not expect a clean run"
+        );
+        assert!(!text.contains("[faults]"), "{name} injects a fault");
     }
 }
 
