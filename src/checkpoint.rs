@@ -19,7 +19,7 @@ pub struct Checkpoint {
     /// The first tick still to run.
     pub next_tick: u32,
     pub paths: Vec<PathCheckpoint>,
-    pub equivalence: Vec<EqRowSer>,
+    pub equivalence: Vec<EqRow>,
     pub events: BTreeMap<String, u64>,
     pub touched_hosts: Vec<(String, u32)>,
     pub touched_profiles: Vec<(String, u32)>,
@@ -189,52 +189,6 @@ impl FindingSer {
             detail: self.detail.clone(),
             sample: self.sample.clone(),
         })
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct EqRowSer {
-    pub pass_start_tick: u32,
-    pub tick: u32,
-    pub virtual_time_s: u64,
-    pub class: String,
-    pub pairs: u64,
-    pub sample_host_uuid: String,
-    pub sample_profile_uuid: String,
-    pub legacy_state: String,
-    pub batched_state: String,
-    pub explanation: String,
-}
-
-impl EqRowSer {
-    pub fn from(r: &EqRow) -> EqRowSer {
-        EqRowSer {
-            pass_start_tick: r.pass_start_tick,
-            tick: r.tick,
-            virtual_time_s: r.virtual_time_s,
-            class: r.class.clone(),
-            pairs: r.pairs,
-            sample_host_uuid: r.sample_host_uuid.clone(),
-            sample_profile_uuid: r.sample_profile_uuid.clone(),
-            legacy_state: r.legacy_state.clone(),
-            batched_state: r.batched_state.clone(),
-            explanation: r.explanation.clone(),
-        }
-    }
-
-    pub fn to_row(&self) -> EqRow {
-        EqRow {
-            pass_start_tick: self.pass_start_tick,
-            tick: self.tick,
-            virtual_time_s: self.virtual_time_s,
-            class: self.class.clone(),
-            pairs: self.pairs,
-            sample_host_uuid: self.sample_host_uuid.clone(),
-            sample_profile_uuid: self.sample_profile_uuid.clone(),
-            legacy_state: self.legacy_state.clone(),
-            batched_state: self.batched_state.clone(),
-            explanation: self.explanation.clone(),
-        }
     }
 }
 

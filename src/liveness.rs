@@ -71,6 +71,12 @@ pub struct Monitor {
     pub findings: Vec<Finding>,
 }
 
+/// (id, uuid) rows in uuid order, then id.
+fn sorted(mut rows: Vec<(i64, String)>) -> Vec<(i64, String)> {
+    rows.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
+    rows
+}
+
 fn sample(rows: &[(i64, String)]) -> String {
     rows.iter()
         .take(5)
@@ -242,14 +248,15 @@ impl Monitor {
             // meanwhile has had less than a pass to be reached).
             let listed = self.listed(conn)?;
             let since = tick + 1 - window;
-            let mut starved: Vec<(i64, String)> = listed
-                .iter()
-                .filter(|(id, _)| self.window_listed.contains_key(id))
-                .filter(|(id, _)| self.last_visit.get(id).is_none_or(|&t| t < since))
-                .map(|(id, u)| (*id, u.clone()))
-                .collect();
+            let starved = sorted(
+                listed
+                    .iter()
+                    .filter(|(id, _)| self.window_listed.contains_key(id))
+                    .filter(|(id, _)| self.last_visit.get(id).is_none_or(|&t| t < since))
+                    .map(|(id, u)| (*id, u.clone()))
+                    .collect(),
+            );
             self.window_listed = listed;
-            starved.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
             if !starved.is_empty() {
                 self.findings.push(Finding {
                     tick,
@@ -278,13 +285,13 @@ impl Monitor {
             self.visits.clear();
             return Ok(());
         }
-        let mut skipped: Vec<(i64, String)> = self
-            .expected
-            .iter()
-            .filter(|(id, _)| now.contains_key(id) && !self.visits.contains_key(id))
-            .map(|(id, u)| (*id, u.clone()))
-            .collect();
-        skipped.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
+        let skipped = sorted(
+            self.expected
+                .iter()
+                .filter(|(id, _)| now.contains_key(id) && !self.visits.contains_key(id))
+                .map(|(id, u)| (*id, u.clone()))
+                .collect(),
+        );
         if !skipped.is_empty() {
             self.findings.push(Finding {
                 tick,

@@ -12,9 +12,7 @@
 //! report, the concurrency mode, `report compare`, `sweep`.
 
 use crate::batched::{self, BatchedConfig, Outcome};
-use crate::checkpoint::{
-    self, Checkpoint, EqRowSer, FindingSer, PathCheckpoint, SampleSer, TickRowSer,
-};
+use crate::checkpoint::{self, Checkpoint, FindingSer, PathCheckpoint, SampleSer, TickRowSer};
 use crate::clock::Clock;
 use crate::convergence::{self, Sample, Scope, Semantics, Tracker};
 use crate::cursor::SqliteCursor;
@@ -752,7 +750,7 @@ pub fn run(
             anyhow::bail!("a --concurrent-churn run cannot be resumed");
         }
         first_tick = c.next_tick;
-        result.equivalence = c.equivalence.iter().map(EqRowSer::to_row).collect();
+        result.equivalence = c.equivalence.clone();
         result.equivalence_time = Duration::from_micros(c.equivalence_time_us);
         for (k, v) in &c.events {
             let kind = EVENT_KINDS
@@ -1048,7 +1046,7 @@ fn checkpoint_of(
                 }
             })
             .collect(),
-        equivalence: result.equivalence.iter().map(EqRowSer::from).collect(),
+        equivalence: result.equivalence.clone(),
         events: result
             .events
             .iter()
@@ -1211,7 +1209,7 @@ fn reconcile_tick(
 }
 
 /// One row of `equivalence.csv`: per pass boundary, the pairs of one class.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EqRow {
     pub pass_start_tick: u32,
     pub tick: u32,

@@ -185,19 +185,29 @@ fn summary_is_recomputable_from_the_hgrm_files() {
     }
 }
 
-#[test]
-fn both_paths_converge_once_churn_stops() {
-    let wd = Workdir::new();
-    // No duplicate uuids (D6 keeps a pair flipping between its two host rows for ever) and
-    // churn for the first three ticks only.
+/// The quick scenario without duplicate uuids (D6 keeps a pair flipping between its two host
+/// rows for ever), churn stopping after `churn_ticks`.
+fn converging_quick(churn_ticks: u32) -> String {
     let text = scenario_text("quick.toml")
         .replace("duplicate_uuid_rate = 0.005", "duplicate_uuid_rate = 0.0")
         .replace(
             "duplicate_hosts_per_min = 0.5",
             "duplicate_hosts_per_min = 0.0",
         )
-        .replace("# churn_ticks = 20", "churn_ticks = 3");
-    assert!(text.contains("churn_ticks = 3") && text.contains("duplicate_hosts_per_min = 0.0"));
+        .replace(
+            "# churn_ticks = 20",
+            &format!("churn_ticks = {churn_ticks}"),
+        );
+    assert!(text.contains("duplicate_hosts_per_min = 0.0") && text.contains("\nchurn_ticks"));
+    text
+}
+
+#[test]
+fn both_paths_converge_once_churn_stops() {
+    let wd = Workdir::new();
+    // No duplicate uuids (D6 keeps a pair flipping between its two host rows for ever) and
+    // churn for the first three ticks only.
+    let text = converging_quick(3);
     let s = wd.write("stop.toml", &text);
     loadtest(&wd, s.to_str().unwrap(), "r", &["--ticks", "16"]);
     let ticks = rows(&read(&wd, "r/ticks.csv"));
@@ -421,13 +431,7 @@ fn the_liveness_monitor_reports_a_swallowed_cursor_write_in_a_loadtest() {
 #[test]
 fn a_run_killed_mid_tick_resumes_and_loses_nothing() {
     let wd = Workdir::new();
-    let text = scenario_text("quick.toml")
-        .replace("duplicate_uuid_rate = 0.005", "duplicate_uuid_rate = 0.0")
-        .replace(
-            "duplicate_hosts_per_min = 0.5",
-            "duplicate_hosts_per_min = 0.0",
-        )
-        .replace("# churn_ticks = 20", "churn_ticks = 6");
+    let text = converging_quick(6);
     let s = wd.write("crash.toml", &text);
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("reconsim"))
         .current_dir(wd.dir.path())

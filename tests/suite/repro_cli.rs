@@ -157,6 +157,20 @@ fn bad_variant_expect_and_fault_names_are_refused() {
     assert!(line.contains("variant"), "{line}");
 }
 
+/// The edge-case fleet as `e.db` in the workdir.
+fn generate_edge_cases(wd: &Workdir) {
+    wd.cmd(&[
+        "generate",
+        "--scenario",
+        &scenario("edge-cases.toml"),
+        "--db",
+        "e.db",
+        "-q",
+    ])
+    .assert()
+    .success();
+}
+
 /// Unexplained pairs and liveness findings of one `compare` summary.
 fn caught(summary: &str) -> (u64, String) {
     let unexplained = summary
@@ -174,16 +188,7 @@ fn caught(summary: &str) -> (u64, String) {
 #[test]
 fn compare_catches_every_mutant_on_the_edge_case_fleet() {
     let wd = Workdir::new();
-    wd.cmd(&[
-        "generate",
-        "--scenario",
-        &scenario("edge-cases.toml"),
-        "--db",
-        "e.db",
-        "-q",
-    ])
-    .assert()
-    .success();
+    generate_edge_cases(&wd);
     let run = |extra: &[&str]| -> String {
         let mut args = vec![
             "compare",
@@ -225,16 +230,7 @@ fn compare_catches_every_mutant_on_the_edge_case_fleet() {
 #[test]
 fn shrink_reduces_a_seeded_divergence_to_a_handful_of_rows() {
     let wd = Workdir::new();
-    wd.cmd(&[
-        "generate",
-        "--scenario",
-        &scenario("edge-cases.toml"),
-        "--db",
-        "e.db",
-        "-q",
-    ])
-    .assert()
-    .success();
+    generate_edge_cases(&wd);
     let out = wd
         .cmd(&[
             "shrink",
