@@ -269,3 +269,31 @@ fn shrink_reduces_a_seeded_divergence_to_a_handful_of_rows() {
         "{line}"
     );
 }
+
+#[test]
+fn a_failing_cursor_read_restarts_every_tick_from_the_beginning() {
+    let wd = Workdir::new();
+    // b2-fixed's clean fleet, with cursor reads failing from tick 2: a read error means "start
+    // from the beginning" (spec §4.1), so the first window comes back and later hosts starve.
+    let text = std::fs::read_to_string(scenario("bugs/b2-fixed.toml"))
+        .unwrap()
+        .replace(
+            "[expect]",
+            "[faults]\ncursor_read_fail_from_tick = 2\n\n[expect]",
+        )
+        .replace("findings = []", "starved_hosts_min = 1");
+    let f = wd.write("read.toml", &text);
+    let out = wd.cmd(&["repro", f.to_str().unwrap()]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    // From tick 2 on every tick reads "" and visits the first window again.
+    assert!(stdout.contains("\n      3  \"\" -> "), "{stdout}");
+    assert!(stdout.contains("revisited_hosts"), "{stdout}");
+}
+
+#[test]
+fn unknown_mutant_names_are_refused() {
+    let wd = Workdir::new();
+    let line = expect_error(wd.cmd(&["compare", "--db", "x.db", "--mutate", "window-off-by-two"]));
+    assert!(line.contains("window-off-by-two"), "{line}");
+}
