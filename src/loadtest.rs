@@ -1,15 +1,15 @@
-//! The loadtest (issue 4, in progress): both paths tick on a virtual clock over their own copy
-//! of one fleet, each tick = the reconciler → the downstream writer (spec §7), then the
+//! The loadtest (issue 4): both paths tick in lockstep on a virtual clock, each on its own copy
+//! of one fleet; each tick = the reconciler → the downstream writer (spec §7), then the
 //! simulated world moves: devices acknowledge commands and a seeded churn stream, identical for
-//! both paths, changes the fleet. Every phase is timed into HdrHistograms per path × phase.
+//! both paths, changes the fleet. Every phase is timed into HdrHistograms per path × phase;
+//! convergence samples (`convergence`), the state comparison at each batched pass boundary, the
+//! cursor liveness monitor, injected faults, the concurrency mode and checkpoints for `--resume`
+//! hang off the same loop.
 //!
 //! What a phase covers: legacy `desired`/`install`/`remove` and batched `cursor_read` …
 //! `cursor_write` are the reconciler; `write` the downstream writer; `tick` = reconciler +
-//! writer, what Fleet's cron does every interval. `devices` and `churn` are the simulated world,
-//! timed to show the harness's own cost, never part of `tick`.
-//!
-//! Not built yet (issue 4): convergence latency, state equivalence at pass boundaries, the HTML
-//! report, the concurrency mode, `report compare`, `sweep`.
+//! writer, what Fleet's cron does every interval. `devices`, `churn` and `convergence_check` are
+//! the simulated world, timed to show the harness's own cost, never part of `tick`.
 
 use crate::batched::{self, BatchedConfig, Outcome};
 use crate::checkpoint::{self, Checkpoint, FindingSer, PathCheckpoint, SampleSer, TickRowSer};

@@ -1,7 +1,7 @@
 //! The downstream writer shared by both paths (spec §7, simplified): turns a tick's deltas into
 //! `host_mdm_apple_profiles` rows and MDM commands. The plan for each delta is a pure function
 //! of the delta, the current row and the profile (`plan`); `apply` carries the plans out in one
-//! transaction. Used by the loadtest (issue 4); the device side lives elsewhere.
+//! transaction. Used by the loadtest; the device side is `device`.
 
 use crate::model::{CurrentRow, Delta, Op};
 use rusqlite::{Connection, OptionalExtension, params};
