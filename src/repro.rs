@@ -59,10 +59,23 @@ pub struct ReproOutcome {
     pub ticks: Vec<TickLine>,
     pub findings: Vec<Finding>,
     pub vitals_withheld: u64,
+    /// The same for legacy (always B6).
+    pub legacy_vitals_withheld: u64,
 }
 
 /// Pairs desired once B6 is fixed but not under `rules` (0 when `rules` fix it already).
 pub fn vitals_withheld(conn: &Connection, rules: crate::rules::Rules) -> anyhow::Result<u64> {
+    withheld_by_b6(conn, Semantics::batched(rules))
+}
+
+/// The same count for legacy, which always carries B6 (spec §8), judged by the handlers with
+/// legacy's rules (spec §6 D1–D5 aligned, D7 off).
+pub fn legacy_vitals_withheld(conn: &Connection) -> anyhow::Result<u64> {
+    withheld_by_b6(conn, Semantics::legacy(crate::rules::Rules::default()))
+}
+
+fn withheld_by_b6(conn: &Connection, sem: Semantics) -> anyhow::Result<u64> {
+    let rules = sem.rules;
     if rules.b6_fixed {
         return Ok(0);
     }
@@ -73,14 +86,17 @@ pub fn vitals_withheld(conn: &Connection, rules: crate::rules::Rules) -> anyhow:
             .collect(),
         ..Scope::default()
     };
-    let now = convergence::evaluate(conn, &scope, &Semantics::batched(rules))?;
+    let now = convergence::evaluate(conn, &scope, &sem)?;
     let fixed = convergence::evaluate(
         conn,
         &scope,
-        &Semantics::batched(crate::rules::Rules {
-            b6_fixed: true,
-            ..rules
-        }),
+        &Semantics {
+            rules: crate::rules::Rules {
+                b6_fixed: true,
+                ..rules
+            },
+            ..sem
+        },
     )?;
     let desired = |t: Option<&Target>| matches!(t, Some(Target::Install { .. }));
     Ok(fixed
@@ -139,6 +155,7 @@ pub fn run(s: &Scenario) -> anyhow::Result<ReproOutcome> {
         });
     }
     let vitals = vitals_withheld(&conn, rules)?;
+    let legacy_vitals = legacy_vitals_withheld(&conn)?;
     let checks = check(&expect, &lines, &monitor.findings, vitals);
     Ok(ReproOutcome {
         reproduced: checks.iter().all(|c| c.held),
@@ -146,6 +163,7 @@ pub fn run(s: &Scenario) -> anyhow::Result<ReproOutcome> {
         ticks: lines,
         findings: monitor.findings,
         vitals_withheld: vitals,
+        legacy_vitals_withheld: legacy_vitals,
     })
 }
 
@@ -315,8 +333,8 @@ pub fn report(name: &str, s: &Scenario, o: &ReproOutcome) -> String {
     }
     let _ = writeln!(
         t,
-        "  B6 pairs withheld (host-vitals timing): {}",
-        o.vitals_withheld
+        "  B6 pairs withheld (host-vitals timing): {} on this version, {} on legacy",
+        o.vitals_withheld, o.legacy_vitals_withheld
     );
     t
 }

@@ -297,3 +297,21 @@ fn unknown_mutant_names_are_refused() {
     let line = expect_error(wd.cmd(&["compare", "--db", "x.db", "--mutate", "window-off-by-two"]));
     assert!(line.contains("window-off-by-two"), "{line}");
 }
+
+#[test]
+fn b6_shows_in_legacy_even_when_latest_fixes_it() {
+    let wd = Workdir::new();
+    let out = wd.cmd(&["repro", "b6-fixed"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.contains("B6 pairs withheld"))
+        .unwrap();
+    let n: Vec<u64> = line
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    assert_eq!(n.len(), 2, "{line}");
+    assert_eq!(n[0], 0, "latest withholds nothing: {line}");
+    assert!(n[1] > 0, "legacy carries B6: {line}");
+}
