@@ -307,6 +307,11 @@ fn execute(
         "ended_utc": chrono::Utc::now().to_rfc3339(),
         "wall_s": wall.as_secs_f64(),
         "outside_ticks_share": (!harness.1.is_nan()).then_some(harness.1),
+        // Wall time timed by no phase (bookkeeping between phases), over the run's wall time.
+        "untimed_share": (!harness.1.is_nan()).then(|| {
+            harness.0.iter().find(|p| p.0 == "other").map_or(0.0, |p| p.1)
+                / wall.saturating_sub(result.warmup_time).as_secs_f64().max(1e-9)
+        }),
         "outside_ticks_s": harness.0.iter().map(|(k, v)| (k.to_string(), *v)).collect::<std::collections::BTreeMap<_, _>>(),
         "events": result.events,
         "equivalence_verdict": verdict,
