@@ -67,6 +67,8 @@ pub fn run(args: LoadtestArgs) -> anyhow::Result<i32> {
     )?;
     let state = state_dir(&out);
     std::fs::create_dir_all(&state).with_context(|| format!("--out {}", state.display()))?;
+    // A fresh run in a folder a crashed run left: its checkpoint must not be resumed later.
+    let _ = std::fs::remove_file(state.join("checkpoint.json"));
     let progress = super::spinner(args.quiet);
 
     let base = match &args.db {
