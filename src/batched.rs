@@ -68,11 +68,7 @@ pub fn window_sql(rules: &Rules) -> String {
 
 /// `window_sql` of a variant: `dedupe` and `latest` order by `uuid, id DESC` (spec §8).
 pub fn window_sql_for(rules: &Rules, variant: Variant) -> String {
-    let d7 = if rules.d7_require_enrolled {
-        " AND EXISTS (SELECT 1 FROM host_mdm hm WHERE hm.host_id = h.id AND hm.enrolled = 1)"
-    } else {
-        ""
-    };
+    let d7 = crate::eligibility::enrolled_clause(rules);
     // The cursor-ge mutant (oracle sensitivity) lists the cursor's own uuid again.
     let cmp = if rules.mutant == Some(crate::mutants::Mutant::CursorGe) {
         ">="
@@ -702,11 +698,7 @@ pub fn sweep_ineligible(
     catalog: &Catalog,
     rules: &Rules,
 ) -> Result<Vec<Delta>, BatchedError> {
-    let d7 = if rules.d7_require_enrolled {
-        " AND EXISTS (SELECT 1 FROM host_mdm hm WHERE hm.host_id = h.id AND hm.enrolled = 1)"
-    } else {
-        ""
-    };
+    let d7 = crate::eligibility::enrolled_clause(rules);
     let sql = format!(
         "SELECT hmap.host_uuid, hmap.profile_uuid, hmap.status, hmap.operation_type,
                 hmap.checksum, hmap.secrets_updated_at

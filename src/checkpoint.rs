@@ -6,7 +6,7 @@
 //! is committed with it, `reconsim_progress`). The liveness monitor restarts after a resume:
 //! the pass in progress is not judged.
 
-use crate::convergence::{Sample, Want};
+use crate::convergence::Sample;
 use crate::liveness::{Finding, KINDS};
 use crate::loadtest::{EqRow, PathKind, PathRun, TickRow};
 use serde::{Deserialize, Serialize};
@@ -30,166 +30,52 @@ pub struct Checkpoint {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct PathCheckpoint {
     pub path: String,
-    pub ticks: Vec<TickRowSer>,
+    pub ticks: Vec<TickRow>,
     /// Phase → histogram (HdrHistogram V2 encoding, hex).
     pub hist: BTreeMap<String, String>,
     pub totals_us: BTreeMap<String, u64>,
     pub cpu_us: u64,
     pub peak_rss_kib: Option<u64>,
-    pub open: Vec<SampleSer>,
-    pub closed: Vec<SampleSer>,
+    pub open: Vec<Sample>,
+    pub closed: Vec<Sample>,
     pub last_visit: Vec<(String, u32)>,
     pub pass_visited: Vec<i64>,
     pub pass_start: u32,
-    pub findings: Vec<FindingSer>,
+    pub findings: Vec<Finding>,
 }
 
-/// The static string among `known` equal to `s` (fields typed `&'static str` in memory).
-fn known(s: &str, known: &[&'static str]) -> Result<&'static str, String> {
-    known
+/// Values of the `&'static str` fields the checkpoint carries (paths, outcomes, finding
+/// kinds): a deserialised one is mapped back to its static, an unknown one refused.
+const STATICS: [&str; 15] = [
+    "legacy",
+    "batched",
+    "ok",
+    "empty",
+    "error",
+    "open",
+    "converged",
+    "failed",
+    "superseded",
+    KINDS[0],
+    KINDS[1],
+    KINDS[2],
+    KINDS[3],
+    KINDS[4],
+    KINDS[5],
+];
+
+/// A `&'static str` field a checkpoint restores through `static_str`. The alias matters: serde
+/// would otherwise borrow a `&str` field from its input, tying the type to that input's lifetime.
+pub type StaticName = &'static str;
+
+/// `deserialize_with` for `&'static str` fields.
+pub fn static_str<'de, D: serde::Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+    let s = String::deserialize(d)?;
+    STATICS
         .iter()
         .copied()
         .find(|k| *k == s)
-        .ok_or_else(|| format!("checkpoint: unknown value {s:?}"))
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TickRowSer {
-    pub path: String,
-    pub tick: u32,
-    pub virtual_time_s: u64,
-    pub cursor_before: String,
-    pub cursor_after: String,
-    pub hosts: u64,
-    pub installs: u64,
-    pub removes: u64,
-    pub duration_us: u64,
-    pub outcome: String,
-    pub error: String,
-    pub rows_read: u64,
-    pub busy_retries: u64,
-}
-
-impl TickRowSer {
-    pub fn from(t: &TickRow) -> TickRowSer {
-        TickRowSer {
-            path: t.path.to_string(),
-            tick: t.tick,
-            virtual_time_s: t.virtual_time_s,
-            cursor_before: t.cursor_before.clone(),
-            cursor_after: t.cursor_after.clone(),
-            hosts: t.hosts,
-            installs: t.installs,
-            removes: t.removes,
-            duration_us: t.duration_us,
-            outcome: t.outcome.to_string(),
-            error: t.error.clone(),
-            rows_read: t.rows_read,
-            busy_retries: t.busy_retries,
-        }
-    }
-
-    pub fn to_row(&self) -> Result<TickRow, String> {
-        Ok(TickRow {
-            path: known(&self.path, &["legacy", "batched"])?,
-            tick: self.tick,
-            virtual_time_s: self.virtual_time_s,
-            cursor_before: self.cursor_before.clone(),
-            cursor_after: self.cursor_after.clone(),
-            hosts: self.hosts,
-            installs: self.installs,
-            removes: self.removes,
-            duration_us: self.duration_us,
-            outcome: known(&self.outcome, &["ok", "empty", "error"])?,
-            error: self.error.clone(),
-            rows_read: self.rows_read,
-            busy_retries: self.busy_retries,
-        })
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SampleSer {
-    pub host_uuid: String,
-    pub profile_uuid: String,
-    /// None: the target is "absent".
-    pub checksum: Option<String>,
-    pub secrets: Option<String>,
-    pub event_tick: u32,
-    pub event_s: u64,
-    pub outcome: String,
-    pub end_s: Option<u64>,
-}
-
-impl SampleSer {
-    pub fn from(s: &Sample) -> SampleSer {
-        let (checksum, secrets) = match &s.want {
-            Want::Install { checksum, secrets } => (Some(hex::encode(checksum)), secrets.clone()),
-            Want::Absent => (None, None),
-        };
-        SampleSer {
-            host_uuid: s.host_uuid.clone(),
-            profile_uuid: s.profile_uuid.clone(),
-            checksum,
-            secrets,
-            event_tick: s.event_tick,
-            event_s: s.event_s,
-            outcome: s.outcome.to_string(),
-            end_s: s.end_s,
-        }
-    }
-
-    pub fn to_sample(&self) -> Result<Sample, String> {
-        Ok(Sample {
-            host_uuid: self.host_uuid.clone(),
-            profile_uuid: self.profile_uuid.clone(),
-            want: match &self.checksum {
-                Some(c) => Want::Install {
-                    checksum: hex::decode(c).map_err(|e| e.to_string())?,
-                    secrets: self.secrets.clone(),
-                },
-                None => Want::Absent,
-            },
-            event_tick: self.event_tick,
-            event_s: self.event_s,
-            outcome: known(
-                &self.outcome,
-                &["open", "converged", "failed", "superseded"],
-            )?,
-            end_s: self.end_s,
-        })
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct FindingSer {
-    pub tick: u32,
-    pub kind: String,
-    pub count: u64,
-    pub detail: String,
-    pub sample: String,
-}
-
-impl FindingSer {
-    pub fn from(f: &Finding) -> FindingSer {
-        FindingSer {
-            tick: f.tick,
-            kind: f.kind.to_string(),
-            count: f.count,
-            detail: f.detail.clone(),
-            sample: f.sample.clone(),
-        }
-    }
-
-    pub fn to_finding(&self) -> Result<Finding, String> {
-        Ok(Finding {
-            tick: self.tick,
-            kind: known(&self.kind, &KINDS)?,
-            count: self.count,
-            detail: self.detail.clone(),
-            sample: self.sample.clone(),
-        })
-    }
+        .ok_or_else(|| serde::de::Error::custom(format!("checkpoint: unknown value {s:?}")))
 }
 
 /// A path's measurements restored from a checkpoint.
@@ -199,9 +85,7 @@ pub fn restore_run(p: &PathCheckpoint) -> Result<PathRun, String> {
         peak_rss_kib: p.peak_rss_kib,
         ..PathRun::default()
     };
-    for t in &p.ticks {
-        run.ticks.push(t.to_row()?);
-    }
+    run.ticks = p.ticks.clone();
     for (phase, h) in &p.hist {
         run.hist
             .insert(phase.clone(), crate::histogram::Latency::decode(h)?);
@@ -218,5 +102,68 @@ pub fn path_kind(name: &str) -> Result<PathKind, String> {
         "legacy" => Ok(PathKind::Legacy),
         "batched" => Ok(PathKind::Batched),
         other => Err(format!("checkpoint: unknown path {other:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::convergence::Want;
+
+    #[test]
+    fn a_checkpoint_round_trips_and_refuses_unknown_names() {
+        let row = TickRow {
+            path: "batched",
+            tick: 3,
+            virtual_time_s: 90,
+            cursor_before: "A".into(),
+            cursor_after: "B".into(),
+            hosts: 5,
+            installs: 2,
+            removes: 1,
+            duration_us: 1234,
+            outcome: "ok",
+            error: String::new(),
+            rows_read: 9,
+            busy_retries: 0,
+        };
+        let sample = Sample {
+            host_uuid: "H".into(),
+            profile_uuid: "a1".into(),
+            want: Want::Install {
+                checksum: vec![1, 2],
+                secrets: None,
+            },
+            event_tick: 1,
+            event_s: 60,
+            outcome: "open",
+            end_s: None,
+        };
+        let finding = Finding {
+            tick: 2,
+            kind: "early_wrap",
+            count: 1,
+            detail: "d".into(),
+            sample: String::new(),
+        };
+        let c = Checkpoint {
+            next_tick: 4,
+            paths: vec![PathCheckpoint {
+                path: "batched".into(),
+                ticks: vec![row.clone()],
+                open: vec![sample.clone()],
+                findings: vec![finding.clone()],
+                ..PathCheckpoint::default()
+            }],
+            ..Checkpoint::default()
+        };
+        let text = serde_json::to_string(&c).unwrap();
+        let back: Checkpoint = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.paths[0].ticks, vec![row]);
+        assert_eq!(back.paths[0].open, vec![sample]);
+        assert_eq!(back.paths[0].findings, vec![finding]);
+        let bad = text.replace("\"early_wrap\"", "\"late_wrap\"");
+        let e = serde_json::from_str::<Checkpoint>(&bad).unwrap_err();
+        assert!(e.to_string().contains("unknown value \"late_wrap\""), "{e}");
     }
 }

@@ -115,11 +115,7 @@ pub fn evaluate(
     let scoped: Vec<usize> = (0..catalog.entries.len())
         .filter(|&i| scope.profiles.contains(&catalog.entries[i].profile.uuid))
         .collect();
-    let d7 = if sem.rules.d7_require_enrolled {
-        " AND EXISTS (SELECT 1 FROM host_mdm hm WHERE hm.host_id = h.id AND hm.enrolled = 1)"
-    } else {
-        ""
-    };
+    let d7 = crate::eligibility::enrolled_clause(&sem.rules);
     // The scope's uuids, plus every host of the scoped profiles' teams (a profile's pairs span
     // its team; churn never moves a profile to another team).
     let mut teams: Vec<i64> = scoped
@@ -256,7 +252,7 @@ pub fn evaluate(
 }
 
 /// What a sample waits for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Want {
     Install {
         checksum: Vec<u8>,
@@ -275,7 +271,7 @@ impl Want {
 }
 
 /// One convergence sample (a row of `convergence.csv`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Sample {
     pub host_uuid: String,
     pub profile_uuid: String,
@@ -283,7 +279,8 @@ pub struct Sample {
     pub event_tick: u32,
     pub event_s: u64,
     /// `open`, `converged`, `failed` or `superseded`.
-    pub outcome: &'static str,
+    #[serde(deserialize_with = "crate::checkpoint::static_str")]
+    pub outcome: crate::checkpoint::StaticName,
     pub end_s: Option<u64>,
 }
 

@@ -10,3 +10,13 @@ pub const ELIGIBLE_HOST: &str = "h.platform IN ('darwin', 'ios', 'ipados') AND E
 
 /// Profile names Fleet never installs on iOS/iPadOS (spec §2).
 pub const MACOS_ONLY_PROFILES: [&str; 2] = ["Fleetd configuration", "Disk encryption"];
+
+/// D7 (spec §6): `host_mdm.enrolled = 1` required when the rule is on, as a clause to append
+/// after `ELIGIBLE_HOST` (empty when off).
+pub fn enrolled_clause(rules: &crate::rules::Rules) -> &'static str {
+    if rules.d7_require_enrolled {
+        " AND EXISTS (SELECT 1 FROM host_mdm hm WHERE hm.host_id = h.id AND hm.enrolled = 1)"
+    } else {
+        ""
+    }
+}

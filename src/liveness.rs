@@ -24,10 +24,11 @@ use rusqlite::Connection;
 use rustc_hash::FxHashMap;
 
 /// One finding (a row of `findings.csv`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Finding {
     pub tick: u32,
-    pub kind: &'static str,
+    #[serde(deserialize_with = "crate::checkpoint::static_str")]
+    pub kind: crate::checkpoint::StaticName,
     /// Hosts concerned (or ticks, for `stuck_cursor`).
     pub count: u64,
     pub detail: String,
@@ -114,11 +115,7 @@ impl Monitor {
         conn: &Connection,
     ) -> rusqlite::Result<(FxHashMap<i64, String>, usize)> {
         let map = self.listed(conn)?;
-        let d7 = if self.rules.d7_require_enrolled {
-            " AND EXISTS (SELECT 1 FROM host_mdm hm WHERE hm.host_id = h.id AND hm.enrolled = 1)"
-        } else {
-            ""
-        };
+        let d7 = crate::eligibility::enrolled_clause(&self.rules);
         let rows: i64 = conn.query_row(
             &format!("SELECT count(*) FROM hosts h WHERE h.uuid > '' AND {ELIGIBLE_HOST}{d7}"),
             [],
@@ -129,11 +126,7 @@ impl Monitor {
 
     /// The host rows the window should list now: id → uuid.
     pub fn listed(&self, conn: &Connection) -> rusqlite::Result<FxHashMap<i64, String>> {
-        let d7 = if self.rules.d7_require_enrolled {
-            " AND EXISTS (SELECT 1 FROM host_mdm hm WHERE hm.host_id = h.id AND hm.enrolled = 1)"
-        } else {
-            ""
-        };
+        let d7 = crate::eligibility::enrolled_clause(&self.rules);
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT h.id, h.uuid FROM hosts h
              WHERE h.uuid > '' AND {ELIGIBLE_HOST}{d7} ORDER BY h.uuid, h.id DESC"
@@ -149,6 +142,25 @@ impl Monitor {
             out.insert(id, uuid);
         }
         Ok(out)
+    }
+
+    /// A finding about host rows (none when `rows` is empty): their count and five of them.
+    fn hosts_finding(
+        &mut self,
+        tick: u32,
+        kind: &'static str,
+        rows: &[(i64, String)],
+        detail: String,
+    ) {
+        if !rows.is_empty() {
+            self.findings.push(Finding {
+                tick,
+                kind,
+                count: rows.len() as u64,
+                detail,
+                sample: sample(rows),
+            });
+        }
     }
 
     /// Ticks a pass over `n` rows takes (spec §4.1).
@@ -205,19 +217,12 @@ impl Monitor {
             }
             self.last_visit.insert(id, tick);
         }
-        if !revisited.is_empty() {
-            self.findings.push(Finding {
-                tick,
-                kind: "revisited_hosts",
-                count: revisited.len() as u64,
-                detail: format!(
-                    "{} host rows visited a second time in the pass that began at tick {}",
-                    revisited.len(),
-                    self.pass_start
-                ),
-                sample: sample(&revisited),
-            });
-        }
+        let detail = format!(
+            "{} host rows visited a second time in the pass that began at tick {}",
+            revisited.len(),
+            self.pass_start
+        );
+        self.hosts_finding(tick, "revisited_hosts", &revisited, detail);
         // cursor_not_advancing: a successful full page that left the cursor in place.
         if !failed && !r.visited.is_empty() && r.cursor_after == r.cursor_before && !r.pass_complete
         {
@@ -257,18 +262,11 @@ impl Monitor {
                     .collect(),
             );
             self.window_listed = listed;
-            if !starved.is_empty() {
-                self.findings.push(Finding {
-                    tick,
-                    kind: "starved_hosts",
-                    count: starved.len() as u64,
-                    detail: format!(
-                        "{} listed host rows not visited in ticks {since}–{tick} (a full pass is {window} ticks)",
-                        starved.len()
-                    ),
-                    sample: sample(&starved),
-                });
-            }
+            let detail = format!(
+                "{} listed host rows not visited in ticks {since}–{tick} (a full pass is {window} ticks)",
+                starved.len()
+            );
+            self.hosts_finding(tick, "starved_hosts", &starved, detail);
         }
         Ok(())
     }
@@ -292,19 +290,12 @@ impl Monitor {
                 .map(|(id, u)| (*id, u.clone()))
                 .collect(),
         );
-        if !skipped.is_empty() {
-            self.findings.push(Finding {
-                tick,
-                kind: "skipped_hosts",
-                count: skipped.len() as u64,
-                detail: format!(
-                    "the pass of ticks {}–{tick} ended without visiting {} listed host rows",
-                    self.pass_start,
-                    skipped.len()
-                ),
-                sample: sample(&skipped),
-            });
-        }
+        let detail = format!(
+            "the pass of ticks {}–{tick} ended without visiting {} listed host rows",
+            self.pass_start,
+            skipped.len()
+        );
+        self.hosts_finding(tick, "skipped_hosts", &skipped, detail);
         let took = tick - self.pass_start + 1;
         let want = self.pass_ticks(self.expected_rows);
         // A pass that ends with an empty tick takes want ticks; one whose last page was short
@@ -351,4 +342,18 @@ pub fn findings_csv(rows: &[(&str, &Finding)]) -> csv::Result<Vec<u8>> {
         ])?;
     }
     w.into_inner().map_err(|e| e.into_error().into())
+}
+
+/// Replays a finished pass's ticks through a fresh monitor (the snapshot it ran on unchanged):
+/// the liveness check of `diff` and `compare`.
+pub fn replay(
+    conn: &Connection,
+    cfg: &crate::batched::BatchedConfig,
+    ticks: &[TickReport],
+) -> rusqlite::Result<Vec<Finding>> {
+    let mut m = Monitor::new(cfg.batch_size, cfg.rules, cfg.variant, 3);
+    for (i, t) in ticks.iter().enumerate() {
+        m.observe(conn, i as u32, t)?;
+    }
+    Ok(m.findings)
 }

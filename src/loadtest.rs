@@ -12,7 +12,7 @@
 //! the simulated world, timed to show the harness's own cost, never part of `tick`.
 
 use crate::batched::{self, BatchedConfig, Outcome};
-use crate::checkpoint::{self, Checkpoint, FindingSer, PathCheckpoint, SampleSer, TickRowSer};
+use crate::checkpoint::{self, Checkpoint, PathCheckpoint};
 use crate::clock::Clock;
 use crate::convergence::{self, Sample, Scope, Semantics, Tracker};
 use crate::cursor::SqliteCursor;
@@ -71,9 +71,10 @@ pub struct LoadtestConfig {
 }
 
 /// One row of `ticks.csv`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TickRow {
-    pub path: &'static str,
+    #[serde(deserialize_with = "checkpoint::static_str")]
+    pub path: crate::checkpoint::StaticName,
     pub tick: u32,
     pub virtual_time_s: u64,
     pub cursor_before: String,
@@ -82,7 +83,8 @@ pub struct TickRow {
     pub installs: u64,
     pub removes: u64,
     pub duration_us: u64,
-    pub outcome: &'static str,
+    #[serde(deserialize_with = "checkpoint::static_str")]
+    pub outcome: crate::checkpoint::StaticName,
     pub error: String,
     /// Rows the tick's queries returned to the application.
     pub rows_read: u64,
@@ -773,19 +775,12 @@ pub fn run(
                     anyhow::anyhow!("checkpoint: no state for path {}", st.kind.name())
                 })?;
             st.run = checkpoint::restore_run(p).map_err(anyhow::Error::msg)?;
-            let samples = |v: &[SampleSer]| -> anyhow::Result<Vec<Sample>> {
-                v.iter()
-                    .map(|s| s.to_sample().map_err(anyhow::Error::msg))
-                    .collect()
-            };
-            st.tracker = Tracker::restore(st.tracker.sem, samples(&p.open)?, samples(&p.closed)?);
+            st.tracker = Tracker::restore(st.tracker.sem, p.open.clone(), p.closed.clone());
             st.last_visit = p.last_visit.iter().cloned().collect();
             st.pass_visited = p.pass_visited.iter().copied().collect();
             st.pass_start = p.pass_start;
             if let Some(m) = st.monitor.as_mut() {
-                for f in &p.findings {
-                    m.findings.push(f.to_finding().map_err(anyhow::Error::msg)?);
-                }
+                m.findings.extend(p.findings.iter().cloned());
             }
         }
     }
@@ -1022,7 +1017,7 @@ fn checkpoint_of(
                 pass_visited.sort_unstable();
                 PathCheckpoint {
                     path: st.kind.name().to_string(),
-                    ticks: st.run.ticks.iter().map(TickRowSer::from).collect(),
+                    ticks: st.run.ticks.clone(),
                     hist: st
                         .run
                         .hist
@@ -1037,15 +1032,15 @@ fn checkpoint_of(
                         .collect(),
                     cpu_us: st.run.cpu.as_micros() as u64,
                     peak_rss_kib: st.run.peak_rss_kib,
-                    open: open.iter().map(SampleSer::from).collect(),
-                    closed: closed.iter().map(SampleSer::from).collect(),
+                    open,
+                    closed,
                     last_visit: sorted(&st.last_visit),
                     pass_visited,
                     pass_start: st.pass_start,
                     findings: st
                         .monitor
                         .as_ref()
-                        .map(|m| m.findings.iter().map(FindingSer::from).collect())
+                        .map(|m| m.findings.clone())
                         .unwrap_or_default(),
                 }
             })

@@ -29,10 +29,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
         .context("classifying divergences")?;
     let classify_time = t.elapsed();
     // The pass replayed through the cursor liveness monitor (the snapshot does not change).
-    let mut monitor = crate::liveness::Monitor::new(cfg.batch_size, cfg.rules, cfg.variant, 3);
-    for (i, tick) in pass.ticks.iter().enumerate() {
-        monitor.observe(&snap.conn, i as u32, tick)?;
-    }
+    let findings = crate::liveness::replay(&snap.conn, &cfg, &pass.ticks)?;
     progress.finish_and_clear();
 
     let distinct = |deltas: &[crate::model::Delta], op| {
@@ -81,11 +78,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
             writeln!(s, "  {class:<12} {n}")?;
         }
     }
-    writeln!(
-        s,
-        "liveness: {}",
-        crate::loadtest::liveness_text(&monitor.findings)
-    )?;
+    writeln!(s, "liveness: {}", crate::loadtest::liveness_text(&findings))?;
     if let Some(m) = cfg.rules.mutant {
         writeln!(s, "mutant: {} (a deliberately injected bug)", m.name())?;
     }
@@ -105,11 +98,9 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
     report::write_atomic(&sum_path, s.as_bytes())
         .with_context(|| format!("writing {}", sum_path.display()))?;
     std::io::stdout().lock().write_all(s.as_bytes())?;
-    Ok(
-        if cmp.divergences.is_empty() && monitor.findings.is_empty() {
-            EXIT_OK
-        } else {
-            EXIT_FINDING
-        },
-    )
+    Ok(if cmp.divergences.is_empty() && findings.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_FINDING
+    })
 }

@@ -21,17 +21,10 @@ pub fn run(args: DiffArgs) -> anyhow::Result<i32> {
         PathArg::Batched => {
             let pass = snap.batched(&cfg, &progress)?;
             // Every batched run goes through the liveness monitor; diff reports on stderr.
-            let mut monitor =
-                crate::liveness::Monitor::new(cfg.batch_size, cfg.rules, cfg.variant, 3);
-            for (i, tick) in pass.ticks.iter().enumerate() {
-                monitor.observe(&snap.conn, i as u32, tick)?;
-            }
-            if !monitor.findings.is_empty() {
+            let findings = crate::liveness::replay(&snap.conn, &cfg, &pass.ticks)?;
+            if !findings.is_empty() {
                 progress.finish_and_clear();
-                eprintln!(
-                    "liveness: {}",
-                    crate::loadtest::liveness_text(&monitor.findings)
-                );
+                eprintln!("liveness: {}", crate::loadtest::liveness_text(&findings));
             }
             pass.deltas
         }
