@@ -6,6 +6,8 @@
 #    and `report compare` of the two (compare.txt);
 #  - fleet-100k, batched path, one full pass, generation included (wall time and peak RSS in
 #    time.txt: issue 4's "under 2 minutes");
+#  - fleet-100k, batched path, one full pass after a warm-up pass (--warmup-ticks 20): the
+#    steady state;
 #  - fleet-100k, both paths, 3 ticks on a generated fleet (each legacy tick is a whole diff);
 #  - `sweep` of the fleet-100k scenario at 1,000, 10,000 and 100,000 hosts, RUNS runs each.
 # Usage: scripts/loadtest-reference.sh [RUNS=3]. About 12 minutes on 2 cores.
@@ -49,6 +51,12 @@ out="$r-fleet-100k-batched"
 mkdir -p "$out"
 timed "$out/time.txt" "$bin" loadtest --scenario scenarios/fleet-100k.toml --paths batched \
   --out "$out" > "$out/stdout.txt"
+
+echo "== fleet-100k, batched, one pass after a warm-up pass" >&2
+out="$r-fleet-100k-batched-warm"
+mkdir -p "$out"
+timed "$out/time.txt" "$bin" loadtest --scenario scenarios/fleet-100k.toml --paths batched \
+  --warmup-ticks 20 --out "$out" > "$out/stdout.txt"
 
 echo "== fleet-100k, both paths, 3 ticks" >&2
 "$bin" generate --scenario scenarios/fleet-100k.toml --db "$work/f100k.db" --force --quiet
