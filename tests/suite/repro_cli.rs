@@ -62,6 +62,15 @@ fn b1_shows_fleets_error_and_a_stuck_cursor() {
     assert!(text.contains("stuck_cursor"), "{text}");
 }
 
+/// Runs `repro` on a scenario file written from `text`, asserts its exit code, returns stdout.
+fn repro_file(wd: &Workdir, name: &str, text: &str, code: i32) -> String {
+    let f = wd.write(name, text);
+    let out = wd.cmd(&["repro", f.to_str().unwrap()]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(code), "{stdout}");
+    stdout
+}
+
 #[test]
 fn a_wrong_expectation_is_not_reproduced_and_exits_1() {
     let wd = Workdir::new();
@@ -69,10 +78,7 @@ fn a_wrong_expectation_is_not_reproduced_and_exits_1() {
     let text = std::fs::read_to_string(scenario("bugs/b1-fixed.toml"))
         .unwrap()
         .replace("findings = []", "error_contains = \"unsupported scan\"");
-    let f = wd.write("wrong.toml", &text);
-    let out = wd.cmd(&["repro", f.to_str().unwrap()]).output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let stdout = repro_file(&wd, "wrong.toml", &text, 1);
     assert!(stdout.starts_with("NOT REPRODUCED"), "{stdout}");
     assert!(stdout.contains("[FAILED] error_contains"), "{stdout}");
 }
@@ -282,10 +288,7 @@ fn a_failing_cursor_read_restarts_every_tick_from_the_beginning() {
             "[faults]\ncursor_read_fail_from_tick = 2\n\n[expect]",
         )
         .replace("findings = []", "starved_hosts_min = 1");
-    let f = wd.write("read.toml", &text);
-    let out = wd.cmd(&["repro", f.to_str().unwrap()]).output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let stdout = repro_file(&wd, "read.toml", &text, 0);
     // From tick 2 on every tick reads "" and visits the first window again.
     assert!(stdout.contains("\n      3  \"\" -> "), "{stdout}");
     assert!(stdout.contains("revisited_hosts"), "{stdout}");
