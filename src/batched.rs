@@ -49,6 +49,85 @@ fn q(phase: &'static str) -> impl Fn(rusqlite::Error) -> BatchedError {
     }
 }
 
+/// Where a batched tick reads from (spec §4.1 steps 2, 5, 6): SQLite by default, a
+/// MySQL-compatible server through `crate::mysqldb`. Everything after the reads (handlers,
+/// diff, cursor logic, variants, faults) is shared.
+pub trait Source {
+    /// One window after `cursor` and the raw row count before de-duplication.
+    fn window(
+        &self,
+        cursor: &str,
+        limit: usize,
+        rules: &Rules,
+        variant: Variant,
+    ) -> Result<(Vec<Host>, usize), BatchedError>;
+    /// The raw catalog through the strict scanner.
+    fn profiles(&self, variant: Variant) -> Result<Vec<Profile>, BatchedError>;
+    /// Memberships of `host_ids` in `label_ids` (sorted).
+    fn memberships(
+        &self,
+        host_ids: &[i64],
+        label_ids: &[i64],
+    ) -> Result<FxHashSet<(i64, i64)>, BatchedError>;
+    /// Current rows of `uuids`.
+    fn current(&self, uuids: &[&str], catalog: &Catalog) -> Result<CurrentRows, BatchedError>;
+    /// Current rows whose host uuid has no eligible host row (D5's sweep).
+    fn ineligible_rows(&self, rules: &Rules) -> Result<Vec<CurrentRow>, BatchedError>;
+    /// Number of `hosts` rows (bounds a pass).
+    fn host_rows(&self) -> Result<i64, BatchedError>;
+}
+
+impl Source for Connection {
+    fn window(
+        &self,
+        cursor: &str,
+        limit: usize,
+        rules: &Rules,
+        variant: Variant,
+    ) -> Result<(Vec<Host>, usize), BatchedError> {
+        load_window_for(self, cursor, limit, rules, variant)
+    }
+    fn profiles(&self, variant: Variant) -> Result<Vec<Profile>, BatchedError> {
+        load_profiles_for(self, variant)
+    }
+    fn memberships(
+        &self,
+        host_ids: &[i64],
+        label_ids: &[i64],
+    ) -> Result<FxHashSet<(i64, i64)>, BatchedError> {
+        load_memberships(self, host_ids, label_ids)
+    }
+    fn current(&self, uuids: &[&str], catalog: &Catalog) -> Result<CurrentRows, BatchedError> {
+        load_current(self, uuids, catalog)
+    }
+    fn ineligible_rows(&self, rules: &Rules) -> Result<Vec<CurrentRow>, BatchedError> {
+        let mut stmt = self
+            .prepare_cached(&ineligible_sql(rules))
+            .map_err(q("d5 sweep"))?;
+        let mut host = None;
+        let rows = stmt
+            .query_map([], |r| read_current_row(r, &mut host, &|_| None))
+            .map_err(q("d5 sweep"))?;
+        rows.map(|r| r.map_err(q("d5 sweep"))).collect()
+    }
+    fn host_rows(&self) -> Result<i64, BatchedError> {
+        self.query_row("SELECT count(*) FROM hosts", [], |r| r.get(0))
+            .map_err(q("host count"))
+    }
+}
+
+/// D5's sweep query: current rows with no eligible host row for their uuid.
+pub fn ineligible_sql(rules: &Rules) -> String {
+    let d7 = crate::eligibility::enrolled_clause(rules);
+    format!(
+        "SELECT hmap.host_uuid, hmap.profile_uuid, hmap.status, hmap.operation_type,
+                hmap.checksum, hmap.secrets_updated_at
+         FROM host_mdm_apple_profiles hmap
+         WHERE NOT EXISTS (SELECT 1 FROM hosts h WHERE h.uuid = hmap.host_uuid
+                           AND {ELIGIBLE_HOST}{d7})"
+    )
+}
+
 /// Settings of a batched run.
 #[derive(Debug, Clone, Copy)]
 pub struct BatchedConfig {
@@ -229,10 +308,19 @@ pub fn load_window_for(
             })
         })
         .map_err(q("window"))?;
+    window_from_rows(rows.map(|h| h.map_err(q("window"))), variant)
+}
+
+/// The window's hosts from the query's rows, whatever the backend: timestamps checked, one
+/// host per uuid (the highest id) when the variant de-duplicates, and the raw row count.
+pub fn window_from_rows(
+    rows: impl Iterator<Item = Result<Host, BatchedError>>,
+    variant: Variant,
+) -> Result<(Vec<Host>, usize), BatchedError> {
     let mut hosts: Vec<Host> = Vec::new();
     let mut raw = 0;
     for h in rows {
-        let h = h.map_err(q("window"))?;
+        let h = h?;
         raw += 1;
         check_ts(
             "hosts",
@@ -263,54 +351,104 @@ pub fn load_profiles_for(
     let mut stmt = conn.prepare_cached(&sql).map_err(q("catalog"))?;
     let created_at_typed = strict_time_column(&stmt, 4);
     let secrets_typed = strict_time_column(&stmt, 6);
-    let mut rows = stmt.query([]).map_err(q("catalog"))?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok(CatalogRow {
+                profile_uuid: r.get(0)?,
+                team_id: r.get(1)?,
+                identifier: r.get(2)?,
+                name: r.get(3)?,
+                label_created_at: r.get(4)?,
+                checksum: r.get(5)?,
+                secrets_updated_at: r.get(6)?,
+                row_id: r.get(7)?,
+                label_name: r.get(8)?,
+                label_id: r.get(9)?,
+                membership_type: r.get(10)?,
+                exclude: r.get(11)?,
+                require_all: r.get(12)?,
+            })
+        })
+        .map_err(q("catalog"))?;
+    profiles_from_rows(
+        rows.map(|r| r.map_err(q("catalog"))),
+        created_at_typed,
+        secrets_typed,
+    )
+}
+
+/// One row of the catalog query, decoded (columns in `CATALOG_SQL` order).
+#[derive(Debug, Clone, Default)]
+pub struct CatalogRow {
+    pub profile_uuid: String,
+    pub team_id: i64,
+    pub identifier: String,
+    pub name: String,
+    /// Column 4; only read for a label row, after the strict scanner accepted the column.
+    pub label_created_at: Option<String>,
+    pub checksum: Vec<u8>,
+    pub secrets_updated_at: Option<String>,
+    /// `mcpl.id`: NULL when the profile has no label row (the LEFT JOIN's miss).
+    pub row_id: Option<i64>,
+    pub label_name: Option<String>,
+    pub label_id: Option<i64>,
+    pub membership_type: Option<i64>,
+    pub exclude: Option<i64>,
+    pub require_all: Option<i64>,
+}
+
+/// The profiles from the catalog query's rows, whatever the backend. `created_at_typed` and
+/// `secrets_typed` are the strict scanner's verdicts on columns 4 and 6 (spec §8 B1): an
+/// error surfaces at the first row that scans that column, so a label-free fleet never sees it.
+pub fn profiles_from_rows(
+    rows: impl Iterator<Item = Result<CatalogRow, BatchedError>>,
+    created_at_typed: Result<(), BatchedError>,
+    secrets_typed: Result<(), BatchedError>,
+) -> Result<Vec<Profile>, BatchedError> {
     let mut out: Vec<Profile> = Vec::new();
-    while let Some(r) = rows.next().map_err(q("catalog"))? {
-        let uuid: String = r.get(0).map_err(q("catalog"))?;
-        if out.last().is_none_or(|p| p.uuid != uuid) {
-            let secrets: Option<String> = r.get(6).map_err(q("catalog"))?;
-            if secrets.is_some() {
+    for r in rows {
+        let r = r?;
+        if out.last().is_none_or(|p| p.uuid != r.profile_uuid) {
+            if r.secrets_updated_at.is_some() {
                 secrets_typed.clone()?;
             }
             check_dt6(
                 "mdm_apple_configuration_profiles",
                 "secrets_updated_at",
-                || format!("profile_uuid {uuid}"),
-                secrets.as_deref(),
+                || format!("profile_uuid {}", r.profile_uuid),
+                r.secrets_updated_at.as_deref(),
             )?;
             out.push(Profile {
-                uuid: uuid.clone(),
-                team_id: r.get(1).map_err(q("catalog"))?,
-                identifier: r.get(2).map_err(q("catalog"))?,
-                name: r.get(3).map_err(q("catalog"))?,
-                checksum: r.get(5).map_err(q("catalog"))?,
-                secrets_updated_at: secrets,
+                uuid: r.profile_uuid.clone(),
+                team_id: r.team_id,
+                identifier: r.identifier.clone(),
+                name: r.name.clone(),
+                checksum: r.checksum.clone(),
+                secrets_updated_at: r.secrets_updated_at.clone(),
                 refs: Vec::new(),
             });
         }
         // No label row: the LEFT JOIN's NULL id.
-        if r.get::<_, Option<i64>>(7).map_err(q("catalog"))?.is_none() {
+        if r.row_id.is_none() {
             continue;
         }
         // A label row: its created_at is scanned into a time (Fleet's B1 fails here).
         created_at_typed.clone()?;
-        let created_at: Option<String> = r.get(4).map_err(q("catalog"))?;
-        let label_id: Option<i64> = r.get(9).map_err(q("catalog"))?;
-        if let Some(c) = created_at.as_deref() {
+        if let Some(c) = r.label_created_at.as_deref() {
             check_ts(
                 "labels",
                 "created_at",
-                || format!("label id {}", label_id.unwrap_or(0)),
+                || format!("label id {}", r.label_id.unwrap_or(0)),
                 c,
             )?;
         }
         let label = LabelRef {
-            label_name: r.get(8).map_err(q("catalog"))?,
-            label_id,
-            created_at,
-            membership_type: r.get(10).map_err(q("catalog"))?,
-            exclude: r.get::<_, i64>(11).map_err(q("catalog"))? != 0,
-            require_all: r.get::<_, i64>(12).map_err(q("catalog"))? != 0,
+            label_name: r.label_name.unwrap_or_default(),
+            label_id: r.label_id,
+            created_at: r.label_created_at,
+            membership_type: r.membership_type,
+            exclude: r.exclude.unwrap_or(0) != 0,
+            require_all: r.require_all.unwrap_or(0) != 0,
         };
         if let Some(p) = out.last_mut() {
             p.refs.push(label);
@@ -397,30 +535,13 @@ pub fn load_current(
         .prepare_cached(CURRENT_ROWS_SQL)
         .map_err(q("current rows"))?;
     let mut rows = stmt.query([arg]).map_err(q("current rows"))?;
-    let mut groups: Vec<(Arc<str>, Vec<CurrentRow>)> = Vec::new();
     let mut host = None;
-    while let Some(r) = rows.next().map_err(q("current rows"))? {
-        let row = read_current_row(r, &mut host, &profile).map_err(q("current rows"))?;
-        check_dt6(
-            "host_mdm_apple_profiles",
-            "secrets_updated_at",
-            || {
-                format!(
-                    "host_uuid {}, profile_uuid {}",
-                    row.host_uuid, row.profile_uuid
-                )
-            },
-            row.secrets_updated_at.as_deref(),
-        )?;
-        match groups.last_mut() {
-            Some((h, v)) if Arc::ptr_eq(h, &row.host_uuid) => v.push(row),
-            _ => groups.push((row.host_uuid.clone(), vec![row])),
-        }
-    }
-    if !groups.is_sorted_by(|a, b| a.0 <= b.0) {
-        groups.sort_by(|a, b| a.0.cmp(&b.0));
-    }
-    Ok(CurrentRows { groups })
+    let rows = std::iter::from_fn(|| match rows.next() {
+        Ok(Some(r)) => Some(read_current_row(r, &mut host, &profile).map_err(q("current rows"))),
+        Ok(None) => None,
+        Err(e) => Some(Err(q("current rows")(e))),
+    });
+    CurrentRows::from_rows(rows)
 }
 
 /// A window's current rows, grouped per host uuid, sorted by uuid.
@@ -430,6 +551,46 @@ pub struct CurrentRows {
 }
 
 impl CurrentRows {
+    /// Groups rows that come each host's together (as the key probes return them), checking
+    /// `secrets_updated_at`'s format; sorts the groups by uuid if they came out of order.
+    pub fn from_rows(
+        rows: impl Iterator<Item = Result<CurrentRow, BatchedError>>,
+    ) -> Result<CurrentRows, BatchedError> {
+        let mut groups: Vec<(Arc<str>, Vec<CurrentRow>)> = Vec::new();
+        for row in rows {
+            let row = row?;
+            check_dt6(
+                "host_mdm_apple_profiles",
+                "secrets_updated_at",
+                || {
+                    format!(
+                        "host_uuid {}, profile_uuid {}",
+                        row.host_uuid, row.profile_uuid
+                    )
+                },
+                row.secrets_updated_at.as_deref(),
+            )?;
+            match groups.last_mut() {
+                Some((h, v)) if Arc::ptr_eq(h, &row.host_uuid) || **h == *row.host_uuid => {
+                    v.push(row)
+                }
+                _ => groups.push((row.host_uuid.clone(), vec![row])),
+            }
+        }
+        if !groups.is_sorted_by(|a, b| a.0 < b.0) {
+            // Another collation's order (MySQL's): sort, and merge a host split in two.
+            groups.sort_by(|a, b| a.0.cmp(&b.0));
+            groups.dedup_by(|b, a| {
+                let same = a.0 == b.0;
+                if same {
+                    a.1.append(&mut b.1);
+                }
+                same
+            });
+        }
+        Ok(CurrentRows { groups })
+    }
+
     /// The uuid (shared) and rows of a host, if it has any.
     pub fn get(&self, uuid: &str) -> Option<(&Arc<str>, &[CurrentRow])> {
         self.groups
@@ -518,13 +679,13 @@ pub struct TickReport {
 }
 
 /// One tick of spec §4.1, timed by the real clock.
-pub fn tick(conn: &Connection, cursor: &mut dyn CursorStore, cfg: &BatchedConfig) -> TickReport {
+pub fn tick(conn: &dyn Source, cursor: &mut dyn CursorStore, cfg: &BatchedConfig) -> TickReport {
     tick_with_clock(conn, cursor, cfg, &RealClock::default())
 }
 
 /// One tick of spec §4.1, its phases timed by `clock`.
 pub fn tick_with_clock(
-    conn: &Connection,
+    conn: &dyn Source,
     cursor: &mut dyn CursorStore,
     cfg: &BatchedConfig,
     clock: &dyn Clock,
@@ -535,7 +696,7 @@ pub fn tick_with_clock(
 /// `tick_with_clock` with fault injection: after each phase of steps 2–7, `inject(phase)` may
 /// return an error message, which fails the tick as a real error there would (issue 5).
 pub fn tick_with_faults(
-    conn: &Connection,
+    conn: &dyn Source,
     cursor: &mut dyn CursorStore,
     cfg: &BatchedConfig,
     clock: &dyn Clock,
@@ -592,7 +753,7 @@ pub fn tick_with_faults(
 
 /// Steps 2–7; returns the next cursor.
 fn tick_inner(
-    conn: &Connection,
+    conn: &dyn Source,
     cursor: &str,
     cfg: &BatchedConfig,
     clock: &dyn Clock,
@@ -605,7 +766,7 @@ fn tick_inner(
         None => Ok(()),
     };
     let t = clock.now();
-    let (hosts, raw_len) = load_window_for(conn, cursor, cfg.batch_size, &cfg.rules, cfg.variant)?;
+    let (hosts, raw_len) = conn.window(cursor, cfg.batch_size, &cfg.rules, cfg.variant)?;
     timings.push(("window", clock.since(t)));
     fault("window")?;
     report.rows_read = hosts.len() as u64;
@@ -613,7 +774,7 @@ fn tick_inner(
         report.outcome = Outcome::Empty;
         let t = clock.now();
         if cfg.rules.d5_remove {
-            let catalog = Catalog::new(load_profiles_for(conn, cfg.variant)?, &cfg.rules);
+            let catalog = Catalog::new(conn.profiles(cfg.variant)?, &cfg.rules);
             report.deltas = sweep_ineligible(conn, &catalog, &cfg.rules)?;
         }
         timings.push(("compute", clock.since(t)));
@@ -635,7 +796,7 @@ fn tick_inner(
         hosts.pop(); // the mutant: the cursor moves past a host it never processed
     }
     let t = clock.now();
-    let catalog = Catalog::new(load_profiles_for(conn, cfg.variant)?, &cfg.rules);
+    let catalog = Catalog::new(conn.profiles(cfg.variant)?, &cfg.rules);
     timings.push(("catalog", clock.since(t)));
     fault("catalog")?;
     report.rows_read += catalog
@@ -646,7 +807,7 @@ fn tick_inner(
 
     let t = clock.now();
     let ids: Vec<i64> = hosts.iter().map(|h| h.id).collect();
-    let members = load_memberships(conn, &ids, &catalog.label_ids)?;
+    let members = conn.memberships(&ids, &catalog.label_ids)?;
     timings.push(("memberships", clock.since(t)));
     fault("memberships")?;
     report.rows_read += members.len() as u64;
@@ -654,7 +815,7 @@ fn tick_inner(
     let t = clock.now();
     let mut uuids: Vec<&str> = hosts.iter().map(|h| h.uuid.as_str()).collect();
     uuids.dedup();
-    let current = load_current(conn, &uuids, &catalog)?;
+    let current = conn.current(&uuids, &catalog)?;
     timings.push(("current_rows", clock.since(t)));
     fault("current_rows")?;
     report.rows_read += current.len() as u64;
@@ -694,27 +855,13 @@ fn tick_inner(
 /// D5 = remove: at the end of a pass, remove the rows of hosts the batched path never lists
 /// (no eligible host row for their uuid), under the same §4.3 exemptions.
 pub fn sweep_ineligible(
-    conn: &Connection,
+    src: &dyn Source,
     catalog: &Catalog,
     rules: &Rules,
 ) -> Result<Vec<Delta>, BatchedError> {
-    let d7 = crate::eligibility::enrolled_clause(rules);
-    let sql = format!(
-        "SELECT hmap.host_uuid, hmap.profile_uuid, hmap.status, hmap.operation_type,
-                hmap.checksum, hmap.secrets_updated_at
-         FROM host_mdm_apple_profiles hmap
-         WHERE NOT EXISTS (SELECT 1 FROM hosts h WHERE h.uuid = hmap.host_uuid
-                           AND {ELIGIBLE_HOST}{d7})"
-    );
     let by_uuid = catalog.by_uuid();
-    let mut stmt = conn.prepare_cached(&sql).map_err(q("d5 sweep"))?;
-    let mut host = None;
-    let rows = stmt
-        .query_map([], |r| read_current_row(r, &mut host, &|_| None))
-        .map_err(q("d5 sweep"))?;
     let mut out = Vec::new();
-    for row in rows {
-        let row = row.map_err(q("d5 sweep"))?;
+    for row in src.ineligible_rows(rules)? {
         let broken = by_uuid
             .get(&*row.profile_uuid)
             .is_some_and(|&i| catalog.entries[i].broken);
@@ -753,7 +900,7 @@ impl PassResult {
 
 /// Runs ticks from cursor "" until the cursor wraps back to "" (spec §4.1: ceil(N/B) ticks,
 /// plus one empty tick when N is a multiple of B). A failing tick ends the pass with its error.
-pub fn full_pass(conn: &Connection, cfg: &BatchedConfig) -> Result<PassResult, BatchedError> {
+pub fn full_pass(conn: &dyn Source, cfg: &BatchedConfig) -> Result<PassResult, BatchedError> {
     let mut pass = PassResult::default();
     full_pass_each(conn, cfg, |mut report| {
         pass.visited.extend(report.visited.iter().copied());
@@ -766,7 +913,7 @@ pub fn full_pass(conn: &Connection, cfg: &BatchedConfig) -> Result<PassResult, B
 /// The same pass, handing each tick to `on_tick` as it ends instead of keeping it: memory
 /// stays bounded by one window.
 pub fn full_pass_each(
-    conn: &Connection,
+    conn: &dyn Source,
     cfg: &BatchedConfig,
     on_tick: impl FnMut(TickReport),
 ) -> Result<usize, BatchedError> {
@@ -775,15 +922,13 @@ pub fn full_pass_each(
 
 /// `full_pass_each`, the ticks timed by `clock`.
 pub fn full_pass_with_clock(
-    conn: &Connection,
+    conn: &dyn Source,
     cfg: &BatchedConfig,
     clock: &dyn Clock,
     mut on_tick: impl FnMut(TickReport),
 ) -> Result<usize, BatchedError> {
     let mut cursor = crate::cursor::MemoryCursor::default();
-    let host_rows: i64 = conn
-        .query_row("SELECT count(*) FROM hosts", [], |r| r.get(0))
-        .map_err(q("host count"))?;
+    let host_rows = conn.host_rows()?;
     let limit = host_rows as usize / cfg.batch_size.max(1) + 2;
     let mut ticks = 0;
     loop {

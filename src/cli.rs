@@ -203,9 +203,15 @@ pub enum PathArg {
 /// Options shared by the commands that run the reconcilers.
 #[derive(Debug, clap::Args)]
 pub struct ReconcileArgs {
-    /// Database file (any SQLite file that meets the spec §1 contract).
-    #[arg(long)]
-    pub db: PathBuf,
+    /// Database file (any SQLite file that meets the spec §1 contract); the same as
+    /// `--backend sqlite:PATH`.
+    #[arg(long, required_unless_present = "backend", conflicts_with = "backend")]
+    pub db: Option<PathBuf>,
+    /// Where the fleet lives: `sqlite:PATH` or `mysql://USER:PASS@HOST:PORT/DB` (a database
+    /// that `generate --backend` loaded, or any with the spec §1 tables). `measure` takes it
+    /// more than once to time the same fleet on several backends in one run.
+    #[arg(long, value_name = "BACKEND")]
+    pub backend: Vec<crate::backend::Backend>,
     /// Hosts per batched window [default: the scenario's, recorded in a database reconsim
     /// generated; else 5000, Fleet's]
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
@@ -267,9 +273,14 @@ pub struct GenerateArgs {
     /// Scenario TOML file.
     #[arg(long)]
     pub scenario: PathBuf,
-    /// Database file to create.
-    #[arg(long)]
-    pub db: PathBuf,
+    /// Database file to create (the same as `--backend sqlite:PATH`).
+    #[arg(long, required_unless_present = "backend", conflicts_with = "backend")]
+    pub db: Option<PathBuf>,
+    /// Where to put the fleet: `sqlite:PATH`, or `mysql://USER:PASS@HOST:PORT/DB` (built in
+    /// memory, then bulk-loaded into that database, which must hold no spec §1 table or a
+    /// fleet reconsim loaded before, which is replaced).
+    #[arg(long, value_name = "BACKEND")]
+    pub backend: Option<crate::backend::Backend>,
     /// Seed (overrides the scenario's run.seed).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -289,4 +300,37 @@ pub struct InspectArgs {
     /// Database file (any SQLite file that meets the spec §1 contract).
     #[arg(long)]
     pub db: PathBuf,
+}
+
+impl ReconcileArgs {
+    /// Every backend given: `--backend`s, else `--db` as an SQLite file.
+    pub fn backends(&self) -> Vec<crate::backend::Backend> {
+        match &self.db {
+            Some(db) if self.backend.is_empty() => vec![crate::backend::Backend::Sqlite(db.clone())],
+            _ => self.backend.clone(),
+        }
+    }
+
+    /// The one backend of a command that takes one.
+    pub fn one_backend(&self, command: &str) -> anyhow::Result<crate::backend::Backend> {
+        let all = self.backends();
+        match all.as_slice() {
+            [one] => Ok(one.clone()),
+            _ => anyhow::bail!(
+                "--backend: `{command}` takes one backend, got {} (only measure takes several)",
+                all.len()
+            ),
+        }
+    }
+
+    /// The SQLite file, for commands that run on SQLite only.
+    pub fn sqlite_db(&self, command: &str) -> anyhow::Result<PathBuf> {
+        match self.one_backend(command)? {
+            crate::backend::Backend::Sqlite(p) => Ok(p),
+            b => anyhow::bail!(
+                "--backend {b}: `{command}` runs on SQLite only (use --db PATH); diff, compare, \
+                 tick and repro take a MySQL backend"
+            ),
+        }
+    }
 }

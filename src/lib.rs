@@ -3,6 +3,7 @@
 //! the two, measure them and reproduce their bugs. The semantics are those of
 //! `shared/spec/reconciler.md`, cited as "spec §N" throughout.
 
+pub mod backend;
 pub mod batched;
 pub mod checkpoint;
 pub mod cli;
@@ -24,8 +25,10 @@ pub mod loadtest;
 pub mod measure;
 pub mod meta;
 pub mod model;
+pub mod mysqldb;
 pub mod mutants;
 pub mod procstat;
+pub mod rediscursor;
 pub mod regression;
 pub mod report;
 pub mod repro;

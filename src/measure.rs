@@ -50,7 +50,7 @@ pub enum What {
 }
 
 /// One measured run: (what, phase, duration) rows.
-pub type Run = Vec<(&'static str, String, Duration)>;
+pub type Run = Vec<(String, String, Duration)>;
 
 /// Latency histograms per (what, phase), over all runs: one sample per run for the floor and
 /// the legacy phases, one sample per tick for the batched phases (`tick` = a whole tick).
@@ -62,8 +62,7 @@ fn record(h: &mut Histograms, what: &str, phase: &str, d: Duration) {
         .record(d);
 }
 
-/// Times floor, legacy and batched once each (or only `only`). The batched pass keeps no
-/// deltas, only per-phase times.
+/// Times floor, legacy and batched once each (or only `only`) on SQLite.
 pub fn run_once(
     conn: &Connection,
     form: LegacySql,
@@ -72,35 +71,66 @@ pub fn run_once(
     hist: &mut Histograms,
     clock: &dyn Clock,
 ) -> anyhow::Result<Run> {
+    let on = On {
+        floor: &|| Ok(floor(conn)?),
+        legacy: &|clock| Ok(legacy::run_with_clock(conn, form, clock)?),
+        source: conn,
+        prefix: "",
+    };
+    run_once_on(&on, cfg, only, hist, clock)
+}
+
+/// What `run_once_on` times: a backend's floor scan, legacy diff and batched source, and the
+/// prefix of its `what` names (`""`, or `mysql.` when several backends are compared).
+pub struct On<'a> {
+    pub floor: &'a dyn Fn() -> anyhow::Result<u64>,
+    pub legacy: &'a dyn Fn(&dyn Clock) -> anyhow::Result<legacy::LegacyResult>,
+    pub source: &'a dyn crate::batched::Source,
+    pub prefix: &'a str,
+}
+
+/// `run_once` on any backend. The batched pass keeps no deltas, only per-phase times.
+pub fn run_once_on(
+    on: &On<'_>,
+    cfg: &BatchedConfig,
+    only: Option<What>,
+    hist: &mut Histograms,
+    clock: &dyn Clock,
+) -> anyhow::Result<Run> {
     let wants = |w: What| only.is_none_or(|o| o == w);
+    let (floor_w, legacy_w, batched_w) = (
+        format!("{}floor", on.prefix),
+        format!("{}legacy", on.prefix),
+        format!("{}batched", on.prefix),
+    );
     let mut out: Run = Vec::new();
     if wants(What::Floor) {
         let t = clock.now();
-        floor(conn)?;
-        out.push(("floor", "total".into(), clock.since(t)));
-        record(hist, "floor", "total", clock.since(t));
+        (on.floor)()?;
+        out.push((floor_w.clone(), "total".into(), clock.since(t)));
+        record(hist, &floor_w, "total", clock.since(t));
     }
     if wants(What::Legacy) {
         let t = clock.now();
-        let l = legacy::run_with_clock(conn, form, clock)?;
+        let l = (on.legacy)(clock)?;
         let legacy_total = clock.since(t);
         for (phase, d) in &l.timings {
-            out.push(("legacy", phase.to_string(), *d));
-            record(hist, "legacy", phase, *d);
+            out.push((legacy_w.clone(), phase.to_string(), *d));
+            record(hist, &legacy_w, phase, *d);
         }
-        out.push(("legacy", "total".into(), legacy_total));
-        record(hist, "legacy", "total", legacy_total);
+        out.push((legacy_w.clone(), "total".into(), legacy_total));
+        record(hist, &legacy_w, "total", legacy_total);
     }
     if wants(What::Batched) {
         let t = clock.now();
         let mut phases: Vec<(&'static str, Duration)> = Vec::new();
         let mut slowest = Duration::ZERO;
-        full_pass_with_clock(conn, cfg, clock, |tick| {
+        full_pass_with_clock(on.source, cfg, clock, |tick| {
             let whole: Duration = tick.timings.iter().map(|x| x.1).sum();
             slowest = slowest.max(whole);
-            record(hist, "batched", "tick", whole);
+            record(hist, &batched_w, "tick", whole);
             for &(name, d) in &tick.timings {
-                record(hist, "batched", name, d);
+                record(hist, &batched_w, name, d);
                 match phases.iter_mut().find(|(n, _)| *n == name) {
                     Some(x) => x.1 += d,
                     None => phases.push((name, d)),
@@ -109,10 +139,10 @@ pub fn run_once(
         })?;
         let batched_total = clock.since(t);
         for (phase, d) in phases {
-            out.push(("batched", phase.to_string(), d));
+            out.push((batched_w.clone(), phase.to_string(), d));
         }
-        out.push(("batched", "per_tick_max".into(), slowest));
-        out.push(("batched", "total".into(), batched_total));
+        out.push((batched_w.clone(), "per_tick_max".into(), slowest));
+        out.push((batched_w, "total".into(), batched_total));
     }
     Ok(out)
 }
@@ -150,18 +180,18 @@ pub fn runs_csv(runs: &[Run]) -> csv::Result<Vec<u8>> {
 
 fn total(run: &Run, what: &str) -> Duration {
     run.iter()
-        .find(|(w, p, _)| *w == what && p == "total")
+        .find(|(w, p, _)| w == what && p == "total")
         .map(|x| x.2)
         .unwrap_or_default()
 }
 
 /// Medians per (what, phase), then the in-run ratios' medians.
 pub fn summary(runs: &[Run]) -> String {
-    let mut keys: Vec<(&'static str, String)> = Vec::new();
+    let mut keys: Vec<(&str, String)> = Vec::new();
     for run in runs {
         for (w, p, _) in run {
             if !keys.iter().any(|(a, b)| a == w && b == p) {
-                keys.push((w, p.clone()));
+                keys.push((w.as_str(), p.clone()));
             }
         }
     }
@@ -186,13 +216,32 @@ pub fn summary(runs: &[Run]) -> String {
     };
     let has = |w: &str| runs.iter().all(|r| total(r, w) > Duration::ZERO);
     let mut ratios = Vec::new();
-    for (a, b) in [
-        ("legacy", "batched"),
-        ("batched", "floor"),
-        ("legacy", "floor"),
-    ] {
-        if has(a) && has(b) {
-            ratios.push(format!("{a}/{b} {:.2}", ratio(a, b)));
+    // Per backend prefix ("" alone, or "sqlite." and "mysql."), then across backends.
+    let mut prefixes: Vec<&str> = keys
+        .iter()
+        .map(|(w, _)| w.rsplit_once('.').map_or("", |(p, _)| &w[..p.len() + 1]))
+        .collect();
+    prefixes.dedup();
+    for pre in &prefixes {
+        for (a, b) in [
+            ("legacy", "batched"),
+            ("batched", "floor"),
+            ("legacy", "floor"),
+        ] {
+            let (a, b) = (format!("{pre}{a}"), format!("{pre}{b}"));
+            if has(&a) && has(&b) {
+                ratios.push(format!("{a}/{b} {:.2}", ratio(&a, &b)));
+            }
+        }
+    }
+    for (i, x) in prefixes.iter().enumerate() {
+        for y in &prefixes[i + 1..] {
+            for what in ["floor", "legacy", "batched"] {
+                let (a, b) = (format!("{y}{what}"), format!("{x}{what}"));
+                if has(&a) && has(&b) {
+                    ratios.push(format!("{a}/{b} {:.2}", ratio(&a, &b)));
+                }
+            }
         }
     }
     if !ratios.is_empty() {
@@ -213,9 +262,9 @@ mod tests {
     fn medians_and_in_run_ratios_are_exact() {
         let run = |f, l, b| -> Run {
             vec![
-                ("floor", "total".into(), ms(f)),
-                ("legacy", "total".into(), ms(l)),
-                ("batched", "total".into(), ms(b)),
+                ("floor".into(), "total".into(), ms(f)),
+                ("legacy".into(), "total".into(), ms(l)),
+                ("batched".into(), "total".into(), ms(b)),
             ]
         };
         let runs = vec![run(10, 100, 20), run(30, 300, 20), run(10, 50, 50)];

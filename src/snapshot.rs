@@ -2,6 +2,7 @@
 //! opened read-only, checked against the spec §1 contract and timestamp formats, and every
 //! query of a `diff` or `compare` runs inside one read transaction.
 
+use crate::backend::Backend;
 use crate::batched::{self, BatchedConfig, PassResult};
 use crate::legacy::{self, LegacyResult, LegacySql};
 use crate::schema;
@@ -12,7 +13,12 @@ use std::path::Path;
 
 /// A read transaction over a contract database.
 pub struct Snapshot {
+    /// The SQLite database; on a MySQL backend, the snapshot's in-memory copy (facts for the
+    /// classifier and the liveness monitor, and the cross-check of issue 6).
     pub conn: Connection,
+    /// The MySQL backend, inside its consistent-snapshot transaction, when that is where the
+    /// fleet lives: both paths then run there.
+    pub my: Option<crate::mysqldb::MyDb>,
 }
 
 impl Snapshot {
@@ -20,6 +26,30 @@ impl Snapshot {
     /// every timestamp column (spec §1).
     /// `mmap_mib` sizes SQLite's memory-mapped reads (0 = plain reads through the page cache),
     /// `cache_mib` its page cache.
+    /// On a MySQL backend: connects, checks the contract, starts a consistent-snapshot read
+    /// transaction and copies the contract tables into memory inside it.
+    /// `copy` = false copies `reconsim_meta` only (enough for timing runs).
+    pub fn open_backend(
+        backend: &Backend,
+        mmap_mib: u64,
+        cache_mib: u64,
+        copy: bool,
+        progress: &ProgressBar,
+    ) -> anyhow::Result<Snapshot> {
+        match backend {
+            Backend::Sqlite(path) => Snapshot::open(path, mmap_mib, cache_mib),
+            Backend::Mysql(url) => {
+                let my = crate::mysqldb::MyDb::connect(url)?;
+                my.check_contract()?;
+                my.begin_snapshot()?;
+                progress.set_message(format!("copying the snapshot from {}", my.shown));
+                let conn = crate::mysqldb::copy_to_sqlite(&my, copy)?;
+                schema::check_timestamps(&conn)?;
+                Ok(Snapshot { conn, my: Some(my) })
+            }
+        }
+    }
+
     pub fn open(path: &Path, mmap_mib: u64, cache_mib: u64) -> anyhow::Result<Snapshot> {
         let conn = schema::open_contract_db(path)?;
         // Temp tables of the tuned legacy SQL live in memory, never in a file beside the db.
@@ -35,7 +65,7 @@ impl Snapshot {
         .with_context(|| format!("database {}: beginning a read transaction", path.display()))?;
         // The first read takes the snapshot; everything after sees the same data.
         schema::check_timestamps(&conn)?;
-        Ok(Snapshot { conn })
+        Ok(Snapshot { conn, my: None })
     }
 
     /// The legacy diff; `progress` shows that it runs (one long query, no finer steps).
@@ -43,7 +73,7 @@ impl Snapshot {
         progress.set_message(format!(
             "legacy diff ({form} SQL; one query over the whole fleet, ~40 s at 100k hosts)"
         ));
-        Ok(legacy::run(&self.conn, form)?)
+        self.legacy_with_clock(form, &crate::clock::RealClock::default())
     }
 
     /// A full batched pass; `progress` counts ticks and hosts.
@@ -55,7 +85,7 @@ impl Snapshot {
         let mut pass = PassResult::default();
         let mut hosts = 0usize;
         progress.set_message("batched pass");
-        batched::full_pass_each(&self.conn, cfg, |mut report| {
+        batched::full_pass_each(self.source(), cfg, |mut report| {
             hosts += report.visited.len();
             progress.set_message(format!(
                 "batched pass: tick {}, {hosts} host rows so far",
@@ -66,6 +96,43 @@ impl Snapshot {
             pass.ticks.push(report);
         })?;
         Ok(pass)
+    }
+
+    /// The legacy diff timed by `clock`, on the backend.
+    pub fn legacy_with_clock(
+        &self,
+        form: LegacySql,
+        clock: &dyn crate::clock::Clock,
+    ) -> anyhow::Result<LegacyResult> {
+        match &self.my {
+            Some(my) => Ok(my.legacy(form, clock)?),
+            None => Ok(legacy::run_with_clock(&self.conn, form, clock)?),
+        }
+    }
+
+    /// Ends the server's read transaction (SQLite's ends with the connection).
+    pub fn finish(&self) -> anyhow::Result<()> {
+        match &self.my {
+            Some(my) => my.commit(),
+            None => Ok(()),
+        }
+    }
+
+    /// Where the paths read: the MySQL backend when there is one, else SQLite.
+    pub fn source(&self) -> &dyn batched::Source {
+        match &self.my {
+            Some(my) => my,
+            None => &self.conn,
+        }
+    }
+
+    /// The backend's name and version for reports: `sqlite 3.50.1` or
+    /// `mysql 10.11.19-MariaDB…`.
+    pub fn engine(&self) -> String {
+        match &self.my {
+            Some(my) => format!("mysql {}", my.version),
+            None => format!("sqlite {}", rusqlite::version()),
+        }
     }
 
     /// The seed recorded by the generator, or `unknown`.

@@ -13,9 +13,15 @@ use std::time::Instant;
 pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
     std::fs::create_dir_all(&args.out_dir)
         .with_context(|| format!("--out-dir {}", args.out_dir.display()))?;
-    let snap = Snapshot::open(&args.common.db, args.common.mmap_mib, args.common.cache_mib)?;
-    let cfg = super::batched_config(&args.common, &snap.conn)?;
     let progress = super::spinner(args.common.quiet);
+    let snap = Snapshot::open_backend(
+        &args.common.one_backend("compare")?,
+        args.common.mmap_mib,
+        args.common.cache_mib,
+        true,
+        &progress,
+    )?;
+    let cfg = super::batched_config(&args.common, &snap.conn)?;
     let legacy = snap.legacy(args.common.legacy_sql, &progress)?;
     let pass = snap.batched(&cfg, &progress)?;
     progress.set_message("classifying divergences");
@@ -28,6 +34,23 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
     let cmp = equivalence::compare(&mut classifier, &legacy_all, &pass.deltas)
         .context("classifying divergences")?;
     let classify_time = t.elapsed();
+    // On a MySQL backend, both paths again on the snapshot's SQLite copy: the same fleet must
+    // give the same deltas on both engines (issue 6).
+    let cross = match &snap.my {
+        Some(_) => {
+            progress.set_message("cross-check: both paths on the snapshot's SQLite copy");
+            let l = crate::legacy::run(&snap.conn, args.common.legacy_sql)?;
+            let mut lite_legacy = l.installs;
+            lite_legacy.extend(l.removes);
+            let lite_batched = crate::batched::full_pass(&snap.conn, &cfg)?.deltas;
+            Some((
+                multiset_diff(&legacy_all, &lite_legacy),
+                multiset_diff(&pass.deltas, &lite_batched),
+            ))
+        }
+        None => None,
+    };
+    snap.finish()?;
     // The pass replayed through the cursor liveness monitor (the snapshot does not change).
     let findings = crate::liveness::replay(&snap.conn, &cfg, &pass.ticks)?;
     progress.finish_and_clear();
@@ -40,8 +63,10 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
     };
     use crate::model::Op::{Install, Remove};
     let mut s = String::new();
+    let mut cross_diff = 0;
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
-    writeln!(s, "database: {}", args.common.db.display())?;
+    writeln!(s, "database: {}", args.common.one_backend("compare")?)?;
+    writeln!(s, "engine: {}", snap.engine())?;
     writeln!(s, "seed: {}", snap.seed_text())?;
     writeln!(
         s,
@@ -79,6 +104,24 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
         }
     }
     writeln!(s, "liveness: {}", crate::loadtest::liveness_text(&findings))?;
+    if let Some((l, b)) = cross {
+        let word = |n: usize| {
+            if n == 0 {
+                "identical".to_string()
+            } else {
+                format!("{n} deltas differ")
+            }
+        };
+        writeln!(
+            s,
+            "backends: on {} and on its SQLite copy ({}), legacy {}, batched {}",
+            snap.engine(),
+            rusqlite::version(),
+            word(l),
+            word(b)
+        )?;
+        cross_diff = l + b;
+    }
     if let Some(m) = cfg.rules.mutant {
         writeln!(s, "mutant: {} (a deliberately injected bug)", m.name())?;
     }
@@ -98,9 +141,34 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
     report::write_atomic(&sum_path, s.as_bytes())
         .with_context(|| format!("writing {}", sum_path.display()))?;
     std::io::stdout().lock().write_all(s.as_bytes())?;
-    Ok(if cmp.divergences.is_empty() && findings.is_empty() {
+    Ok(if cmp.divergences.is_empty() && findings.is_empty() && cross_diff == 0 {
         EXIT_OK
     } else {
         EXIT_FINDING
     })
+}
+
+/// Entries in one list and not the other, counting repeats (legacy's duplicate installs).
+fn multiset_diff(a: &[crate::model::Delta], b: &[crate::model::Delta]) -> usize {
+    let (mut a, mut b): (Vec<_>, Vec<_>) = (a.iter().collect(), b.iter().collect());
+    a.sort();
+    b.sort();
+    let (mut i, mut j, mut n) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(b[j]) {
+            std::cmp::Ordering::Equal => {
+                i += 1;
+                j += 1;
+            }
+            std::cmp::Ordering::Less => {
+                n += 1;
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                n += 1;
+                j += 1;
+            }
+        }
+    }
+    n + (a.len() - i) + (b.len() - j)
 }

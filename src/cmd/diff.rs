@@ -8,9 +8,15 @@ use std::io::Write;
 use std::path::Path;
 
 pub fn run(args: DiffArgs) -> anyhow::Result<i32> {
-    let snap = Snapshot::open(&args.common.db, args.common.mmap_mib, args.common.cache_mib)?;
-    let cfg = super::batched_config(&args.common, &snap.conn)?;
     let progress = super::spinner(args.common.quiet);
+    let snap = Snapshot::open_backend(
+        &args.common.one_backend("diff")?,
+        args.common.mmap_mib,
+        args.common.cache_mib,
+        true,
+        &progress,
+    )?;
+    let cfg = super::batched_config(&args.common, &snap.conn)?;
     let deltas = match args.path {
         PathArg::Legacy => {
             let r = snap.legacy(args.common.legacy_sql, &progress)?;

@@ -1,5 +1,7 @@
-//! `reconsim generate`: scenario + seed → a new database file, then the summary.
+//! `reconsim generate`: scenario + seed → a new database file (or a MySQL database), then the
+//! summary.
 
+use crate::backend::Backend;
 use crate::cli::{EXIT_OK, GenerateArgs};
 use crate::generator::{self, GenerateOptions};
 use crate::scenario::Scenario;
@@ -7,6 +9,18 @@ use crate::summary::Summary;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::Write;
+
+fn bar(quiet: bool) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} rows {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}
 
 pub fn run(args: GenerateArgs) -> anyhow::Result<i32> {
     let scenario = Scenario::load(&args.scenario)?;
@@ -16,43 +30,72 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<i32> {
         force: args.force,
     };
     let scenario = generator::effective_scenario(&scenario, &opts);
-    let progress = if args.quiet {
-        ProgressBar::hidden()
-    } else {
-        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} rows {msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar
+    let backend = match (&args.backend, &args.db) {
+        (Some(b), _) => b.clone(),
+        (None, Some(db)) => Backend::Sqlite(db.clone()),
+        (None, None) => anyhow::bail!("--db or --backend is required"),
     };
-    let stats = generator::generate_file(&args.db, &scenario, opts.force, &progress)?;
-    progress.finish_and_clear();
-    if args.quiet {
-        return Ok(EXIT_OK);
-    }
-    let conn = crate::schema::open_contract_db(&args.db)?;
-    let summary = Summary::collect(&conn).context("summarising the new database")?;
-    let secs = stats.total_time().as_secs_f64();
     let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "generated {} (scenario {}, seed {}, {} hosts): {} rows in {:.2} s ({:.0} rows/s; \
-         build {:.2} s, insert {:.2} s, index {:.2} s, analyze {:.2} s)",
-        args.db.display(),
-        args.scenario.display(),
-        stats.seed,
-        scenario.hosts.count,
-        stats.total_rows(),
-        secs,
-        stats.total_rows() as f64 / secs.max(1e-9),
-        stats.build.as_secs_f64(),
-        stats.insert.as_secs_f64(),
-        stats.index.as_secs_f64(),
-        stats.analyze.as_secs_f64(),
-    )?;
-    write!(out, "{}", summary.render())?;
+    let progress = bar(args.quiet);
+    match &backend {
+        Backend::Sqlite(db) => {
+            let stats = generator::generate_file(db, &scenario, opts.force, &progress)?;
+            progress.finish_and_clear();
+            if args.quiet {
+                return Ok(EXIT_OK);
+            }
+            let conn = crate::schema::open_contract_db(db)?;
+            let summary = Summary::collect(&conn).context("summarising the new database")?;
+            let secs = stats.total_time().as_secs_f64();
+            writeln!(
+                out,
+                "generated {} (scenario {}, seed {}, {} hosts): {} rows in {:.2} s ({:.0} rows/s; \
+                 build {:.2} s, insert {:.2} s, index {:.2} s, analyze {:.2} s)",
+                db.display(),
+                args.scenario.display(),
+                stats.seed,
+                scenario.hosts.count,
+                stats.total_rows(),
+                secs,
+                stats.total_rows() as f64 / secs.max(1e-9),
+                stats.build.as_secs_f64(),
+                stats.insert.as_secs_f64(),
+                stats.index.as_secs_f64(),
+                stats.analyze.as_secs_f64(),
+            )?;
+            write!(out, "{}", summary.render())?;
+        }
+        Backend::Mysql(url) => {
+            // Connect first: a bad URL or server fails before any generation work.
+            let my = crate::mysqldb::MyDb::connect(url)?;
+            let mut conn = rusqlite::Connection::open_in_memory()?;
+            let gen_stats = generator::generate_into(&mut conn, &scenario, &progress)?;
+            progress.set_position(0);
+            progress.set_message(format!("loading into {}", my.shown));
+            let load = crate::mysqldb::load_from_sqlite(&my, &conn, &progress)?;
+            progress.finish_and_clear();
+            if args.quiet {
+                return Ok(EXIT_OK);
+            }
+            let summary = Summary::collect(&conn).context("summarising the fleet")?;
+            writeln!(
+                out,
+                "generated {} (scenario {}, seed {}, {} hosts; {}): built in memory in {:.2} s, \
+                 loaded {} rows in {:.2} s ({:.0} rows/s; insert {:.2} s, index + analyze {:.2} s)",
+                backend,
+                args.scenario.display(),
+                gen_stats.seed,
+                scenario.hosts.count,
+                my.version,
+                gen_stats.total_time().as_secs_f64(),
+                load.rows,
+                load.total().as_secs_f64(),
+                load.rows_per_sec(),
+                load.insert.as_secs_f64(),
+                load.index.as_secs_f64(),
+            )?;
+            write!(out, "{}", summary.render())?;
+        }
+    }
     Ok(EXIT_OK)
 }

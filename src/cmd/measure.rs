@@ -1,5 +1,8 @@
-//! `reconsim measure`: floor, legacy and batched timings over several runs, into a results folder.
+//! `reconsim measure`: floor, legacy and batched timings over several runs, into a results
+//! folder; with several `--backend`s, the same fleet on each, interleaved run by run so the
+//! cross-backend ratios are measured inside each run (issue 6).
 
+use crate::backend::Backend;
 use crate::cli::{EXIT_OK, MeasureArgs};
 use crate::measure;
 use crate::report::write_atomic;
@@ -8,15 +11,43 @@ use anyhow::Context;
 use std::io::Write;
 
 pub fn run(args: MeasureArgs) -> anyhow::Result<i32> {
-    let snap = Snapshot::open(&args.common.db, args.common.mmap_mib, args.common.cache_mib)?;
-    let cfg = super::batched_config(&args.common, &snap.conn)?;
+    let backends = args.common.backends();
+    let progress = super::spinner(args.common.quiet);
+    let mut snaps = Vec::new();
+    for b in &backends {
+        progress.set_message(format!("opening {b}"));
+        snaps.push(Snapshot::open_backend(
+            b,
+            args.common.mmap_mib,
+            args.common.cache_mib,
+            false,
+            &progress,
+        )?);
+    }
+    // Several backends must hold the same fleet: same seed and row counts.
+    if let Some(first) = snaps.first() {
+        for (b, s) in backends.iter().zip(&snaps).skip(1) {
+            let (a, z) = (first.seed_text(), s.seed_text());
+            let (ha, hz) = (first.source().host_rows()?, s.source().host_rows()?);
+            if a != z || ha != hz {
+                anyhow::bail!(
+                    "--backend {b}: holds another fleet than {} (seed {z}, {hz} hosts rows vs \
+                     seed {a}, {ha}); load the same scenario and seed into both",
+                    backends[0]
+                );
+            }
+        }
+    }
+    let first = snaps.first().context("no backend")?;
+    let cfg = super::batched_config(&args.common, &first.conn)?;
     let out_dir = args.out_dir.clone().unwrap_or_else(|| {
-        let stem = args
-            .common
-            .db
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "db".into());
+        let stem = match &backends[0] {
+            Backend::Sqlite(p) => p
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "db".into()),
+            Backend::Mysql(_) => "mysql".into(),
+        };
         let now = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
         std::path::PathBuf::from(format!("results/{now}-measure-{stem}"))
     });
@@ -24,32 +55,56 @@ pub fn run(args: MeasureArgs) -> anyhow::Result<i32> {
         .with_context(|| format!("--out-dir {}", out_dir.display()))?;
     let mut runs = Vec::new();
     let mut hist = measure::Histograms::new();
-    let progress = super::spinner(args.common.quiet);
+    let clock = crate::clock::RealClock::default();
+    let several = snaps.len() > 1;
     for i in 1..=args.runs {
-        progress.set_message(format!(
-            "run {i} of {}: floor scan, legacy diff (~40 s at 100k hosts), batched pass",
-            args.runs
-        ));
-        runs.push(measure::run_once(
-            &snap.conn,
-            args.common.legacy_sql,
-            &cfg,
-            args.only,
-            &mut hist,
-            &crate::clock::RealClock::default(),
-        )?);
+        let mut run = measure::Run::new();
+        for (b, snap) in backends.iter().zip(&snaps) {
+            progress.set_message(format!(
+                "run {i} of {} on {}: floor scan, legacy diff (~40 s at 100k hosts on SQLite), \
+                 batched pass",
+                args.runs,
+                b.kind()
+            ));
+            let prefix = if several {
+                format!("{}.", b.kind())
+            } else {
+                String::new()
+            };
+            let form = args.common.legacy_sql;
+            let floor = || match &snap.my {
+                Some(my) => my.floor(),
+                None => Ok(measure::floor(&snap.conn)?),
+            };
+            let legacy = |clock: &dyn crate::clock::Clock| snap.legacy_with_clock(form, clock);
+            let on = measure::On {
+                floor: &floor,
+                legacy: &legacy,
+                source: snap.source(),
+                prefix: &prefix,
+            };
+            run.extend(measure::run_once_on(
+                &on, &cfg, args.only, &mut hist, &clock,
+            )?);
+        }
+        runs.push(run);
     }
-    let mut summary = format!(
-        "database: {}\nseed: {}\nrules: {}\nbatch size: {}\nlegacy sql: {}\nruns: {}\nreconsim: {}\nsqlite: {}\n",
-        args.common.db.display(),
-        snap.seed_text(),
+    for s in &snaps {
+        s.finish()?;
+    }
+    let mut summary = String::new();
+    for (b, s) in backends.iter().zip(&snaps) {
+        summary.push_str(&format!("database: {b} ({})\n", s.engine()));
+    }
+    summary.push_str(&format!(
+        "seed: {}\nrules: {}\nbatch size: {}\nlegacy sql: {}\nruns: {}\nreconsim: {}\n",
+        first.seed_text(),
         cfg.rules.describe(),
         cfg.batch_size,
         args.common.legacy_sql,
         args.runs,
         env!("CARGO_PKG_VERSION"),
-        rusqlite::version(),
-    );
+    ));
     summary.push_str(&measure::summary(&runs));
     write_atomic(&out_dir.join("runs.csv"), &measure::runs_csv(&runs)?)?;
     write_atomic(&out_dir.join("summary.txt"), summary.as_bytes())?;

@@ -8,7 +8,7 @@ use rusqlite::Connection;
 use std::io::Write;
 
 pub fn run(args: ShrinkArgs) -> anyhow::Result<i32> {
-    let db = &args.common.db;
+    let db = &args.common.sqlite_db("shrink")?;
     let src = crate::schema::open_contract_db(db)?;
     let mut conn = Connection::open_in_memory()?;
     {
