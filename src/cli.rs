@@ -43,6 +43,9 @@ pub enum Command {
     Sweep(SweepArgs),
     /// Run a bug scenario (spec §8) and say REPRODUCED (exit 0) or NOT REPRODUCED (exit 1).
     Repro(ReproArgs),
+    /// Run batched ticks as Fleet's cron does, the cursor in a store that outlives the process
+    /// (the database, or Redis as in Fleet); deltas are computed and counted, not written.
+    Tick(TickArgs),
     /// Delta-debug a database showing a divergence down to a minimal repro (repro.sql,
     /// repro.db, repro.toml).
     Shrink(ShrinkArgs),
@@ -68,6 +71,31 @@ pub struct ReproArgs {
     /// List the catalog, one line each.
     #[arg(long)]
     pub list: bool,
+    /// Run the batched ticks on a MySQL-compatible server: `mysql://USER:PASS@HOST:PORT/DB`
+    /// (the scenario's fleet is loaded there first, replacing a fleet reconsim loaded before).
+    /// Default: SQLite in memory.
+    #[arg(long, value_name = "BACKEND")]
+    pub backend: Option<crate::backend::Backend>,
+    /// Keep the cursor in Redis (`redis://HOST:PORT`, key `mdm:apple:recon_cursor`, reset to
+    /// "" first) instead of the database.
+    #[arg(long, value_name = "URL")]
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TickArgs {
+    #[command(flatten)]
+    pub common: ReconcileArgs,
+    /// Ticks to run.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub ticks: u32,
+    /// Where the cursor lives: `db` (table `reconsim_cursor` of the database) or
+    /// `redis://HOST:PORT[/N]` (key `mdm:apple:recon_cursor`, no TTL, as in Fleet).
+    #[arg(long, default_value = "db", value_name = "db|URL")]
+    pub cursor: String,
+    /// Set the cursor to "" before the first tick (a fresh pass).
+    #[arg(long)]
+    pub reset_cursor: bool,
 }
 
 #[derive(Debug, Subcommand)]

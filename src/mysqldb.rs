@@ -979,17 +979,25 @@ pub fn copy_to_sqlite(db: &MyDb, all: bool) -> anyhow::Result<rusqlite::Connecti
 /// The cursor in `reconsim_cursor` of the MySQL database (the default store on this backend,
 /// as `SqliteCursor` is on SQLite).
 pub struct MyCursor<'a> {
-    pub db: &'a MyDb,
+    db: &'a MyDb,
+}
+
+impl<'a> MyCursor<'a> {
+    /// Creates `reconsim_cursor` if missing (the tool's own state, spec §1).
+    pub fn new(db: &'a MyDb) -> Result<MyCursor<'a>, crate::cursor::CursorError> {
+        db.exec(
+            "CREATE TABLE IF NOT EXISTS reconsim_cursor (`key` VARCHAR(64) PRIMARY KEY, \
+             `value` VARCHAR(255) NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 \
+             COLLATE=utf8mb4_unicode_ci",
+        )
+        .map_err(|e| crate::cursor::CursorError::Write(e.to_string()))?;
+        Ok(MyCursor { db })
+    }
 }
 
 impl crate::cursor::CursorStore for MyCursor<'_> {
     fn read(&mut self) -> Result<String, crate::cursor::CursorError> {
         let err = |e: mysql::Error| crate::cursor::CursorError::Read(e.to_string());
-        self.db.exec(
-            "CREATE TABLE IF NOT EXISTS reconsim_cursor (`key` VARCHAR(64) PRIMARY KEY, \
-             `value` VARCHAR(255) NOT NULL)",
-        )
-        .map_err(err)?;
         let v: Option<String> = self
             .db
             .conn

@@ -9,7 +9,7 @@
 use crate::batched::{self, BatchedConfig, Outcome};
 use crate::clock::RealClock;
 use crate::convergence::{self, Scope, Semantics, Target};
-use crate::cursor::SqliteCursor;
+use crate::cursor::{CursorStore, SqliteCursor};
 use crate::faults::{FaultPlan, FaultyCursor};
 use crate::liveness::{Finding, Monitor};
 use crate::scenario::{Expect, Scenario};
@@ -106,11 +106,35 @@ fn withheld_by_b6(conn: &Connection, sem: Semantics) -> anyhow::Result<u64> {
         .count() as u64)
 }
 
-/// Runs a bug scenario.
+/// Runs a bug scenario on SQLite in memory, the cursor in the database.
 pub fn run(s: &Scenario) -> anyhow::Result<ReproOutcome> {
+    run_on(s, None, None)
+}
+
+/// Runs a bug scenario; with `my`, the batched ticks read from that MySQL database (the
+/// fleet loaded there first; the in-memory SQLite copy stays the monitor's facts, the fleet
+/// does not change), and with `redis` the cursor lives there (reset to "" first).
+pub fn run_on(
+    s: &Scenario,
+    my: Option<&crate::mysqldb::MyDb>,
+    mut redis: Option<&mut crate::rediscursor::RedisCursor>,
+) -> anyhow::Result<ReproOutcome> {
     let expect = s.expect.clone().unwrap_or_default();
     let mut conn = Connection::open_in_memory()?;
     crate::generator::generate_into(&mut conn, s, &indicatif::ProgressBar::hidden())?;
+    if let Some(my) = my {
+        crate::mysqldb::load_from_sqlite(my, &conn, &indicatif::ProgressBar::hidden())?;
+        crate::mysqldb::MyCursor::new(my)
+            .and_then(|mut c| c.write(""))
+            .map_err(|e| anyhow::anyhow!("{}: {e}", my.shown))?;
+    }
+    if let Some(r) = redis.as_deref_mut() {
+        r.reset()?;
+    }
+    let src: &dyn batched::Source = match my {
+        Some(m) => m,
+        None => &conn,
+    };
     let mut rules = s
         .rules
         .rules()
@@ -130,13 +154,25 @@ pub fn run(s: &Scenario) -> anyhow::Result<ReproOutcome> {
     let clock = RealClock::default();
     let mut lines = Vec::new();
     for tick in 0..ticks {
-        let mut store = SqliteCursor::new(&conn)?;
+        let mut lite;
+        let mut mine;
+        let store: &mut dyn CursorStore = match (redis.as_deref_mut(), my) {
+            (Some(r), _) => r,
+            (None, Some(m)) => {
+                mine = crate::mysqldb::MyCursor::new(m)?;
+                &mut mine
+            }
+            (None, None) => {
+                lite = SqliteCursor::new(&conn)?;
+                &mut lite
+            }
+        };
         let mut cursor = FaultyCursor {
-            inner: &mut store,
+            inner: store,
             plan: &plan,
             tick,
         };
-        let r = batched::tick_with_faults(&conn, &mut cursor, &cfg, &clock, &|phase| {
+        let r = batched::tick_with_faults(src, &mut cursor, &cfg, &clock, &|phase| {
             plan.phase_error(phase, tick)
         });
         monitor.observe(&conn, tick, &r)?;

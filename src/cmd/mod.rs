@@ -11,6 +11,7 @@ pub mod report;
 pub mod repro;
 pub mod shrink;
 pub mod sweep;
+pub mod tick;
 
 use crate::cli::{Cli, Command, EXIT_OK};
 
@@ -32,6 +33,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Sweep(args) => sweep::run(args),
         Command::Repro(args) => repro::run(args),
         Command::Shrink(args) => shrink::run(args),
+        Command::Tick(args) => tick::run(args),
     }
 }
 

@@ -16,7 +16,19 @@ pub fn run(args: ReproArgs) -> anyhow::Result<i32> {
     }
     let name = args.name.unwrap_or_default();
     let (name, scenario) = repro::load(&name)?;
-    let outcome = repro::run(&scenario)?;
+    let my = match &args.backend {
+        None => None,
+        Some(crate::backend::Backend::Mysql(url)) => Some(crate::mysqldb::MyDb::connect(url)?),
+        Some(b) => anyhow::bail!(
+            "--backend {b}: repro runs on SQLite in memory by default; --backend takes a \
+             mysql:// URL"
+        ),
+    };
+    let mut redis = match &args.cursor {
+        Some(url) => Some(crate::rediscursor::RedisCursor::connect(url)?),
+        None => None,
+    };
+    let outcome = repro::run_on(&scenario, my.as_ref(), redis.as_mut())?;
     o.write_all(repro::report(&name, &scenario, &outcome).as_bytes())?;
     Ok(if outcome.reproduced {
         EXIT_OK
