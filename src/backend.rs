@@ -58,7 +58,12 @@ mod tests {
         let m: Backend = "mysql://u:pw@127.0.0.1:3306/db".parse().unwrap();
         assert_eq!(m.to_string(), "mysql://u@127.0.0.1:3306/db");
         assert_eq!(m.kind(), "mysql");
-        assert!("postgres://x".parse::<Backend>().unwrap_err().contains("expected sqlite:PATH"));
+        assert!(
+            "postgres://x"
+                .parse::<Backend>()
+                .unwrap_err()
+                .contains("expected sqlite:PATH")
+        );
         assert!("sqlite:".parse::<Backend>().is_err());
     }
 }

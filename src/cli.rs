@@ -334,7 +334,9 @@ impl ReconcileArgs {
     /// Every backend given: `--backend`s, else `--db` as an SQLite file.
     pub fn backends(&self) -> Vec<crate::backend::Backend> {
         match &self.db {
-            Some(db) if self.backend.is_empty() => vec![crate::backend::Backend::Sqlite(db.clone())],
+            Some(db) if self.backend.is_empty() => {
+                vec![crate::backend::Backend::Sqlite(db.clone())]
+            }
             _ => self.backend.clone(),
         }
     }

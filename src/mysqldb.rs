@@ -207,10 +207,20 @@ fn probe_greeting(host: &str, port: u16, wait: Duration) -> Result<(), String> {
         Ok(()) => Err(format!(
             "{host}:{port} is not a MySQL-compatible server (its greeting is not a MySQL handshake)"
         )),
-        Err(e) => Err(format!(
-            "{host}:{port} is not a MySQL-compatible server (no MySQL handshake within {} s: {e})",
-            wait.as_secs()
-        )),
+        Err(e) => {
+            let why = match e.kind() {
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
+                    "it sent nothing".to_string()
+                }
+                std::io::ErrorKind::UnexpectedEof => "it closed the connection".to_string(),
+                _ => e.to_string(),
+            };
+            Err(format!(
+                "{host}:{port} is not a MySQL-compatible server (no MySQL handshake within \
+                 {} s: {why})",
+                wait.as_secs()
+            ))
+        }
     }
 }
 
@@ -493,9 +503,8 @@ fn load_inner(
         let mut n = 0u64;
         let flush = |sql: &mut String| -> anyhow::Result<()> {
             if !sql.is_empty() {
-                db.exec(sql).map_err(|e| {
-                    anyhow::anyhow!("{}: loading table {table}: {e}", db.shown)
-                })?;
+                db.exec(sql)
+                    .map_err(|e| anyhow::anyhow!("{}: loading table {table}: {e}", db.shown))?;
                 sql.clear();
             }
             Ok(())
@@ -904,10 +913,8 @@ impl MyDb {
                     .removes(&format!("{TUNED_REMOVE}{}", legacy::REMOVE_WHERE))
                     .map_err(le("remove"))?;
                 res.timings.push(("remove", clock.since(t)));
-                self.exec(
-                    "DROP TEMPORARY TABLE reconsim_legacy_ds, reconsim_legacy_eligible",
-                )
-                .map_err(le("cleanup"))?;
+                self.exec("DROP TEMPORARY TABLE reconsim_legacy_ds, reconsim_legacy_eligible")
+                    .map_err(le("cleanup"))?;
             }
         }
         Ok(res)
@@ -959,9 +966,7 @@ pub fn copy_to_sqlite(db: &MyDb, all: bool) -> anyhow::Result<rusqlite::Connecti
                         Value::NULL => S::Null,
                         Value::Int(_) | Value::UInt(_) => S::Integer(v_i64(v).unwrap_or(0)),
                         Value::Bytes(b) if is_binary(c) => S::Blob(b.clone()),
-                        Value::Date(..) => {
-                            S::Text(v_time(v, is_datetime6(c)).unwrap_or_default())
-                        }
+                        Value::Date(..) => S::Text(v_time(v, is_datetime6(c)).unwrap_or_default()),
                         other => S::Text(v_str(other).unwrap_or_default()),
                     }
                 })
@@ -1055,7 +1060,11 @@ mod tests {
         push_literal(&mut s, rusqlite::types::ValueRef::Text(b"a'b\\"), "name");
         assert_eq!(s, "CONVERT(X'6127625c' USING utf8mb4)");
         s.clear();
-        push_literal(&mut s, rusqlite::types::ValueRef::Blob(&[1, 255]), "checksum");
+        push_literal(
+            &mut s,
+            rusqlite::types::ValueRef::Blob(&[1, 255]),
+            "checksum",
+        );
         assert_eq!(s, "X'01ff'");
     }
 

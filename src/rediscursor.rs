@@ -62,7 +62,8 @@ impl RedisCursor {
 
     /// Sets the cursor to `""` (a fresh pass), for runs that start a scenario from scratch.
     pub fn reset(&mut self) -> anyhow::Result<()> {
-        self.write("").map_err(|e| anyhow::anyhow!("--cursor {}: {e}", self.url))
+        self.write("")
+            .map_err(|e| anyhow::anyhow!("--cursor {}: {e}", self.url))
     }
 }
 

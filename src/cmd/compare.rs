@@ -141,11 +141,13 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
     report::write_atomic(&sum_path, s.as_bytes())
         .with_context(|| format!("writing {}", sum_path.display()))?;
     std::io::stdout().lock().write_all(s.as_bytes())?;
-    Ok(if cmp.divergences.is_empty() && findings.is_empty() && cross_diff == 0 {
-        EXIT_OK
-    } else {
-        EXIT_FINDING
-    })
+    Ok(
+        if cmp.divergences.is_empty() && findings.is_empty() && cross_diff == 0 {
+            EXIT_OK
+        } else {
+            EXIT_FINDING
+        },
+    )
 }
 
 /// Entries in one list and not the other, counting repeats (legacy's duplicate installs).

@@ -30,6 +30,18 @@ pub fn run(args: ReproArgs) -> anyhow::Result<i32> {
     };
     let outcome = repro::run_on(&scenario, my.as_ref(), redis.as_mut())?;
     o.write_all(repro::report(&name, &scenario, &outcome).as_bytes())?;
+    if let Some(my) = &my {
+        writeln!(o, "  backend: {} ({})", my.shown, my.version)?;
+    }
+    if let Some(r) = &redis {
+        writeln!(
+            o,
+            "  cursor: {} key {} ({} failed commands)",
+            r.url,
+            crate::cursor::CURSOR_KEY,
+            r.errors
+        )?;
+    }
     Ok(if outcome.reproduced {
         EXIT_OK
     } else {

@@ -85,7 +85,11 @@ pub fn run(args: TickArgs) -> anyhow::Result<i32> {
             r.visited.len(),
             count(Op::Install),
             count(Op::Remove),
-            if r.pass_complete { " (pass complete)" } else { "" }
+            if r.pass_complete {
+                " (pass complete)"
+            } else {
+                ""
+            }
         )?;
     }
     Ok(if failed { EXIT_FINDING } else { EXIT_OK })

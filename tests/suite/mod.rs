@@ -1,3 +1,4 @@
+mod backends;
 mod conformance;
 mod loadtest_cli;
 mod properties;

@@ -1,0 +1,639 @@
+//! Issue 6: the MySQL-compatible backend and the Redis cursor, against real servers.
+//!
+//! The servers come from the environment: `RECONSIM_TEST_MYSQL`
+//! (`mysql://USER:PASS@HOST:PORT/DB`; the user must be able to create databases named
+//! `reconsim_t_*`) and `RECONSIM_TEST_REDIS` (`redis://HOST:PORT`). Unset, each test prints
+//! why it skips and passes; `RECONSIM_REQUIRE_BACKENDS=1` (set by `.ci/run`) turns a missing
+//! URL into a failure, so CI cannot skip them. `scripts/servers.sh start` starts both.
+
+use crate::util::{Workdir, expect_error, scenario};
+use mysql::prelude::Queryable;
+use reconsim::batched::{self, BatchedConfig, Outcome, Source};
+use reconsim::mysqldb::{self, MyDb};
+use reconsim::variant::Variant;
+
+fn server(var: &str, test: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(v) if !v.is_empty() => Some(v),
+        _ => {
+            assert!(
+                std::env::var("RECONSIM_REQUIRE_BACKENDS").is_err(),
+                "{var} is unset but RECONSIM_REQUIRE_BACKENDS is set: {test} must run"
+            );
+            eprintln!(
+                "skipping {test}: {var} is unset (start servers with scripts/servers.sh start)"
+            );
+            None
+        }
+    }
+}
+
+/// A fresh, empty database `reconsim_t_<name>` on the test server; returns its URL.
+fn fresh_db(base: &str, name: &str) -> String {
+    let db = format!("reconsim_t_{name}");
+    let mut conn = mysql::Conn::new(mysql::Opts::from_url(base).unwrap()).unwrap();
+    conn.query_drop(format!("DROP DATABASE IF EXISTS {db}"))
+        .unwrap();
+    conn.query_drop(format!("CREATE DATABASE {db}")).unwrap();
+    let (head, _) = base.rsplit_once('/').unwrap();
+    format!("{head}/{db}")
+}
+
+fn tables(url: &str) -> Vec<String> {
+    let mut conn = mysql::Conn::new(mysql::Opts::from_url(url).unwrap()).unwrap();
+    conn.query("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() ORDER BY 1")
+        .unwrap()
+}
+
+fn sorted_stdout(out: std::process::Output) -> Vec<String> {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut v: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    v.sort();
+    v
+}
+
+/// Done when (issue 6): the same scenario on both backends gives the same deltas, per path,
+/// and `compare` on the server says so and agrees with its SQLite copy.
+#[test]
+fn same_fleet_same_deltas_on_sqlite_and_mysql() {
+    let Some(base) = server("RECONSIM_TEST_MYSQL", "same_fleet_same_deltas") else {
+        return;
+    };
+    let url = fresh_db(&base, "same");
+    let wd = Workdir::new();
+    let quick = scenario("quick.toml");
+    let backend = format!("--backend={url}");
+    for target in ["--db=f.db".to_string(), backend.clone()] {
+        wd.cmd(&[
+            "generate",
+            "--scenario",
+            &quick,
+            "--hosts",
+            "700",
+            &target,
+            "-q",
+        ])
+        .assert()
+        .success();
+    }
+    for path in ["legacy", "batched"] {
+        for form in ["tuned", "as-written"] {
+            if path == "batched" && form == "as-written" {
+                continue;
+            }
+            let lite = sorted_stdout(
+                wd.cmd(&[
+                    "diff",
+                    "--db",
+                    "f.db",
+                    "--path",
+                    path,
+                    "--legacy-sql",
+                    form,
+                    "-q",
+                ])
+                .output()
+                .unwrap(),
+            );
+            let my = sorted_stdout(
+                wd.cmd(&["diff", &backend, "--path", path, "--legacy-sql", form, "-q"])
+                    .output()
+                    .unwrap(),
+            );
+            assert!(lite.len() > 100, "{path}: too few deltas to mean anything");
+            assert_eq!(lite, my, "{path} ({form}) differs between SQLite and MySQL");
+        }
+    }
+    // After the same rules, the paths agree up to D6 on both backends.
+    let out = wd
+        .cmd(&[
+            "compare",
+            &backend,
+            "--align-with-legacy",
+            "-q",
+            "--out-dir",
+            "c",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("legacy identical, batched identical"),
+        "{text}"
+    );
+    assert!(text.contains("engine: mysql "), "{text}");
+    let lite = wd
+        .cmd(&[
+            "compare",
+            "--db",
+            "f.db",
+            "--align-with-legacy",
+            "-q",
+            "--out-dir",
+            "d",
+        ])
+        .output()
+        .unwrap();
+    let class_lines = |t: &str| -> Vec<String> {
+        t.lines()
+            .filter(|l| l.starts_with("equivalent") || l.starts_with("  D"))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(
+        class_lines(&text),
+        class_lines(&String::from_utf8(lite.stdout).unwrap())
+    );
+}
+
+/// Fleet's column types, keys and the ON DELETE SET NULL that makes a label row broken.
+#[test]
+fn mysql_schema_has_fleet_types_and_set_null() {
+    let Some(base) = server("RECONSIM_TEST_MYSQL", "mysql_schema_has_fleet_types") else {
+        return;
+    };
+    let url = fresh_db(&base, "types");
+    let wd = Workdir::new();
+    let quick = scenario("quick.toml");
+    wd.cmd(&[
+        "generate",
+        "--scenario",
+        &quick,
+        "--hosts",
+        "200",
+        "--backend",
+        &url,
+        "-q",
+    ])
+    .assert()
+    .success();
+    let mut conn = mysql::Conn::new(mysql::Opts::from_url(&url).unwrap()).unwrap();
+    let ty = |conn: &mut mysql::Conn, t: &str, c: &str| -> String {
+        conn.exec_first(
+            "SELECT COLUMN_TYPE FROM information_schema.COLUMNS
+             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?",
+            (t, c),
+        )
+        .unwrap()
+        .unwrap()
+    };
+    assert_eq!(ty(&mut conn, "hosts", "label_updated_at"), "timestamp");
+    assert_eq!(ty(&mut conn, "labels", "created_at"), "timestamp");
+    assert_eq!(
+        ty(
+            &mut conn,
+            "mdm_apple_configuration_profiles",
+            "secrets_updated_at"
+        ),
+        "datetime(6)"
+    );
+    assert_eq!(
+        ty(&mut conn, "host_mdm_apple_profiles", "checksum"),
+        "binary(16)"
+    );
+    assert_eq!(
+        ty(&mut conn, "mdm_configuration_profile_labels", "exclude"),
+        "tinyint(1)"
+    );
+    assert_eq!(ty(&mut conn, "hosts", "uuid"), "varchar(255)");
+    let rule: String = conn
+        .query_first(
+            "SELECT DELETE_RULE FROM information_schema.REFERENTIAL_CONSTRAINTS
+             WHERE CONSTRAINT_SCHEMA = DATABASE() AND REFERENCED_TABLE_NAME = 'labels'",
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(rule, "SET NULL");
+    // Deleting a referenced label really breaks its rows (label_id NULL), as in Fleet.
+    let label: u64 = conn
+        .query_first(
+            "SELECT label_id FROM mdm_configuration_profile_labels WHERE label_id IS NOT NULL LIMIT 1",
+        )
+        .unwrap()
+        .unwrap();
+    let before: u64 = conn
+        .query_first("SELECT COUNT(*) FROM mdm_configuration_profile_labels WHERE label_id IS NULL")
+        .unwrap()
+        .unwrap();
+    conn.exec_drop("DELETE FROM labels WHERE id = ?", (label,))
+        .unwrap();
+    let after: u64 = conn
+        .query_first("SELECT COUNT(*) FROM mdm_configuration_profile_labels WHERE label_id IS NULL")
+        .unwrap()
+        .unwrap();
+    assert!(after > before, "ON DELETE SET NULL did not break the rows");
+}
+
+/// Done when (issue 6): B1 through the server's own type coercion.
+#[test]
+fn b1_reproduces_on_mariadb_through_server_metadata() {
+    let Some(base) = server("RECONSIM_TEST_MYSQL", "b1_reproduces_on_mariadb") else {
+        return;
+    };
+    let url = fresh_db(&base, "b1");
+    let my = MyDb::connect(&url).unwrap();
+    let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+    let s = reconsim::scenario::Scenario::parse(
+        include_str!("../../scenarios/quick.toml"),
+        "quick.toml",
+    )
+    .unwrap();
+    reconsim::generator::generate_into(&mut conn, &s, &indicatif::ProgressBar::hidden()).unwrap();
+    mysqldb::load_from_sqlite(&my, &conn, &indicatif::ProgressBar::hidden()).unwrap();
+    // Plain column: the server types it TIMESTAMP, and the catalog loads.
+    let merged = my.profiles(Variant::Merged).unwrap();
+    assert_eq!(merged, conn.profiles(Variant::Merged).unwrap());
+    // COALESCE: the server types it a string; the strict scanner refuses, naming column 4.
+    let err = my.profiles(Variant::Seed).unwrap_err().to_string();
+    assert!(
+        err.starts_with(
+            "scan error on column index 4, name \"label_created_at\": unsupported scan, \
+             storing driver.Value type []uint8 into type *time.Time"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("MYSQL_TYPE_VAR_STRING"), "{err}");
+    // The catalog entry end to end: REPRODUCED, and its fixed twin clean.
+    let wd = Workdir::new();
+    let out = wd
+        .cmd(&["repro", "b1", "--backend", &url])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.starts_with("REPRODUCED b1"), "{text}");
+    assert!(text.contains("MYSQL_TYPE_VAR_STRING"), "{text}");
+    assert!(text.contains("backend: mysql://"), "{text}");
+    let out = wd
+        .cmd(&["repro", "b1-fixed", "--backend", &url])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}
+
+/// Done when (issue 6): the cursor in Redis outlives the process; no TTL.
+#[test]
+fn redis_cursor_survives_a_restart_of_reconsim() {
+    let Some(redis_url) = server("RECONSIM_TEST_REDIS", "redis_cursor_survives") else {
+        return;
+    };
+    let wd = Workdir::new();
+    let quick = scenario("quick.toml");
+    wd.cmd(&["generate", "--scenario", &quick, "--db", "f.db", "-q"])
+        .assert()
+        .success();
+    let tick = |extra: &[&str]| -> String {
+        let mut args = vec![
+            "tick",
+            "--db",
+            "f.db",
+            "--cursor",
+            &redis_url,
+            "--batch-size",
+            "300",
+        ];
+        args.extend_from_slice(extra);
+        let out = wd.cmd(&args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let cursor_after = |text: &str| -> String {
+        let last = text.lines().last().unwrap();
+        last.split(" -> ")
+            .nth(1)
+            .unwrap()
+            .split(',')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let first = tick(&["--reset-cursor", "--ticks", "2"]);
+    assert!(first.contains("tick 1: cursor \"\" -> "), "{first}");
+    let at = cursor_after(&first);
+    assert_ne!(at, "\"\"");
+    // A new process starts where the last one stopped.
+    let second = tick(&["--ticks", "1"]);
+    assert!(
+        second.contains(&format!("tick 1: cursor {at} -> ")),
+        "{first}\n{second}"
+    );
+    let client = redis::Client::open(redis_url.as_str()).unwrap();
+    let mut c = client.get_connection().unwrap();
+    let ttl: i64 = redis::cmd("TTL")
+        .arg("mdm:apple:recon_cursor")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(ttl, -1, "the cursor key must have no TTL");
+    let stored: String = redis::cmd("GET")
+        .arg("mdm:apple:recon_cursor")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(format!("{stored:?}"), cursor_after(&second));
+}
+
+/// A Redis of our own, on a free port, that the test can stop and start.
+struct OwnRedis {
+    port: u16,
+    child: Option<std::process::Child>,
+    dir: tempfile::TempDir,
+}
+
+impl OwnRedis {
+    fn start() -> OwnRedis {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut r = OwnRedis {
+            port,
+            child: None,
+            dir: tempfile::tempdir().unwrap(),
+        };
+        r.up();
+        r
+    }
+    fn up(&mut self) {
+        let child = std::process::Command::new("redis-server")
+            .args([
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                &self.port.to_string(),
+                "--save",
+                "",
+            ])
+            .current_dir(self.dir.path())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server (install it, or run scripts/servers.sh start)");
+        self.child = Some(child);
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("redis-server did not start");
+    }
+    fn down(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+    }
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.down();
+    }
+}
+
+/// Redis stopped mid-run (issue 6): reads fail → every tick starts from "" (spec §4.1 step 1);
+/// writes fail → swallowed by `merged` (B3) and failing the tick in `latest`; the liveness
+/// monitor sees the cursor stop advancing; a restarted Redis lets the pass go on.
+#[test]
+fn redis_stopped_mid_run_feeds_the_liveness_monitor() {
+    if server("RECONSIM_TEST_REDIS", "redis_stopped_mid_run").is_none() {
+        return;
+    }
+    let mut redis = OwnRedis::start();
+    let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+    let s = reconsim::scenario::Scenario::parse(
+        include_str!("../../scenarios/quick.toml"),
+        "quick.toml",
+    )
+    .unwrap();
+    reconsim::generator::generate_into(&mut conn, &s, &indicatif::ProgressBar::hidden()).unwrap();
+    for variant in [Variant::Merged, Variant::Latest] {
+        let mut rules = reconsim::rules::Rules::default();
+        variant.preset(&mut rules);
+        let cfg = BatchedConfig {
+            batch_size: 300,
+            rules,
+            variant,
+        };
+        let mut cursor = reconsim::rediscursor::RedisCursor::connect(&redis.url()).unwrap();
+        cursor.reset().unwrap();
+        let mut monitor = reconsim::liveness::Monitor::new(300, rules, variant, 3);
+        let t1 = batched::tick(&conn, &mut cursor, &cfg);
+        assert_eq!(t1.outcome, Outcome::Ok);
+        monitor.observe(&conn, 0, &t1).unwrap();
+        assert!(!t1.cursor_after.is_empty());
+        redis.down();
+        let mut seen = Vec::new();
+        for tick in 1..12 {
+            let r = batched::tick(&conn, &mut cursor, &cfg);
+            assert_eq!(
+                r.cursor_before, "",
+                "a read error restarts from the beginning"
+            );
+            monitor.observe(&conn, tick, &r).unwrap();
+            seen.push(r);
+        }
+        match variant {
+            Variant::Latest => assert!(
+                seen.iter()
+                    .all(|r| matches!(&r.outcome, Outcome::Error(e) if e.contains("Redis"))),
+                "latest fails the tick on a cursor write error"
+            ),
+            _ => assert!(
+                seen.iter()
+                    .all(|r| r.outcome == Outcome::Ok && r.logged.is_some()),
+                "merged logs the write error and reports success (B3)"
+            ),
+        }
+        assert!(
+            monitor
+                .findings
+                .iter()
+                .any(|f| f.kind == "cursor_not_advancing" || f.kind == "stuck_cursor"),
+            "{variant}: {:?}",
+            monitor.findings
+        );
+        assert!(cursor.errors >= 22, "{}", cursor.errors);
+        redis.up();
+        let r = batched::tick(&conn, &mut cursor, &cfg);
+        assert_eq!(r.outcome, Outcome::Ok);
+        let r2 = batched::tick(&conn, &mut cursor, &cfg);
+        assert_eq!(
+            r2.cursor_before, r.cursor_after,
+            "the pass goes on once Redis is back"
+        );
+    }
+}
+
+/// Bad input (issue 6): one line, exit 2, nothing left behind.
+#[test]
+fn unreachable_wrong_or_foreign_servers_get_one_line() {
+    let Some(base) = server("RECONSIM_TEST_MYSQL", "bad_servers") else {
+        return;
+    };
+    let wd = Workdir::new();
+    let quick = scenario("quick.toml");
+    let (head, _) = base.rsplit_once('/').unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let closed = format!("mysql://u:p@127.0.0.1:{port}/reconsim");
+    let line = expect_error(wd.cmd(&["diff", "--backend", &closed, "--path", "batched"]));
+    assert!(line.contains("cannot connect to 127.0.0.1:"), "{line}");
+    assert!(
+        !line.contains(":p@"),
+        "the password must not be shown: {line}"
+    );
+    // Wrong password.
+    let user = head.split("//").nth(1).unwrap().split(':').next().unwrap();
+    let host = head.rsplit_once('@').unwrap().1;
+    let wrong = format!("mysql://{user}:definitely-wrong@{host}/reconsim");
+    let line = expect_error(wd.cmd(&["generate", "--scenario", &quick, "--backend", &wrong]));
+    assert!(line.contains("the server refused the login"), "{line}");
+    // A server that is not MySQL: a listener that never speaks.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let p = silent.local_addr().unwrap().port();
+    let line = expect_error(wd.cmd(&[
+        "compare",
+        "--backend",
+        &format!("mysql://u:p@127.0.0.1:{p}/x"),
+    ]));
+    assert!(line.contains("is not a MySQL-compatible server"), "{line}");
+    // A database without the contract tables.
+    let empty = fresh_db(&base, "empty");
+    let line = expect_error(wd.cmd(&["diff", "--backend", &empty, "--path", "legacy"]));
+    assert!(line.contains("has no table teams (spec §1)"), "{line}");
+    // A database holding someone else's table: generate refuses and leaves it as it was.
+    let foreign = fresh_db(&base, "foreign");
+    mysql::Conn::new(mysql::Opts::from_url(&foreign).unwrap())
+        .unwrap()
+        .query_drop("CREATE TABLE hosts (id INT PRIMARY KEY)")
+        .unwrap();
+    let line = expect_error(wd.cmd(&["generate", "--scenario", &quick, "--backend", &foreign]));
+    assert!(line.contains("already has table hosts"), "{line}");
+    assert_eq!(tables(&foreign), vec!["hosts"]);
+    // A malformed backend.
+    let line = expect_error(wd.cmd(&["diff", "--backend", "postgres://x", "--path", "legacy"]));
+    assert!(line.contains("expected sqlite:PATH or mysql://"), "{line}");
+    assert!(wd.listing().is_empty(), "{:?}", wd.listing());
+}
+
+/// A load that fails half-way drops what it created (issue 6: no partial load).
+#[test]
+fn a_failed_load_leaves_nothing_behind() {
+    let Some(base) = server("RECONSIM_TEST_MYSQL", "failed_load") else {
+        return;
+    };
+    let url = fresh_db(&base, "partial");
+    let my = MyDb::connect(&url).unwrap();
+    let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+    let s = reconsim::scenario::Scenario::parse(
+        include_str!("../../scenarios/quick.toml"),
+        "quick.toml",
+    )
+    .unwrap();
+    reconsim::generator::generate_into(&mut conn, &s, &indicatif::ProgressBar::hidden()).unwrap();
+    // A value MySQL's INT UNSIGNED refuses, in a table loaded late.
+    conn.execute_batch("INSERT INTO label_membership (label_id, host_id) VALUES (1, -5)")
+        .unwrap();
+    let err = mysqldb::load_from_sqlite(&my, &conn, &indicatif::ProgressBar::hidden())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("loading table label_membership"), "{err}");
+    assert!(tables(&url).is_empty(), "left behind: {:?}", tables(&url));
+}
+
+/// One `measure` run over both backends: per-phase histograms of each and in-run ratios.
+#[test]
+fn measure_times_both_backends_in_one_run() {
+    let Some(base) = server("RECONSIM_TEST_MYSQL", "measure_both") else {
+        return;
+    };
+    let url = fresh_db(&base, "measure");
+    let wd = Workdir::new();
+    let quick = scenario("quick.toml");
+    for target in ["--db=f.db".to_string(), format!("--backend={url}")] {
+        wd.cmd(&[
+            "generate",
+            "--scenario",
+            &quick,
+            "--hosts",
+            "400",
+            &target,
+            "-q",
+        ])
+        .assert()
+        .success();
+    }
+    let out = wd
+        .cmd(&[
+            "measure",
+            "--backend",
+            "sqlite:f.db",
+            "--backend",
+            &url,
+            "--runs",
+            "1",
+            "--out-dir",
+            "m",
+            "-q",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for needle in [
+        "mysql.legacy/sqlite.legacy",
+        "mysql.batched/sqlite.batched",
+        "sqlite.legacy/sqlite.batched",
+        "database: mysql://",
+    ] {
+        assert!(text.contains(needle), "{needle}: {text}");
+    }
+    let csv = std::fs::read_to_string(wd.path("m/summary.csv")).unwrap();
+    assert!(csv.contains("mysql.batched,current_rows,"), "{csv}");
+    assert!(wd.path("m/mysql.legacy-total.hgrm").exists());
+    // Another fleet on one of them is refused.
+    wd.cmd(&[
+        "generate",
+        "--scenario",
+        &quick,
+        "--hosts",
+        "300",
+        "--db",
+        "g.db",
+        "-q",
+    ])
+    .assert()
+    .success();
+    let line = expect_error(wd.cmd(&[
+        "measure",
+        "--backend",
+        "sqlite:g.db",
+        "--backend",
+        &url,
+        "--runs",
+        "1",
+    ]));
+    assert!(line.contains("holds another fleet"), "{line}");
+}
