@@ -13,7 +13,10 @@ pub enum Backend {
 impl std::str::FromStr for Backend {
     type Err = String;
     fn from_str(s: &str) -> Result<Backend, String> {
-        if let Some(path) = s.strip_prefix("sqlite:") {
+        if s == "sqlite" {
+            // The loadtest's default: each path's own copy (no file named).
+            Ok(Backend::Sqlite(PathBuf::new()))
+        } else if let Some(path) = s.strip_prefix("sqlite:") {
             if path.is_empty() {
                 return Err("sqlite: needs a file path (sqlite:PATH)".into());
             }
@@ -22,7 +25,8 @@ impl std::str::FromStr for Backend {
             Ok(Backend::Mysql(s.to_string()))
         } else {
             Err(format!(
-                "{s:?} is not a backend: expected sqlite:PATH or mysql://USER:PASS@HOST:PORT/DB"
+                "{s:?} is not a backend: expected sqlite:PATH (loadtest: sqlite) or \
+                 mysql://USER:PASS@HOST:PORT/DB"
             ))
         }
     }
@@ -31,6 +35,7 @@ impl std::str::FromStr for Backend {
 impl std::fmt::Display for Backend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            Backend::Sqlite(p) if p.as_os_str().is_empty() => f.write_str("sqlite"),
             Backend::Sqlite(p) => write!(f, "sqlite:{}", p.display()),
             Backend::Mysql(url) => f.write_str(&crate::mysqldb::shown_url(url)),
         }

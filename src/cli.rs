@@ -167,6 +167,14 @@ pub struct LoadtestArgs {
     /// Reuse this generated database instead of generating the scenario's fleet.
     #[arg(long)]
     pub db: Option<PathBuf>,
+    /// Where the reconcilers read: `sqlite` (default: each path's own SQLite copy) or
+    /// `mysql://USER:PASS@HOST:PORT/DB` (databases DB_legacy and DB_batched on the server,
+    /// loaded with the run's fleet; writer, devices and churn write the SQLite copies, which are
+    /// replicated to the server before every tick). Given twice, the loadtest runs once per
+    /// backend on the same fleet, in `sqlite/` and `mysql/` under the run folder, and the
+    /// folder's `report.html` and `backends.csv` put them side by side.
+    #[arg(long, value_name = "BACKEND")]
+    pub backend: Vec<crate::backend::Backend>,
     /// Results folder [default: results/<UTC time>-<scenario>-<seed>]
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -344,6 +352,12 @@ impl ReconcileArgs {
     /// The one backend of a command that takes one.
     pub fn one_backend(&self, command: &str) -> anyhow::Result<crate::backend::Backend> {
         let all = self.backends();
+        if let Some(b) = all
+            .iter()
+            .find(|b| matches!(b, crate::backend::Backend::Sqlite(p) if p.as_os_str().is_empty()))
+        {
+            anyhow::bail!("--backend {b}: `{command}` needs the file: sqlite:PATH");
+        }
         match all.as_slice() {
             [one] => Ok(one.clone()),
             _ => anyhow::bail!(

@@ -580,6 +580,8 @@ struct PathState {
     faults: FaultPlan,
     /// Batched: the cursor liveness monitor.
     monitor: Option<Monitor>,
+    /// The reconciler reads from this MySQL mirror of `conn` (issue 6).
+    mirror: Option<crate::mirror::Mirror>,
 }
 
 /// Counts the busy handler's retries and the time it slept on one connection: the lock waits
@@ -674,9 +676,30 @@ pub fn run(
     universe: &Universe,
     clock: &dyn Clock,
     resume: Option<Checkpoint>,
+    on_event: impl FnMut(RunEvent<'_>) -> anyhow::Result<()>,
+) -> anyhow::Result<LoadtestResult> {
+    run_on(dbs, Vec::new(), cfg, universe, clock, resume, on_event)
+}
+
+/// `run` with each path's reconciler reading from a MySQL mirror of its database (issue 6;
+/// see `crate::mirror`), one entry per path in `dbs`' order (missing = SQLite).
+pub fn run_on(
+    dbs: PathDbs,
+    mirrors: Vec<Option<crate::mirror::Mirror>>,
+    cfg: &LoadtestConfig,
+    universe: &Universe,
+    clock: &dyn Clock,
+    resume: Option<Checkpoint>,
     mut on_event: impl FnMut(RunEvent<'_>) -> anyhow::Result<()>,
 ) -> anyhow::Result<LoadtestResult> {
     let s = &cfg.scenario;
+    if cfg.concurrent_churn && mirrors.iter().any(Option::is_some) {
+        anyhow::bail!(
+            "--concurrent-churn runs on SQLite only: the churn task's connection is not \
+             replicated to the server"
+        );
+    }
+    let mut mirrors = mirrors.into_iter();
     let lt = &s.loadtest;
     let interval = lt.interval_s as u64;
     let start = start_s(s);
@@ -714,6 +737,7 @@ pub fn run(
                         3,
                     )
                 }),
+                mirror: mirrors.next().flatten(),
             }
         })
         .collect();
@@ -1099,12 +1123,29 @@ fn reconcile_tick(
     let conn = &mut st.conn;
     let run = &mut st.run;
     let mut report = None;
+    // On a MySQL backend: the changes since the last tick go to the server first (harness).
+    if let Some(m) = st.mirror.as_mut() {
+        let tr = clock.now();
+        m.sync(conn)?;
+        record(run, "replicate", clock.since(tr));
+    }
     let t0 = clock.now();
     let deltas: Vec<Delta> = match st.kind {
         PathKind::Legacy => {
-            conn.execute_batch("BEGIN")?;
-            let r = legacy::run_with_clock(conn, cfg.legacy_sql, clock);
-            conn.execute_batch("COMMIT")?;
+            let r = match &st.mirror {
+                Some(m) => {
+                    m.db.begin_snapshot()?;
+                    let r = m.db.legacy(cfg.legacy_sql, clock);
+                    m.db.commit()?;
+                    r
+                }
+                None => {
+                    conn.execute_batch("BEGIN")?;
+                    let r = legacy::run_with_clock(conn, cfg.legacy_sql, clock);
+                    conn.execute_batch("COMMIT")?;
+                    r
+                }
+            };
             match r {
                 Ok(r) => {
                     for (phase, d) in &r.timings {
@@ -1132,7 +1173,11 @@ fn reconcile_tick(
                 plan,
                 tick,
             };
-            let r = batched::tick_with_faults(conn, &mut cursor, &cfg.batched, clock, &|phase| {
+            let src: &dyn batched::Source = match &st.mirror {
+                Some(m) => &m.db,
+                None => conn,
+            };
+            let r = batched::tick_with_faults(src, &mut cursor, &cfg.batched, clock, &|phase| {
                 plan.phase_error(phase, tick)
             });
             for (phase, d) in &r.timings {
@@ -1490,6 +1535,7 @@ pub fn harness_breakdown(
         ("convergence_check", sum("convergence_check").as_secs_f64()),
         ("equivalence", result.equivalence_time.as_secs_f64()),
         ("checkpoint", result.checkpoint_time.as_secs_f64()),
+        ("replicate", sum("replicate").as_secs_f64()),
     ];
     let listed: f64 = parts.iter().map(|p| p.1).sum();
     parts.push(("other", (wall_s - ticks.as_secs_f64() - listed).max(0.0)));

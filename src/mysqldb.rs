@@ -187,6 +187,19 @@ pub fn shown_url(url: &str) -> String {
     }
 }
 
+/// A command-line argument with any MySQL URL's password left out (for manifests).
+pub fn mask_arg(arg: &str) -> String {
+    match arg.find("mysql://") {
+        Some(i) => format!("{}{}", &arg[..i], shown_url(&arg[i..])),
+        None => arg.to_string(),
+    }
+}
+
+/// The process's command line, passwords left out.
+pub fn command_line() -> Vec<String> {
+    std::env::args().map(|a| mask_arg(&a)).collect()
+}
+
 /// Checks that whatever listens at `host:port` greets like a MySQL server (protocol 10)
 /// within `wait`, so a wrong port fails with one clear line instead of a hang.
 fn probe_greeting(host: &str, port: u16, wait: Duration) -> Result<(), String> {
@@ -270,6 +283,23 @@ impl MyDb {
             database,
             version,
         })
+    }
+
+    /// Creates database `name` on the server of `url` if missing (the URL's own database need
+    /// not exist).
+    pub fn create_database(url: &str, name: &str) -> anyhow::Result<()> {
+        let shown = shown_url(url);
+        let opts = Opts::from_url(url)
+            .map_err(|e| anyhow::anyhow!("--backend {shown}: not a MySQL URL: {e}"))?;
+        let (host, port) = (opts.get_ip_or_hostname().to_string(), opts.get_tcp_port());
+        probe_greeting(&host, port, Duration::from_secs(5))
+            .map_err(|e| anyhow::anyhow!("--backend {shown}: {e}"))?;
+        let opts = OptsBuilder::from_opts(opts)
+            .db_name(None::<String>)
+            .prefer_socket(false);
+        let mut conn = Conn::new(opts).map_err(|e| anyhow::anyhow!("--backend {shown}: {e}"))?;
+        conn.query_drop(format!("CREATE DATABASE IF NOT EXISTS `{name}`"))
+            .map_err(|e| anyhow::anyhow!("--backend {shown}: creating database {name}: {e}"))
     }
 
     /// Runs statements that return nothing.
@@ -375,7 +405,7 @@ impl LoadStats {
 }
 
 /// A SQL literal for a SQLite value, for a column of `column`'s kind.
-fn push_literal(out: &mut String, v: rusqlite::types::ValueRef<'_>, column: &str) {
+pub fn push_literal(out: &mut String, v: rusqlite::types::ValueRef<'_>, column: &str) {
     use rusqlite::types::ValueRef;
     use std::fmt::Write as _;
     match v {
@@ -800,8 +830,11 @@ impl Source for MyDb {
 
 /// The tuned form on MySQL: eligible hosts once into a temporary table, then the desired
 /// state built arm by arm into a second one (`INSERT … SELECT`, each temporary table read once
-/// per statement, which MySQL requires), read `DISTINCT` by both lists: the same rows as the
-/// UNION of spec §3. The join order is left to the server's optimizer.
+/// per statement, which MySQL requires). Its primary key (host_uuid, profile_uuid, arm,
+/// host_platform) with `ON DUPLICATE KEY UPDATE` keeps the rows the UNION of spec §3 keeps
+/// (profile_name follows from profile_uuid), and serves both lists' probes. Measured at 10k
+/// hosts: reading a keyless table `DISTINCT` instead cost 8 s in the install query alone. The
+/// join order is left to the server's optimizer.
 fn tuned_statements() -> Vec<String> {
     let ds = legacy::desired_state_arms("reconsim_legacy_eligible h", "h.team0 = p.team_id", "1");
     let mut v = vec![
@@ -819,13 +852,13 @@ fn tuned_statements() -> Vec<String> {
                host_uuid VARCHAR(255) NOT NULL, profile_uuid VARCHAR(37) NOT NULL,
                arm TINYINT NOT NULL, host_platform VARCHAR(255) NOT NULL,
                profile_name VARCHAR(255) NOT NULL,
-               KEY pair (host_uuid, profile_uuid)) {TABLE_OPTS}"
+               PRIMARY KEY (host_uuid, profile_uuid, arm, host_platform)) {TABLE_OPTS}"
         ),
     ];
     for arm in ds {
         v.push(format!(
             "INSERT INTO reconsim_legacy_ds (host_uuid, profile_uuid, arm, host_platform, \
-             profile_name) {arm}"
+             profile_name) {arm} ON DUPLICATE KEY UPDATE arm = VALUES(arm)"
         ));
     }
     v
@@ -833,8 +866,7 @@ fn tuned_statements() -> Vec<String> {
 
 const TUNED_INSTALL: &str = "
     SELECT ds.host_uuid, ds.profile_uuid, ds.host_platform, ds.profile_name
-    FROM (SELECT DISTINCT host_uuid, profile_uuid, arm, host_platform, profile_name
-          FROM reconsim_legacy_ds) ds
+    FROM reconsim_legacy_ds ds
     JOIN mdm_apple_configuration_profiles p ON p.profile_uuid = ds.profile_uuid
     LEFT JOIN host_mdm_apple_profiles hmap
       ON hmap.host_uuid = ds.host_uuid AND hmap.profile_uuid = ds.profile_uuid
@@ -1037,6 +1069,15 @@ mod tests {
             "mysql://u@127.0.0.1:3306/db"
         );
         assert_eq!(shown_url("mysql://127.0.0.1/db"), "mysql://127.0.0.1/db");
+    }
+
+    #[test]
+    fn command_lines_lose_passwords() {
+        assert_eq!(
+            mask_arg("--backend=mysql://u:pw@h:1/db"),
+            "--backend=mysql://u@h:1/db"
+        );
+        assert_eq!(mask_arg("sqlite:f.db"), "sqlite:f.db");
     }
 
     #[test]

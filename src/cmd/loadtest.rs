@@ -2,6 +2,7 @@
 //! the run folder's `state/` (with a checkpoint after every tick, so `--resume DIR` can continue
 //! after a crash), write the results, remove `state/`.
 
+use crate::backend::Backend;
 use crate::batched::BatchedConfig;
 use crate::cli::{EXIT_OK, LoadtestArgs};
 use crate::clock::RealClock;
@@ -28,6 +29,10 @@ struct RunSpec {
     warmup_ticks: u32,
     concurrent_churn: bool,
     database: Option<String>,
+    /// The MySQL URL the reconcilers read from (with its password: this file lives in
+    /// `state/`, removed when the run ends; the manifest shows the URL without it).
+    #[serde(default)]
+    backend: Option<String>,
     universe: Universe,
     started_utc: String,
     command_line: Vec<String>,
@@ -42,6 +47,64 @@ pub fn run(args: LoadtestArgs) -> anyhow::Result<i32> {
     if let Some(dir) = &args.resume {
         return resume(dir, args.quiet);
     }
+    // sqlite:PATH names the fleet (as --db does); a mysql:// URL, where the reconcilers read.
+    let mut db = args.db.clone();
+    for b in &args.backend {
+        if let Backend::Sqlite(p) = b
+            && !p.as_os_str().is_empty()
+        {
+            if db.as_ref().is_some_and(|d| d != p) {
+                anyhow::bail!("--backend {b}: another fleet than --db; give one of them");
+            }
+            db = Some(p.clone());
+        }
+    }
+    let mysql: Vec<&String> = args
+        .backend
+        .iter()
+        .filter_map(|b| match b {
+            Backend::Mysql(u) => Some(u),
+            Backend::Sqlite(_) => None,
+        })
+        .collect();
+    let sqlite = args.backend.is_empty() || args.backend.iter().any(|b| b.kind() == "sqlite");
+    match (sqlite, mysql.as_slice()) {
+        (_, []) => start(&args, db.as_deref(), None, None),
+        (false, [url]) => start(&args, db.as_deref(), Some(url.as_str()), None),
+        (true, [url]) => side_by_side(&args, db.as_deref(), url),
+        _ => anyhow::bail!("--backend: at most one sqlite and one mysql:// backend"),
+    }
+}
+
+/// One run per backend in `sqlite/` and `mysql/` of one folder, then the side-by-side page.
+fn side_by_side(args: &LoadtestArgs, db: Option<&Path>, url: &str) -> anyhow::Result<i32> {
+    let Some(scenario_path) = &args.scenario else {
+        anyhow::bail!("loadtest: --scenario FILE or --resume DIR is required");
+    };
+    let seed = match args.seed {
+        Some(s) => s,
+        None => Scenario::load(scenario_path)?.run.seed,
+    };
+    let name = super::scenario_name(scenario_path);
+    let out = super::results_dir(args.out.as_deref(), &format!("{name}-{seed}-backends"))?;
+    let lite = start(args, db, None, Some(out.join("sqlite")))?;
+    let my = start(args, db, Some(url), Some(out.join("mysql")))?;
+    let page = crate::sidebyside::write(&out, &format!("{name}, seed {seed}"))?;
+    if !args.quiet {
+        println!("{page}");
+        println!("side by side -> {}", out.join("report.html").display());
+    }
+    Ok(lite.max(my))
+}
+
+/// A new run (generate or reuse the fleet, copy it per path, run, write the folder); with
+/// `mysql`, the reconcilers read from that server's mirrors of the paths' databases.
+fn start(
+    args: &LoadtestArgs,
+    db: Option<&Path>,
+    mysql: Option<&str>,
+    out_dir: Option<PathBuf>,
+) -> anyhow::Result<i32> {
     let Some(scenario_path) = &args.scenario else {
         anyhow::bail!("loadtest: --scenario FILE or --resume DIR is required");
     };
@@ -62,7 +125,7 @@ pub fn run(args: LoadtestArgs) -> anyhow::Result<i32> {
     );
     let name = super::scenario_name(scenario_path);
     let out = super::results_dir(
-        args.out.as_deref(),
+        out_dir.as_deref().or(args.out.as_deref()),
         &format!("{name}-{}", scenario.run.seed),
     )?;
     let state = state_dir(&out);
@@ -71,10 +134,10 @@ pub fn run(args: LoadtestArgs) -> anyhow::Result<i32> {
     let _ = std::fs::remove_file(state.join("checkpoint.json"));
     let progress = super::spinner(args.quiet);
 
-    let base = match &args.db {
+    let base = match db {
         Some(db) => {
             crate::schema::open_contract_db(db)?;
-            db.clone()
+            db.to_path_buf()
         }
         None => {
             progress.set_message(format!("generating {name}"));
@@ -103,10 +166,11 @@ pub fn run(args: LoadtestArgs) -> anyhow::Result<i32> {
         variant: args.variant.unwrap_or(scenario.run.variant),
         warmup_ticks: args.warmup_ticks,
         concurrent_churn: args.concurrent_churn,
-        database: args.db.as_ref().map(|d| d.display().to_string()),
+        database: db.map(|d| d.display().to_string()),
+        backend: mysql.map(str::to_string),
         universe,
         started_utc: started.to_rfc3339(),
-        command_line: std::env::args().collect(),
+        command_line: crate::mysqldb::command_line(),
     };
     write_atomic(
         &state.join("run.json"),
@@ -119,7 +183,7 @@ pub fn run(args: LoadtestArgs) -> anyhow::Result<i32> {
             .with_context(|| format!("copying the fleet for the {} path", path.name()))?;
         dbs.push((path, conn, file));
     }
-    if args.db.is_none() {
+    if db.is_none() {
         let _ = std::fs::remove_file(state.join("fleet.db"));
     }
     progress.finish_and_clear();
@@ -207,6 +271,19 @@ fn execute(
         concurrent_churn: spec.concurrent_churn,
         warmup_ticks: spec.warmup_ticks,
     };
+    // On a MySQL backend: each path's database loaded into DB_<path> on the server (again on
+    // a resume: from the checkpointed SQLite state), its changes replicated from then on.
+    let mut mirrors = Vec::new();
+    let mut server_version = None;
+    if let Some(url) = &spec.backend {
+        let progress = super::spinner(quiet);
+        for (kind, conn, _) in &dbs {
+            let m = crate::mirror::Mirror::setup(url, kind.name(), conn, &progress)?;
+            server_version = Some(m.db.version.clone());
+            mirrors.push(Some(m));
+        }
+        progress.finish_and_clear();
+    }
     let clock = RealClock::default();
     let resumed_at = resume.as_ref().map(|c| c.next_tick);
     let done = resumed_at.unwrap_or(0) as u64 * cfg.paths.len() as u64;
@@ -220,7 +297,7 @@ fn execute(
     let wall = std::time::Instant::now();
     let warmup = spec.warmup_ticks;
     let state = state_dir(out);
-    let result = loadtest::run(dbs, &cfg, universe, &clock, resume, |event| {
+    let result = loadtest::run_on(dbs, mirrors, &cfg, universe, &clock, resume, |event| {
         match event {
             loadtest::RunEvent::Tick(row) => {
                 bar.inc(1);
@@ -285,13 +362,15 @@ fn execute(
         "git_commit": option_env!("RECONSIM_GIT_COMMIT").unwrap_or("unknown"),
         "rustc_version": option_env!("RECONSIM_RUSTC_VERSION").unwrap_or("unknown"),
         "command_line": spec.command_line,
-        "resume_command_line": resumed_at.map(|_| std::env::args().collect::<Vec<_>>()),
+        "resume_command_line": resumed_at.map(|_| crate::mysqldb::command_line()),
         "resumed_at_tick": resumed_at,
         "scenario_file": spec.scenario_file,
         "scenario_sha256": hex::encode(Sha256::digest(text.as_bytes())),
         "scenario_text": text,
         "seed": args_seed,
         "database": args_db,
+        "backend": spec.backend.as_deref().map_or("sqlite".to_string(), crate::mysqldb::shown_url),
+        "server_version": server_version,
         "paths": cfg.paths.iter().map(|p| p.name()).collect::<Vec<_>>(),
         "ticks": ticks,
         "interval_s": scenario.loadtest.interval_s,

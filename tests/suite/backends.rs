@@ -530,7 +530,8 @@ fn unreachable_wrong_or_foreign_servers_get_one_line() {
     assert_eq!(tables(&foreign), vec!["hosts"]);
     // A malformed backend.
     let line = expect_error(wd.cmd(&["diff", "--backend", "postgres://x", "--path", "legacy"]));
-    assert!(line.contains("expected sqlite:PATH or mysql://"), "{line}");
+    assert!(line.contains("expected sqlite:PATH"), "{line}");
+    assert!(line.contains("mysql://USER:PASS@HOST:PORT/DB"), "{line}");
     assert!(wd.listing().is_empty(), "{:?}", wd.listing());
 }
 
@@ -636,4 +637,97 @@ fn measure_times_both_backends_in_one_run() {
         "1",
     ]));
     assert!(line.contains("holds another fleet"), "{line}");
+}
+
+/// Issue 6's side-by-side loadtest: one run per backend in one folder, the same decisions tick
+/// by tick (the server reads what SQLite holds), one page and one CSV comparing them.
+#[test]
+fn loadtest_runs_side_by_side_on_two_backends() {
+    let Some(base) = server("RECONSIM_TEST_MYSQL", "loadtest_side_by_side") else {
+        return;
+    };
+    let url = fresh_db(&base, "lt");
+    let wd = Workdir::new();
+    let quick = scenario("quick.toml");
+    let out = wd
+        .cmd(&[
+            "loadtest",
+            "--scenario",
+            &quick,
+            "--backend",
+            "sqlite",
+            "--backend",
+            &url,
+            "--ticks",
+            "5",
+            "--out",
+            "run",
+            "-q",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let decisions = |dir: &str| -> Vec<String> {
+        let text = std::fs::read_to_string(wd.path(&format!("run/{dir}/ticks.csv"))).unwrap();
+        let mut r = csv::Reader::from_reader(text.as_bytes());
+        let head = r.headers().unwrap().clone();
+        let col = |n: &str| head.iter().position(|h| h == n).unwrap();
+        let cols = [
+            "path",
+            "tick",
+            "cursor_before",
+            "cursor_after",
+            "hosts",
+            "installs",
+            "removes",
+            "outcome",
+        ]
+        .map(col);
+        r.records()
+            .map(|rec| {
+                let rec = rec.unwrap();
+                cols.iter()
+                    .map(|&i| rec[i].to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .collect()
+    };
+    let (lite, my) = (decisions("sqlite"), decisions("mysql"));
+    assert_eq!(lite.len(), 10);
+    assert_eq!(lite, my, "the two backends decided differently");
+    let csv = std::fs::read_to_string(wd.path("run/backends.csv")).unwrap();
+    for needle in [
+        "legacy,desired,wall,5,",
+        "batched,current_rows,wall,5,",
+        "batched,replicate,",
+    ] {
+        assert!(csv.contains(needle), "{needle}: {csv}");
+    }
+    let html = std::fs::read_to_string(wd.path("run/report.html")).unwrap();
+    assert!(html.contains("MySQL server") && html.contains("mysql/report.html"));
+    assert!(!html.contains("<script"), "self-contained, no script");
+    let manifest = std::fs::read_to_string(wd.path("run/mysql/manifest.json")).unwrap();
+    assert!(manifest.contains("\"server_version\""), "{manifest}");
+    let (_, pw) = base
+        .split_once("://")
+        .unwrap()
+        .1
+        .split_once('@')
+        .unwrap()
+        .0
+        .split_once(':')
+        .unwrap();
+    assert!(
+        !manifest.contains(&format!(":{pw}@")),
+        "the password leaked into the manifest"
+    );
+    assert!(
+        !wd.path("run/mysql/state").exists(),
+        "state/ must go when the run ends"
+    );
 }
