@@ -22,7 +22,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Print the DDL of the spec §1 schema (every migration, in order).
-    Schema,
+    Schema(SchemaArgs),
     /// Generate a synthetic fleet from a scenario file into a new SQLite database.
     Generate(GenerateArgs),
     /// Print the fleet summary (rows per table, counts per feature) of any contract database.
@@ -80,6 +80,14 @@ pub struct ReproArgs {
     /// "" first) instead of the database.
     #[arg(long, value_name = "URL")]
     pub cursor: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SchemaArgs {
+    /// The MySQL schema instead (Fleet's column types; what `generate --backend mysql://`
+    /// creates), indexes last.
+    #[arg(long)]
+    pub mysql: bool,
 }
 
 #[derive(Debug, clap::Args)]

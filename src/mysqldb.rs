@@ -139,6 +139,21 @@ pub const INDEXES: &[&str] = &[
      ON host_mdm_apple_profiles (operation_type)",
 ];
 
+/// The MySQL DDL as `reconsim schema --mysql` prints it: tables, then indexes.
+pub fn ddl() -> String {
+    let mut out = String::from("-- MySQL/MariaDB schema (Fleet's column types; spec §1)\n");
+    for t in tables_ddl() {
+        out.push_str(&t);
+        out.push_str(";\n");
+    }
+    out.push_str("-- secondary indexes (built after a bulk load)\n");
+    for i in INDEXES {
+        out.push_str(i);
+        out.push_str(";\n");
+    }
+    out
+}
+
 /// The tables a load creates, in load order (parents first), with their columns.
 fn load_tables() -> Vec<(&'static str, Vec<&'static str>)> {
     let mut v: Vec<(&'static str, Vec<&'static str>)> = crate::schema::CONTRACT
@@ -427,10 +442,11 @@ pub fn push_literal(out: &mut String, v: rusqlite::types::ValueRef<'_>, column: 
             out.push('\'');
         }
         ValueRef::Text(t) => {
-            // Hex keeps every byte exact whatever the escaping mode; CONVERT makes it text.
-            out.push_str("CONVERT(X'");
+            // Hex keeps every byte exact whatever the escaping mode; the introducer makes it
+            // text, in the tables' collation (comparisons in DELETE … IN need it).
+            out.push_str("_utf8mb4 X'");
             out.push_str(&hex::encode(t));
-            out.push_str("' USING utf8mb4)");
+            out.push_str("' COLLATE utf8mb4_unicode_ci");
         }
     }
 }
@@ -444,7 +460,18 @@ pub fn load_from_sqlite(
     src: &rusqlite::Connection,
     progress: &indicatif::ProgressBar,
 ) -> anyhow::Result<LoadStats> {
-    let tables = load_tables();
+    // A fixture without `reconsim_meta` loads without it.
+    let tables: Vec<_> = load_tables()
+        .into_iter()
+        .filter(|(t, _)| {
+            src.query_row(
+                "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+                [t],
+                |_| Ok(()),
+            )
+            .is_ok()
+        })
+        .collect();
     let present = db.present_tables()?;
     let ours = present.iter().any(|t| t == "reconsim_meta");
     if let Some(t) = present
@@ -1099,7 +1126,7 @@ mod tests {
     fn literals_keep_every_byte() {
         let mut s = String::new();
         push_literal(&mut s, rusqlite::types::ValueRef::Text(b"a'b\\"), "name");
-        assert_eq!(s, "CONVERT(X'6127625c' USING utf8mb4)");
+        assert_eq!(s, "_utf8mb4 X'6127625c' COLLATE utf8mb4_unicode_ci");
         s.clear();
         push_literal(
             &mut s,

@@ -22,6 +22,19 @@ fn schema_prints_every_migration() {
     assert!(ddl.contains("-- migration 1 (PRAGMA user_version = 1)"));
     assert!(ddl.contains("CREATE TABLE host_mdm_apple_profiles"));
     assert!(ddl.contains("CREATE INDEX idx_label_membership_label_id"));
+    // The MySQL dialect: Fleet's column types and the SET NULL that breaks label rows.
+    let out = wd.cmd(&["schema", "--mysql"]).output().unwrap();
+    let ddl = String::from_utf8(out.stdout).unwrap();
+    for needle in [
+        "label_updated_at TIMESTAMP NOT NULL DEFAULT '2000-01-01 00:00:00'",
+        "secrets_updated_at DATETIME(6) NULL",
+        "checksum           BINARY(16) NOT NULL",
+        "REFERENCES labels (id) ON DELETE SET NULL",
+        "ON DELETE CASCADE",
+        "COLLATE=utf8mb4_unicode_ci",
+    ] {
+        assert!(ddl.contains(needle), "{needle}: {ddl}");
+    }
 }
 
 #[test]

@@ -18,9 +18,14 @@ use crate::cli::{Cli, Command, EXIT_OK};
 /// Runs the parsed command line; the error chain is printed by `main` with exit code 2.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
-        Command::Schema => {
+        Command::Schema(args) => {
             use std::io::Write;
-            write!(std::io::stdout().lock(), "{}", crate::schema::ddl())?;
+            let ddl = if args.mysql {
+                crate::mysqldb::ddl()
+            } else {
+                crate::schema::ddl()
+            };
+            write!(std::io::stdout().lock(), "{ddl}")?;
             Ok(EXIT_OK)
         }
         Command::Generate(args) => generate::run(args),

@@ -54,15 +54,38 @@ fn run(fx: &Fixture, rules: Rules, batch: usize) -> Out {
         sorted(&ref_r),
         "legacy removes vs reference"
     );
-    let pass = batched::full_pass(
-        &fx.conn,
-        &BatchedConfig {
-            batch_size: batch,
-            rules,
-            variant: Default::default(),
-        },
-    )
-    .expect("pass");
+    let cfg = BatchedConfig {
+        batch_size: batch,
+        rules,
+        variant: Default::default(),
+    };
+    let pass = batched::full_pass(&fx.conn, &cfg).expect("pass");
+    // The same case on a MySQL-compatible server (issue 6), when one is configured.
+    if let Some((my_written, my_tuned, my_batched)) =
+        crate::suite::backends::on_mysql(&fx.conn, &cfg, "conformance on MySQL")
+    {
+        assert_eq!(
+            sorted(&my_written.installs),
+            sorted(&written.installs),
+            "MySQL as-written installs"
+        );
+        assert_eq!(
+            sorted(&my_written.removes),
+            sorted(&written.removes),
+            "MySQL as-written removes"
+        );
+        assert_eq!(
+            sorted(&my_tuned.installs),
+            sorted(&tuned.installs),
+            "MySQL tuned installs"
+        );
+        assert_eq!(
+            sorted(&my_tuned.removes),
+            sorted(&tuned.removes),
+            "MySQL tuned removes"
+        );
+        assert_eq!(sorted(&my_batched), sorted(&pass.deltas), "MySQL batched");
+    }
     assert_eq!(
         sorted(&pass.deltas),
         sorted(&world.batched(&rules, batch)),
