@@ -321,8 +321,8 @@ pub struct GenerateArgs {
     #[arg(long, required_unless_present = "backend", conflicts_with = "backend")]
     pub db: Option<PathBuf>,
     /// Where to put the fleet: `sqlite:PATH`, or `mysql://USER:PASS@HOST:PORT/DB` (built in
-    /// memory, then bulk-loaded into that database, which must hold no spec §1 table or a
-    /// fleet reconsim loaded before, which is replaced).
+    /// memory, then bulk-loaded into that database, created if missing; it must hold no spec
+    /// §1 table, or a fleet reconsim loaded before, which is replaced).
     #[arg(long, value_name = "BACKEND")]
     pub backend: Option<crate::backend::Backend>,
     /// Seed (overrides the scenario's run.seed).

@@ -215,6 +215,21 @@ pub fn command_line() -> Vec<String> {
     std::env::args().map(|a| mask_arg(&a)).collect()
 }
 
+/// One line for a failed login or database selection.
+fn connect_error(e: &mysql::Error, database: &str, shown: &str) -> anyhow::Error {
+    let why = match e {
+        mysql::Error::MySqlError(m) if m.code == 1045 => {
+            format!("the server refused the login: {}", m.message)
+        }
+        mysql::Error::MySqlError(m) if m.code == 1049 => format!(
+            "database {database:?} does not exist on the server (create it, or load a fleet \
+             with `reconsim generate --backend`, which creates it)"
+        ),
+        other => other.to_string(),
+    };
+    anyhow::anyhow!("--backend {shown}: {why}")
+}
+
 /// Checks that whatever listens at `host:port` greets like a MySQL server (protocol 10)
 /// within `wait`, so a wrong port fails with one clear line instead of a hang.
 fn probe_greeting(host: &str, port: u16, wait: Duration) -> Result<(), String> {
@@ -275,19 +290,7 @@ impl MyDb {
                 "SET NAMES utf8mb4 COLLATE utf8mb4_unicode_ci",
                 "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'",
             ]);
-        let mut conn = Conn::new(opts).map_err(|e| {
-            let why = match &e {
-                mysql::Error::MySqlError(m) if m.code == 1045 => {
-                    format!("the server refused the login: {}", m.message)
-                }
-                mysql::Error::MySqlError(m) if m.code == 1049 => format!(
-                    "database {database:?} does not exist on the server (create it first: \
-                     CREATE DATABASE {database})"
-                ),
-                other => other.to_string(),
-            };
-            anyhow::anyhow!("--backend {shown}: {why}")
-        })?;
+        let mut conn = Conn::new(opts).map_err(|e| connect_error(&e, &database, &shown))?;
         let version: String = conn
             .query_first("SELECT VERSION()")
             .map_err(|e| anyhow::anyhow!("--backend {shown}: {e}"))?
@@ -312,7 +315,7 @@ impl MyDb {
         let opts = OptsBuilder::from_opts(opts)
             .db_name(None::<String>)
             .prefer_socket(false);
-        let mut conn = Conn::new(opts).map_err(|e| anyhow::anyhow!("--backend {shown}: {e}"))?;
+        let mut conn = Conn::new(opts).map_err(|e| connect_error(&e, name, &shown))?;
         conn.query_drop(format!("CREATE DATABASE IF NOT EXISTS `{name}`"))
             .map_err(|e| anyhow::anyhow!("--backend {shown}: creating database {name}: {e}"))
     }

@@ -68,7 +68,15 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<i32> {
             write!(out, "{}", summary.render())?;
         }
         Backend::Mysql(url) => {
-            // Connect first: a bad URL or server fails before any generation work.
+            // Connect first: a bad URL or server fails before any generation work. The
+            // database is created when missing, as generate creates an SQLite file.
+            let name = url
+                .rsplit_once('/')
+                .map(|(_, d)| d.split('?').next().unwrap_or(d).to_string())
+                .unwrap_or_default();
+            if !name.is_empty() {
+                crate::mysqldb::MyDb::create_database(url, &name)?;
+            }
             let my = crate::mysqldb::MyDb::connect(url)?;
             let mut conn = rusqlite::Connection::open_in_memory()?;
             let gen_stats = generator::generate_into(&mut conn, &scenario, &progress)?;

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The issue-6 figures of the README (MariaDB and Redis next to SQLite), into
+# results/<UTC time>-backends/:
+#  - load-10k.txt, load-100k.txt: `generate --backend mysql://…` of fleet-10k and fleet-100k
+#    (build in memory, then bulk load: rows/s);
+#  - measure/: `measure --backend sqlite:… --backend mysql://…` on fleet-10k, RUNS runs
+#    interleaved (floor, legacy tuned, batched per phase; medians and in-run ratios);
+#  - compare-mysql.txt: `compare` on the server (the SQLite-copy cross-check line);
+#  - loadtest/: fleet-10k loadtest on both backends side by side (TICKS ticks per path);
+#  - repro.txt: every repro catalog entry on the server, the cursor in Redis;
+#  - as-written-quick.txt: Fleet's as-written legacy SQL on the quick fleet on both backends.
+# Servers: RECONSIM_MYSQL (default mysql://reconsim:reconsim@127.0.0.1:3306/reconsim) and
+# RECONSIM_REDIS (default redis://127.0.0.1:6379); `scripts/servers.sh start` starts both.
+# Usage: scripts/backends-reference.sh [RUNS] [TICKS] (defaults 3, 6; about 8 minutes).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-3}
+ticks=${2:-6}
+my=${RECONSIM_MYSQL:-mysql://reconsim:reconsim@127.0.0.1:3306/reconsim}
+redis=${RECONSIM_REDIS:-redis://127.0.0.1:6379}
+head=${my%/*}
+cargo build --release --quiet
+bin=$PWD/target/release/reconsim
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+out="results/$(date -u +%Y%m%dT%H%M%SZ)-backends"
+mkdir -p "$out"
+# Databases next to the URL's (generate creates them): <db>_ref10k, _ref100k, _refquick, _refrepro.
+db=${my##*/}
+mkdb() { echo "$head/${db}_$1"; }
+"$bin" generate --scenario scenarios/quick.toml --backend "$(mkdb refrepro)" --quiet
+
+"$bin" generate --scenario scenarios/fleet-10k.toml --db "$work/f10k.db" --force --quiet
+"$bin" generate --scenario scenarios/fleet-10k.toml --backend "$(mkdb ref10k)" | head -1 > "$out/load-10k.txt"
+"$bin" generate --scenario scenarios/fleet-100k.toml --backend "$(mkdb ref100k)" | head -1 > "$out/load-100k.txt"
+
+"$bin" measure --backend "sqlite:$work/f10k.db" --backend "$(mkdb ref10k)" --runs "$runs" \
+  --out-dir "$out/measure" --quiet > /dev/null
+code=0
+"$bin" compare --backend "$(mkdb ref10k)" --quiet --out-dir "$work/c" > "$out/compare-mysql.txt" || code=$?
+[ "$code" -le 1 ] || exit "$code"
+
+"$bin" loadtest --scenario scenarios/fleet-10k.toml --backend sqlite --backend "$my" \
+  --ticks "$ticks" --out "$out/loadtest" --quiet
+
+for name in $("$bin" repro --list | awk '{print $1}'); do
+  code=0
+  "$bin" repro "$name" --backend "$(mkdb refrepro)" --cursor "$redis" >> "$out/repro.txt" || code=$?
+  [ "$code" -le 1 ] || exit "$code"
+  echo >> "$out/repro.txt"
+done
+
+"$bin" generate --scenario scenarios/quick.toml --db "$work/q.db" --force --quiet
+"$bin" generate --scenario scenarios/quick.toml --backend "$(mkdb refquick)" --quiet
+"$bin" measure --backend "sqlite:$work/q.db" --backend "$(mkdb refquick)" --runs 1 --only legacy \
+  --legacy-sql as-written --out-dir "$work/aw" --quiet > "$out/as-written-quick.txt"
+echo "wrote $out"
