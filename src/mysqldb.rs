@@ -445,11 +445,30 @@ pub fn push_literal(out: &mut String, v: rusqlite::types::ValueRef<'_>, column: 
             out.push('\'');
         }
         ValueRef::Text(t) => {
-            // Hex keeps every byte exact whatever the escaping mode; the introducer makes it
-            // text, in the tables' collation (comparisons in DELETE … IN need it).
-            out.push_str("_utf8mb4 X'");
-            out.push_str(&hex::encode(t));
-            out.push_str("' COLLATE utf8mb4_unicode_ci");
+            // A quoted literal in the connection's character set and collation (the tables':
+            // comparisons in DELETE … IN need it), escaped as mysql_real_escape_string does;
+            // the session's sql_mode (set at connect) keeps backslash escapes on.
+            let Ok(text) = std::str::from_utf8(t) else {
+                // Not UTF-8: sent as bytes, which strict mode refuses for a text column,
+                // naming it (never silently replaced).
+                out.push_str("X'");
+                out.push_str(&hex::encode(t));
+                out.push('\'');
+                return;
+            };
+            out.push('\'');
+            for c in text.chars() {
+                match c {
+                    '\0' => out.push_str("\\0"),
+                    '\'' => out.push_str("\\'"),
+                    '\\' => out.push_str("\\\\"),
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    '\x1a' => out.push_str("\\Z"),
+                    c => out.push(c),
+                }
+            }
+            out.push('\'');
         }
     }
 }
@@ -1128,8 +1147,12 @@ mod tests {
     #[test]
     fn literals_keep_every_byte() {
         let mut s = String::new();
-        push_literal(&mut s, rusqlite::types::ValueRef::Text(b"a'b\\"), "name");
-        assert_eq!(s, "_utf8mb4 X'6127625c' COLLATE utf8mb4_unicode_ci");
+        push_literal(
+            &mut s,
+            rusqlite::types::ValueRef::Text(b"a'b\\\n\0z"),
+            "name",
+        );
+        assert_eq!(s, r"'a\'b\\\n\0z'");
         s.clear();
         push_literal(
             &mut s,

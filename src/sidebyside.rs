@@ -184,6 +184,9 @@ pub fn write(out: &Path, title: &str) -> anyhow::Result<String> {
         match &manifests[i][k] {
             serde_json::Value::Null => "—".to_string(),
             serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Number(n) if n.is_f64() => {
+                format!("{:.1}", n.as_f64().unwrap_or_default())
+            }
             v => v.to_string(),
         }
     };
