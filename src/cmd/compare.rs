@@ -4,7 +4,6 @@ use crate::batched::load_profiles;
 use crate::cli::{CompareArgs, EXIT_FINDING, EXIT_OK};
 use crate::equivalence::{self, Classifier};
 use crate::report;
-use crate::snapshot::Snapshot;
 use anyhow::Context;
 use std::fmt::Write as _;
 use std::io::Write;
@@ -14,13 +13,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
     std::fs::create_dir_all(&args.out_dir)
         .with_context(|| format!("--out-dir {}", args.out_dir.display()))?;
     let progress = super::spinner(args.common.quiet);
-    let snap = Snapshot::open_backend(
-        &args.common.one_backend("compare")?,
-        args.common.mmap_mib,
-        args.common.cache_mib,
-        true,
-        &progress,
-    )?;
+    let snap = super::open_snapshot(&args.common, "compare", &progress)?;
     let cfg = super::batched_config(&args.common, &snap.conn)?;
     let legacy = snap.legacy(args.common.legacy_sql, &progress)?;
     let pass = snap.batched(&cfg, &progress)?;

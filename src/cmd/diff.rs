@@ -2,20 +2,13 @@
 
 use crate::cli::{DiffArgs, EXIT_OK, PathArg};
 use crate::report;
-use crate::snapshot::Snapshot;
 use anyhow::Context;
 use std::io::Write;
 use std::path::Path;
 
 pub fn run(args: DiffArgs) -> anyhow::Result<i32> {
     let progress = super::spinner(args.common.quiet);
-    let snap = Snapshot::open_backend(
-        &args.common.one_backend("diff")?,
-        args.common.mmap_mib,
-        args.common.cache_mib,
-        true,
-        &progress,
-    )?;
+    let snap = super::open_snapshot(&args.common, "diff", &progress)?;
     let cfg = super::batched_config(&args.common, &snap.conn)?;
     let deltas = match args.path {
         PathArg::Legacy => {

@@ -139,3 +139,19 @@ pub fn results_dir(
     std::fs::create_dir_all(&dir).with_context(|| format!("--out {}", dir.display()))?;
     Ok(dir)
 }
+
+/// The snapshot of a reconcile command's one backend (`--db` or `--backend`), with the full copy
+/// on a server (the classifier and the liveness monitor read it).
+pub fn open_snapshot(
+    common: &crate::cli::ReconcileArgs,
+    command: &str,
+    progress: &indicatif::ProgressBar,
+) -> anyhow::Result<crate::snapshot::Snapshot> {
+    crate::snapshot::Snapshot::open_backend(
+        &common.one_backend(command)?,
+        common.mmap_mib,
+        common.cache_mib,
+        true,
+        progress,
+    )
+}

@@ -32,6 +32,18 @@ pub fn server(var: &str, test: &str) -> Option<String> {
     }
 }
 
+/// The quick scenario's fleet, in memory.
+fn quick_fleet() -> rusqlite::Connection {
+    let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+    let s = reconsim::scenario::Scenario::parse(
+        include_str!("../../scenarios/quick.toml"),
+        "quick.toml",
+    )
+    .unwrap();
+    reconsim::generator::generate_into(&mut conn, &s, &indicatif::ProgressBar::hidden()).unwrap();
+    conn
+}
+
 /// A fresh, empty database `reconsim_t_<name>` on the test server; returns its URL.
 fn fresh_db(base: &str, name: &str) -> String {
     let db = format!("reconsim_t_{name}");
@@ -244,13 +256,7 @@ fn b1_reproduces_on_mariadb_through_server_metadata() {
     };
     let url = fresh_db(&base, "b1");
     let my = MyDb::connect(&url).unwrap();
-    let mut conn = rusqlite::Connection::open_in_memory().unwrap();
-    let s = reconsim::scenario::Scenario::parse(
-        include_str!("../../scenarios/quick.toml"),
-        "quick.toml",
-    )
-    .unwrap();
-    reconsim::generator::generate_into(&mut conn, &s, &indicatif::ProgressBar::hidden()).unwrap();
+    let conn = quick_fleet();
     mysqldb::load_from_sqlite(&my, &conn, &indicatif::ProgressBar::hidden()).unwrap();
     // Plain column: the server types it TIMESTAMP, and the catalog loads.
     let merged = my.profiles(Variant::Merged).unwrap();
@@ -418,13 +424,7 @@ fn redis_stopped_mid_run_feeds_the_liveness_monitor() {
         return;
     }
     let mut redis = OwnRedis::start();
-    let mut conn = rusqlite::Connection::open_in_memory().unwrap();
-    let s = reconsim::scenario::Scenario::parse(
-        include_str!("../../scenarios/quick.toml"),
-        "quick.toml",
-    )
-    .unwrap();
-    reconsim::generator::generate_into(&mut conn, &s, &indicatif::ProgressBar::hidden()).unwrap();
+    let conn = quick_fleet();
     for variant in [Variant::Merged, Variant::Latest] {
         let mut rules = reconsim::rules::Rules::default();
         variant.preset(&mut rules);
@@ -547,13 +547,7 @@ fn a_failed_load_leaves_nothing_behind() {
     };
     let url = fresh_db(&base, "partial");
     let my = MyDb::connect(&url).unwrap();
-    let mut conn = rusqlite::Connection::open_in_memory().unwrap();
-    let s = reconsim::scenario::Scenario::parse(
-        include_str!("../../scenarios/quick.toml"),
-        "quick.toml",
-    )
-    .unwrap();
-    reconsim::generator::generate_into(&mut conn, &s, &indicatif::ProgressBar::hidden()).unwrap();
+    let conn = quick_fleet();
     // A value MySQL's INT UNSIGNED refuses, in a table loaded late.
     conn.execute_batch("INSERT INTO label_membership (label_id, host_id) VALUES (1, -5)")
         .unwrap();
@@ -770,13 +764,7 @@ fn the_mirror_replays_every_change() {
     let Some(base) = server("RECONSIM_TEST_MYSQL", "the_mirror_replays_every_change") else {
         return;
     };
-    let mut conn = rusqlite::Connection::open_in_memory().unwrap();
-    let s = reconsim::scenario::Scenario::parse(
-        include_str!("../../scenarios/quick.toml"),
-        "quick.toml",
-    )
-    .unwrap();
-    reconsim::generator::generate_into(&mut conn, &s, &indicatif::ProgressBar::hidden()).unwrap();
+    let conn = quick_fleet();
     let url = fresh_db(&base, "mirror");
     let mut m =
         reconsim::mirror::Mirror::setup(&url, "p", &conn, &indicatif::ProgressBar::hidden())

@@ -343,3 +343,67 @@ fn scenario_rules_are_the_default_and_the_command_line_overrides_them() {
         "{out}"
     );
 }
+
+/// `tick` (issue 6): the cursor lives in the database, so a second process continues the
+/// pass where the first stopped, and a full pass covers every eligible host once; a failing
+/// tick (B1 under `seed`) exits 1 with the scan error on its line.
+#[test]
+fn tick_continues_across_processes_and_reports_failures() {
+    let wd = Workdir::new();
+    generate(&wd, "quick.toml", "f.db");
+    let run = |extra: &[&str], code| {
+        let mut args = vec!["tick", "--db", "f.db", "--batch-size", "700"];
+        args.extend_from_slice(extra);
+        stdout(wd.cmd(&args), code)
+    };
+    let first = run(&["--ticks", "1"], 0);
+    let line = first.lines().nth(1).unwrap();
+    assert!(line.starts_with("tick 1: cursor \"\" -> \""), "{first}");
+    let after = line
+        .split(" -> ")
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap();
+    let second = run(&["--ticks", "2"], 0);
+    assert!(
+        second.contains(&format!("tick 1: cursor {after} -> ")),
+        "{first}\n{second}"
+    );
+    assert!(second.contains("(pass complete)"), "{second}");
+    let hosts: usize = [first.as_str(), second.as_str()]
+        .iter()
+        .flat_map(|t| t.lines().skip(1))
+        .map(|l| {
+            l.split(", ")
+                .nth(1)
+                .unwrap()
+                .trim_end_matches(" hosts")
+                .parse::<usize>()
+                .unwrap()
+        })
+        .sum();
+    // One pass lists every eligible host row once (spec §4.1), the uuid '' excepted (D9).
+    let conn = rusqlite::Connection::open(wd.path("f.db")).unwrap();
+    let listed: i64 = conn
+        .query_row(
+            &format!(
+                "SELECT count(*) FROM hosts h WHERE h.uuid > '' AND {}",
+                reconsim::eligibility::ELIGIBLE_HOST
+            ),
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(hosts as i64, listed);
+    let again = run(&["--reset-cursor"], 0);
+    assert!(again.contains("tick 1: cursor \"\" -> "), "{again}");
+    let failed = run(&["--variant", "seed", "--reset-cursor"], 1);
+    assert!(
+        failed.contains("error: scan error on column index 4, name \"label_created_at\""),
+        "{failed}"
+    );
+    let line = expect_error(wd.cmd(&["tick", "--db", "f.db", "--cursor", "memcached://x"]));
+    assert!(line.contains("expected db or redis://HOST:PORT"), "{line}");
+}
