@@ -183,6 +183,11 @@ pub struct LoadtestArgs {
     /// folder's `report.html` and `backends.csv` put them side by side.
     #[arg(long, value_name = "BACKEND")]
     pub backend: Vec<crate::backend::Backend>,
+    /// Keep the batched path's cursor in Redis (`redis://HOST:PORT`, key
+    /// `mdm:apple:recon_cursor`, reset to "" when a run starts, kept across `--resume`) instead
+    /// of the path's database.
+    #[arg(long, value_name = "URL")]
+    pub cursor: Option<String>,
     /// Results folder [default: results/<UTC time>-<scenario>-<seed>]
     #[arg(long)]
     pub out: Option<PathBuf>,

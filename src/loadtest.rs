@@ -68,6 +68,8 @@ pub struct LoadtestConfig {
     pub concurrent_churn: bool,
     /// Unrecorded ticks (reconciler, writer, devices; no churn) before the measured ones.
     pub warmup_ticks: u32,
+    /// The batched cursor in Redis at this URL instead of the path's database (issue 6).
+    pub cursor_url: Option<String>,
 }
 
 /// One row of `ticks.csv`.
@@ -582,6 +584,8 @@ struct PathState {
     monitor: Option<Monitor>,
     /// The reconciler reads from this MySQL mirror of `conn` (issue 6).
     mirror: Option<crate::mirror::Mirror>,
+    /// Batched: the cursor in Redis (issue 6).
+    redis: Option<crate::rediscursor::RedisCursor>,
 }
 
 /// Counts the busy handler's retries and the time it slept on one connection: the lock waits
@@ -738,9 +742,21 @@ pub fn run_on(
                     )
                 }),
                 mirror: mirrors.next().flatten(),
+                redis: None,
             }
         })
         .collect();
+    // The cursor in Redis: a fresh run starts a pass from "", a resumed one continues from
+    // what Redis kept across the restart.
+    if let Some(url) = &cfg.cursor_url {
+        for st in states.iter_mut().filter(|st| st.kind == PathKind::Batched) {
+            let mut c = crate::rediscursor::RedisCursor::connect(url)?;
+            if resume.is_none() {
+                c.reset()?;
+            }
+            st.redis = Some(c);
+        }
+    }
     let mut result = LoadtestResult::default();
     let mut touched_hosts: FxHashMap<String, u32> = FxHashMap::default();
     let mut touched_profiles: FxHashMap<String, u32> = FxHashMap::default();
@@ -1166,10 +1182,17 @@ fn reconcile_tick(
             }
         }
         PathKind::Batched => {
-            let mut store = SqliteCursor::new(conn)?;
+            let mut lite;
+            let store: &mut dyn crate::cursor::CursorStore = match st.redis.as_mut() {
+                Some(r) => r,
+                None => {
+                    lite = SqliteCursor::new(conn)?;
+                    &mut lite
+                }
+            };
             let plan = &st.faults;
             let mut cursor = FaultyCursor {
-                inner: &mut store,
+                inner: store,
                 plan,
                 tick,
             };
@@ -1903,6 +1926,7 @@ mod tests {
 
     fn config(s: &Scenario, ticks: u32) -> LoadtestConfig {
         LoadtestConfig {
+            cursor_url: None,
             scenario: s.clone(),
             paths: vec![PathKind::Batched],
             ticks,

@@ -202,9 +202,9 @@ pub fn shown_url(url: &str) -> String {
     }
 }
 
-/// A command-line argument with any MySQL URL's password left out (for manifests).
+/// A command-line argument with any MySQL or Redis URL's password left out (for manifests).
 pub fn mask_arg(arg: &str) -> String {
-    match arg.find("mysql://") {
+    match arg.find("mysql://").or_else(|| arg.find("redis://")) {
         Some(i) => format!("{}{}", &arg[..i], shown_url(&arg[i..])),
         None => arg.to_string(),
     }
@@ -1127,6 +1127,7 @@ mod tests {
             "--backend=mysql://u@h:1/db"
         );
         assert_eq!(mask_arg("sqlite:f.db"), "sqlite:f.db");
+        assert_eq!(mask_arg("redis://:pw@h:6379"), "redis://@h:6379");
     }
 
     #[test]

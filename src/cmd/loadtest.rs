@@ -33,6 +33,9 @@ struct RunSpec {
     /// `state/`, removed when the run ends; the manifest shows the URL without it).
     #[serde(default)]
     backend: Option<String>,
+    /// The batched cursor's Redis URL, if not the database.
+    #[serde(default)]
+    cursor: Option<String>,
     universe: Universe,
     started_utc: String,
     command_line: Vec<String>,
@@ -108,6 +111,10 @@ fn start(
     let Some(scenario_path) = &args.scenario else {
         anyhow::bail!("loadtest: --scenario FILE or --resume DIR is required");
     };
+    if let Some(url) = &args.cursor {
+        // Fail before any generation work.
+        crate::rediscursor::RedisCursor::connect(url)?;
+    }
     let started = chrono::Utc::now();
     let text = std::fs::read_to_string(scenario_path).map_err(|source| {
         crate::scenario::ScenarioError::Read {
@@ -168,6 +175,7 @@ fn start(
         concurrent_churn: args.concurrent_churn,
         database: db.map(|d| d.display().to_string()),
         backend: mysql.map(str::to_string),
+        cursor: args.cursor.clone(),
         universe,
         started_utc: started.to_rfc3339(),
         command_line: crate::mysqldb::command_line(),
@@ -259,6 +267,7 @@ fn execute(
         clap::ValueEnum::from_str(&spec.legacy_sql, true).map_err(anyhow::Error::msg)?;
     let paths: Vec<PathKind> = dbs.iter().map(|d| d.0).collect();
     let cfg = LoadtestConfig {
+        cursor_url: spec.cursor.clone(),
         scenario: scenario.clone(),
         paths: paths.clone(),
         ticks,
@@ -371,6 +380,7 @@ fn execute(
         "database": args_db,
         "backend": spec.backend.as_deref().map_or("sqlite".to_string(), crate::mysqldb::shown_url),
         "server_version": server_version,
+        "cursor": spec.cursor.as_deref().map_or("database".to_string(), crate::mysqldb::shown_url),
         "paths": cfg.paths.iter().map(|p| p.name()).collect::<Vec<_>>(),
         "ticks": ticks,
         "interval_s": scenario.loadtest.interval_s,

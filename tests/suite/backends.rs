@@ -295,6 +295,8 @@ fn redis_cursor_survives_a_restart_of_reconsim() {
     let Some(redis_url) = server("RECONSIM_TEST_REDIS", "redis_cursor_survives") else {
         return;
     };
+    // Its own Redis database (the key is Fleet's, fixed): tests run in parallel.
+    let redis_url = format!("{}/1", redis_url.trim_end_matches('/'));
     let wd = Workdir::new();
     let quick = scenario("quick.toml");
     wd.cmd(&["generate", "--scenario", &quick, "--db", "f.db", "-q"])
@@ -816,4 +818,62 @@ fn the_mirror_replays_every_change() {
         };
         assert_eq!(dump(&copy), dump(&conn), "{table} differs on the server");
     }
+}
+
+/// `loadtest --cursor redis://…` (issue 6): the batched path's cursor lives in Redis, tick after
+/// tick, and the manifest says so.
+#[test]
+fn loadtest_keeps_the_batched_cursor_in_redis() {
+    let Some(redis_url) = server("RECONSIM_TEST_REDIS", "loadtest_keeps_the_cursor_in_redis")
+    else {
+        return;
+    };
+    let redis_url = format!("{}/2", redis_url.trim_end_matches('/'));
+    let wd = Workdir::new();
+    let quick = scenario("quick.toml");
+    let out = wd
+        .cmd(&[
+            "loadtest",
+            "--scenario",
+            &quick,
+            "--paths",
+            "batched",
+            "--cursor",
+            &redis_url,
+            "--ticks",
+            "6",
+            "--out",
+            "run",
+            "-q",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(wd.path("run/ticks.csv")).unwrap();
+    let mut r = csv::Reader::from_reader(text.as_bytes());
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    let (before, after) = (3, 4); // cursor_before, cursor_after
+    for w in rows.windows(2) {
+        assert_eq!(w[0][after], w[1][before], "the cursor chain broke");
+    }
+    assert!(
+        rows.iter().any(|r| !r[after].is_empty()),
+        "the cursor never moved"
+    );
+    let client = redis::Client::open(redis_url.as_str()).unwrap();
+    let mut c = client.get_connection().unwrap();
+    let stored: String = redis::cmd("GET")
+        .arg("mdm:apple:recon_cursor")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(stored, rows.last().unwrap()[after].to_string());
+    let manifest = std::fs::read_to_string(wd.path("run/manifest.json")).unwrap();
+    assert!(
+        manifest.contains(&format!("\"cursor\": \"{redis_url}\"")),
+        "{manifest}"
+    );
 }
