@@ -19,6 +19,8 @@ pub struct Snapshot {
     /// The MySQL backend, inside its consistent-snapshot transaction, when that is where the
     /// fleet lives: both paths then run there.
     pub my: Option<crate::mysqldb::MyDb>,
+    /// How long the copy from the server took (a MySQL backend only).
+    pub copy_time: Option<std::time::Duration>,
 }
 
 impl Snapshot {
@@ -43,9 +45,15 @@ impl Snapshot {
                 my.check_contract()?;
                 my.begin_snapshot()?;
                 progress.set_message(format!("copying the snapshot from {}", my.shown));
+                let t = std::time::Instant::now();
                 let conn = crate::mysqldb::copy_to_sqlite(&my, copy)?;
+                let copy_time = Some(t.elapsed());
                 schema::check_timestamps(&conn)?;
-                Ok(Snapshot { conn, my: Some(my) })
+                Ok(Snapshot {
+                    conn,
+                    my: Some(my),
+                    copy_time,
+                })
             }
         }
     }
@@ -65,7 +73,11 @@ impl Snapshot {
         .with_context(|| format!("database {}: beginning a read transaction", path.display()))?;
         // The first read takes the snapshot; everything after sees the same data.
         schema::check_timestamps(&conn)?;
-        Ok(Snapshot { conn, my: None })
+        Ok(Snapshot {
+            conn,
+            my: None,
+            copy_time: None,
+        })
     }
 
     /// The legacy diff; `progress` shows that it runs (one long query, no finer steps).

@@ -29,6 +29,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
     let classify_time = t.elapsed();
     // On a MySQL backend, both paths again on the snapshot's SQLite copy: the same fleet must
     // give the same deltas on both engines (issue 6).
+    let t = Instant::now();
     let cross = match &snap.my {
         Some(_) => {
             progress.set_message("cross-check: both paths on the snapshot's SQLite copy");
@@ -43,6 +44,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
         }
         None => None,
     };
+    let cross_time = t.elapsed();
     snap.finish()?;
     // The pass replayed through the cursor liveness monitor (the snapshot does not change).
     let findings = crate::liveness::replay(&snap.conn, &cfg, &pass.ticks)?;
@@ -126,6 +128,15 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
         writeln!(s, "  batched {phase:<14} {:>10.1}", ms(d))?;
     }
     writeln!(s, "  classify {:<13} {:>10.1}", "", ms(classify_time))?;
+    if let Some(copy) = snap.copy_time {
+        writeln!(s, "  server  {:<14} {:>10.1}", "copy", ms(copy))?;
+        writeln!(
+            s,
+            "  sqlite  {:<14} {:>10.1}",
+            "cross-check",
+            ms(cross_time)
+        )?;
+    }
 
     let div_path = args.out_dir.join("divergences.csv");
     report::write_atomic(&div_path, &report::divergences_csv(&cmp.divergences)?)
