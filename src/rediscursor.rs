@@ -45,7 +45,7 @@ impl RedisCursor {
                 Ok(c) => c,
                 Err(e) => {
                     self.errors += 1;
-                    return Err(format!("cannot reach Redis: {e}"));
+                    return Err(one_line(&format!("cannot reach Redis: {e}")));
                 }
             };
             conn.set_read_timeout(Some(TIMEOUT)).ok();
@@ -56,7 +56,7 @@ impl RedisCursor {
         cmd.query(conn).map_err(|e| {
             self.conn = None; // reconnect on the next command
             self.errors += 1;
-            format!("Redis: {e}")
+            one_line(&format!("Redis: {e}"))
         })
     }
 
@@ -79,5 +79,21 @@ impl CursorStore for RedisCursor {
         let mut cmd = redis::cmd("SET");
         cmd.arg(CURSOR_KEY).arg(value);
         self.command::<()>(cmd).map_err(CursorError::Write)
+    }
+}
+
+/// An error on one line (the client's parse errors span several).
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn errors_fit_on_one_line() {
+        assert_eq!(
+            super::one_line("a\nUnexpected `0`\n\n b"),
+            "a Unexpected `0` b"
+        );
     }
 }

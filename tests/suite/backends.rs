@@ -534,6 +534,15 @@ fn unreachable_wrong_or_foreign_servers_get_one_line() {
     let line = expect_error(wd.cmd(&["generate", "--scenario", &quick, "--backend", &foreign]));
     assert!(line.contains("already has table hosts"), "{line}");
     assert_eq!(tables(&foreign), vec!["hosts"]);
+    // A Redis URL that points at the MySQL server: one line too.
+    let mysql_hostport = head.rsplit_once('@').unwrap().1;
+    let line = expect_error(wd.cmd(&[
+        "repro",
+        "b1",
+        "--cursor",
+        &format!("redis://{mysql_hostport}"),
+    ]));
+    assert!(line.contains("cannot reach Redis"), "{line}");
     // A malformed backend.
     let line = expect_error(wd.cmd(&["diff", "--backend", "postgres://x", "--path", "legacy"]));
     assert!(line.contains("expected sqlite:PATH"), "{line}");
