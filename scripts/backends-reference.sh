@@ -5,13 +5,14 @@
 #    (build in memory, then bulk load: rows/s);
 #  - measure/: `measure --backend sqlite:… --backend mysql://…` on fleet-10k, RUNS runs
 #    interleaved (floor, legacy tuned, batched per phase; medians and in-run ratios);
+#  - measure-100k/: the same on fleet-100k, one run;
 #  - compare-mysql.txt: `compare` on the server (the SQLite-copy cross-check line);
 #  - loadtest/: fleet-10k loadtest on both backends side by side (TICKS ticks per path);
 #  - repro.txt: every repro catalog entry on the server, the cursor in Redis;
 #  - as-written-quick.txt: Fleet's as-written legacy SQL on the quick fleet on both backends.
 # Servers: RECONSIM_MYSQL (default mysql://reconsim:reconsim@127.0.0.1:3306/reconsim) and
 # RECONSIM_REDIS (default redis://127.0.0.1:6379); `scripts/servers.sh start` starts both.
-# Usage: scripts/backends-reference.sh [RUNS] [TICKS] (defaults 3, 6; about 8 minutes).
+# Usage: scripts/backends-reference.sh [RUNS] [TICKS] (defaults 3, 6; about 12 minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
@@ -36,6 +37,11 @@ mkdb() { echo "$head/${db}_$1"; }
 
 "$bin" measure --backend "sqlite:$work/f10k.db" --backend "$(mkdb ref10k)" --runs "$runs" \
   --out-dir "$out/measure" --quiet > /dev/null
+# fleet-100k, one run on each backend (legacy ~30 s on SQLite, minutes on the server).
+"$bin" generate --scenario scenarios/fleet-100k.toml --db "$work/f100k.db" --force --quiet
+"$bin" measure --backend "sqlite:$work/f100k.db" --backend "$(mkdb ref100k)" --runs 1 \
+  --out-dir "$out/measure-100k" --quiet > /dev/null
+rm -f "$work/f100k.db"
 code=0
 "$bin" compare --backend "$(mkdb ref10k)" --quiet --out-dir "$work/c" > "$out/compare-mysql.txt" || code=$?
 [ "$code" -le 1 ] || exit "$code"
