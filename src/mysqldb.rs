@@ -561,20 +561,13 @@ fn load_inner(
             .map(|c| format!("`{c}`"))
             .collect::<Vec<_>>()
             .join(", ");
-        let order = match *table {
-            "host_mdm_apple_profiles" => " ORDER BY host_uuid, profile_uuid",
-            "label_membership" => " ORDER BY host_id, label_id",
-            _ => " ORDER BY rowid",
-        };
-        let order = if *table == "nano_devices"
-            || *table == "nano_enrollments"
-            || *table == "reconsim_meta"
-            || *table == "mdm_apple_configuration_profiles"
-        {
-            ""
-        } else {
-            order
-        };
+        // Rows in primary-key order: InnoDB clusters by it, so appends stay sequential.
+        let order = crate::mirror::KEYS
+            .iter()
+            .find(|(t, _)| t == table)
+            .map_or(String::new(), |(_, k)| {
+                format!(" ORDER BY {}", k.join(", "))
+            });
         let head = format!("INSERT INTO {table} ({quoted}) VALUES ");
         let mut stmt = src.prepare(&format!("SELECT {cols} FROM {table}{order}"))?;
         let mut rows = stmt.query([])?;
@@ -602,7 +595,6 @@ fn load_inner(
             n += 1;
             if sql.len() >= STATEMENT_BYTES {
                 flush(&mut sql)?;
-                progress.inc(0);
                 progress.set_position(stats.rows + n);
             }
         }
@@ -712,6 +704,22 @@ fn mysql_params(sql: &str) -> String {
 }
 
 impl MyDb {
+    /// Runs `sql` (binary protocol) and hands each row to `f` as it arrives.
+    fn for_each_row(
+        &self,
+        sql: &str,
+        mut f: impl FnMut(&mysql::Row) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let mut conn = self.conn.borrow_mut();
+        let mut res = conn.exec_iter(sql, ())?;
+        if let Some(set) = res.iter() {
+            for r in set {
+                f(&r?)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Runs `sql` (binary protocol) and returns its columns and rows.
     fn rows(
         &self,
@@ -1025,9 +1033,6 @@ pub fn copy_to_sqlite(db: &MyDb, all: bool) -> anyhow::Result<rusqlite::Connecti
             .map(|c| format!("`{c}`"))
             .collect::<Vec<_>>()
             .join(", ");
-        let (_, rows) = db
-            .rows("copy", &format!("SELECT {quoted} FROM {table}"), ().into())
-            .map_err(|e| anyhow::anyhow!("{}: reading table {table}: {e}", db.shown))?;
         let marks = (1..=columns.len())
             .map(|i| format!("?{i}"))
             .collect::<Vec<_>>()
@@ -1036,7 +1041,8 @@ pub fn copy_to_sqlite(db: &MyDb, all: bool) -> anyhow::Result<rusqlite::Connecti
             "INSERT INTO {table} ({}) VALUES ({marks})",
             columns.join(", ")
         ))?;
-        for r in &rows {
+        // Streamed row by row: a 100k fleet's tables never sit in memory twice.
+        db.for_each_row(&format!("SELECT {quoted} FROM {table}"), |r| {
             let vals: Vec<rusqlite::types::Value> = columns
                 .iter()
                 .enumerate()
@@ -1053,7 +1059,9 @@ pub fn copy_to_sqlite(db: &MyDb, all: bool) -> anyhow::Result<rusqlite::Connecti
                 })
                 .collect();
             stmt.execute(rusqlite::params_from_iter(vals))?;
-        }
+            Ok(())
+        })
+        .map_err(|e| anyhow::anyhow!("{}: copying table {table}: {e}", db.shown))?;
     }
     out.execute_batch("COMMIT; ANALYZE")?;
     Ok(out)
