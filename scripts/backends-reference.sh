@@ -5,14 +5,14 @@
 #    (build in memory, then bulk load: rows/s);
 #  - measure/: `measure --backend sqlite:… --backend mysql://…` on fleet-10k, RUNS runs
 #    interleaved (floor, legacy tuned, batched per phase; medians and in-run ratios);
-#  - measure-100k/: the same on fleet-100k, one run;
+#  - measure-100k/: the same on fleet-100k, one run; compare-mysql-100k.txt: `compare` there;
 #  - compare-mysql.txt: `compare` on the server (the SQLite-copy cross-check line);
 #  - loadtest/: fleet-10k loadtest on both backends side by side (TICKS ticks per path);
 #  - repro.txt: every repro catalog entry on the server, the cursor in Redis;
 #  - as-written-quick.txt: Fleet's as-written legacy SQL on the quick fleet on both backends.
 # Servers: RECONSIM_MYSQL (default mysql://reconsim:reconsim@127.0.0.1:3306/reconsim) and
 # RECONSIM_REDIS (default redis://127.0.0.1:6379); `scripts/servers.sh start` starts both.
-# Usage: scripts/backends-reference.sh [RUNS] [TICKS] (defaults 3, 6; about 12 minutes).
+# Usage: scripts/backends-reference.sh [RUNS] [TICKS] (defaults 3, 6; about 15 minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
@@ -42,6 +42,12 @@ mkdb() { echo "$head/${db}_$1"; }
 "$bin" measure --backend "sqlite:$work/f100k.db" --backend "$(mkdb ref100k)" --runs 1 \
   --out-dir "$out/measure-100k" --quiet > /dev/null
 rm -f "$work/f100k.db"
+# compare on the server at 100k: the snapshot copy, the cross-check, wall time and peak RSS.
+code=0
+/usr/bin/time -f 'wall %e s, peak RSS %M KiB' -o "$work/t100" "$bin" compare \
+  --backend "$(mkdb ref100k)" --quiet --out-dir "$work/c100" > "$out/compare-mysql-100k.txt" || code=$?
+[ "$code" -le 1 ] || exit "$code"
+cat "$work/t100" >> "$out/compare-mysql-100k.txt"
 code=0
 "$bin" compare --backend "$(mkdb ref10k)" --quiet --out-dir "$work/c" > "$out/compare-mysql.txt" || code=$?
 [ "$code" -le 1 ] || exit "$code"
