@@ -385,8 +385,8 @@ impl ReconcileArgs {
         match self.one_backend(command)? {
             crate::backend::Backend::Sqlite(p) => Ok(p),
             b => anyhow::bail!(
-                "--backend {b}: `{command}` runs on SQLite only (use --db PATH); diff, compare, \
-                 tick and repro take a MySQL backend"
+                "--backend {b}: `{command}` runs on SQLite only (use --db PATH); generate, diff, compare, measure, \
+                 tick, repro and loadtest take a MySQL backend"
             ),
         }
     }

@@ -406,6 +406,8 @@ impl MyDb {
 /// What a bulk load did.
 #[derive(Debug, Clone, Default)]
 pub struct LoadStats {
+    /// `LOAD DATA LOCAL INFILE`, or `multi-row INSERT` when the server refuses it.
+    pub method: &'static str,
     pub rows: u64,
     pub insert: Duration,
     pub index: Duration,
@@ -482,6 +484,25 @@ pub fn load_from_sqlite(
     src: &rusqlite::Connection,
     progress: &indicatif::ProgressBar,
 ) -> anyhow::Result<LoadStats> {
+    load_from_sqlite_with(db, src, progress, LoadMethod::Infile)
+}
+
+/// How rows travel to the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadMethod {
+    /// `LOAD DATA LOCAL INFILE`, falling back to INSERTs if the server refuses it.
+    Infile,
+    /// Multi-row INSERTs only.
+    Insert,
+}
+
+/// `load_from_sqlite` with a chosen method.
+pub fn load_from_sqlite_with(
+    db: &MyDb,
+    src: &rusqlite::Connection,
+    progress: &indicatif::ProgressBar,
+    method: LoadMethod,
+) -> anyhow::Result<LoadStats> {
     // A fixture without `reconsim_meta` loads without it.
     let tables: Vec<_> = load_tables()
         .into_iter()
@@ -519,7 +540,7 @@ pub fn load_from_sqlite(
         .sum();
     progress.set_length(total);
     drop_tables(db)?;
-    let loaded = load_inner(db, src, &tables, progress);
+    let loaded = load_inner(db, src, &tables, progress, method);
     if loaded.is_err() {
         // Nothing half-written: drop what the load created.
         let _ = db.exec("ROLLBACK");
@@ -539,14 +560,187 @@ pub fn drop_tables(db: &MyDb) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Multi-row INSERTs of about 1 MiB each; returns rows loaded.
+fn load_inserts(
+    db: &MyDb,
+    table: &str,
+    columns: &[&str],
+    quoted: &str,
+    rows: &mut rusqlite::Rows<'_>,
+    progress: &dyn Fn(u64),
+) -> anyhow::Result<u64> {
+    const STATEMENT_BYTES: usize = 1 << 20;
+    let head = format!("INSERT INTO {table} ({quoted}) VALUES ");
+    let mut sql = String::with_capacity(STATEMENT_BYTES + 4096);
+    let mut n = 0u64;
+    let flush = |sql: &mut String| -> anyhow::Result<()> {
+        if !sql.is_empty() {
+            db.exec(sql)
+                .map_err(|e| anyhow::anyhow!("{}: loading table {table}: {e}", db.shown))?;
+            sql.clear();
+        }
+        Ok(())
+    };
+    while let Some(r) = rows.next()? {
+        sql.push_str(if sql.is_empty() { &head } else { "," });
+        sql.push('(');
+        for (i, c) in columns.iter().enumerate() {
+            if i > 0 {
+                sql.push(',');
+            }
+            push_literal(&mut sql, r.get_ref(i)?, c);
+        }
+        sql.push(')');
+        n += 1;
+        if sql.len() >= STATEMENT_BYTES {
+            flush(&mut sql)?;
+            progress(n);
+        }
+    }
+    flush(&mut sql)?;
+    Ok(n)
+}
+
+/// One value in `LOAD DATA`'s default text format: `\N` for NULL, backslash escapes for the
+/// field and line separators, hex for binary columns (decoded by `UNHEX` on the server).
+fn push_tsv(out: &mut Vec<u8>, v: rusqlite::types::ValueRef<'_>, column: &str) {
+    use rusqlite::types::ValueRef;
+    use std::io::Write as _;
+    match v {
+        ValueRef::Null => out.extend_from_slice(b"\\N"),
+        ValueRef::Integer(i) => {
+            let _ = write!(out, "{i}");
+        }
+        ValueRef::Real(f) => {
+            let _ = write!(out, "{f}");
+        }
+        ValueRef::Blob(b) => out.extend_from_slice(hex::encode(b).as_bytes()),
+        ValueRef::Text(t) if is_binary(column) => out.extend_from_slice(hex::encode(t).as_bytes()),
+        ValueRef::Text(t) => {
+            for &b in t {
+                match b {
+                    b'\\' => out.extend_from_slice(b"\\\\"),
+                    b'\t' => out.extend_from_slice(b"\\t"),
+                    b'\n' => out.extend_from_slice(b"\\n"),
+                    b'\r' => out.extend_from_slice(b"\\r"),
+                    0 => out.extend_from_slice(b"\\0"),
+                    b => out.push(b),
+                }
+            }
+        }
+    }
+}
+
+/// `LOAD DATA LOCAL INFILE` in chunks of about 16 MiB, the rows streamed from memory by the
+/// client's local-infile handler. LOCAL turns data errors into warnings, so any warning fails
+/// the load, naming the table and the server's first warning: nothing is silently truncated.
+/// Returns None when the server refuses LOCAL INFILE (the caller falls back to INSERTs).
+fn load_infile(
+    db: &MyDb,
+    table: &str,
+    columns: &[&str],
+    rows: &mut rusqlite::Rows<'_>,
+    progress: &dyn Fn(u64),
+) -> anyhow::Result<Option<u64>> {
+    const CHUNK_BYTES: usize = 16 << 20;
+    let buffer = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+    let shared = buffer.clone();
+    db.conn
+        .borrow_mut()
+        .set_local_infile_handler(Some(mysql::LocalInfileHandler::new(move |_, out| {
+            let data = shared
+                .lock()
+                .map_err(|_| std::io::Error::other("poisoned"))?;
+            std::io::Write::write_all(out, &data)
+        })));
+    let targets = columns
+        .iter()
+        .map(|c| {
+            if is_binary(c) {
+                format!("@{c}")
+            } else {
+                format!("`{c}`")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sets = columns
+        .iter()
+        .filter(|c| is_binary(c))
+        .map(|c| format!("`{c}` = UNHEX(@{c})"))
+        .collect::<Vec<_>>();
+    let set = if sets.is_empty() {
+        String::new()
+    } else {
+        format!(" SET {}", sets.join(", "))
+    };
+    let sql = format!(
+        "LOAD DATA LOCAL INFILE 'reconsim-{table}' INTO TABLE {table} CHARACTER SET utf8mb4 \
+         FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({targets}){set}"
+    );
+    let mut n = 0u64;
+    let mut chunk: Vec<u8> = Vec::with_capacity(CHUNK_BYTES + 4096);
+    let send = |chunk: &mut Vec<u8>| -> anyhow::Result<bool> {
+        if chunk.is_empty() {
+            return Ok(true);
+        }
+        *buffer
+            .lock()
+            .map_err(|_| anyhow::anyhow!("poisoned buffer"))? = std::mem::take(chunk);
+        let mut conn = db.conn.borrow_mut();
+        match conn.query_drop(&sql) {
+            Ok(()) => {}
+            // Refused by the server (1148 MariaDB, 3948 MySQL) or the client (2068).
+            Err(mysql::Error::MySqlError(e)) if matches!(e.code, 1148 | 3948 | 2068) => {
+                return Ok(false);
+            }
+            Err(e) => anyhow::bail!("{}: loading table {table}: {e}", db.shown),
+        }
+        if conn.warnings() > 0 {
+            let w: Option<(String, u32, String)> = conn.query_first("SHOW WARNINGS LIMIT 1")?;
+            let (level, code, msg) = w.unwrap_or_default();
+            anyhow::bail!("{}: loading table {table}: {level} {code}: {msg}", db.shown);
+        }
+        Ok(true)
+    };
+    while let Some(r) = rows.next()? {
+        for (i, c) in columns.iter().enumerate() {
+            if i > 0 {
+                chunk.push(b'\t');
+            }
+            push_tsv(&mut chunk, r.get_ref(i)?, c);
+        }
+        chunk.push(b'\n');
+        n += 1;
+        if chunk.len() >= CHUNK_BYTES {
+            if !send(&mut chunk)? {
+                return Ok(None);
+            }
+            progress(n);
+        }
+    }
+    if !send(&mut chunk)? {
+        return Ok(None);
+    }
+    Ok(Some(n))
+}
+
 fn load_inner(
     db: &MyDb,
     src: &rusqlite::Connection,
     tables: &[(&'static str, Vec<&'static str>)],
     progress: &indicatif::ProgressBar,
+    method: LoadMethod,
 ) -> anyhow::Result<LoadStats> {
-    const STATEMENT_BYTES: usize = 1 << 20;
-    let mut stats = LoadStats::default();
+    let mut infile = method == LoadMethod::Infile;
+    let mut stats = LoadStats {
+        method: if infile {
+            "LOAD DATA LOCAL INFILE"
+        } else {
+            "multi-row INSERT"
+        },
+        ..LoadStats::default()
+    };
     let t0 = Instant::now();
     for ddl in tables_ddl() {
         db.exec(&ddl)
@@ -568,37 +762,33 @@ fn load_inner(
             .map_or(String::new(), |(_, k)| {
                 format!(" ORDER BY {}", k.join(", "))
             });
-        let head = format!("INSERT INTO {table} ({quoted}) VALUES ");
         let mut stmt = src.prepare(&format!("SELECT {cols} FROM {table}{order}"))?;
         let mut rows = stmt.query([])?;
-        let mut sql = String::with_capacity(STATEMENT_BYTES + 4096);
-        let mut n = 0u64;
-        let flush = |sql: &mut String| -> anyhow::Result<()> {
-            if !sql.is_empty() {
-                db.exec(sql)
-                    .map_err(|e| anyhow::anyhow!("{}: loading table {table}: {e}", db.shown))?;
-                sql.clear();
-            }
-            Ok(())
-        };
         db.exec("START TRANSACTION")?;
-        while let Some(r) = rows.next()? {
-            sql.push_str(if sql.is_empty() { &head } else { "," });
-            sql.push('(');
-            for (i, c) in columns.iter().enumerate() {
-                if i > 0 {
-                    sql.push(',');
+        let n = if infile {
+            match load_infile(db, table, columns, &mut rows, &|k| {
+                progress.set_position(stats.rows + k)
+            })? {
+                Some(n) => n,
+                None => {
+                    // The server refuses LOCAL INFILE: INSERTs from here on.
+                    infile = false;
+                    stats.method = "multi-row INSERT";
+                    db.exec("ROLLBACK")?;
+                    db.exec(&format!("DELETE FROM {table}"))?;
+                    db.exec("START TRANSACTION")?;
+                    drop(rows);
+                    rows = stmt.query([])?;
+                    load_inserts(db, table, columns, &quoted, &mut rows, &|k| {
+                        progress.set_position(stats.rows + k)
+                    })?
                 }
-                push_literal(&mut sql, r.get_ref(i)?, c);
             }
-            sql.push(')');
-            n += 1;
-            if sql.len() >= STATEMENT_BYTES {
-                flush(&mut sql)?;
-                progress.set_position(stats.rows + n);
-            }
-        }
-        flush(&mut sql)?;
+        } else {
+            load_inserts(db, table, columns, &quoted, &mut rows, &|k| {
+                progress.set_position(stats.rows + k)
+            })?
+        };
         db.exec("COMMIT")?;
         stats.rows += n;
         stats.per_table.push((table, n));

@@ -91,7 +91,8 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<i32> {
             writeln!(
                 out,
                 "generated {} (scenario {}, seed {}, {} hosts; {}): built in memory in {:.2} s, \
-                 loaded {} rows in {:.2} s ({:.0} rows/s; insert {:.2} s, index + analyze {:.2} s)",
+                 loaded {} rows in {:.2} s ({:.0} rows/s by {}; insert {:.2} s, index + analyze \
+                 {:.2} s)",
                 backend,
                 args.scenario.display(),
                 gen_stats.seed,
@@ -101,6 +102,7 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<i32> {
                 load.rows,
                 load.total().as_secs_f64(),
                 load.rows_per_sec(),
+                load.method,
                 load.insert.as_secs_f64(),
                 load.index.as_secs_f64(),
             )?;
