@@ -631,6 +631,12 @@ fn push_tsv(out: &mut Vec<u8>, v: rusqlite::types::ValueRef<'_>, column: &str) {
     }
 }
 
+/// True when the server (1148 MariaDB, 3948 MySQL) or the client (2068) refuses LOCAL INFILE:
+/// the load then falls back to INSERTs.
+fn refuses_local_infile(e: &mysql::Error) -> bool {
+    matches!(e, mysql::Error::MySqlError(m) if matches!(m.code, 1148 | 3948 | 2068))
+}
+
 /// `LOAD DATA LOCAL INFILE` in chunks of about 16 MiB, the rows streamed from memory by the
 /// client's local-infile handler. LOCAL turns data errors into warnings, so any warning fails
 /// the load, naming the table and the server's first warning: nothing is silently truncated.
@@ -690,10 +696,7 @@ fn load_infile(
         let mut conn = db.conn.borrow_mut();
         match conn.query_drop(&sql) {
             Ok(()) => {}
-            // Refused by the server (1148 MariaDB, 3948 MySQL) or the client (2068).
-            Err(mysql::Error::MySqlError(e)) if matches!(e.code, 1148 | 3948 | 2068) => {
-                return Ok(false);
-            }
+            Err(e) if refuses_local_infile(&e) => return Ok(false),
             Err(e) => anyhow::bail!("{}: loading table {table}: {e}", db.shown),
         }
         if conn.warnings() > 0 {
@@ -1316,6 +1319,43 @@ mod tests {
             "mysql://u@127.0.0.1:3306/db"
         );
         assert_eq!(shown_url("mysql://127.0.0.1/db"), "mysql://127.0.0.1/db");
+    }
+
+    #[test]
+    fn a_refused_local_infile_falls_back_and_other_errors_do_not() {
+        let err = |code| {
+            mysql::Error::MySqlError(mysql::MySqlError {
+                state: "42000".into(),
+                message: "refused".into(),
+                code,
+            })
+        };
+        assert!(refuses_local_infile(&err(1148)));
+        assert!(refuses_local_infile(&err(3948)));
+        assert!(
+            !refuses_local_infile(&err(1264)),
+            "a bad value must fail the load"
+        );
+        assert!(!refuses_local_infile(&err(1045)));
+    }
+
+    #[test]
+    fn tsv_escapes_separators_and_hexes_checksums() {
+        let mut out = Vec::new();
+        push_tsv(
+            &mut out,
+            rusqlite::types::ValueRef::Text(b"a\tb\nc\\d\0"),
+            "name",
+        );
+        out.push(b'|');
+        push_tsv(&mut out, rusqlite::types::ValueRef::Null, "name");
+        out.push(b'|');
+        push_tsv(
+            &mut out,
+            rusqlite::types::ValueRef::Blob(&[0xab, 1]),
+            "checksum",
+        );
+        assert_eq!(out, b"a\\tb\\nc\\\\d\\0|\\N|ab01".to_vec());
     }
 
     #[test]
