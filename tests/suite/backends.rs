@@ -61,6 +61,7 @@ fn tables(url: &str) -> Vec<String> {
         .unwrap()
 }
 
+/// A command's stdout lines, sorted, after asserting it succeeded.
 fn sorted_stdout(out: std::process::Output) -> Vec<String> {
     assert!(
         out.status.success(),
@@ -658,8 +659,8 @@ fn loadtest_runs_side_by_side_on_two_backends() {
     let url = fresh_db(&base, "lt");
     let wd = Workdir::new();
     let quick = scenario("quick.toml");
-    let out = wd
-        .cmd(&[
+    sorted_stdout(
+        wd.cmd(&[
             "loadtest",
             "--scenario",
             &quick,
@@ -674,12 +675,8 @@ fn loadtest_runs_side_by_side_on_two_backends() {
             "-q",
         ])
         .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .unwrap(),
+    ); // asserts success
     let decisions = |dir: &str| -> Vec<String> {
         let text = std::fs::read_to_string(wd.path(&format!("run/{dir}/ticks.csv"))).unwrap();
         let mut r = csv::Reader::from_reader(text.as_bytes());
@@ -885,8 +882,8 @@ fn loadtest_keeps_the_batched_cursor_in_redis() {
     let redis_url = format!("{}/2", redis_url.trim_end_matches('/'));
     let wd = Workdir::new();
     let quick = scenario("quick.toml");
-    let out = wd
-        .cmd(&[
+    sorted_stdout(
+        wd.cmd(&[
             "loadtest",
             "--scenario",
             &quick,
@@ -901,12 +898,8 @@ fn loadtest_keeps_the_batched_cursor_in_redis() {
             "-q",
         ])
         .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .unwrap(),
+    ); // asserts success
     let text = std::fs::read_to_string(wd.path("run/ticks.csv")).unwrap();
     let mut r = csv::Reader::from_reader(text.as_bytes());
     let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
