@@ -106,11 +106,7 @@ impl Mirror {
                 k0 = keys[0]
             ))?;
             let mut rows = stmt.query([table])?;
-            let quoted = columns
-                .iter()
-                .map(|c| format!("`{c}`"))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let quoted = mysqldb::quoted(&columns);
             let update = columns
                 .iter()
                 .map(|c| format!("`{c}` = VALUES(`{c}`)"))

@@ -164,6 +164,15 @@ fn load_tables() -> Vec<(&'static str, Vec<&'static str>)> {
     v
 }
 
+/// `a`, `b` → "`a`, `b`" (column names quoted for MySQL; `key` and `value` are reserved).
+pub fn quoted(columns: &[&str]) -> String {
+    columns
+        .iter()
+        .map(|c| format!("`{c}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Columns stored as `BINARY(16)` (the MD5 checksums).
 fn is_binary(column: &str) -> bool {
     column == "checksum"
@@ -753,11 +762,7 @@ fn load_inner(
     db.exec("SET foreign_key_checks = 0, unique_checks = 0")?;
     for (table, columns) in tables {
         let cols = columns.join(", ");
-        let quoted = columns
-            .iter()
-            .map(|c| format!("`{c}`"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let quoted = quoted(columns);
         // Rows in primary-key order: InnoDB clusters by it, so appends stay sequential.
         let order = crate::mirror::KEYS
             .iter()
@@ -1221,11 +1226,7 @@ pub fn copy_to_sqlite(db: &MyDb, all: bool) -> anyhow::Result<rusqlite::Connecti
         if !present.iter().any(|t| t == table) || (!all && table != "reconsim_meta") {
             continue;
         }
-        let quoted = columns
-            .iter()
-            .map(|c| format!("`{c}`"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let quoted = quoted(&columns);
         let marks = (1..=columns.len())
             .map(|i| format!("?{i}"))
             .collect::<Vec<_>>()
