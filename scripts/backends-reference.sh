@@ -14,17 +14,13 @@
 # RECONSIM_REDIS (default redis://127.0.0.1:6379); `scripts/servers.sh start` starts both.
 # Usage: scripts/backends-reference.sh [RUNS] [TICKS] (defaults 3, 6; about 15 minutes).
 set -euo pipefail
-cd "$(dirname "$0")/.."
 runs=${1:-3}
 ticks=${2:-6}
 my=${RECONSIM_MYSQL:-mysql://reconsim:reconsim@127.0.0.1:3306/reconsim}
 redis=${RECONSIM_REDIS:-redis://127.0.0.1:6379}
 head=${my%/*}
-cargo build --release --quiet
-bin=$PWD/target/release/reconsim
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-out="results/$(date -u +%Y%m%dT%H%M%SZ)-backends"
+. "$(dirname "$0")/common.sh"
+out="results/$stamp-backends"
 mkdir -p "$out"
 # Databases next to the URL's (generate creates them): <db>_ref10k, _ref100k, _refquick, _refrepro.
 db=${my##*/}

@@ -13,13 +13,8 @@
 #    results/<UTC time>-compare-fleet-100k/) and one `loadtest --paths batched` over one pass.
 # MEMORY_ONLY=1 skips the timing runs (generation and memory rows only).
 set -euo pipefail
-cd "$(dirname "$0")/.."
 runs=${1:-3}
-cargo build --release --quiet
-bin=target/release/reconsim
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-stamp=$(date -u +%Y%m%dT%H%M%SZ)
+. "$(dirname "$0")/common.sh"
 mem="results/$stamp-memory"
 mkdir -p "$mem"
 echo "fleet,command,peak_rss_mib,seconds" > "$mem/memory.csv.tmp"

@@ -7,12 +7,8 @@
 #    with the minimal repro.sql beside it.
 # Usage: scripts/bugs-reference.sh. Under a minute.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-cargo build --release --quiet
-bin=$PWD/target/release/reconsim
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-out="results/$(date -u +%Y%m%dT%H%M%SZ)-bugs"
+. "$(dirname "$0")/common.sh"
+out="results/$stamp-bugs"
 mkdir -p "$out"
 
 for name in $("$bin" repro --list | awk '{print $1}'); do

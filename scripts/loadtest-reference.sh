@@ -12,13 +12,8 @@
 #  - `sweep` of the fleet-100k scenario at 1,000, 10,000 and 100,000 hosts, RUNS runs each.
 # Usage: scripts/loadtest-reference.sh [RUNS=3]. About 12 minutes on 2 cores.
 set -euo pipefail
-cd "$(dirname "$0")/.."
 runs=${1:-3}
-cargo build --release --quiet
-bin=target/release/reconsim
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-stamp=$(date -u +%Y%m%dT%H%M%SZ)
+. "$(dirname "$0")/common.sh"
 r="results/$stamp-loadtest"
 
 timed() { # timed OUT_TXT CMD...: runs CMD, appends wall time and peak RSS to OUT_TXT
