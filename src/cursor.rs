@@ -21,6 +21,16 @@ pub trait CursorStore {
     fn write(&mut self, value: &str) -> Result<(), CursorError>;
 }
 
+/// A borrowed store is a store (a caller keeps the store to read its counters afterwards).
+impl<T: CursorStore + ?Sized> CursorStore for &mut T {
+    fn read(&mut self) -> Result<String, CursorError> {
+        (**self).read()
+    }
+    fn write(&mut self, value: &str) -> Result<(), CursorError> {
+        (**self).write(value)
+    }
+}
+
 /// In-memory cursor, for read-only passes and tests.
 #[derive(Debug, Default, Clone)]
 pub struct MemoryCursor {

@@ -12,7 +12,6 @@
 
 use crate::mysqldb::{self, MyDb};
 use rusqlite::Connection;
-use std::time::Duration;
 
 /// The spec §1 tables and their primary keys (one or two columns).
 pub const KEYS: &[(&str, &[&str])] = &[
@@ -31,8 +30,6 @@ pub const KEYS: &[(&str, &[&str])] = &[
 /// A path's server database and the replication of its SQLite state into it.
 pub struct Mirror {
     pub db: MyDb,
-    /// Rows upserted and deleted by the replays so far.
-    pub replayed: u64,
 }
 
 /// `mysql://…/DB` → `mysql://…/DB_{suffix}`.
@@ -70,7 +67,7 @@ impl Mirror {
         mysqldb::load_from_sqlite(&db, conn, progress)?;
         db.exec("SET foreign_key_checks = 0")?;
         install_triggers(conn)?;
-        Ok(Mirror { db, replayed: 0 })
+        Ok(Mirror { db })
     }
 
     /// Replays the changes recorded since the last call; returns rows replayed.
@@ -139,13 +136,10 @@ impl Mirror {
             while let Some(r) = rows.next()? {
                 n += 1;
                 if r.get::<_, bool>(nk)? {
-                    upsert.push_str(if upsert.is_empty() {
-                        "INSERT INTO "
+                    if upsert.is_empty() {
+                        upsert.push_str(&format!("INSERT INTO {table} ({quoted}) VALUES "));
                     } else {
-                        ","
-                    });
-                    if upsert.len() == "INSERT INTO ".len() {
-                        upsert.push_str(&format!("{table} ({quoted}) VALUES "));
+                        upsert.push(',');
                     }
                     upsert.push('(');
                     for (i, c) in columns.iter().enumerate() {
@@ -186,7 +180,6 @@ impl Mirror {
             flush_del(&mut delete)?;
         }
         conn.execute_batch("DELETE FROM temp.reconsim_dirty")?;
-        self.replayed += n;
         Ok(n)
     }
 }
@@ -219,9 +212,6 @@ pub fn install_triggers(conn: &Connection) -> rusqlite::Result<()> {
     }
     conn.execute_batch(&sql)
 }
-
-/// How long a replay may take before it is worth a progress note (not a limit).
-pub const SLOW_REPLAY: Duration = Duration::from_secs(5);
 
 #[cfg(test)]
 mod tests {

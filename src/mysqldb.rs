@@ -401,15 +401,6 @@ impl MyDb {
         }
         Ok(n)
     }
-
-    /// A value of `reconsim_meta`, if the table and key exist.
-    pub fn meta(&self, key: &str) -> Option<String> {
-        self.conn
-            .borrow_mut()
-            .exec_first("SELECT `value` FROM reconsim_meta WHERE `key` = ?", (key,))
-            .ok()
-            .flatten()
-    }
 }
 
 /// What a bulk load did.
@@ -420,8 +411,6 @@ pub struct LoadStats {
     pub rows: u64,
     pub insert: Duration,
     pub index: Duration,
-    /// Rows per table, in load order.
-    pub per_table: Vec<(&'static str, u64)>,
 }
 
 impl LoadStats {
@@ -799,7 +788,6 @@ fn load_inner(
         };
         db.exec("COMMIT")?;
         stats.rows += n;
-        stats.per_table.push((table, n));
         progress.set_position(stats.rows);
         progress.set_message(format!("loaded {table}"));
     }

@@ -117,24 +117,25 @@ pub fn run(s: &Scenario) -> anyhow::Result<ReproOutcome> {
 pub fn run_on(
     s: &Scenario,
     my: Option<&crate::mysqldb::MyDb>,
-    mut redis: Option<&mut crate::rediscursor::RedisCursor>,
+    redis: Option<&mut crate::rediscursor::RedisCursor>,
 ) -> anyhow::Result<ReproOutcome> {
     let expect = s.expect.clone().unwrap_or_default();
     let mut conn = Connection::open_in_memory()?;
     crate::generator::generate_into(&mut conn, s, &indicatif::ProgressBar::hidden())?;
     if let Some(my) = my {
         crate::mysqldb::load_from_sqlite(my, &conn, &indicatif::ProgressBar::hidden())?;
-        crate::mysqldb::MyCursor::new(my)
-            .and_then(|mut c| c.write(""))
-            .map_err(|e| anyhow::anyhow!("{}: {e}", my.shown))?;
-    }
-    if let Some(r) = redis.as_deref_mut() {
-        r.reset()?;
     }
     let src: &dyn batched::Source = match my {
         Some(m) => m,
         None => &conn,
     };
+    // The cursor store, once for the run, set to "" (a scenario starts a fresh pass).
+    let mut store: Box<dyn CursorStore + '_> = match (redis, my) {
+        (Some(r), _) => Box::new(r),
+        (None, Some(m)) => Box::new(crate::mysqldb::MyCursor::new(m)?),
+        (None, None) => Box::new(SqliteCursor::new(&conn)?),
+    };
+    store.write("")?;
     let mut rules = s
         .rules
         .rules()
@@ -154,21 +155,8 @@ pub fn run_on(
     let clock = RealClock::default();
     let mut lines = Vec::new();
     for tick in 0..ticks {
-        let mut lite;
-        let mut mine;
-        let store: &mut dyn CursorStore = match (redis.as_deref_mut(), my) {
-            (Some(r), _) => r,
-            (None, Some(m)) => {
-                mine = crate::mysqldb::MyCursor::new(m)?;
-                &mut mine
-            }
-            (None, None) => {
-                lite = SqliteCursor::new(&conn)?;
-                &mut lite
-            }
-        };
         let mut cursor = FaultyCursor {
-            inner: store,
+            inner: store.as_mut(),
             plan: &plan,
             tick,
         };
