@@ -9,38 +9,38 @@ use crate::cursor::{CursorStore, SqliteCursor};
 use crate::model::Op;
 use std::io::Write;
 
+/// The database the ticks read: an SQLite file, or a server with a copy of its
+/// `reconsim_meta`.
+enum Db {
+    Lite(rusqlite::Connection),
+    My(crate::mysqldb::MyDb, rusqlite::Connection),
+}
+
 pub fn run(args: TickArgs) -> anyhow::Result<i32> {
     let backend = args.common.one_backend("tick")?;
-    // The database: read-write on SQLite (its cursor table); the server otherwise.
-    let (lite, my) = match &backend {
+    let db = match &backend {
         Backend::Sqlite(path) => {
             crate::schema::open_contract_db(path)?; // exists, is SQLite, meets the contract
-            let conn = rusqlite::Connection::open(path)?;
-            (Some(conn), None)
+            // Read-write: the cursor table lives here.
+            Db::Lite(rusqlite::Connection::open(path)?)
         }
         Backend::Mysql(url) => {
             let my = crate::mysqldb::MyDb::connect(url)?;
             my.check_contract()?;
-            (None, Some(my))
+            // The scenario's batch size, rules and variant come from reconsim_meta.
+            let meta = crate::mysqldb::copy_to_sqlite(&my, false)?;
+            Db::My(my, meta)
         }
     };
-    // The scenario's batch size, rules and variant come from reconsim_meta.
-    let meta_copy = match &my {
-        Some(m) => Some(crate::mysqldb::copy_to_sqlite(m, false)?),
-        None => None,
+    let (src, meta): (&dyn Source, &rusqlite::Connection) = match &db {
+        Db::Lite(c) => (c, c),
+        Db::My(m, meta) => (m, meta),
     };
-    let meta_conn = meta_copy.as_ref().or(lite.as_ref()).expect("one backend");
-    let cfg = super::batched_config(&args.common, meta_conn)?;
-    let src: &dyn Source = match (&lite, &my) {
-        (Some(c), _) => c,
-        (None, Some(m)) => m,
-        _ => unreachable!("one backend"),
-    };
+    let cfg = super::batched_config(&args.common, meta)?;
     let mut store: Box<dyn CursorStore + '_> = if args.cursor == "db" {
-        match (&lite, &my) {
-            (Some(c), _) => Box::new(SqliteCursor::new(c)?),
-            (None, Some(m)) => Box::new(crate::mysqldb::MyCursor::new(m)?),
-            _ => unreachable!("one backend"),
+        match &db {
+            Db::Lite(c) => Box::new(SqliteCursor::new(c)?),
+            Db::My(m, _) => Box::new(crate::mysqldb::MyCursor::new(m)?),
         }
     } else if args.cursor.starts_with("redis://") || args.cursor.starts_with("rediss://") {
         Box::new(crate::rediscursor::RedisCursor::connect(&args.cursor)?)
