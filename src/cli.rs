@@ -130,6 +130,35 @@ pub struct ReportCompareArgs {
     pub csv: Option<PathBuf>,
 }
 
+/// The paths, legacy SQL form and seed of `loadtest` and `sweep`.
+#[derive(Debug, clap::Args)]
+pub struct PathRunArgs {
+    /// Paths to run, comma-separated.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "legacy,batched"
+    )]
+    pub paths: Vec<crate::loadtest::PathKind>,
+    /// Which legacy SQL runs.
+    #[arg(long, value_enum, default_value_t = crate::legacy::LegacySql::Tuned)]
+    pub legacy_sql: crate::legacy::LegacySql,
+    /// Seed (overrides the scenario's run.seed).
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+impl PathRunArgs {
+    /// The paths, each once, legacy first.
+    pub fn paths(&self) -> Vec<crate::loadtest::PathKind> {
+        let mut paths = self.paths.clone();
+        paths.sort();
+        paths.dedup();
+        paths
+    }
+}
+
 #[derive(Debug, clap::Args)]
 pub struct SweepArgs {
     /// Scenario TOML file (its host count is replaced by each size).
@@ -138,23 +167,11 @@ pub struct SweepArgs {
     /// Fleet sizes (host rows before duplicates), comma-separated.
     #[arg(long, value_delimiter = ',', required = true, value_parser = clap::value_parser!(u64).range(1..))]
     pub hosts: Vec<u64>,
-    /// Paths to time, comma-separated.
-    #[arg(
-        long,
-        value_enum,
-        value_delimiter = ',',
-        default_value = "legacy,batched"
-    )]
-    pub paths: Vec<crate::loadtest::PathKind>,
+    #[command(flatten)]
+    pub run: PathRunArgs,
     /// Runs per size and path (medians are reported).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
     pub runs: u32,
-    /// Which legacy SQL runs.
-    #[arg(long, value_enum, default_value_t = crate::legacy::LegacySql::Tuned)]
-    pub legacy_sql: crate::legacy::LegacySql,
-    /// Seed (overrides the scenario's run.seed).
-    #[arg(long)]
-    pub seed: Option<u64>,
     /// Results folder [default: results/<UTC time>-sweep-<scenario>]
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -194,20 +211,8 @@ pub struct LoadtestArgs {
     /// Ticks per path [default: one full batched pass plus two]
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub ticks: Option<u32>,
-    /// Paths to run, comma-separated.
-    #[arg(
-        long,
-        value_enum,
-        value_delimiter = ',',
-        default_value = "legacy,batched"
-    )]
-    pub paths: Vec<crate::loadtest::PathKind>,
-    /// Which legacy SQL runs.
-    #[arg(long, value_enum, default_value_t = crate::legacy::LegacySql::Tuned)]
-    pub legacy_sql: crate::legacy::LegacySql,
-    /// Seed (overrides the scenario's run.seed).
-    #[arg(long)]
-    pub seed: Option<u64>,
+    #[command(flatten)]
+    pub run: PathRunArgs,
     /// The batched path's version (spec §8) [default: the scenario's `run.variant`, else merged].
     #[arg(long, value_enum)]
     pub variant: Option<crate::variant::Variant>,

@@ -84,7 +84,7 @@ fn side_by_side(args: &LoadtestArgs, db: Option<&Path>, url: &str) -> anyhow::Re
     let Some(scenario_path) = &args.scenario else {
         anyhow::bail!("loadtest: --scenario FILE or --resume DIR is required");
     };
-    let seed = match args.seed {
+    let seed = match args.run.seed {
         Some(s) => s,
         None => Scenario::load(scenario_path)?.run.seed,
     };
@@ -126,7 +126,7 @@ fn start(
     let scenario = generator::effective_scenario(
         &scenario,
         &GenerateOptions {
-            seed: args.seed,
+            seed: args.run.seed,
             ..GenerateOptions::default()
         },
     );
@@ -158,9 +158,7 @@ fn start(
         Universe::load(&conn).context("reading the fleet")?
     };
     let batch_size = scenario.run.batch_size as usize;
-    let mut paths = args.paths.clone();
-    paths.sort();
-    paths.dedup();
+    let paths = args.run.paths();
     let spec = RunSpec {
         scenario_file: scenario_path.display().to_string(),
         scenario_text: text,
@@ -169,7 +167,7 @@ fn start(
         ticks: args
             .ticks
             .unwrap_or_else(|| (universe.eligible as usize / batch_size.max(1) + 3) as u32),
-        legacy_sql: args.legacy_sql.to_string(),
+        legacy_sql: args.run.legacy_sql.to_string(),
         variant: args.variant.unwrap_or(scenario.run.variant),
         warmup_ticks: args.warmup_ticks,
         concurrent_churn: args.concurrent_churn,

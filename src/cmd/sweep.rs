@@ -27,9 +27,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<i32> {
     let mut sizes = args.hosts.clone();
     sizes.sort_unstable();
     sizes.dedup();
-    let mut paths = args.paths.clone();
-    paths.sort();
-    paths.dedup();
+    let paths = args.run.paths();
     let work = tempfile::tempdir().context("creating a working directory")?;
     let bar = super::bar(
         args.quiet,
@@ -42,7 +40,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<i32> {
         let scenario = generator::effective_scenario(
             &base,
             &GenerateOptions {
-                seed: args.seed,
+                seed: args.run.seed,
                 hosts: Some(n),
                 force: true,
             },
@@ -89,7 +87,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<i32> {
                 let mut hist = measure::Histograms::new();
                 let run = measure::run_once(
                     &snap.conn,
-                    args.legacy_sql,
+                    args.run.legacy_sql,
                     &cfg,
                     Some(what),
                     &mut hist,
@@ -140,7 +138,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<i32> {
         "sweep of {} (seed {seed}, batch size {}, legacy SQL {}, {} run(s) per size and path; medians)\n",
         args.scenario.display(),
         base.run.batch_size,
-        args.legacy_sql,
+        args.run.legacy_sql,
         args.runs
     );
     for r in &rows {
