@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The issue-6 figures of the README (MariaDB and Redis next to SQLite), into
 # results/<UTC time>-backends/:
-#  - load-10k.txt, load-100k.txt: `generate --backend mysql://…` of fleet-10k and fleet-100k
-#    (build in memory, then bulk load: rows/s);
+#  - load-10k.txt, load-100k.txt: `generate --backend mysql://…` of fleet-10k (3 runs) and
+#    fleet-100k (1 run), by multi-row INSERTs then by LOAD DATA LOCAL INFILE (rows/s);
 #  - measure/: `measure --backend sqlite:… --backend mysql://…` on fleet-10k, RUNS runs
 #    interleaved (floor, legacy tuned, batched per phase; medians and in-run ratios);
 #  - measure-100k/: the same on fleet-100k, one run; compare-mysql-100k.txt: `compare` there;
@@ -12,7 +12,7 @@
 #  - as-written-quick.txt: Fleet's as-written legacy SQL on the quick fleet on both backends.
 # Servers: RECONSIM_MYSQL (default mysql://reconsim:reconsim@127.0.0.1:3306/reconsim) and
 # RECONSIM_REDIS (default redis://127.0.0.1:6379); `scripts/servers.sh start` starts both.
-# Usage: scripts/backends-reference.sh [RUNS] [TICKS] (defaults 3, 6; about 15 minutes).
+# Usage: scripts/backends-reference.sh [RUNS] [TICKS] (defaults 3, 6; about 20 minutes).
 set -euo pipefail
 runs=${1:-3}
 ticks=${2:-6}
@@ -28,8 +28,14 @@ mkdb() { echo "$head/${db}_$1"; }
 "$bin" generate --scenario scenarios/quick.toml --backend "$(mkdb refrepro)" --quiet
 
 "$bin" generate --scenario scenarios/fleet-10k.toml --db "$work/f10k.db" --force --quiet
-"$bin" generate --scenario scenarios/fleet-10k.toml --backend "$(mkdb ref10k)" | head -1 > "$out/load-10k.txt"
-"$bin" generate --scenario scenarios/fleet-100k.toml --backend "$(mkdb ref100k)" | head -1 > "$out/load-100k.txt"
+for method in insert infile; do # the last load (infile) is the fleet the steps below read
+  for _ in 1 2 3; do
+    "$bin" generate --scenario scenarios/fleet-10k.toml --backend "$(mkdb ref10k)" \
+      --load-method "$method" | head -1 >> "$out/load-10k.txt"
+  done
+  "$bin" generate --scenario scenarios/fleet-100k.toml --backend "$(mkdb ref100k)" \
+    --load-method "$method" | head -1 >> "$out/load-100k.txt"
+done
 
 "$bin" measure --backend "sqlite:$work/f10k.db" --backend "$(mkdb ref10k)" --runs "$runs" \
   --out-dir "$out/measure" --quiet > /dev/null

@@ -335,6 +335,10 @@ pub struct GenerateArgs {
     /// §1 table, or a fleet reconsim loaded before, which is replaced).
     #[arg(long, value_name = "BACKEND")]
     pub backend: Option<crate::backend::Backend>,
+    /// How a MySQL load sends rows: `infile` (LOAD DATA LOCAL INFILE, falling back to INSERTs
+    /// when the server refuses it) or `insert` (multi-row INSERTs only).
+    #[arg(long, value_enum, default_value_t = crate::mysqldb::LoadMethod::Infile)]
+    pub load_method: crate::mysqldb::LoadMethod,
     /// Seed (overrides the scenario's run.seed).
     #[arg(long)]
     pub seed: Option<u64>,

@@ -486,7 +486,7 @@ pub fn load_from_sqlite(
 }
 
 /// How rows travel to the server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LoadMethod {
     /// `LOAD DATA LOCAL INFILE`, falling back to INSERTs if the server refuses it.
     Infile,

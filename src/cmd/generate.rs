@@ -82,7 +82,8 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<i32> {
             let gen_stats = generator::generate_into(&mut conn, &scenario, &progress)?;
             progress.set_position(0);
             progress.set_message(format!("loading into {}", my.shown));
-            let load = crate::mysqldb::load_from_sqlite(&my, &conn, &progress)?;
+            let load =
+                crate::mysqldb::load_from_sqlite_with(&my, &conn, &progress, args.load_method)?;
             progress.finish_and_clear();
             if args.quiet {
                 return Ok(EXIT_OK);

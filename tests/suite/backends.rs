@@ -180,18 +180,25 @@ fn mysql_schema_has_fleet_types_and_set_null() {
     let url = fresh_db(&base, "types");
     let wd = Workdir::new();
     let quick = scenario("quick.toml");
-    wd.cmd(&[
-        "generate",
-        "--scenario",
-        &quick,
-        "--hosts",
-        "200",
-        "--backend",
-        &url,
-        "-q",
-    ])
-    .assert()
-    .success();
+    let out = sorted_stdout(
+        wd.cmd(&[
+            "generate",
+            "--scenario",
+            &quick,
+            "--hosts",
+            "200",
+            "--backend",
+            &url,
+            "--load-method",
+            "insert",
+        ])
+        .output()
+        .unwrap(),
+    );
+    assert!(
+        out.iter().any(|l| l.contains("rows/s by multi-row INSERT")),
+        "{out:?}"
+    );
     let mut conn = mysql::Conn::new(mysql::Opts::from_url(&url).unwrap()).unwrap();
     let ty = |conn: &mut mysql::Conn, t: &str, c: &str| -> String {
         conn.exec_first(
