@@ -13,7 +13,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
     std::fs::create_dir_all(&args.out_dir)
         .with_context(|| format!("--out-dir {}", args.out_dir.display()))?;
     let progress = super::spinner(args.common.quiet);
-    let snap = super::open_snapshot(&args.common, "compare", &progress)?;
+    let snap = super::open_snapshot(&args.common, "compare", true, &progress)?;
     let cfg = super::batched_config(&args.common, &snap.conn)?;
     let legacy = snap.legacy(args.common.legacy_sql, &progress)?;
     let pass = snap.batched(&cfg, &progress)?;

@@ -8,7 +8,9 @@ use std::path::Path;
 
 pub fn run(args: DiffArgs) -> anyhow::Result<i32> {
     let progress = super::spinner(args.common.quiet);
-    let snap = super::open_snapshot(&args.common, "diff", &progress)?;
+    // The batched pass is replayed through the liveness monitor, which reads the copy.
+    let copy = matches!(args.path, PathArg::Batched);
+    let snap = super::open_snapshot(&args.common, "diff", copy, &progress)?;
     let cfg = super::batched_config(&args.common, &snap.conn)?;
     let deltas = match args.path {
         PathArg::Legacy => {

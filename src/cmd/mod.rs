@@ -140,18 +140,20 @@ pub fn results_dir(
     Ok(dir)
 }
 
-/// The snapshot of a reconcile command's one backend (`--db` or `--backend`), with the full copy
-/// on a server (the classifier and the liveness monitor read it).
+/// The snapshot of a reconcile command's one backend (`--db` or `--backend`). On a server,
+/// `copy` copies the contract tables into memory (the classifier and the liveness monitor read
+/// them); without it, only `reconsim_meta`.
 pub fn open_snapshot(
     common: &crate::cli::ReconcileArgs,
     command: &str,
+    copy: bool,
     progress: &indicatif::ProgressBar,
 ) -> anyhow::Result<crate::snapshot::Snapshot> {
     crate::snapshot::Snapshot::open_backend(
         &common.one_backend(command)?,
         common.mmap_mib,
         common.cache_mib,
-        true,
+        copy,
         progress,
     )
 }
