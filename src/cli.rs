@@ -111,6 +111,16 @@ pub enum ReportCommand {
     /// Compare two loadtest runs: p50/p99/max per path × phase and convergence latency; exit 1
     /// when a metric of RUN_B regresses past the threshold.
     Compare(ReportCompareArgs),
+    /// Whether two loadtest runs have the same results, timings aside (a resumed run and the
+    /// uninterrupted one, two runs of one seed): exit 0 identical, 1 not, naming each file
+    /// that differs and its first differing row.
+    Identical(ReportIdenticalArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReportIdenticalArgs {
+    pub run_a: PathBuf,
+    pub run_b: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -205,9 +215,13 @@ pub struct LoadtestArgs {
     /// of the path's database.
     #[arg(long, value_name = "URL")]
     pub cursor: Option<String>,
-    /// Results folder [default: results/<UTC time>-<scenario>-<seed>]
+    /// Results folder [default: results/<UTC time>-<scenario>-<seed>]; must be missing or
+    /// empty unless --force.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Empty an existing --out folder first (refused while another run holds it).
+    #[arg(long, conflicts_with = "resume")]
+    pub force: bool,
     /// Ticks per path [default: one full batched pass plus two]
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub ticks: Option<u32>,

@@ -79,7 +79,7 @@ pub fn acknowledge(
     tick: u64,
 ) -> rusqlite::Result<AckStats> {
     register(conn)?;
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let tx = crate::txn::write_scope(conn)?;
     let seed = model.seed as i64;
     let tick = tick as i64;
     let answered = format!("reconsim_uniform(?1, {KEY}, ?2, 0) < ?3");

@@ -23,7 +23,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rusqlite::{Connection, params};
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// Errors of the generator domain.
@@ -198,42 +198,45 @@ pub fn generate_file(
     if path.exists() && !force {
         return Err(GenerateError::Exists { path: shown });
     }
-    let tmp = temp_path(path);
-    let _ = std::fs::remove_file(&tmp);
+    if let Some(dir) = path.parent() {
+        // Temp files a killed generate left here.
+        crate::files::remove_stale_temps(if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        });
+    }
+    let tmp = crate::files::TempPath::beside(path);
     // Create the file first so an unwritable directory is reported as such, naming --db.
-    std::fs::File::create(&tmp).map_err(|source| GenerateError::Unwritable {
+    std::fs::File::create(tmp.path()).map_err(|source| GenerateError::Unwritable {
         path: shown.clone(),
         source,
     })?;
-    let guard = TempGuard(tmp.clone());
     let sqlite = |source| GenerateError::Sqlite {
         path: shown.clone(),
         source,
     };
-    let mut conn = Connection::open(&tmp).map_err(sqlite)?;
+    let mut conn = Connection::open(tmp.path()).map_err(sqlite)?;
     let stats = generate_into(&mut conn, scenario, progress)?;
     conn.close().map_err(|(_, e)| sqlite(e))?;
-    std::fs::rename(&tmp, path).map_err(|source| GenerateError::Unwritable {
-        path: shown.clone(),
-        source,
+    let placed = if force {
+        // A journal or WAL left beside the old file would be replayed into the new one.
+        crate::files::remove_with_sidecars(path);
+        tmp.persist(path)
+    } else {
+        // Never replaces a file another process created meanwhile.
+        tmp.persist_new(path)
+    };
+    placed.map_err(|source| match source.kind() {
+        std::io::ErrorKind::AlreadyExists => GenerateError::Exists {
+            path: shown.clone(),
+        },
+        _ => GenerateError::Unwritable {
+            path: shown.clone(),
+            source,
+        },
     })?;
-    std::mem::forget(guard);
     Ok(stats)
-}
-
-/// `<db>.tmp-<pid>` in the same directory, so the final rename is atomic.
-fn temp_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".tmp-{}", std::process::id()));
-    path.with_file_name(name)
-}
-
-/// Removes the temp file unless generation succeeded.
-struct TempGuard(PathBuf);
-impl Drop for TempGuard {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
 }
 
 /// Generates the fleet into an empty connection (file or memory).

@@ -46,13 +46,19 @@ pub const KINDS: [&str; 6] = [
     "revisited_hosts",
 ];
 
-/// Watches one batched path's ticks.
-#[derive(Debug)]
+/// Watches one batched path's ticks. Its state is saved with each loadtest step (serde) so a
+/// resumed run continues the monitor instead of restarting it; the configuration fields are
+/// not saved (`restore` keeps the running monitor's).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Monitor {
+    #[serde(skip)]
     batch: usize,
+    #[serde(skip)]
     rules: Rules,
+    #[serde(skip)]
     variant: Variant,
     /// Ticks of failure with an unchanged cursor before `stuck_cursor` (K).
+    #[serde(skip)]
     stuck_after: u32,
     fail_streak: u32,
     stuck_reported: bool,
@@ -106,6 +112,17 @@ impl Monitor {
             window_origin: 0,
             findings: Vec::new(),
         }
+    }
+
+    /// Continues from a saved monitor's state, keeping this one's configuration.
+    pub fn restore(&mut self, saved: Monitor) {
+        *self = Monitor {
+            batch: self.batch,
+            rules: self.rules,
+            variant: self.variant,
+            stuck_after: self.stuck_after,
+            ..saved
+        };
     }
 
     /// The host rows the window should list now (id → uuid), and how many rows the window

@@ -21,6 +21,7 @@ fn main() {
             std::process::exit(EXIT_ERROR);
         }
     };
+    stop_cleanly_on_signals();
     let code = match reconsim::cmd::run(cli) {
         Ok(code) => code,
         Err(err) => {
@@ -31,10 +32,43 @@ fn main() {
             {
                 0
             } else {
-                eprintln!("error: {err:#}");
+                eprintln!("error: {}", one_line(&err));
                 EXIT_ERROR
             }
         }
     };
     std::process::exit(code);
+}
+
+/// The error and its causes on one line, each cause once: a cause whose text the line already
+/// holds (a message that quotes its source) is not repeated.
+fn one_line(err: &anyhow::Error) -> String {
+    let mut line = err.to_string();
+    for cause in err.chain().skip(1) {
+        let c = cause.to_string();
+        if !line.contains(&c) {
+            line.push_str(": ");
+            line.push_str(&c);
+        }
+    }
+    line
+}
+
+/// SIGINT and SIGTERM: remove this process's temp files and exit with 128 + the signal (130,
+/// 143). Everything else the tool writes is safe to stop at any instant: result files appear
+/// whole or not at all, and a loadtest's databases hold only committed steps, so the run goes
+/// on with `loadtest --resume`.
+fn stop_cleanly_on_signals() {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        if let Some(sig) = signals.forever().next() {
+            reconsim::files::remove_registered();
+            let name = if sig == SIGINT { "SIGINT" } else { "SIGTERM" };
+            eprintln!("reconsim: stopped by {name}; temp files removed");
+            std::process::exit(128 + sig);
+        }
+    });
 }

@@ -276,6 +276,21 @@ fn probe_greeting(host: &str, port: u16, wait: Duration) -> Result<(), String> {
     }
 }
 
+/// A connection to the server of `url` without selecting a database (`name` is for messages).
+fn server_conn(url: &str, name: &str) -> anyhow::Result<Conn> {
+    let shown = shown_url(url);
+    let opts = Opts::from_url(url)
+        .map_err(|e| anyhow::anyhow!("--backend {shown}: not a MySQL URL: {e}"))?;
+    let (host, port) = (opts.get_ip_or_hostname().to_string(), opts.get_tcp_port());
+    probe_greeting(&host, port, Duration::from_secs(5))
+        .map_err(|e| anyhow::anyhow!("--backend {shown}: {e}"))?;
+    let opts = OptsBuilder::from_opts(opts)
+        .db_name(None::<String>)
+        .prefer_socket(false)
+        .tcp_connect_timeout(Some(Duration::from_secs(5)));
+    Conn::new(opts).map_err(|e| connect_error(&e, name, &shown))
+}
+
 impl MyDb {
     /// Connects to `url` (`mysql://USER:PASS@HOST:PORT/DB`). Errors are one line naming the
     /// server: unreachable, not MySQL, wrong credentials, unknown database.
@@ -316,17 +331,22 @@ impl MyDb {
     /// not exist).
     pub fn create_database(url: &str, name: &str) -> anyhow::Result<()> {
         let shown = shown_url(url);
-        let opts = Opts::from_url(url)
-            .map_err(|e| anyhow::anyhow!("--backend {shown}: not a MySQL URL: {e}"))?;
-        let (host, port) = (opts.get_ip_or_hostname().to_string(), opts.get_tcp_port());
-        probe_greeting(&host, port, Duration::from_secs(5))
-            .map_err(|e| anyhow::anyhow!("--backend {shown}: {e}"))?;
-        let opts = OptsBuilder::from_opts(opts)
-            .db_name(None::<String>)
-            .prefer_socket(false);
-        let mut conn = Conn::new(opts).map_err(|e| connect_error(&e, name, &shown))?;
+        let mut conn = server_conn(url, name)?;
         conn.query_drop(format!("CREATE DATABASE IF NOT EXISTS `{name}`"))
             .map_err(|e| anyhow::anyhow!("--backend {shown}: creating database {name}: {e}"))
+    }
+
+    /// Checks that the server of `url` answers and takes the credentials (the URL's database
+    /// need not exist): run before any work that the server would otherwise fail late.
+    pub fn check_server(url: &str) -> anyhow::Result<()> {
+        let shown = shown_url(url);
+        let name = Opts::from_url(url)
+            .ok()
+            .and_then(|o| o.get_db_name().map(str::to_string))
+            .unwrap_or_default();
+        let mut conn = server_conn(url, &name)?;
+        conn.query_drop("SELECT 1")
+            .map_err(|e| anyhow::anyhow!("--backend {shown}: {e}"))
     }
 
     /// Runs statements that return nothing.

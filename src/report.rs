@@ -3,8 +3,6 @@
 
 use crate::equivalence::{Divergence, ops_text};
 use crate::model::Delta;
-use std::io::Write;
-use std::path::Path;
 
 /// Header of `diff` output.
 pub const DIFF_HEADER: [&str; 3] = ["host_uuid", "profile_uuid", "operation"];
@@ -48,18 +46,7 @@ pub fn divergences_csv(divs: &[Divergence]) -> csv::Result<Vec<u8>> {
     w.into_inner().map_err(|e| e.into_error().into())
 }
 
-/// Writes `bytes` to `path` atomically.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
-}
+pub use crate::files::write_atomic;
 
 #[cfg(test)]
 mod tests {

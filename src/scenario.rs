@@ -11,6 +11,8 @@ use std::path::Path;
 /// Errors of the scenario domain. Each names the file, and the key path where there is one.
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
+    #[error("scenario {file}: not a regular file (a {kind})")]
+    NotAFile { file: String, kind: &'static str },
     #[error("scenario {file}: cannot read: {source}")]
     Read {
         file: String,
@@ -478,12 +480,8 @@ impl StatusOp {
 impl Scenario {
     /// Reads, parses and validates a scenario file.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-        let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
-            file: file.clone(),
-            source,
-        })?;
-        Scenario::parse(&text, &file)
+        let text = read_file(path)?;
+        Scenario::parse(&text, &path.display().to_string())
     }
 
     /// Parses and validates scenario text; `file` is only used in messages.
@@ -781,6 +779,31 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
         .map_or(before.len(), |i| before.len() - i - 1)
         + 1;
     (line, column)
+}
+
+/// Reads a scenario file: a regular file only (a FIFO would block, a folder cannot be read).
+pub fn read_file(path: &Path) -> Result<String, ScenarioError> {
+    let file = path.display().to_string();
+    let read = |source| ScenarioError::Read {
+        file: file.clone(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(read)?;
+    if !meta.is_file() {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        let kind = if t.is_dir() {
+            "folder"
+        } else if t.is_fifo() {
+            "FIFO"
+        } else if t.is_socket() {
+            "socket"
+        } else {
+            "device"
+        };
+        return Err(ScenarioError::NotAFile { file, kind });
+    }
+    std::fs::read_to_string(path).map_err(read)
 }
 
 #[cfg(test)]

@@ -54,7 +54,7 @@ pub fn apply(
     deltas: &[Delta],
     mut command_uuid: impl FnMut() -> String,
 ) -> rusqlite::Result<WriteStats> {
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let tx = crate::txn::write_scope(conn)?;
     let mut stats = WriteStats::default();
     {
         let mut current = tx.prepare_cached(

@@ -1,13 +1,16 @@
 //! `reconsim loadtest`: generate (or reuse) a fleet, run each path's ticks on its own copy in
-//! the run folder's `state/` (with a checkpoint after every tick, so `--resume DIR` can continue
-//! after a crash), write the results, remove `state/`.
+//! the run folder's `state/`, write the results, remove `state/`. Every step of a run is
+//! committed with its record in the path databases (`loadtest::record`), so `--resume DIR`
+//! continues a run killed at any instant and ends with the results the uninterrupted run would
+//! have had. The run folder is locked while a run or a resume works in it.
 
 use crate::backend::Backend;
 use crate::batched::BatchedConfig;
 use crate::cli::{EXIT_OK, LoadtestArgs};
 use crate::clock::RealClock;
+use crate::files::Lock;
 use crate::generator::{self, GenerateOptions};
-use crate::loadtest::{self, LoadtestConfig, PathKind, Universe};
+use crate::loadtest::{self, LoadtestConfig, PathKind, Universe, record};
 use crate::report::write_atomic;
 use crate::scenario::Scenario;
 use anyhow::Context;
@@ -16,14 +19,16 @@ use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// Everything a run needs, saved as `state/run.json` so that `--resume` can continue it.
+/// Everything a run needs, saved as `state/run.json` before anything else is created, so that
+/// `--resume` can continue (or redo) every later step.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct RunSpec {
     scenario_file: String,
     scenario_text: String,
     seed: u64,
-    paths: Vec<String>,
-    ticks: u32,
+    paths: Vec<PathKind>,
+    /// `--ticks`; None: one full batched pass plus three, fixed at setup (`record::Setup`).
+    ticks: Option<u32>,
     legacy_sql: String,
     variant: crate::variant::Variant,
     warmup_ticks: u32,
@@ -36,14 +41,19 @@ struct RunSpec {
     /// The batched cursor's Redis URL, if not the database.
     #[serde(default)]
     cursor: Option<String>,
-    universe: Universe,
     started_utc: String,
     command_line: Vec<String>,
 }
 
-/// The folder inside a run with its databases and checkpoint while it runs.
+/// The folder inside a run with its databases while it runs.
 fn state_dir(out: &Path) -> PathBuf {
     out.join("state")
+}
+
+/// Where `state/` goes once the results are written, before it is removed: a run folder
+/// without `state/` but with `manifest.json` is finished.
+fn done_dir(out: &Path) -> PathBuf {
+    out.join(".state-done")
 }
 
 pub fn run(args: LoadtestArgs) -> anyhow::Result<i32> {
@@ -89,7 +99,10 @@ fn side_by_side(args: &LoadtestArgs, db: Option<&Path>, url: &str) -> anyhow::Re
         None => Scenario::load(scenario_path)?.run.seed,
     };
     let name = super::scenario_name(scenario_path);
-    let out = super::results_dir(args.out.as_deref(), &format!("{name}-{seed}-backends"))?;
+    let out = out_dir(args.out.as_deref(), &format!("{name}-{seed}-backends"));
+    check_out(&out, args.force)?;
+    std::fs::create_dir_all(&out).with_context(|| format!("--out {}", out.display()))?;
+    let _lock = Lock::folder(&out, "--out")?;
     let lite = start(args, db, None, Some(out.join("sqlite")))?;
     let my = start(args, db, Some(url), Some(out.join("mysql")))?;
     let page = crate::sidebyside::write(&out, &format!("{name}, seed {seed}"))?;
@@ -100,28 +113,96 @@ fn side_by_side(args: &LoadtestArgs, db: Option<&Path>, url: &str) -> anyhow::Re
     Ok(lite.max(my))
 }
 
-/// A new run (generate or reuse the fleet, copy it per path, run, write the folder); with
-/// `mysql`, the reconcilers read from that server's mirrors of the paths' databases.
+/// `--out` when given, else `results/<UTC time>-<suffix>` (not created here).
+fn out_dir(out: Option<&Path>, suffix: &str) -> PathBuf {
+    out.map(Path::to_path_buf).unwrap_or_else(|| {
+        format!(
+            "results/{}-{suffix}",
+            chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
+        )
+        .into()
+    })
+}
+
+/// A new run's folder must be missing or empty, unless `--force` (then it is emptied, once no
+/// other process holds it). Checked before anything is created.
+fn check_out(out: &Path, force: bool) -> anyhow::Result<()> {
+    let entries = match std::fs::read_dir(out) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => {
+            anyhow::bail!("--out {}: exists and is not a folder", out.display())
+        }
+        Err(e) => anyhow::bail!("--out {}: {e}", out.display()),
+    };
+    let names: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+    if names.is_empty() {
+        return Ok(());
+    }
+    if !force {
+        anyhow::bail!(
+            "--out {}: exists and is not empty (give --force to empty it first, or --resume {} \
+             to continue a stopped run)",
+            out.display(),
+            out.display()
+        );
+    }
+    // Refuse to empty a folder another run is working in.
+    let lock = Lock::folder(out, "--out")?;
+    for p in names {
+        if p == lock.path() {
+            continue;
+        }
+        let gone = if p.is_dir() && !p.is_symlink() {
+            std::fs::remove_dir_all(&p)
+        } else {
+            std::fs::remove_file(&p)
+        };
+        gone.with_context(|| format!("--force: emptying {}", p.display()))?;
+    }
+    let _ = std::fs::remove_file(lock.path());
+    drop(lock);
+    std::fs::remove_dir(out).with_context(|| format!("--force: emptying {}", out.display()))
+}
+
+/// Creates the run folder with its lock and `state/run.json` in one step: built as a temp
+/// folder beside `out` and renamed onto it, so a kill leaves either no run or a resumable one.
+fn create_run_folder(out: &Path, spec: &RunSpec) -> anyhow::Result<Lock> {
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).with_context(|| format!("--out {}", out.display()))?;
+    crate::files::remove_stale_temps(parent);
+    let staging = crate::files::TempPath::beside(out);
+    let state = state_dir(staging.path());
+    std::fs::create_dir_all(&state).with_context(|| format!("--out {}", out.display()))?;
+    let mut lock = Lock::folder(staging.path(), "--out")?;
+    write_atomic(
+        &state.join("run.json"),
+        serde_json::to_string(spec)?.as_bytes(),
+    )?;
+    crate::crashpoint::here("run folder staged, not yet placed");
+    staging
+        .persist(out)
+        .with_context(|| format!("--out {}: placing the new run folder", out.display()))?;
+    lock.moved_to(out);
+    Ok(lock)
+}
+
+/// A new run: everything checked first (scenario, servers, the folder), then the folder
+/// locked, `state/run.json` written, the path databases set up, and the run executed.
 fn start(
     args: &LoadtestArgs,
     db: Option<&Path>,
     mysql: Option<&str>,
-    out_dir: Option<PathBuf>,
+    sub_dir: Option<PathBuf>,
 ) -> anyhow::Result<i32> {
     let Some(scenario_path) = &args.scenario else {
         anyhow::bail!("loadtest: --scenario FILE or --resume DIR is required");
     };
-    if let Some(url) = &args.cursor {
-        // Fail before any generation work.
-        crate::rediscursor::RedisCursor::connect(url)?;
-    }
     let started = chrono::Utc::now();
-    let text = std::fs::read_to_string(scenario_path).map_err(|source| {
-        crate::scenario::ScenarioError::Read {
-            file: scenario_path.display().to_string(),
-            source,
-        }
-    })?;
+    let text = crate::scenario::read_file(scenario_path)?;
     let scenario = Scenario::parse(&text, &scenario_path.display().to_string())?;
     let scenario = generator::effective_scenario(
         &scenario,
@@ -130,43 +211,35 @@ fn start(
             ..GenerateOptions::default()
         },
     );
+    scenario
+        .rules
+        .rules()
+        .map_err(|(k, m)| anyhow::anyhow!("scenario key `{k}`: {m}"))?;
+    if let Some(db) = db {
+        crate::schema::open_contract_db(db)?;
+    }
+    // Servers answer before any generation work.
+    if let Some(url) = &args.cursor {
+        crate::rediscursor::RedisCursor::connect(url)?;
+    }
+    if let Some(url) = mysql {
+        crate::mysqldb::MyDb::check_server(url)?;
+    }
     let name = super::scenario_name(scenario_path);
-    let out = super::results_dir(
-        out_dir.as_deref().or(args.out.as_deref()),
-        &format!("{name}-{}", scenario.run.seed),
-    )?;
-    let state = state_dir(&out);
-    std::fs::create_dir_all(&state).with_context(|| format!("--out {}", state.display()))?;
-    // A fresh run in a folder a crashed run left: its checkpoint must not be resumed later.
-    let _ = std::fs::remove_file(state.join("checkpoint.json"));
-    let progress = super::spinner(args.quiet);
-
-    let base = match db {
-        Some(db) => {
-            crate::schema::open_contract_db(db)?;
-            db.to_path_buf()
-        }
-        None => {
-            progress.set_message(format!("generating {name}"));
-            let db = state.join("fleet.db");
-            generator::generate_file(&db, &scenario, true, &ProgressBar::hidden())?;
-            db
-        }
+    let out = match sub_dir {
+        Some(d) => d,
+        None => out_dir(
+            args.out.as_deref(),
+            &format!("{name}-{}", scenario.run.seed),
+        ),
     };
-    let universe = {
-        let conn = crate::schema::open_contract_db(&base)?;
-        Universe::load(&conn).context("reading the fleet")?
-    };
-    let batch_size = scenario.run.batch_size as usize;
-    let paths = args.run.paths();
+    check_out(&out, args.force)?;
     let spec = RunSpec {
         scenario_file: scenario_path.display().to_string(),
         scenario_text: text,
         seed: scenario.run.seed,
-        paths: paths.iter().map(|p| p.name().to_string()).collect(),
-        ticks: args
-            .ticks
-            .unwrap_or_else(|| (universe.eligible as usize / batch_size.max(1) + 3) as u32),
+        paths: args.run.paths(),
+        ticks: args.ticks,
         legacy_sql: args.run.legacy_sql.to_string(),
         variant: args.variant.unwrap_or(scenario.run.variant),
         warmup_ticks: args.warmup_ticks,
@@ -174,64 +247,133 @@ fn start(
         database: db.map(|d| d.display().to_string()),
         backend: mysql.map(str::to_string),
         cursor: args.cursor.clone(),
-        universe,
         started_utc: started.to_rfc3339(),
         command_line: crate::mysqldb::command_line(),
     };
-    write_atomic(
-        &state.join("run.json"),
-        serde_json::to_string(&spec)?.as_bytes(),
-    )?;
-    let mut dbs = Vec::new();
-    for &path in &paths {
-        let file = state.join(format!("{}.db", path.name()));
-        let conn = loadtest::copy_fleet(&base, &file)
-            .with_context(|| format!("copying the fleet for the {} path", path.name()))?;
-        dbs.push((path, conn, file));
-    }
-    if db.is_none() {
-        let _ = std::fs::remove_file(state.join("fleet.db"));
-    }
-    progress.finish_and_clear();
-    execute(&spec, &out, dbs, None, args.quiet)
+    let lock = create_run_folder(&out, &spec)?;
+    let dbs = set_up(&spec, &scenario, &state_dir(&out), args.quiet)?;
+    execute(&spec, &out, dbs, false, args.quiet, lock)
 }
 
-/// `loadtest --resume DIR`: continues a run from its last checkpoint.
+/// The path databases of a run: those `state/` has, plus any it lacks (a run killed during
+/// its setup), made from the fleet (generated again: the same seed gives the same bytes) with
+/// a fresh record. Each is built under a temp name and renamed when complete.
+fn set_up(
+    spec: &RunSpec,
+    scenario: &Scenario,
+    state: &Path,
+    quiet: bool,
+) -> anyhow::Result<loadtest::PathDbs> {
+    let file_of = |p: PathKind| state.join(format!("{}.db", p.name()));
+    let missing: Vec<PathKind> = spec
+        .paths
+        .iter()
+        .copied()
+        .filter(|p| !file_of(*p).is_file())
+        .collect();
+    if !missing.is_empty() {
+        let progress = super::spinner(quiet);
+        let base = match &spec.database {
+            Some(db) => PathBuf::from(db),
+            None => {
+                let db = state.join("fleet.db");
+                if !db.is_file() {
+                    progress.set_message(format!(
+                        "generating {}",
+                        super::scenario_name(Path::new(&spec.scenario_file))
+                    ));
+                    generator::generate_file(&db, scenario, true, &ProgressBar::hidden())?;
+                    crate::crashpoint::here("fleet generated");
+                }
+                db
+            }
+        };
+        let conn = crate::schema::open_contract_db(&base)?;
+        let universe = Universe::load(&conn).context("reading the fleet")?;
+        drop(conn);
+        let batch = (scenario.run.batch_size as u64).max(1);
+        let setup = record::Setup {
+            ticks: spec.ticks.unwrap_or((universe.eligible / batch + 3) as u32),
+            universe,
+        };
+        for &path in &missing {
+            progress.set_message(format!("copying the fleet for the {} path", path.name()));
+            let file = file_of(path);
+            let tmp = crate::files::TempPath::beside(&file);
+            let conn = loadtest::copy_fleet(&base, tmp.path())
+                .with_context(|| format!("copying the fleet for the {} path", path.name()))?;
+            record::init(&conn, &file.display().to_string(), &setup, path)?;
+            drop(conn);
+            crate::crashpoint::here("path database copied, not yet placed");
+            tmp.persist(&file)
+                .with_context(|| format!("placing {}", file.display()))?;
+            crate::crashpoint::here("path database placed");
+        }
+        if spec.database.is_none() {
+            crate::files::remove_with_sidecars(&state.join("fleet.db"));
+        }
+        progress.finish_and_clear();
+    }
+    spec.paths
+        .iter()
+        .map(|&p| {
+            let file = file_of(p);
+            let conn = loadtest::open_path_db(&file)
+                .with_context(|| format!("opening {}", file.display()))?;
+            Ok((p, conn, file))
+        })
+        .collect()
+}
+
+/// `loadtest --resume DIR`: continues a stopped run from what its path databases committed.
 fn resume(dir: &Path, quiet: bool) -> anyhow::Result<i32> {
+    if !dir.is_dir() {
+        anyhow::bail!("--resume {}: no such run folder", dir.display());
+    }
+    let lock = Lock::folder(dir, "--resume")?;
+    crate::files::remove_stale_temps(dir);
     let state = state_dir(dir);
-    let spec_file = state.join("run.json");
-    let text = std::fs::read_to_string(&spec_file).map_err(|_| {
-        anyhow::anyhow!(
-            "--resume {}: not a resumable loadtest run (no state/run.json: finished, or not a run)",
+    if !state.is_dir() {
+        if dir.join("manifest.json").is_file() {
+            // Finished (perhaps killed while removing its working state): nothing to do.
+            let _ = std::fs::remove_dir_all(done_dir(dir));
+            let _ = std::fs::remove_file(lock.path());
+            if !quiet {
+                println!("{}: the run is finished; nothing to resume", dir.display());
+            }
+            return Ok(EXIT_OK);
+        }
+        anyhow::bail!(
+            "--resume {}: not a loadtest run folder (no state/ and no manifest.json)",
             dir.display()
-        )
-    })?;
-    let spec: RunSpec = serde_json::from_str(&text).with_context(|| {
-        format!(
-            "--resume {}: reading {}",
+        );
+    }
+    crate::files::remove_stale_temps(&state);
+    let spec_file = state.join("run.json");
+    let text = std::fs::read_to_string(&spec_file).map_err(|e| {
+        anyhow::anyhow!(
+            "--resume {}: {}: {e} (the run was killed before it began; start it again)",
             dir.display(),
             spec_file.display()
         )
     })?;
-    let checkpoint = match std::fs::read_to_string(state.join("checkpoint.json")) {
-        Ok(t) => serde_json::from_str(&t).with_context(|| {
-            format!("--resume {}: reading state/checkpoint.json", dir.display())
-        })?,
-        // Crashed before the first tick ended: start over on the same databases.
-        Err(_) => crate::checkpoint::Checkpoint::default(),
-    };
-    let mut dbs = Vec::new();
-    for name in &spec.paths {
-        let path = crate::checkpoint::path_kind(name).map_err(anyhow::Error::msg)?;
-        let file = state.join(format!("{name}.db"));
-        if !file.is_file() {
-            anyhow::bail!("--resume {}: {} is missing", dir.display(), file.display());
-        }
-        let conn = loadtest::open_path_db(&file)
-            .with_context(|| format!("--resume {}: opening {}", dir.display(), file.display()))?;
-        dbs.push((path, conn, file));
-    }
-    execute(&spec, dir, dbs, Some(checkpoint), quiet)
+    let spec: RunSpec = serde_json::from_str(&text)
+        .with_context(|| format!("--resume {}: {}", dir.display(), spec_file.display()))?;
+    let scenario = spec_scenario(&spec)?;
+    let dbs = set_up(&spec, &scenario, &state, quiet)?;
+    execute(&spec, dir, dbs, true, quiet, lock)
+}
+
+/// The run's effective scenario, from the text saved with it.
+fn spec_scenario(spec: &RunSpec) -> anyhow::Result<Scenario> {
+    let scenario = Scenario::parse(&spec.scenario_text, &spec.scenario_file)?;
+    Ok(generator::effective_scenario(
+        &scenario,
+        &GenerateOptions {
+            seed: Some(spec.seed),
+            ..GenerateOptions::default()
+        },
+    ))
 }
 
 /// Runs (or resumes) the ticks and writes the results folder.
@@ -239,20 +381,23 @@ fn execute(
     spec: &RunSpec,
     out: &Path,
     dbs: loadtest::PathDbs,
-    resume: Option<crate::checkpoint::Checkpoint>,
+    resumed: bool,
     quiet: bool,
+    lock: Lock,
 ) -> anyhow::Result<i32> {
     let text = &spec.scenario_text;
-    let scenario = Scenario::parse(text, &spec.scenario_file)?;
-    let scenario = generator::effective_scenario(
-        &scenario,
-        &GenerateOptions {
-            seed: Some(spec.seed),
-            ..GenerateOptions::default()
-        },
-    );
+    let scenario = spec_scenario(spec)?;
     let name = super::scenario_name(Path::new(&spec.scenario_file));
-    let universe = &spec.universe;
+    // What the setup fixed, and how far each path's record is.
+    let mut setup = None;
+    let mut ticks_done = Vec::new();
+    for (_, conn, file) in &dbs {
+        let (s, rec) = record::load(conn, &file.display().to_string())?;
+        ticks_done.push(rec.ticks.len() as u64);
+        setup = Some(s);
+    }
+    let setup = setup.ok_or_else(|| anyhow::anyhow!("loadtest: no path to run"))?;
+    let universe = &setup.universe;
     let mut rules = scenario
         .rules
         .rules()
@@ -260,7 +405,7 @@ fn execute(
     let variant = spec.variant;
     variant.preset(&mut rules);
     let batch_size = scenario.run.batch_size as usize;
-    let ticks = spec.ticks;
+    let ticks = setup.ticks;
     let legacy_sql: crate::legacy::LegacySql =
         clap::ValueEnum::from_str(&spec.legacy_sql, true).map_err(anyhow::Error::msg)?;
     let paths: Vec<PathKind> = dbs.iter().map(|d| d.0).collect();
@@ -292,10 +437,9 @@ fn execute(
         progress.finish_and_clear();
     }
     let clock = RealClock::default();
-    let resumed_at = resume.as_ref().map(|c| c.next_tick);
-    let done = resumed_at.unwrap_or(0) as u64 * cfg.paths.len() as u64;
+    let resumed_at = resumed.then(|| ticks_done.iter().copied().min().unwrap_or(0));
     let bar = super::bar(quiet, ticks as u64 * cfg.paths.len() as u64);
-    bar.set_position(done);
+    bar.set_position(ticks_done.iter().sum());
     let note = if cfg.paths.contains(&PathKind::Legacy) {
         " — each legacy tick is a whole-fleet diff (~28 s at 100k hosts, spec §9); --ticks bounds it"
     } else {
@@ -303,8 +447,7 @@ fn execute(
     };
     let wall = std::time::Instant::now();
     let warmup = spec.warmup_ticks;
-    let state = state_dir(out);
-    let result = loadtest::run_on(dbs, mirrors, &cfg, universe, &clock, resume, |event| {
+    let result = loadtest::run_on(dbs, mirrors, &cfg, universe, &clock, |event| {
         match event {
             loadtest::RunEvent::Tick(row) => {
                 bar.inc(1);
@@ -320,10 +463,6 @@ fn execute(
             loadtest::RunEvent::Warmup(path, w) => {
                 bar.set_message(format!("warm-up: {} tick {}/{warmup}", path.name(), w + 1))
             }
-            loadtest::RunEvent::Checkpoint(c) => write_atomic(
-                &state.join("checkpoint.json"),
-                serde_json::to_string(c)?.as_bytes(),
-            )?,
         }
         Ok(())
     })?;
@@ -423,8 +562,16 @@ fn execute(
     });
     write_atomic(&out.join("report.html"), html.as_bytes())?;
 
-    // Finished: the working state goes (the results are in the folder).
-    std::fs::remove_dir_all(&state).with_context(|| format!("removing {}", state.display()))?;
+    // Finished: the working state goes (the results are in the folder). Renamed first, so a
+    // kill while removing it leaves a finished run, not a broken one.
+    let state = state_dir(out);
+    std::fs::rename(&state, done_dir(out))
+        .with_context(|| format!("removing {}", state.display()))?;
+    crate::crashpoint::here("working state renamed, not yet removed");
+    std::fs::remove_dir_all(done_dir(out))
+        .with_context(|| format!("removing {}", done_dir(out).display()))?;
+    let _ = std::fs::remove_file(lock.path());
+    drop(lock);
     if !quiet {
         let mut o = std::io::stdout().lock();
         o.write_all(

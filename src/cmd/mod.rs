@@ -35,6 +35,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Measure(args) => measure::run(args),
         Command::Loadtest(args) => loadtest::run(args),
         Command::Report(crate::cli::ReportCommand::Compare(args)) => report::compare(args),
+        Command::Report(crate::cli::ReportCommand::Identical(args)) => report::identical(args),
         Command::Sweep(args) => sweep::run(args),
         Command::Repro(args) => repro::run(args),
         Command::Shrink(args) => shrink::run(args),

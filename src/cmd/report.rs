@@ -1,6 +1,7 @@
-//! `reconsim report compare RUN_A RUN_B`: judge a run against a baseline.
+//! `reconsim report compare RUN_A RUN_B`: judge a run against a baseline;
+//! `reconsim report identical RUN_A RUN_B`: the same results, timings aside.
 
-use crate::cli::{EXIT_FINDING, EXIT_OK, ReportCompareArgs};
+use crate::cli::{EXIT_FINDING, EXIT_OK, ReportCompareArgs, ReportIdenticalArgs};
 use crate::regression;
 use crate::report::write_atomic;
 use std::io::Write;
@@ -31,4 +32,21 @@ pub fn compare(args: ReportCompareArgs) -> anyhow::Result<i32> {
         writeln!(o, "no regression past the threshold")?;
         Ok(EXIT_OK)
     }
+}
+
+pub fn identical(args: ReportIdenticalArgs) -> anyhow::Result<i32> {
+    let diffs = crate::identity::differences(&args.run_a, &args.run_b)?;
+    let mut o = std::io::stdout().lock();
+    if diffs.is_empty() {
+        writeln!(
+            o,
+            "identical, timings aside ({})",
+            crate::identity::FILES.join(", ")
+        )?;
+        return Ok(EXIT_OK);
+    }
+    for d in &diffs {
+        writeln!(o, "{d}")?;
+    }
+    Ok(EXIT_FINDING)
 }

@@ -12,7 +12,6 @@
 //! the simulated world, timed to show the harness's own cost, never part of `tick`.
 
 use crate::batched::{self, BatchedConfig, Outcome};
-use crate::checkpoint::{self, Checkpoint, PathCheckpoint};
 use crate::clock::Clock;
 use crate::convergence::{self, Sample, Scope, Semantics, Tracker};
 use crate::cursor::SqliteCursor;
@@ -40,8 +39,22 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+pub mod record;
+
 /// Which reconciler path a run drives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum PathKind {
     Legacy,
     Batched,
@@ -75,7 +88,7 @@ pub struct LoadtestConfig {
 /// One row of `ticks.csv`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TickRow {
-    #[serde(deserialize_with = "checkpoint::static_str")]
+    #[serde(deserialize_with = "crate::checkpoint::static_str")]
     pub path: crate::checkpoint::StaticName,
     pub tick: u32,
     pub virtual_time_s: u64,
@@ -85,7 +98,7 @@ pub struct TickRow {
     pub installs: u64,
     pub removes: u64,
     pub duration_us: u64,
-    #[serde(deserialize_with = "checkpoint::static_str")]
+    #[serde(deserialize_with = "crate::checkpoint::static_str")]
     pub outcome: crate::checkpoint::StaticName,
     pub error: String,
     /// Rows the tick's queries returned to the application.
@@ -364,25 +377,7 @@ pub fn scope_of(conn: &Connection, events: &[Event]) -> rusqlite::Result<Scope> 
     Ok(scope)
 }
 
-/// The last tick whose churn a path database has applied (None: none yet).
-pub fn churned_tick(conn: &Connection) -> rusqlite::Result<Option<u32>> {
-    let exists: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'reconsim_progress')",
-        [],
-        |r| r.get(0),
-    )?;
-    if !exists {
-        return Ok(None);
-    }
-    conn.query_row(
-        "SELECT value FROM reconsim_progress WHERE key = 'churned_tick'",
-        [],
-        |r| r.get(0),
-    )
-    .optional()
-}
-
-/// Applies churn events in one transaction at virtual time `now_s` (seconds since the epoch).
+/// Applies churn events in one write scope (`txn`) at virtual time `now_s` (seconds since the epoch).
 pub fn apply_events(
     conn: &mut Connection,
     events: &[Event],
@@ -390,17 +385,9 @@ pub fn apply_events(
     tick: u32,
 ) -> rusqlite::Result<()> {
     let now = timefmt::timestamp(now_s);
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    // The tick whose churn this transaction applies, committed with it: a resumed run never
-    // applies the same churn twice (a flip twice is no flip).
-    tx.execute_batch(
-        "CREATE TABLE IF NOT EXISTS reconsim_progress (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
-    )?;
-    tx.execute(
-        "INSERT INTO reconsim_progress (key, value) VALUES ('churned_tick', ?1)
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        [tick],
-    )?;
+    // In the loadtest, a savepoint in the step's transaction: churn commits with the record
+    // of the tick that applied it, so a resumed run never applies it twice.
+    let tx = crate::txn::write_scope(conn)?;
     for e in events {
         match e {
             Event::Flip { host, label } => {
@@ -574,6 +561,12 @@ struct PathState {
     last_visit: FxHashMap<String, u32>,
     pass_visited: HashSet<i64>,
     pass_start: u32,
+    /// Batched: a pass that ended in part A of this tick, to compare before part B.
+    boundary: Option<(u32, Vec<i64>)>,
+    /// Steps committed (`record`).
+    pos: u64,
+    /// Batched: the cursor (carried in the record; see `record`), unless it is in Redis.
+    cursor: crate::cursor::MemoryCursor,
     /// Concurrency mode: the churn task's connection (lent to the task during a tick).
     churn: Option<Connection>,
     /// Concurrency mode: busy-handler counters of `conn`.
@@ -671,18 +664,89 @@ fn start_s(s: &Scenario) -> i64 {
 }
 
 /// Runs every path in lockstep, tick by tick (each path on its own database), so that their
-/// states can be compared at the batched path's pass boundaries. `on_event` sees each tick row,
-/// each warm-up tick and each checkpoint (an error from it stops the run). With `resume`, the
-/// run continues from a checkpoint on the databases the crashed run left.
+/// states can be compared at the batched path's pass boundaries. Each path database carries its
+/// record of the run (`record`): a new run starts from fresh records, a resumed one from the
+/// records the killed run committed, and both end with identical results. `on_event` sees each
+/// tick row and each warm-up tick (an error from it stops the run).
 pub fn run(
     dbs: PathDbs,
     cfg: &LoadtestConfig,
     universe: &Universe,
     clock: &dyn Clock,
-    resume: Option<Checkpoint>,
     on_event: impl FnMut(RunEvent<'_>) -> anyhow::Result<()>,
 ) -> anyhow::Result<LoadtestResult> {
-    run_on(dbs, Vec::new(), cfg, universe, clock, resume, on_event)
+    run_on(dbs, Vec::new(), cfg, universe, clock, on_event)
+}
+
+/// A path's moving parts from its database's record.
+fn path_state(
+    kind: PathKind,
+    conn: Connection,
+    db: PathBuf,
+    cfg: &LoadtestConfig,
+    mirror: Option<crate::mirror::Mirror>,
+) -> anyhow::Result<(PathState, record::Shared)> {
+    let s = &cfg.scenario;
+    let file = db.display().to_string();
+    let (_, rec) = record::load(&conn, &file)?;
+    if rec.path != kind {
+        anyhow::bail!("{file}: holds the record of the {} path", rec.path.name());
+    }
+    let sem = match kind {
+        PathKind::Legacy => Semantics::legacy(cfg.batched.rules),
+        PathKind::Batched => Semantics::batched(cfg.batched.rules),
+    };
+    let mut monitor = (kind == PathKind::Batched).then(|| {
+        Monitor::new(
+            cfg.batched.batch_size,
+            cfg.batched.rules,
+            cfg.batched.variant,
+            3,
+        )
+    });
+    if let (Some(m), Some(saved)) = (monitor.as_mut(), rec.monitor.clone()) {
+        m.restore(saved);
+    }
+    let st = PathState {
+        kind,
+        run: rec
+            .run()
+            .map_err(|e| anyhow::anyhow!("{file}: run record: {e}"))?,
+        tracker: Tracker::restore(sem, rec.open.clone(), rec.closed.clone()),
+        conn,
+        db,
+        // Devices are the same for both paths (see `device`).
+        model: DeviceModel {
+            seed: s.run.seed,
+            ack_per_tick: s.loadtest.ack_per_tick,
+            verify_per_tick: s.loadtest.verify_per_tick,
+            failure_rate: s.loadtest.failure_rate,
+        },
+        last_visit: rec.last_visit.iter().cloned().collect(),
+        pass_visited: rec.pass_visited.iter().copied().collect(),
+        pass_start: rec.pass_start,
+        boundary: rec.boundary.clone(),
+        pos: rec.pos,
+        cursor: crate::cursor::MemoryCursor {
+            value: rec.cursor.clone(),
+            writes: 0,
+        },
+        churn: None,
+        busy: None,
+        faults: FaultPlan::new(s.run.seed, s.faults.clone()),
+        monitor,
+        mirror,
+        redis: None,
+    };
+    Ok((st, rec.shared))
+}
+
+/// What the loop shares between paths, in memory.
+#[derive(Default)]
+struct SharedState {
+    pos: u64,
+    touched_hosts: FxHashMap<String, u32>,
+    touched_profiles: FxHashMap<String, u32>,
 }
 
 /// `run` with each path's reconciler reading from a MySQL mirror of its database (issue 6;
@@ -693,7 +757,6 @@ pub fn run_on(
     cfg: &LoadtestConfig,
     universe: &Universe,
     clock: &dyn Clock,
-    resume: Option<Checkpoint>,
     mut on_event: impl FnMut(RunEvent<'_>) -> anyhow::Result<()>,
 ) -> anyhow::Result<LoadtestResult> {
     let s = &cfg.scenario;
@@ -703,72 +766,67 @@ pub fn run_on(
              replicated to the server"
         );
     }
+    let atomic = !cfg.concurrent_churn;
     let mut mirrors = mirrors.into_iter();
-    let lt = &s.loadtest;
-    let interval = lt.interval_s as u64;
+    let interval = s.loadtest.interval_s as u64;
     let start = start_s(s);
-    let mut states: Vec<PathState> = dbs
-        .into_iter()
-        .map(|(kind, conn, db)| {
-            let sem = match kind {
-                PathKind::Legacy => Semantics::legacy(cfg.batched.rules),
-                PathKind::Batched => Semantics::batched(cfg.batched.rules),
-            };
-            PathState {
-                kind,
-                conn,
-                db,
-                run: PathRun::default(),
-                tracker: Tracker::new(sem),
-                // Devices are the same for both paths (see `device`).
-                model: DeviceModel {
-                    seed: s.run.seed,
-                    ack_per_tick: lt.ack_per_tick,
-                    verify_per_tick: lt.verify_per_tick,
-                    failure_rate: lt.failure_rate,
-                },
-                last_visit: FxHashMap::default(),
-                pass_visited: HashSet::new(),
-                pass_start: 0,
-                churn: None,
-                busy: None,
-                faults: FaultPlan::new(s.run.seed, s.faults.clone()),
-                monitor: (kind == PathKind::Batched).then(|| {
-                    Monitor::new(
-                        cfg.batched.batch_size,
-                        cfg.batched.rules,
-                        cfg.batched.variant,
-                        3,
-                    )
-                }),
-                mirror: mirrors.next().flatten(),
-                redis: None,
+    let steps = record::Steps {
+        warmup: cfg.warmup_ticks,
+        ticks: cfg.ticks,
+    };
+    let mut states = Vec::new();
+    let mut result = LoadtestResult::default();
+    let mut shared = SharedState::default();
+    for (kind, conn, db) in dbs {
+        let (st, sh) = path_state(kind, conn, db, cfg, mirrors.next().flatten())?;
+        // The most advanced record's shared part is the run's (see `record`).
+        if states.is_empty() || sh.pos > shared.pos {
+            shared.pos = sh.pos;
+            shared.touched_hosts = sh.touched_hosts.into_iter().collect();
+            shared.touched_profiles = sh.touched_profiles.into_iter().collect();
+            result.equivalence = sh.equivalence;
+            result.equivalence_time = Duration::from_micros(sh.equivalence_time_us);
+            result.checkpoint_time = Duration::from_micros(sh.checkpoint_time_us);
+            result.events.clear();
+            for (k, v) in sh.events {
+                let kind = EVENT_KINDS
+                    .iter()
+                    .copied()
+                    .find(|x| *x == k)
+                    .ok_or_else(|| anyhow::anyhow!("run record: unknown event kind {k:?}"))?;
+                result.events.insert(kind, v);
             }
-        })
-        .collect();
-    // The cursor in Redis: a fresh run starts a pass from "", a resumed one continues from
-    // what Redis kept across the restart.
+        }
+        states.push(st);
+    }
+    let lead = states.iter().map(|st| st.pos).max().unwrap_or(0);
+    if let Some(st) = states.iter().find(|st| st.pos + 1 < lead) {
+        anyhow::bail!(
+            "{}: its record is {} steps behind the other path's (a path database from another run?)",
+            st.db.display(),
+            lead - st.pos
+        );
+    }
+    if lead > 0 && !atomic {
+        anyhow::bail!("a --concurrent-churn run cannot be resumed");
+    }
+    // The cursor in Redis: set to the value the path's record holds ("" for a new run), so a
+    // resumed run continues the chain the killed run committed.
     if let Some(url) = &cfg.cursor_url {
         for st in states.iter_mut().filter(|st| st.kind == PathKind::Batched) {
             let mut c = crate::rediscursor::RedisCursor::connect(url)?;
-            if resume.is_none() {
-                c.reset()?;
-            }
+            crate::cursor::CursorStore::write(&mut c, &st.cursor.value)?;
             st.redis = Some(c);
         }
     }
-    let mut result = LoadtestResult::default();
-    let mut touched_hosts: FxHashMap<String, u32> = FxHashMap::default();
-    let mut touched_profiles: FxHashMap<String, u32> = FxHashMap::default();
-    let can_reset_rss = procstat::reset_peak_rss();
-    // Concurrency mode: each path's database in WAL mode, a second connection for the churn
-    // task, and busy-wait counters on both.
     // Injected lock waits are counted like the concurrency mode's.
     if !cfg.concurrent_churn && s.faults.busy_write_ms > 0 {
         for st in states.iter_mut() {
             st.busy = Some(BusyCounter::install(&mut st.conn)?);
         }
     }
+    // Concurrency mode: each path's database in WAL mode, a second connection for the churn
+    // task, and busy-wait counters on both.
     if cfg.concurrent_churn {
         for st in states.iter_mut() {
             st.conn
@@ -782,59 +840,17 @@ pub fn run_on(
             st.churn = Some(churn);
         }
     }
-    let mut pending: Option<(Vec<Event>, u32, u64)> = None;
-    let mut first_tick = 0;
-    let warmup_ticks = if resume.is_some() {
-        0
-    } else {
-        cfg.warmup_ticks
-    };
-    if let Some(c) = &resume {
-        if cfg.concurrent_churn {
-            anyhow::bail!("a --concurrent-churn run cannot be resumed");
-        }
-        first_tick = c.next_tick;
-        result.equivalence = c.equivalence.clone();
-        result.equivalence_time = Duration::from_micros(c.equivalence_time_us);
-        for (k, v) in &c.events {
-            let kind = EVENT_KINDS
-                .iter()
-                .copied()
-                .find(|x| x == k)
-                .ok_or_else(|| anyhow::anyhow!("checkpoint: unknown event kind {k:?}"))?;
-            result.events.insert(kind, *v);
-        }
-        touched_hosts.extend(c.touched_hosts.iter().cloned());
-        touched_profiles.extend(c.touched_profiles.iter().cloned());
-        for st in states.iter_mut() {
-            let p = c
-                .paths
-                .iter()
-                .find(|p| p.path == st.kind.name())
-                .ok_or_else(|| {
-                    anyhow::anyhow!("checkpoint: no state for path {}", st.kind.name())
-                })?;
-            st.run = checkpoint::restore_run(p).map_err(anyhow::Error::msg)?;
-            st.tracker = Tracker::restore(st.tracker.sem, p.open.clone(), p.closed.clone());
-            st.last_visit = p.last_visit.iter().cloned().collect();
-            st.pass_visited = p.pass_visited.iter().copied().collect();
-            st.pass_start = p.pass_start;
-            if let Some(m) = st.monitor.as_mut() {
-                m.findings.extend(p.findings.iter().cloned());
-            }
-        }
-    }
     // Warm-up: ticks with devices but no churn and nothing recorded, so that the measured
-    // ticks start from a converged state instead of the generated one.
+    // ticks start from a converged state instead of the generated one. No monitor and no
+    // faults during the warm-up: they start with the measured ticks.
     let tw = clock.now();
-    // No monitor and no faults during the warm-up: they start with the measured ticks.
-    let parked: Vec<(Option<Monitor>, FaultPlan)> = states
-        .iter_mut()
-        .map(|st| (st.monitor.take(), std::mem::take(&mut st.faults)))
-        .collect();
-    for w in 0..warmup_ticks {
-        for st in states.iter_mut() {
-            let (_, report) = reconcile_tick(st, cfg, clock, 0)?;
+    for w in 0..cfg.warmup_ticks {
+        for st in states.iter_mut().filter(|st| st.pos < steps.warmup(w)) {
+            let monitor = st.monitor.take();
+            let faults = std::mem::take(&mut st.faults);
+            let (_, report) = reconcile_tick(st, cfg, clock, 0, atomic)?;
+            st.monitor = monitor;
+            st.faults = faults;
             if let Some(r) = report {
                 st.pass_visited.extend(r.visited.iter().copied());
                 visit_uuids(&st.conn, &r.visited, 0, &mut st.last_visit)?;
@@ -842,106 +858,56 @@ pub fn run_on(
                     st.pass_visited.clear();
                 }
             }
+            if atomic {
+                record::ensure_txn(&st.conn)?;
+            }
             device::acknowledge(&mut st.conn, &st.model, WARMUP_TICK_BASE + w as u64)?;
+            commit(st, steps.warmup(w), &shared, &result, clock)?;
             on_event(RunEvent::Warmup(st.kind, w))?;
         }
     }
-    for (st, (monitor, faults)) in states.iter_mut().zip(parked) {
-        if warmup_ticks > 0 {
-            st.run = PathRun::default();
-        }
-        st.monitor = monitor;
-        st.faults = faults;
-    }
     result.warmup_time = clock.since(tw);
-    for tick in first_tick..cfg.ticks {
-        let mut boundary = None;
+    let mut pending: Option<(Vec<Event>, u32, u64)> = None;
+    for tick in 0..cfg.ticks {
+        if states.iter().all(|st| st.pos >= steps.part_b(tick)) {
+            continue;
+        }
         let churn_now = pending.take();
         if let Some((evs, _, _)) = &churn_now {
             for e in evs {
                 *result.events.entry(event_kind(e)).or_default() += 1;
             }
         }
-        for st in states.iter_mut() {
-            if can_reset_rss {
-                procstat::reset_peak_rss();
+        // Part A: reconciler, writer, devices, convergence check.
+        for st in states.iter_mut().filter(|st| st.pos < steps.part_a(tick)) {
+            if tick == 0 && cfg.warmup_ticks > 0 {
+                // The warm-up's figures are not the run's.
+                st.run = PathRun::default();
             }
-            // Concurrency mode: the churn task writes the previous interval's events while
-            // this tick runs (spec-free choice: Fleet's own writers never pause for its cron).
-            let task = match (&churn_now, st.churn.take()) {
-                (Some((evs, etick, enow)), Some(mut conn)) => {
-                    let (evs, sem, etick, enow) = (evs.clone(), st.tracker.sem, *etick, *enow);
-                    let at = start + enow as i64;
-                    Some(runtime()?.spawn_blocking(move || {
-                        let t = std::time::Instant::now();
-                        let r = churn_step(&mut conn, &evs, &sem, at, etick);
-                        (conn, r, t.elapsed(), etick, enow)
-                    }))
-                }
-                (_, conn) => {
-                    st.churn = conn;
-                    None
-                }
-            };
-            let busy0 = st.busy.as_ref().map(BusyCounter::read);
-            let cpu0 = procstat::thread_cpu();
-            let (mut row, report) = reconcile_tick(st, cfg, clock, tick)?;
-            if let (Some(c), Some((r0, w0))) = (&st.busy, busy0) {
-                let (r1, w1) = c.read();
-                row.busy_retries = r1 - r0;
-                if w1 > w0 {
-                    // Ticks that waited for the lock, and how long.
-                    record(&mut st.run, "busy_wait", Duration::from_micros(w1 - w0));
-                }
-            }
-            if let Some(task) = task {
-                let (conn, r, took, etick, enow) = runtime()?
-                    .block_on(task)
-                    .map_err(|e| anyhow::anyhow!("the churn task failed: {e}"))?;
-                st.churn = Some(conn);
-                let (scope, before, after) = r.context("concurrent churn")?;
-                record(&mut st.run, "churn", took);
-                st.tracker
-                    .record_changes(&st.conn, &before, &after, etick, enow)?;
-                // Written while tick `tick` ran: that tick may or may not have seen it.
-                touch(&scope, tick, &mut touched_hosts, &mut touched_profiles);
-            }
-            if let (Some(a), Some(b)) = (cpu0, procstat::thread_cpu()) {
-                st.run.cpu += b.saturating_sub(a);
-            }
-            if can_reset_rss {
-                st.run.peak_rss_kib = st.run.peak_rss_kib.max(procstat::peak_rss_kib());
-            }
-            if let Some(r) = report {
-                for &id in &r.visited {
-                    st.pass_visited.insert(id);
-                }
-                if r.outcome == Outcome::Ok || r.outcome == Outcome::Empty {
-                    visit_uuids(&st.conn, &r.visited, tick, &mut st.last_visit)?;
-                }
-                if r.pass_complete {
-                    boundary = Some((st.pass_start, std::mem::take(&mut st.pass_visited)));
-                    st.pass_start = tick + 1;
-                }
-            }
-            on_event(RunEvent::Tick(&row))?;
-            st.run.ticks.push(row);
+            part_a(
+                st,
+                cfg,
+                clock,
+                tick,
+                churn_now.as_ref(),
+                &mut shared,
+                atomic,
+            )?;
+            on_event(RunEvent::Tick(
+                st.run.ticks.last().expect("part A records its tick"),
+            ))?;
+            commit(st, steps.part_a(tick), &shared, &result, clock)?;
         }
         let now_s = (tick as u64 + 1) * interval;
-        for st in states.iter_mut() {
-            let td = clock.now();
-            device::acknowledge(&mut st.conn, &st.model, tick as u64)?;
-            record(&mut st.run, "devices", clock.since(td));
-            let tc = clock.now();
-            for l in st.tracker.check(&st.conn, now_s)? {
-                record(&mut st.run, "convergence", Duration::from_secs(l));
-            }
-            record(&mut st.run, "convergence_check", clock.since(tc));
-        }
+        // The state comparison at a batched pass boundary, unless a path already committed
+        // part B of this tick (its record holds the comparison's rows).
+        let boundary = states.iter().find_map(|st| st.boundary.clone());
         if let Some((pass_start, visited)) = boundary
             && states.len() == 2
+            && shared.pos < steps.part_b(tick)
         {
             let (l, b) = (&states[0], &states[1]);
+            let visited: HashSet<i64> = visited.into_iter().collect();
             let tq = clock.now();
             let rows = compare_states(
                 &b.conn,
@@ -952,8 +918,8 @@ pub fn run_on(
                     tick,
                     pass_start,
                     last_visit: &b.last_visit,
-                    touched_hosts: &touched_hosts,
-                    touched_profiles: &touched_profiles,
+                    touched_hosts: &shared.touched_hosts,
+                    touched_profiles: &shared.touched_profiles,
                 },
             )
             .context("comparing the two paths' states at a pass boundary")?;
@@ -964,22 +930,23 @@ pub fn run_on(
                 r
             }));
             result.equivalence_time += clock.since(tq);
+            crate::crashpoint::here("states compared");
         }
+        // Part B: churn (in the concurrency mode, applied by the churn task during the next
+        // tick instead).
         let evs = events(s, universe, tick);
         if cfg.concurrent_churn {
-            // Applied by the churn task while the next tick runs.
-            pending = (!evs.is_empty()).then_some((evs, tick, now_s));
-            continue;
-        }
-        if !evs.is_empty() {
+            pending = (!evs.is_empty()).then_some((evs.clone(), tick, now_s));
+        } else if shared.pos < steps.part_b(tick) {
             for e in &evs {
                 *result.events.entry(event_kind(e)).or_default() += 1;
             }
-            for st in states.iter_mut() {
-                // A resumed tick whose churn this database already committed: not twice.
-                if churned_tick(&st.conn)?.is_some_and(|t| t >= tick) {
-                    continue;
-                }
+        }
+        shared.pos = shared.pos.max(steps.part_b(tick));
+        for st in states.iter_mut().filter(|st| st.pos < steps.part_b(tick)) {
+            st.boundary = None;
+            if !cfg.concurrent_churn && !evs.is_empty() {
+                record::ensure_txn(&st.conn)?;
                 let tc = clock.now();
                 let sem = st.tracker.sem;
                 let (scope, before, after) =
@@ -987,19 +954,15 @@ pub fn run_on(
                 st.tracker
                     .record_changes(&st.conn, &before, &after, tick, now_s)?;
                 record(&mut st.run, "churn", clock.since(tc));
-                touch(&scope, tick, &mut touched_hosts, &mut touched_profiles);
+                touch(
+                    &scope,
+                    tick,
+                    &mut shared.touched_hosts,
+                    &mut shared.touched_profiles,
+                );
             }
+            commit(st, steps.part_b(tick), &shared, &result, clock)?;
         }
-        let tk = clock.now();
-        let c = checkpoint_of(
-            tick + 1,
-            &states,
-            &result,
-            &touched_hosts,
-            &touched_profiles,
-        );
-        on_event(RunEvent::Checkpoint(&c))?;
-        result.checkpoint_time += clock.since(tk);
     }
     for st in states {
         let mut run = st.run;
@@ -1010,14 +973,163 @@ pub fn run_on(
     Ok(result)
 }
 
+/// Part A of a measured tick for one path (see `record`): reconciler and writer (with the
+/// concurrency mode's churn task running meanwhile), devices, convergence check.
+fn part_a(
+    st: &mut PathState,
+    cfg: &LoadtestConfig,
+    clock: &dyn Clock,
+    tick: u32,
+    churn_now: Option<&(Vec<Event>, u32, u64)>,
+    shared: &mut SharedState,
+    atomic: bool,
+) -> anyhow::Result<()> {
+    let start = start_s(&cfg.scenario);
+    let can_reset_rss = procstat::reset_peak_rss();
+    // Concurrency mode: the churn task writes the previous interval's events while this tick
+    // runs (spec-free choice: Fleet's own writers never pause for its cron).
+    let task = match (churn_now, st.churn.take()) {
+        (Some((evs, etick, enow)), Some(mut conn)) => {
+            let (evs, sem, etick, enow) = (evs.clone(), st.tracker.sem, *etick, *enow);
+            let at = start + enow as i64;
+            Some(runtime()?.spawn_blocking(move || {
+                let t = std::time::Instant::now();
+                let r = churn_step(&mut conn, &evs, &sem, at, etick);
+                (conn, r, t.elapsed(), etick, enow)
+            }))
+        }
+        (_, conn) => {
+            st.churn = conn;
+            None
+        }
+    };
+    let busy0 = st.busy.as_ref().map(BusyCounter::read);
+    let cpu0 = procstat::thread_cpu();
+    let (mut row, report) = reconcile_tick(st, cfg, clock, tick, atomic)?;
+    crate::crashpoint::here("reconciler and writer done, step open");
+    if let (Some(c), Some((r0, w0))) = (&st.busy, busy0) {
+        let (r1, w1) = c.read();
+        row.busy_retries = r1 - r0;
+        if w1 > w0 {
+            // Ticks that waited for the lock, and how long.
+            record(&mut st.run, "busy_wait", Duration::from_micros(w1 - w0));
+        }
+    }
+    if let Some(task) = task {
+        let (conn, r, took, etick, enow) = runtime()?
+            .block_on(task)
+            .map_err(|e| anyhow::anyhow!("the churn task failed: {e}"))?;
+        st.churn = Some(conn);
+        let (scope, before, after) = r.context("concurrent churn")?;
+        record(&mut st.run, "churn", took);
+        st.tracker
+            .record_changes(&st.conn, &before, &after, etick, enow)?;
+        // Written while tick `tick` ran: that tick may or may not have seen it.
+        touch(
+            &scope,
+            tick,
+            &mut shared.touched_hosts,
+            &mut shared.touched_profiles,
+        );
+    }
+    if let (Some(a), Some(b)) = (cpu0, procstat::thread_cpu()) {
+        st.run.cpu += b.saturating_sub(a);
+    }
+    if can_reset_rss {
+        st.run.peak_rss_kib = st.run.peak_rss_kib.max(procstat::peak_rss_kib());
+    }
+    if let Some(r) = report {
+        for &id in &r.visited {
+            st.pass_visited.insert(id);
+        }
+        if r.outcome == Outcome::Ok || r.outcome == Outcome::Empty {
+            visit_uuids(&st.conn, &r.visited, tick, &mut st.last_visit)?;
+        }
+        if r.pass_complete {
+            let mut visited: Vec<i64> = std::mem::take(&mut st.pass_visited).into_iter().collect();
+            visited.sort_unstable();
+            st.boundary = Some((st.pass_start, visited));
+            st.pass_start = tick + 1;
+        }
+    }
+    st.run.ticks.push(row);
+    let now_s = (tick as u64 + 1) * cfg.scenario.loadtest.interval_s as u64;
+    if atomic {
+        record::ensure_txn(&st.conn)?;
+    }
+    let td = clock.now();
+    device::acknowledge(&mut st.conn, &st.model, tick as u64)?;
+    record(&mut st.run, "devices", clock.since(td));
+    let tc = clock.now();
+    for l in st.tracker.check(&st.conn, now_s)? {
+        record(&mut st.run, "convergence", Duration::from_secs(l));
+    }
+    record(&mut st.run, "convergence_check", clock.since(tc));
+    Ok(())
+}
+
+/// Stores the path's record at step `pos` and commits the step (see `record`).
+fn commit(
+    st: &mut PathState,
+    pos: u64,
+    shared: &SharedState,
+    result: &LoadtestResult,
+    clock: &dyn Clock,
+) -> anyhow::Result<()> {
+    let tk = clock.now();
+    st.pos = pos;
+    let sorted = |m: &FxHashMap<String, u32>| -> Vec<(String, u32)> {
+        let mut v: Vec<(String, u32)> = m.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        v.sort();
+        v
+    };
+    let (open, closed) = st.tracker.parts();
+    let mut pass_visited: Vec<i64> = st.pass_visited.iter().copied().collect();
+    pass_visited.sort_unstable();
+    let mut rec = record::PathRecord::fresh(st.kind);
+    rec.pos = pos;
+    rec.set_run(&st.run);
+    rec.open = open;
+    rec.closed = closed;
+    rec.last_visit = sorted(&st.last_visit);
+    rec.pass_visited = pass_visited;
+    rec.pass_start = st.pass_start;
+    rec.boundary = st.boundary.clone();
+    rec.cursor = st.cursor.value.clone();
+    rec.monitor = st.monitor.clone();
+    rec.shared = record::Shared {
+        pos: shared.pos,
+        equivalence: result.equivalence.clone(),
+        events: result
+            .events
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect(),
+        touched_hosts: sorted(&shared.touched_hosts),
+        touched_profiles: sorted(&shared.touched_profiles),
+        equivalence_time_us: result.equivalence_time.as_micros() as u64,
+        checkpoint_time_us: (result.checkpoint_time + clock.since(tk)).as_micros() as u64,
+    };
+    record::ensure_txn(&st.conn)?;
+    crate::crashpoint::here("step written, not yet committed");
+    record::store(&st.conn, &rec)?;
+    if st.kind == PathKind::Batched && st.redis.is_none() {
+        // The SQLite store's table shows the cursor the record holds.
+        crate::cursor::CursorStore::write(&mut SqliteCursor::new(&st.conn)?, &st.cursor.value)?;
+    }
+    st.conn
+        .execute_batch("COMMIT")
+        .with_context(|| format!("{}: committing step {pos}", st.db.display()))?;
+    crate::crashpoint::here("step committed");
+    Ok(())
+}
+
 /// What `run` reports as it goes.
 pub enum RunEvent<'a> {
     /// A tick of one path ended.
     Tick(&'a TickRow),
     /// A warm-up tick (path, index) ended.
     Warmup(PathKind, u32),
-    /// Every path finished a tick: the state to resume from.
-    Checkpoint(&'a Checkpoint),
 }
 
 /// The event kinds, as `event_kind` names them.
@@ -1034,68 +1146,6 @@ pub const EVENT_KINDS: [&str; 11] = [
     "enrollment_toggle",
     "duplicate_host",
 ];
-
-fn checkpoint_of(
-    next_tick: u32,
-    states: &[PathState],
-    result: &LoadtestResult,
-    touched_hosts: &FxHashMap<String, u32>,
-    touched_profiles: &FxHashMap<String, u32>,
-) -> Checkpoint {
-    let sorted = |m: &FxHashMap<String, u32>| -> Vec<(String, u32)> {
-        let mut v: Vec<(String, u32)> = m.iter().map(|(k, v)| (k.clone(), *v)).collect();
-        v.sort();
-        v
-    };
-    Checkpoint {
-        next_tick,
-        paths: states
-            .iter()
-            .map(|st| {
-                let (open, closed) = st.tracker.parts();
-                let mut pass_visited: Vec<i64> = st.pass_visited.iter().copied().collect();
-                pass_visited.sort_unstable();
-                PathCheckpoint {
-                    path: st.kind.name().to_string(),
-                    ticks: st.run.ticks.clone(),
-                    hist: st
-                        .run
-                        .hist
-                        .iter()
-                        .map(|(k, h)| (k.clone(), h.encode()))
-                        .collect(),
-                    totals_us: st
-                        .run
-                        .totals
-                        .iter()
-                        .map(|(k, d)| (k.clone(), d.as_micros() as u64))
-                        .collect(),
-                    cpu_us: st.run.cpu.as_micros() as u64,
-                    peak_rss_kib: st.run.peak_rss_kib,
-                    open,
-                    closed,
-                    last_visit: sorted(&st.last_visit),
-                    pass_visited,
-                    pass_start: st.pass_start,
-                    findings: st
-                        .monitor
-                        .as_ref()
-                        .map(|m| m.findings.clone())
-                        .unwrap_or_default(),
-                }
-            })
-            .collect(),
-        equivalence: result.equivalence.clone(),
-        events: result
-            .events
-            .iter()
-            .map(|(k, v)| (k.to_string(), *v))
-            .collect(),
-        touched_hosts: sorted(touched_hosts),
-        touched_profiles: sorted(touched_profiles),
-        equivalence_time_us: result.equivalence_time.as_micros() as u64,
-    }
-}
 
 /// Records the tick at which each visited host uuid was last looked at.
 fn visit_uuids(
@@ -1114,11 +1164,14 @@ fn visit_uuids(
 }
 
 /// One path's reconciler and writer for one tick (what Fleet's cron does each interval).
+/// Writes nothing to the path database before the writer; with `atomic`, the step's
+/// transaction begins right before the writer (`record`).
 fn reconcile_tick(
     st: &mut PathState,
     cfg: &LoadtestConfig,
     clock: &dyn Clock,
     tick: u32,
+    atomic: bool,
 ) -> anyhow::Result<(TickRow, Option<batched::TickReport>)> {
     let interval = cfg.scenario.loadtest.interval_s as u64;
     let mut row = TickRow {
@@ -1182,13 +1235,9 @@ fn reconcile_tick(
             }
         }
         PathKind::Batched => {
-            let mut lite;
             let store: &mut dyn crate::cursor::CursorStore = match st.redis.as_mut() {
                 Some(r) => r,
-                None => {
-                    lite = SqliteCursor::new(conn)?;
-                    &mut lite
-                }
+                None => &mut st.cursor,
             };
             let plan = &st.faults;
             let mut cursor = FaultyCursor {
@@ -1242,12 +1291,19 @@ fn reconcile_tick(
             Some(hold) => Some(FaultPlan::hold_write_lock(&st.db, hold)?),
             None => None,
         };
-        let written = writer::apply(conn, &deltas, || {
-            let bytes: [u8; 16] = cmd_rng.random();
-            uuid::Builder::from_random_bytes(bytes)
-                .into_uuid()
-                .hyphenated()
-                .to_string()
+        let begun = if atomic {
+            record::ensure_txn(conn)
+        } else {
+            Ok(())
+        };
+        let written = begun.and_then(|_| {
+            writer::apply(conn, &deltas, || {
+                let bytes: [u8; 16] = cmd_rng.random();
+                uuid::Builder::from_random_bytes(bytes)
+                    .into_uuid()
+                    .hyphenated()
+                    .to_string()
+            })
         });
         if let Some(b) = blocker {
             let _ = b.join();
@@ -1875,7 +1931,7 @@ mod tests {
     use super::*;
 
     fn quick() -> Scenario {
-        Scenario::parse(include_str!("../scenarios/quick.toml"), "quick.toml").unwrap()
+        Scenario::parse(include_str!("../../scenarios/quick.toml"), "quick.toml").unwrap()
     }
 
     #[test]
@@ -1948,8 +2004,13 @@ mod tests {
         let u = Universe::load(&conn).unwrap();
         let clock = crate::clock::FakeClock::stepping(Duration::from_micros(100));
         let cfg = config(&s, 3);
+        let setup = record::Setup {
+            universe: u.clone(),
+            ticks: 3,
+        };
+        record::init(&conn, ":memory:", &setup, PathKind::Batched).unwrap();
         let dbs = vec![(PathKind::Batched, conn, PathBuf::from(":memory:"))];
-        let r = run(dbs, &cfg, &u, &clock, None, |_| Ok(())).unwrap();
+        let r = run(dbs, &cfg, &u, &clock, |_| Ok(())).unwrap();
         let run = &r.runs[0].1;
         // Every phase reads the clock twice: one 100 µs step.
         for phase in [
