@@ -72,14 +72,20 @@ pub struct ReproArgs {
     #[arg(long)]
     pub list: bool,
     /// Run the batched ticks on a MySQL-compatible server: `mysql://USER:PASS@HOST:PORT/DB`
-    /// (the scenario's fleet is loaded there first, replacing a fleet reconsim loaded before).
-    /// Default: SQLite in memory.
+    /// (the scenario's fleet is loaded there first; a fleet reconsim loaded before is replaced
+    /// only with --force). Default: SQLite in memory.
     #[arg(long, value_name = "BACKEND")]
     pub backend: Option<crate::backend::Backend>,
-    /// Keep the cursor in Redis (`redis://HOST:PORT`, key `mdm:apple:recon_cursor`, reset to
-    /// "" first) instead of the database.
+    /// With --backend: replace a fleet reconsim loaded there before.
+    #[arg(long, requires = "backend")]
+    pub force: bool,
+    /// Keep the cursor in Redis (`redis://HOST:PORT`, at --cursor-key, reset to "" first)
+    /// instead of the database.
     #[arg(long, value_name = "URL")]
     pub cursor: Option<String>,
+    /// The Redis key of the cursor (Fleet's own is `mdm:apple:recon_cursor`).
+    #[arg(long, default_value = crate::cursor::DEFAULT_REDIS_KEY, value_name = "KEY")]
+    pub cursor_key: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -97,10 +103,15 @@ pub struct TickArgs {
     /// Ticks to run.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub ticks: u32,
-    /// Where the cursor lives: `db` (table `reconsim_cursor` of the database) or
-    /// `redis://HOST:PORT[/N]` (key `mdm:apple:recon_cursor`, no TTL, as in Fleet).
-    #[arg(long, default_value = "db", value_name = "db|URL")]
+    /// Where the cursor lives: `db` (table `reconsim_cursor` of the database; only in a
+    /// database reconsim generated, it never writes into another), `file:PATH` (a file of its
+    /// own) or `redis://HOST:PORT[/N]` (at --cursor-key, no TTL, as in Fleet).
+    #[arg(long, default_value = "db", value_name = "db|file:PATH|URL")]
     pub cursor: String,
+    /// The Redis key of the cursor. Fleet's own key, `mdm:apple:recon_cursor`, moves the
+    /// cursor of a real Fleet cron sharing that Redis: give it only on purpose.
+    #[arg(long, default_value = crate::cursor::DEFAULT_REDIS_KEY, value_name = "KEY")]
+    pub cursor_key: String,
     /// Set the cursor to "" before the first tick (a fresh pass).
     #[arg(long)]
     pub reset_cursor: bool,
@@ -210,11 +221,13 @@ pub struct LoadtestArgs {
     /// folder's `report.html` and `backends.csv` put them side by side.
     #[arg(long, value_name = "BACKEND")]
     pub backend: Vec<crate::backend::Backend>,
-    /// Keep the batched path's cursor in Redis (`redis://HOST:PORT`, key
-    /// `mdm:apple:recon_cursor`, reset to "" when a run starts, kept across `--resume`) instead
-    /// of the path's database.
+    /// Keep the batched path's cursor in Redis (`redis://HOST:PORT`, at --cursor-key, reset
+    /// to "" when a run starts, kept across `--resume`) instead of the path's database.
     #[arg(long, value_name = "URL")]
     pub cursor: Option<String>,
+    /// The Redis key of the cursor (Fleet's own is `mdm:apple:recon_cursor`).
+    #[arg(long, default_value = crate::cursor::DEFAULT_REDIS_KEY, value_name = "KEY")]
+    pub cursor_key: String,
     /// Results folder [default: results/<UTC time>-<scenario>-<seed>]; must be missing or
     /// empty unless --force.
     #[arg(long)]
@@ -268,12 +281,24 @@ pub enum PathArg {
     Batched,
 }
 
+/// The environment variable that names a backend when neither `--db` nor `--backend` does, so
+/// a server URL with its password need not stand on the command line (or in shell history).
+pub const BACKEND_ENV: &str = "RECONSIM_BACKEND";
+
+/// The backend `RECONSIM_BACKEND` names; an error saying what is missing when it is unset.
+pub fn env_backend() -> anyhow::Result<crate::backend::Backend> {
+    match std::env::var(BACKEND_ENV) {
+        Ok(v) if !v.is_empty() => v.parse().map_err(|e| anyhow::anyhow!("{BACKEND_ENV}: {e}")),
+        _ => anyhow::bail!("--db PATH or --backend BACKEND is required (or set {BACKEND_ENV})"),
+    }
+}
+
 /// Options shared by the commands that run the reconcilers.
 #[derive(Debug, clap::Args)]
 pub struct ReconcileArgs {
     /// Database file (any SQLite file that meets the spec §1 contract); the same as
-    /// `--backend sqlite:PATH`.
-    #[arg(long, required_unless_present = "backend", conflicts_with = "backend")]
+    /// `--backend sqlite:PATH`. Without --db and --backend: the RECONSIM_BACKEND variable.
+    #[arg(long, conflicts_with = "backend")]
     pub db: Option<PathBuf>,
     /// Where the fleet lives: `sqlite:PATH` or `mysql://USER:PASS@HOST:PORT/DB` (a database
     /// that `generate --backend` loaded, or any with the spec §1 tables). `measure` takes it
@@ -341,8 +366,9 @@ pub struct GenerateArgs {
     /// Scenario TOML file.
     #[arg(long)]
     pub scenario: PathBuf,
-    /// Database file to create (the same as `--backend sqlite:PATH`).
-    #[arg(long, required_unless_present = "backend", conflicts_with = "backend")]
+    /// Database file to create (the same as `--backend sqlite:PATH`). Without --db and
+    /// --backend: the RECONSIM_BACKEND variable.
+    #[arg(long, conflicts_with = "backend")]
     pub db: Option<PathBuf>,
     /// Where to put the fleet: `sqlite:PATH`, or `mysql://USER:PASS@HOST:PORT/DB` (built in
     /// memory, then bulk-loaded into that database, created if missing; it must hold no spec
@@ -376,18 +402,19 @@ pub struct InspectArgs {
 
 impl ReconcileArgs {
     /// Every backend given: `--backend`s, else `--db` as an SQLite file.
-    pub fn backends(&self) -> Vec<crate::backend::Backend> {
-        match &self.db {
+    pub fn backends(&self) -> anyhow::Result<Vec<crate::backend::Backend>> {
+        Ok(match &self.db {
             Some(db) if self.backend.is_empty() => {
                 vec![crate::backend::Backend::Sqlite(db.clone())]
             }
+            None if self.backend.is_empty() => vec![env_backend()?],
             _ => self.backend.clone(),
-        }
+        })
     }
 
     /// The one backend of a command that takes one.
     pub fn one_backend(&self, command: &str) -> anyhow::Result<crate::backend::Backend> {
-        let all = self.backends();
+        let all = self.backends()?;
         if let Some(b) = all
             .iter()
             .find(|b| matches!(b, crate::backend::Backend::Sqlite(p) if p.as_os_str().is_empty()))

@@ -7,6 +7,11 @@ use rusqlite::{Connection, OptionalExtension};
 /// Fleet's Redis key; also the row key in the SQLite store.
 pub const CURSOR_KEY: &str = "mdm:apple:recon_cursor";
 
+/// reconsim's own Redis key by default (`--cursor-key`): pointed at a Redis that Fleet also
+/// uses, reconsim never moves Fleet's cursor unless `--cursor-key mdm:apple:recon_cursor` says
+/// so in as many words.
+pub const DEFAULT_REDIS_KEY: &str = "reconsim:mdm:apple:recon_cursor";
+
 #[derive(Debug, thiserror::Error)]
 pub enum CursorError {
     #[error("cursor read: {0}")]
@@ -91,8 +96,42 @@ impl CursorStore for SqliteCursor<'_> {
     }
 }
 
+/// The cursor in a file of its own (`--cursor file:PATH`), for a database reconsim only reads:
+/// one line, written whole (temp file, then rename); a missing file is `""`.
+pub struct FileCursor {
+    pub path: std::path::PathBuf,
+}
+
+impl CursorStore for FileCursor {
+    fn read(&mut self) -> Result<String, CursorError> {
+        match std::fs::read_to_string(&self.path) {
+            Ok(s) => Ok(s.trim_end_matches('\n').to_string()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+            Err(e) => Err(CursorError::Read(format!("{}: {e}", self.path.display()))),
+        }
+    }
+    fn write(&mut self, value: &str) -> Result<(), CursorError> {
+        crate::files::write_atomic(&self.path, format!("{value}\n").as_bytes())
+            .map_err(|e| CursorError::Write(e.to_string()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_file_cursor_starts_empty_and_keeps_what_was_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = FileCursor {
+            path: dir.path().join("cursor"),
+        };
+        assert_eq!(c.read().unwrap(), "");
+        c.write("ABC").unwrap();
+        let mut again = FileCursor {
+            path: dir.path().join("cursor"),
+        };
+        assert_eq!(again.read().unwrap(), "ABC");
+    }
+
     use super::*;
 
     #[test]

@@ -276,15 +276,78 @@ fn probe_greeting(host: &str, port: u16, wait: Duration) -> Result<(), String> {
     }
 }
 
+/// Parses a server URL. Besides the client library's own parameters it takes MySQL's
+/// `ssl-mode` (`DISABLED`, `REQUIRED`: encrypted, certificate not checked, `VERIFY_CA`: signed
+/// by `ssl-ca=PATH`, `VERIFY_IDENTITY`: that and the host name), as managed servers (RDS,
+/// Aurora) ask for, over rustls.
+fn parse_url(url: &str) -> Result<Opts, mysql::UrlError> {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, q),
+        None => (url, ""),
+    };
+    let mut mode = None;
+    let mut ca = None;
+    let mut rest = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("ssl-mode", v)) => mode = Some(v.to_ascii_uppercase()),
+            Some(("ssl-ca", v)) => ca = Some(v.to_string()),
+            _ => rest.push(pair),
+        }
+    }
+    let plain = if rest.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", rest.join("&"))
+    };
+    let opts = Opts::from_url(&plain)?;
+    let ssl = match mode.as_deref() {
+        None | Some("DISABLED") => {
+            if ca.is_some() {
+                return Err(mysql::UrlError::InvalidValue(
+                    "ssl-ca".into(),
+                    "needs ssl-mode=VERIFY_CA or VERIFY_IDENTITY".into(),
+                ));
+            }
+            return Ok(opts);
+        }
+        Some("REQUIRED") => mysql::SslOpts::default()
+            .with_danger_accept_invalid_certs(true)
+            .with_danger_skip_domain_validation(true),
+        Some("VERIFY_CA") => mysql::SslOpts::default().with_danger_skip_domain_validation(true),
+        Some("VERIFY_IDENTITY") => mysql::SslOpts::default(),
+        Some(other) => {
+            return Err(mysql::UrlError::InvalidValue(
+                "ssl-mode".into(),
+                format!("{other} (expected DISABLED, REQUIRED, VERIFY_CA or VERIFY_IDENTITY)"),
+            ));
+        }
+    };
+    let ssl = match ca {
+        Some(p) => ssl.with_root_cert_path(Some(std::path::PathBuf::from(p))),
+        None => ssl,
+    };
+    Ok(OptsBuilder::from_opts(opts).ssl_opts(Some(ssl)).into())
+}
+
+/// A URL without a password takes `MYSQL_PWD` from the environment (the variable MySQL's own
+/// clients read), so the password need not appear on the command line.
+fn with_env_password(opts: Opts) -> Opts {
+    match (opts.get_pass(), std::env::var("MYSQL_PWD")) {
+        (None, Ok(pwd)) if !pwd.is_empty() => OptsBuilder::from_opts(opts).pass(Some(pwd)).into(),
+        _ => opts,
+    }
+}
+
 /// A connection to the server of `url` without selecting a database (`name` is for messages).
 fn server_conn(url: &str, name: &str) -> anyhow::Result<Conn> {
     let shown = shown_url(url);
-    let opts = Opts::from_url(url)
-        .map_err(|e| anyhow::anyhow!("--backend {shown}: not a MySQL URL: {e}"))?;
+    let opts =
+        parse_url(url).map_err(|e| anyhow::anyhow!("--backend {shown}: not a MySQL URL: {e}"))?;
     let (host, port) = (opts.get_ip_or_hostname().to_string(), opts.get_tcp_port());
     probe_greeting(&host, port, Duration::from_secs(5))
         .map_err(|e| anyhow::anyhow!("--backend {shown}: {e}"))?;
-    let opts = OptsBuilder::from_opts(opts)
+    let opts = OptsBuilder::from_opts(with_env_password(opts))
         .db_name(None::<String>)
         .prefer_socket(false)
         .tcp_connect_timeout(Some(Duration::from_secs(5)));
@@ -296,7 +359,7 @@ impl MyDb {
     /// server: unreachable, not MySQL, wrong credentials, unknown database.
     pub fn connect(url: &str) -> anyhow::Result<MyDb> {
         let shown = shown_url(url);
-        let opts = Opts::from_url(url)
+        let opts = parse_url(url)
             .map_err(|e| anyhow::anyhow!("--backend {shown}: not a MySQL URL: {e}"))?;
         let database = opts.get_db_name().map(str::to_string).ok_or_else(|| {
             anyhow::anyhow!(
@@ -306,7 +369,7 @@ impl MyDb {
         let (host, port) = (opts.get_ip_or_hostname().to_string(), opts.get_tcp_port());
         probe_greeting(&host, port, Duration::from_secs(5))
             .map_err(|e| anyhow::anyhow!("--backend {shown}: {e}"))?;
-        let opts = OptsBuilder::from_opts(opts)
+        let opts = OptsBuilder::from_opts(with_env_password(opts))
             .prefer_socket(false)
             .tcp_connect_timeout(Some(Duration::from_secs(5)))
             .init(vec![
@@ -340,7 +403,7 @@ impl MyDb {
     /// need not exist): run before any work that the server would otherwise fail late.
     pub fn check_server(url: &str) -> anyhow::Result<()> {
         let shown = shown_url(url);
-        let name = Opts::from_url(url)
+        let name = parse_url(url)
             .ok()
             .and_then(|o| o.get_db_name().map(str::to_string))
             .unwrap_or_default();
@@ -490,6 +553,32 @@ pub fn push_literal(out: &mut String, v: rusqlite::types::ValueRef<'_>, column: 
             }
             out.push('\'');
         }
+    }
+}
+
+impl MyDb {
+    /// Refuses to go on where the database already holds a fleet reconsim loaded, unless
+    /// `force` (as `generate --force` replaces an SQLite file).
+    /// The TLS cipher of this session (empty: not encrypted).
+    pub fn session_cipher(&self) -> anyhow::Result<String> {
+        let row: Option<(String, String)> = self
+            .conn
+            .borrow_mut()
+            .query_first("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+            .map_err(|e| anyhow::anyhow!("--backend {}: {e}", self.shown))?;
+        Ok(row.map(|r| r.1).unwrap_or_default())
+    }
+
+    pub fn refuse_existing_fleet(&self, force: bool) -> anyhow::Result<()> {
+        if !force && self.present_tables()?.iter().any(|t| t == "reconsim_meta") {
+            anyhow::bail!(
+                "--backend {}: database {} already holds a reconsim fleet (pass --force to \
+                 replace it)",
+                self.shown,
+                self.database
+            );
+        }
+        Ok(())
     }
 }
 
@@ -1142,6 +1231,14 @@ const TUNED_REMOVE: &str = "
                       WHERE ds.host_uuid = hmap.host_uuid AND ds.profile_uuid = hmap.profile_uuid)
       AND ";
 
+/// The server's error code of a failed statement, if the server sent one.
+fn server_code(e: &mysql::Error) -> Option<u16> {
+    match e {
+        mysql::Error::MySqlError(m) => Some(m.code),
+        _ => None,
+    }
+}
+
 fn le(phase: &'static str) -> impl Fn(mysql::Error) -> LegacyError {
     move |e| LegacyError::Backend {
         phase,
@@ -1195,7 +1292,21 @@ impl MyDb {
             LegacySql::Tuned => {
                 let t = clock.now();
                 for stmt in tuned_statements() {
-                    self.exec(&stmt).map_err(le("desired state"))?;
+                    self.exec(&stmt).map_err(|e| match server_code(&e) {
+                        // ER_DBACCESS_DENIED_ERROR, ER_TABLEACCESS_DENIED_ERROR,
+                        // ER_SPECIFIC_ACCESS_DENIED_ERROR: a read-only account.
+                        Some(1044 | 1142 | 1227) => LegacyError::Backend {
+                            phase: "desired state",
+                            message: format!(
+                                "the tuned legacy SQL builds temporary tables, which needs the \
+                                 CREATE TEMPORARY TABLES privilege on database {}; this account \
+                                 lacks it ({e}). Grant it, or run --legacy-sql as-written, which \
+                                 only reads",
+                                self.database
+                            ),
+                        },
+                        _ => le("desired state")(e),
+                    })?;
                 }
                 res.timings.push(("desired", clock.since(t)));
                 let t = clock.now();

@@ -1,10 +1,11 @@
-//! The batched path's cursor in Redis, as Fleet keeps it (spec §4.1; issue 6): key
-//! `mdm:apple:recon_cursor`, plain GET and SET, no TTL. A failed command drops the connection
+//! The batched path's cursor in Redis, as Fleet keeps it (spec §4.1; issue 6): plain GET and
+//! SET, no TTL, at reconsim's own key (`reconsim:mdm:apple:recon_cursor`) unless the user names
+//! another, Fleet's `mdm:apple:recon_cursor` included. A failed command drops the connection
 //! and the next one reconnects, so a Redis restart mid-run costs the ticks it was down: a read
 //! error is "start from the beginning" to the tick (spec §4.1 step 1), a write error follows
 //! the variant (swallowed by all but `latest`, spec §8 B3).
 
-use crate::cursor::{CURSOR_KEY, CursorError, CursorStore};
+use crate::cursor::{CursorError, CursorStore};
 use std::time::Duration;
 
 /// How long a command may wait for Redis before it counts as failed.
@@ -15,19 +16,22 @@ pub struct RedisCursor {
     conn: Option<redis::Connection>,
     /// The URL, for messages.
     pub url: String,
+    /// The key the cursor is kept at.
+    pub key: String,
     /// Commands that failed (read and write), for reports.
     pub errors: u64,
 }
 
 impl RedisCursor {
     /// Connects and checks the server answers PING; one clear line otherwise.
-    pub fn connect(url: &str) -> anyhow::Result<RedisCursor> {
+    pub fn connect(url: &str, key: &str) -> anyhow::Result<RedisCursor> {
         let client = redis::Client::open(url)
             .map_err(|e| anyhow::anyhow!("--cursor {url}: not a Redis URL: {e}"))?;
         let mut c = RedisCursor {
             client,
             conn: None,
             url: url.to_string(),
+            key: key.to_string(),
             errors: 0,
         };
         let pong: String = c
@@ -70,14 +74,14 @@ impl RedisCursor {
 impl CursorStore for RedisCursor {
     fn read(&mut self) -> Result<String, CursorError> {
         let mut cmd = redis::cmd("GET");
-        cmd.arg(CURSOR_KEY);
+        cmd.arg(&self.key);
         self.command::<Option<String>>(cmd)
             .map(Option::unwrap_or_default)
             .map_err(CursorError::Read)
     }
     fn write(&mut self, value: &str) -> Result<(), CursorError> {
         let mut cmd = redis::cmd("SET");
-        cmd.arg(CURSOR_KEY).arg(value);
+        cmd.arg(&self.key).arg(value);
         self.command::<()>(cmd).map_err(CursorError::Write)
     }
 }

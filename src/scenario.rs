@@ -562,6 +562,63 @@ impl Scenario {
         }
         v.timestamp("run.now", &self.run.now);
         v.positive("run.batch_size", self.run.batch_size as f64);
+        if self.faults.busy_write_ms > 0 && self.faults.busy_write_probability == 0.0 {
+            v.fail(
+                "faults.busy_write_ms",
+                "needs `busy_write_probability` above 0 (the share of ticks whose writer waits)"
+                    .into(),
+            );
+        }
+        // Bounds (issue 11): what the generator and the loadtest can hold, so a scenario that
+        // cannot fit fails here, naming its key, instead of aborting half-way.
+        if let Some(now) = crate::timefmt::parse_timestamp(&self.run.now) {
+            let (lo, hi) = (NOW_MIN, NOW_MAX);
+            if !(lo..=hi).contains(&now) {
+                v.fail(
+                    "run.now",
+                    format!(
+                        "{:?} is outside {} .. {} (reports must fall after the never-reported \
+                         sentinel {} and every derived time must stay a 4-digit year)",
+                        self.run.now,
+                        crate::timefmt::timestamp(lo),
+                        crate::timefmt::timestamp(hi),
+                        crate::timefmt::SENTINEL
+                    ),
+                );
+            }
+            let max_age = (now - SENTINEL_S - 1).max(0) / 3600;
+            if self.hosts.label_updated_at.max_age_hours as i64 > max_age {
+                v.fail(
+                    "hosts.label_updated_at.max_age_hours",
+                    format!(
+                        "{} reaches back before the never-reported sentinel {}: at most {max_age} \
+                         for run.now {:?}",
+                        self.hosts.label_updated_at.max_age_hours,
+                        crate::timefmt::SENTINEL,
+                        self.run.now
+                    ),
+                );
+            }
+        }
+        v.at_most("hosts.count", self.hosts.count as f64, MAX_HOSTS as f64);
+        v.at_most("hosts.teams", self.hosts.teams as f64, 100_000.0);
+        v.at_most(
+            "current.deleted_hosts",
+            self.current.deleted_hosts as f64,
+            MAX_HOSTS as f64,
+        );
+        v.at_most(
+            "labels.dynamic",
+            (self.labels.dynamic as f64)
+                + (self.labels.manual as f64)
+                + (self.labels.host_vitals as f64),
+            1_000_000.0,
+        );
+        v.at_most(
+            "profiles.per_team",
+            (self.profiles.per_team as f64) * (self.hosts.teams as f64 + 1.0),
+            1_000_000.0,
+        );
 
         let h = &self.hosts;
         v.positive("hosts.count", h.count as f64);
@@ -681,6 +738,40 @@ impl Scenario {
         ] {
             v.non_negative(key, rate);
         }
+        for (key, rate) in [
+            (
+                "loadtest.membership_flips_per_min",
+                lt.membership_flips_per_min,
+            ),
+            ("loadtest.label_reports_per_min", lt.label_reports_per_min),
+            ("loadtest.profile_edits_per_min", lt.profile_edits_per_min),
+            ("loadtest.team_transfers_per_min", lt.team_transfers_per_min),
+            ("loadtest.new_labels_per_min", lt.new_labels_per_min),
+            (
+                "loadtest.label_deletions_per_min",
+                lt.label_deletions_per_min,
+            ),
+            ("loadtest.profile_adds_per_min", lt.profile_adds_per_min),
+            (
+                "loadtest.profile_deletions_per_min",
+                lt.profile_deletions_per_min,
+            ),
+            (
+                "loadtest.secrets_updates_per_min",
+                lt.secrets_updates_per_min,
+            ),
+            (
+                "loadtest.enrollment_toggles_per_min",
+                lt.enrollment_toggles_per_min,
+            ),
+            (
+                "loadtest.duplicate_hosts_per_min",
+                lt.duplicate_hosts_per_min,
+            ),
+        ] {
+            // Events of one tick are built in memory: at most a million per kind.
+            v.at_most(key, rate * lt.interval_s as f64 / 60.0, 1_000_000.0);
+        }
 
         let c = &self.current;
         v.rate("current.coverage", c.coverage);
@@ -715,6 +806,14 @@ impl Scenario {
     }
 }
 
+/// The largest fleet a scenario may ask for (hosts, or host uuids of deleted hosts).
+pub const MAX_HOSTS: u64 = 20_000_000;
+/// `run.now` bounds: after the never-reported sentinel, and early enough that a loadtest's
+/// virtual clock stays within 4-digit years.
+const SENTINEL_S: i64 = 946_684_800; // 2000-01-01 00:00:00
+const NOW_MIN: i64 = SENTINEL_S + 86_400; // 2000-01-02
+const NOW_MAX: i64 = 219_838_838_400; // 8936-06-01: a millennium of ticks before year 10000
+
 /// Collects the first validation failure.
 #[derive(Default)]
 struct Validator {
@@ -735,6 +834,15 @@ impl Validator {
     fn non_negative(&mut self, key: &str, x: f64) {
         if !(x >= 0.0 && x.is_finite()) {
             self.fail(key, format!("{x} must be a finite number >= 0"));
+        }
+    }
+    /// `x` (a count, or what a key drives) may not exceed `max`.
+    fn at_most(&mut self, key: &str, x: f64, max: f64) {
+        if x > max {
+            self.fail(
+                key,
+                format!("{x} is more than this tool supports (at most {max} here)"),
+            );
         }
     }
     fn positive(&mut self, key: &str, x: f64) {

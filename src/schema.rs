@@ -38,6 +38,14 @@ pub enum SchemaError {
     },
     #[error(transparent)]
     BadTimestamp(#[from] crate::timefmt::BadTimestamp),
+    #[error("table `{table}`, column `{column}`, {row}: {value} is not {expected}")]
+    BadValue {
+        table: &'static str,
+        column: &'static str,
+        row: String,
+        value: String,
+        expected: &'static str,
+    },
     #[error(transparent)]
     Sql(#[from] rusqlite::Error),
 }
@@ -47,6 +55,143 @@ const TS_GLOB: &str = "[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9] [0-2][0-9]:[0-
 /// Checks every timestamp column of spec §1 against its one format and names the first row
 /// that breaks it. The legacy SQL compares these columns as text, so a value in another format
 /// would silently compare wrong; this is where it is caught instead.
+/// Checks the values the reconcilers read (issue 11), before any of them runs: `diff`,
+/// `compare` and `tick` share it, so bad data fails as one line naming table, column and row
+/// (exit 2) instead of a type error deep in a path. Timestamps in their formats
+/// (`check_timestamps`), then per table one scan for: NULL or non-text keys and uuids, non-BLOB
+/// checksums, non-integer flags and ids, and `status` / `operation_type` outside spec §1's sets.
+pub fn check_values(conn: &Connection) -> Result<(), SchemaError> {
+    check_timestamps(conn)?;
+    const TEXT: &str = "text";
+    const INT: &str = "an integer";
+    const INT_OR_NULL: &str = "an integer or NULL";
+    const BLOB: &str = "a BLOB (binary checksum)";
+    const STATUS: &str = "one of NULL, 'pending', 'verifying', 'verified', 'failed' (spec §1)";
+    const OPERATION: &str = "one of NULL, 'install', 'remove' (spec §1)";
+    // (table, row label SQL, [(column, condition the value fails, what it should be)])
+    type Check = (
+        &'static str,
+        &'static str,
+        &'static [(&'static str, &'static str, &'static str)],
+    );
+    let checks: [Check; 7] = [
+        (
+            "hosts",
+            "'host id ' || quote(id)",
+            &[
+                ("id", "typeof(id) != 'integer'", INT),
+                ("uuid", "typeof(uuid) != 'text'", TEXT),
+                ("platform", "typeof(platform) != 'text'", TEXT),
+                (
+                    "team_id",
+                    "typeof(team_id) NOT IN ('integer', 'null')",
+                    INT_OR_NULL,
+                ),
+            ],
+        ),
+        (
+            "host_mdm",
+            "'host_id ' || quote(host_id)",
+            &[("enrolled", "typeof(enrolled) != 'integer'", INT)],
+        ),
+        (
+            "nano_enrollments",
+            "'id ' || quote(id)",
+            &[
+                ("enabled", "typeof(enabled) != 'integer'", INT),
+                ("type", "typeof(type) != 'text'", TEXT),
+                ("device_id", "typeof(device_id) != 'text'", TEXT),
+            ],
+        ),
+        (
+            "labels",
+            "'label id ' || quote(id)",
+            &[(
+                "label_membership_type",
+                "typeof(label_membership_type) != 'integer'",
+                INT,
+            )],
+        ),
+        (
+            "mdm_apple_configuration_profiles",
+            "'profile_uuid ' || quote(profile_uuid)",
+            &[
+                ("profile_uuid", "typeof(profile_uuid) != 'text'", TEXT),
+                ("team_id", "typeof(team_id) != 'integer'", INT),
+                ("checksum", "typeof(checksum) != 'blob'", BLOB),
+            ],
+        ),
+        (
+            "mdm_configuration_profile_labels",
+            "'id ' || quote(id)",
+            &[
+                (
+                    "label_id",
+                    "typeof(label_id) NOT IN ('integer', 'null')",
+                    INT_OR_NULL,
+                ),
+                ("exclude", "typeof(exclude) != 'integer'", INT),
+                ("require_all", "typeof(require_all) != 'integer'", INT),
+                ("label_name", "typeof(label_name) != 'text'", TEXT),
+            ],
+        ),
+        (
+            "host_mdm_apple_profiles",
+            "'host_uuid ' || quote(host_uuid) || ', profile_uuid ' || quote(profile_uuid)",
+            &[
+                ("host_uuid", "typeof(host_uuid) != 'text'", TEXT),
+                ("profile_uuid", "typeof(profile_uuid) != 'text'", TEXT),
+                ("checksum", "typeof(checksum) != 'blob'", BLOB),
+                (
+                    "status",
+                    "status IS NOT NULL AND (typeof(status) != 'text' OR status NOT IN \
+                     ('pending', 'verifying', 'verified', 'failed'))",
+                    STATUS,
+                ),
+                (
+                    "operation_type",
+                    "operation_type IS NOT NULL AND (typeof(operation_type) != 'text' OR \
+                     operation_type NOT IN ('install', 'remove'))",
+                    OPERATION,
+                ),
+            ],
+        ),
+    ];
+    for (table, label, columns) in checks {
+        let which: String = columns
+            .iter()
+            .enumerate()
+            .map(|(i, (c, cond, _))| format!("WHEN {cond} THEN {i}||'|'||quote({c})"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let any: String = columns
+            .iter()
+            .map(|(_, cond, _)| format!("({cond})"))
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        let sql = format!("SELECT {label}, CASE {which} END FROM {table} WHERE {any} LIMIT 1");
+        let bad: Option<(String, String)> = conn
+            .query_row(&sql, [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        if let Some((row, hit)) = bad {
+            let (i, value) = hit.split_once('|').unwrap_or(("0", &hit));
+            let (column, _, expected) = columns[i.parse::<usize>().unwrap_or(0)];
+            let table = CONTRACT
+                .iter()
+                .find(|(t, _)| *t == table)
+                .map_or("?", |(t, _)| t);
+            return Err(SchemaError::BadValue {
+                table,
+                column,
+                row,
+                value: value.to_string(),
+                expected,
+            });
+        }
+    }
+    Ok(())
+}
+
 pub fn check_timestamps(conn: &Connection) -> Result<(), SchemaError> {
     let dt6 = format!("{TS_GLOB}.[0-9][0-9][0-9][0-9][0-9][0-9]");
     // (table, column, row label SQL, pattern, nullable, format)

@@ -48,7 +48,7 @@ impl Snapshot {
                 let t = std::time::Instant::now();
                 let conn = crate::mysqldb::copy_to_sqlite(&my, copy)?;
                 let copy_time = Some(t.elapsed());
-                schema::check_timestamps(&conn)?;
+                schema::check_values(&conn)?;
                 Ok(Snapshot {
                     conn,
                     my: Some(my),
@@ -72,7 +72,7 @@ impl Snapshot {
         ))
         .with_context(|| format!("database {}: beginning a read transaction", path.display()))?;
         // The first read takes the snapshot; everything after sees the same data.
-        schema::check_timestamps(&conn)?;
+        schema::check_values(&conn)?;
         Ok(Snapshot {
             conn,
             my: None,

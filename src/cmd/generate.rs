@@ -35,7 +35,7 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<i32> {
     let backend = match (&args.backend, &args.db) {
         (Some(b), _) => b.clone(),
         (None, Some(db)) => Backend::Sqlite(db.clone()),
-        (None, None) => anyhow::bail!("--db or --backend is required"),
+        (None, None) => crate::cli::env_backend()?,
     };
     let mut out = std::io::stdout().lock();
     let progress = bar(args.quiet);
@@ -78,6 +78,8 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<i32> {
                 crate::mysqldb::MyDb::create_database(url, &name)?;
             }
             let my = crate::mysqldb::MyDb::connect(url)?;
+            my.refuse_existing_fleet(args.force)?;
+            generator::check_memory(&scenario)?;
             let mut conn = rusqlite::Connection::open_in_memory()?;
             let gen_stats = generator::generate_into(&mut conn, &scenario, &progress)?;
             progress.set_position(0);

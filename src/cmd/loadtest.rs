@@ -38,9 +38,11 @@ struct RunSpec {
     /// `state/`, removed when the run ends; the manifest shows the URL without it).
     #[serde(default)]
     backend: Option<String>,
-    /// The batched cursor's Redis URL, if not the database.
+    /// The batched cursor's Redis URL, if not the database, and its key.
     #[serde(default)]
     cursor: Option<String>,
+    #[serde(default)]
+    cursor_key: Option<String>,
     started_utc: String,
     command_line: Vec<String>,
 }
@@ -218,9 +220,21 @@ fn start(
     if let Some(db) = db {
         crate::schema::open_contract_db(db)?;
     }
+    // The virtual clock must stay a 4-digit year (the timestamp format of spec §1).
+    if let Some(t) = args.ticks {
+        let now = crate::timefmt::parse_timestamp(&scenario.run.now).unwrap_or(0);
+        let span = (t as i64 + args.warmup_ticks as i64 + 1) * scenario.loadtest.interval_s as i64;
+        if now + span > crate::timefmt::parse_timestamp("9999-12-31 23:59:59").unwrap_or(i64::MAX) {
+            anyhow::bail!(
+                "--ticks {t}: {t} ticks of {} s from run.now {:?} run past 9999-12-31",
+                scenario.loadtest.interval_s,
+                scenario.run.now
+            );
+        }
+    }
     // Servers answer before any generation work.
     if let Some(url) = &args.cursor {
-        crate::rediscursor::RedisCursor::connect(url)?;
+        crate::rediscursor::RedisCursor::connect(url, &args.cursor_key)?;
     }
     if let Some(url) = mysql {
         crate::mysqldb::MyDb::check_server(url)?;
@@ -247,6 +261,7 @@ fn start(
         database: db.map(|d| d.display().to_string()),
         backend: mysql.map(str::to_string),
         cursor: args.cursor.clone(),
+        cursor_key: Some(args.cursor_key.clone()),
         started_utc: started.to_rfc3339(),
         command_line: crate::mysqldb::command_line(),
     };
@@ -411,6 +426,10 @@ fn execute(
     let paths: Vec<PathKind> = dbs.iter().map(|d| d.0).collect();
     let cfg = LoadtestConfig {
         cursor_url: spec.cursor.clone(),
+        cursor_key: spec
+            .cursor_key
+            .clone()
+            .unwrap_or_else(|| crate::cursor::DEFAULT_REDIS_KEY.to_string()),
         scenario: scenario.clone(),
         paths: paths.clone(),
         ticks,

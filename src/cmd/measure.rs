@@ -11,7 +11,7 @@ use anyhow::Context;
 use std::io::Write;
 
 pub fn run(args: MeasureArgs) -> anyhow::Result<i32> {
-    let backends = args.common.backends();
+    let backends = args.common.backends()?;
     let progress = super::spinner(args.common.quiet);
     let mut snaps = Vec::new();
     for b in &backends {

@@ -18,14 +18,21 @@ pub fn run(args: ReproArgs) -> anyhow::Result<i32> {
     let (name, scenario) = repro::load(&name)?;
     let my = match &args.backend {
         None => None,
-        Some(crate::backend::Backend::Mysql(url)) => Some(crate::mysqldb::MyDb::connect(url)?),
+        Some(crate::backend::Backend::Mysql(url)) => {
+            let my = crate::mysqldb::MyDb::connect(url)?;
+            my.refuse_existing_fleet(args.force)?;
+            Some(my)
+        }
         Some(b) => anyhow::bail!(
             "--backend {b}: repro runs on SQLite in memory by default; --backend takes a \
              mysql:// URL"
         ),
     };
     let mut redis = match &args.cursor {
-        Some(url) => Some(crate::rediscursor::RedisCursor::connect(url)?),
+        Some(url) => Some(crate::rediscursor::RedisCursor::connect(
+            url,
+            &args.cursor_key,
+        )?),
         None => None,
     };
     let outcome = repro::run_on(&scenario, my.as_ref(), redis.as_mut())?;
@@ -37,9 +44,7 @@ pub fn run(args: ReproArgs) -> anyhow::Result<i32> {
         writeln!(
             o,
             "  cursor: {} key {} ({} failed commands)",
-            r.url,
-            crate::cursor::CURSOR_KEY,
-            r.errors
+            r.url, r.key, r.errors
         )?;
     }
     Ok(if outcome.reproduced {

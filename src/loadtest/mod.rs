@@ -81,8 +81,10 @@ pub struct LoadtestConfig {
     pub concurrent_churn: bool,
     /// Unrecorded ticks (reconciler, writer, devices; no churn) before the measured ones.
     pub warmup_ticks: u32,
-    /// The batched cursor in Redis at this URL instead of the path's database (issue 6).
+    /// The batched cursor in Redis at this URL instead of the path's database (issue 6), at
+    /// this key.
     pub cursor_url: Option<String>,
+    pub cursor_key: String,
 }
 
 /// One row of `ticks.csv`.
@@ -814,7 +816,7 @@ pub fn run_on(
     // resumed run continues the chain the killed run committed.
     if let Some(url) = &cfg.cursor_url {
         for st in states.iter_mut().filter(|st| st.kind == PathKind::Batched) {
-            let mut c = crate::rediscursor::RedisCursor::connect(url)?;
+            let mut c = crate::rediscursor::RedisCursor::connect(url, &cfg.cursor_key)?;
             crate::cursor::CursorStore::write(&mut c, &st.cursor.value)?;
             st.redis = Some(c);
         }
@@ -1983,6 +1985,7 @@ mod tests {
     fn config(s: &Scenario, ticks: u32) -> LoadtestConfig {
         LoadtestConfig {
             cursor_url: None,
+            cursor_key: String::new(),
             scenario: s.clone(),
             paths: vec![PathKind::Batched],
             ticks,

@@ -281,8 +281,9 @@ fn b1_reproduces_on_mariadb_through_server_metadata() {
     assert!(err.contains("MYSQL_TYPE_VAR_STRING"), "{err}");
     // The catalog entry end to end: REPRODUCED, and its fixed twin clean.
     let wd = Workdir::new();
+    // --force: this test loaded a fleet there above.
     let out = wd
-        .cmd(&["repro", "b1", "--backend", &url])
+        .cmd(&["repro", "b1", "--backend", &url, "--force"])
         .output()
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
@@ -290,8 +291,14 @@ fn b1_reproduces_on_mariadb_through_server_metadata() {
     assert!(text.starts_with("REPRODUCED b1"), "{text}");
     assert!(text.contains("MYSQL_TYPE_VAR_STRING"), "{text}");
     assert!(text.contains("backend: mysql://"), "{text}");
+    // The fleet b1 loaded stays unless the user asks, in so many words, to replace it.
+    let line = expect_error(wd.cmd(&["repro", "b1-fixed", "--backend", &url]));
+    assert!(
+        line.contains("already holds a reconsim fleet (pass --force"),
+        "{line}"
+    );
     let out = wd
-        .cmd(&["repro", "b1-fixed", "--backend", &url])
+        .cmd(&["repro", "b1-fixed", "--backend", &url, "--force"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
@@ -352,15 +359,27 @@ fn redis_cursor_survives_a_restart_of_reconsim() {
     let client = redis::Client::open(redis_url.as_str()).unwrap();
     let mut c = client.get_connection().unwrap();
     let ttl: i64 = redis::cmd("TTL")
-        .arg("mdm:apple:recon_cursor")
+        .arg(reconsim::cursor::DEFAULT_REDIS_KEY)
         .query(&mut c)
         .unwrap();
     assert_eq!(ttl, -1, "the cursor key must have no TTL");
     let stored: String = redis::cmd("GET")
-        .arg("mdm:apple:recon_cursor")
+        .arg(reconsim::cursor::DEFAULT_REDIS_KEY)
         .query(&mut c)
         .unwrap();
     assert_eq!(format!("{stored:?}"), cursor_after(&second));
+    // Fleet's own key is untouched unless named in so many words.
+    let fleet: Option<String> = redis::cmd("GET")
+        .arg("mdm:apple:recon_cursor")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(fleet, None, "reconsim moved Fleet's cursor");
+    tick(&["--cursor-key", "mdm:apple:recon_cursor", "--ticks", "1"]);
+    let fleet: Option<String> = redis::cmd("GET")
+        .arg("mdm:apple:recon_cursor")
+        .query(&mut c)
+        .unwrap();
+    assert!(fleet.is_some(), "--cursor-key names the key written");
 }
 
 /// A Redis of our own, on a free port, that the test can stop and start.
@@ -443,7 +462,11 @@ fn redis_stopped_mid_run_feeds_the_liveness_monitor() {
             rules,
             variant,
         };
-        let mut cursor = reconsim::rediscursor::RedisCursor::connect(&redis.url()).unwrap();
+        let mut cursor = reconsim::rediscursor::RedisCursor::connect(
+            &redis.url(),
+            reconsim::cursor::DEFAULT_REDIS_KEY,
+        )
+        .unwrap();
         cursor.reset().unwrap();
         let mut monitor = reconsim::liveness::Monitor::new(300, rules, variant, 3);
         let t1 = batched::tick(&conn, &mut cursor, &cfg);
@@ -921,7 +944,7 @@ fn loadtest_keeps_the_batched_cursor_in_redis() {
     let client = redis::Client::open(redis_url.as_str()).unwrap();
     let mut c = client.get_connection().unwrap();
     let stored: String = redis::cmd("GET")
-        .arg("mdm:apple:recon_cursor")
+        .arg(reconsim::cursor::DEFAULT_REDIS_KEY)
         .query(&mut c)
         .unwrap();
     assert_eq!(stored, rows.last().unwrap()[after].to_string());
@@ -930,4 +953,75 @@ fn loadtest_keeps_the_batched_cursor_in_redis() {
         manifest.contains(&format!("\"cursor\": \"{redis_url}\"")),
         "{manifest}"
     );
+}
+
+/// Issue 11: TLS by `ssl-mode` (managed servers require it), a read-only account (the tuned
+/// legacy SQL needs temporary tables: the error names the privilege and the alternative), and
+/// the server URL and password from the environment instead of the command line.
+#[test]
+fn tls_a_read_only_account_and_credentials_from_the_environment() {
+    let Some(base) = server("RECONSIM_TEST_MYSQL", "tls_read_only") else {
+        return;
+    };
+    let url = fresh_db(&base, "tls");
+    let wd = Workdir::new();
+    let quick = scenario("quick.toml");
+    wd.cmd(&[
+        "generate",
+        "--scenario",
+        &quick,
+        "--hosts",
+        "300",
+        "--backend",
+        &url,
+        "-q",
+    ])
+    .assert()
+    .success();
+    // Plain, then encrypted without and with checking the certificate.
+    let plain = reconsim::mysqldb::MyDb::connect(&url).unwrap();
+    assert_eq!(plain.session_cipher().unwrap(), "");
+    let required = reconsim::mysqldb::MyDb::connect(&format!("{url}?ssl-mode=REQUIRED")).unwrap();
+    assert_ne!(
+        required.session_cipher().unwrap(),
+        "",
+        "REQUIRED must encrypt"
+    );
+    if let Ok(ca) = std::env::var("RECONSIM_TEST_MYSQL_CA") {
+        let verified =
+            reconsim::mysqldb::MyDb::connect(&format!("{url}?ssl-mode=VERIFY_CA&ssl-ca={ca}"))
+                .unwrap();
+        assert_ne!(verified.session_cipher().unwrap(), "");
+    }
+    let line = expect_error(wd.cmd(&[
+        "diff",
+        "--backend",
+        &format!("{url}?ssl-mode=SOMETIMES"),
+        "--path",
+        "legacy",
+    ]));
+    assert!(line.contains("ssl-mode"), "{line}");
+
+    // A read-only account, its password from MYSQL_PWD.
+    let ro = url.replace("reconsim:reconsim@", "reconsim_ro@");
+    let mut c = wd.cmd(&["diff", "--backend", &ro, "--path", "legacy"]);
+    c.env("MYSQL_PWD", "reconsim");
+    let line = expect_error(c);
+    assert!(line.contains("CREATE TEMPORARY TABLES privilege"), "{line}");
+    assert!(line.contains("--legacy-sql as-written"), "{line}");
+    assert!(!line.contains(":reconsim@"), "password shown: {line}");
+    // The backend itself from RECONSIM_BACKEND: nothing secret on the command line.
+    let out = wd
+        .cmd(&["diff", "--path", "legacy", "--legacy-sql", "as-written"])
+        .env("RECONSIM_BACKEND", &ro)
+        .env("MYSQL_PWD", "reconsim")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("host_uuid,profile_uuid,operation"));
 }
