@@ -52,6 +52,19 @@ pub fn read_run(dir: &Path) -> Result<BTreeMap<(String, String), Metrics>, Regre
         file: file.clone(),
         message,
     };
+    // The manifest must be one, too: a run folder with a broken manifest is no baseline.
+    let manifest = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&manifest).map_err(|e| RegressionError::BadSummary {
+        file: manifest.display().to_string(),
+        message: e.to_string(),
+    })?;
+    serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .filter(serde_json::Value::is_object)
+        .ok_or_else(|| RegressionError::BadSummary {
+            file: manifest.display().to_string(),
+            message: "not a JSON object (a loadtest manifest)".into(),
+        })?;
     let bytes = std::fs::read(&summary).map_err(|e| bad(e.to_string()))?;
     parse_summary(&bytes).map_err(bad)
 }

@@ -10,11 +10,12 @@ use std::io::Write;
 use std::time::Instant;
 
 pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
-    std::fs::create_dir_all(&args.out_dir)
-        .with_context(|| format!("--out-dir {}", args.out_dir.display()))?;
     let progress = super::spinner(args.common.quiet);
     let snap = super::open_snapshot(&args.common, "compare", true, &progress)?;
     let cfg = super::batched_config(&args.common, &snap.conn)?;
+    // Inputs checked: only now the output folder.
+    std::fs::create_dir_all(&args.out_dir)
+        .with_context(|| format!("--out-dir {}", args.out_dir.display()))?;
     let legacy = snap.legacy(args.common.legacy_sql, &progress)?;
     let pass = snap.batched(&cfg, &progress)?;
     progress.set_message("classifying divergences");

@@ -7,7 +7,21 @@ use anyhow::Context;
 use rusqlite::Connection;
 use std::io::Write;
 
+/// A class `compare` can give a pair: `unexplained`, or D1…D9 joined by `+` (`D1+D4`).
+fn valid_class(class: &str) -> bool {
+    class == "unexplained"
+        || class.split('+').all(|c| {
+            c.len() == 2 && c.starts_with('D') && c[1..].chars().all(|d| ('1'..='9').contains(&d))
+        })
+}
+
 pub fn run(args: ShrinkArgs) -> anyhow::Result<i32> {
+    if !valid_class(&args.class) {
+        anyhow::bail!(
+            "--class {:?}: not a divergence class (unexplained, or D1…D9 joined by +, e.g. D1+D4)",
+            args.class
+        );
+    }
     let db = &args.common.sqlite_db("shrink")?;
     let src = crate::schema::open_contract_db(db)?;
     let mut conn = Connection::open_in_memory()?;

@@ -346,6 +346,14 @@ fn redis_cursor_survives_a_restart_of_reconsim() {
             .unwrap()
             .to_string()
     };
+    // Fleet's key as a real Fleet would have it: reconsim must leave it alone.
+    let client = redis::Client::open(redis_url.as_str()).unwrap();
+    let mut c = client.get_connection().unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("mdm:apple:recon_cursor")
+        .arg("FLEETS-OWN")
+        .query(&mut c)
+        .unwrap();
     let first = tick(&["--reset-cursor", "--ticks", "2"]);
     assert!(first.contains("tick 1: cursor \"\" -> "), "{first}");
     let at = cursor_after(&first);
@@ -356,8 +364,6 @@ fn redis_cursor_survives_a_restart_of_reconsim() {
         second.contains(&format!("tick 1: cursor {at} -> ")),
         "{first}\n{second}"
     );
-    let client = redis::Client::open(redis_url.as_str()).unwrap();
-    let mut c = client.get_connection().unwrap();
     let ttl: i64 = redis::cmd("TTL")
         .arg(reconsim::cursor::DEFAULT_REDIS_KEY)
         .query(&mut c)
@@ -369,17 +375,17 @@ fn redis_cursor_survives_a_restart_of_reconsim() {
         .unwrap();
     assert_eq!(format!("{stored:?}"), cursor_after(&second));
     // Fleet's own key is untouched unless named in so many words.
-    let fleet: Option<String> = redis::cmd("GET")
+    let fleet: String = redis::cmd("GET")
         .arg("mdm:apple:recon_cursor")
         .query(&mut c)
         .unwrap();
-    assert_eq!(fleet, None, "reconsim moved Fleet's cursor");
+    assert_eq!(fleet, "FLEETS-OWN", "reconsim moved Fleet's cursor");
     tick(&["--cursor-key", "mdm:apple:recon_cursor", "--ticks", "1"]);
-    let fleet: Option<String> = redis::cmd("GET")
+    let fleet: String = redis::cmd("GET")
         .arg("mdm:apple:recon_cursor")
         .query(&mut c)
         .unwrap();
-    assert!(fleet.is_some(), "--cursor-key names the key written");
+    assert_ne!(fleet, "FLEETS-OWN", "--cursor-key names the key written");
 }
 
 /// A Redis of our own, on a free port, that the test can stop and start.

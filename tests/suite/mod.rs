@@ -4,3 +4,4 @@ mod loadtest_cli;
 mod properties;
 mod reconcile_cli;
 mod repro_cli;
+mod safety_cli;

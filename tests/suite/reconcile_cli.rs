@@ -405,5 +405,8 @@ fn tick_continues_across_processes_and_reports_failures() {
         "{failed}"
     );
     let line = expect_error(wd.cmd(&["tick", "--db", "f.db", "--cursor", "memcached://x"]));
-    assert!(line.contains("expected db or redis://HOST:PORT"), "{line}");
+    assert!(
+        line.contains("expected db, file:PATH or redis://HOST:PORT"),
+        "{line}"
+    );
 }
