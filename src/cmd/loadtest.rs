@@ -358,6 +358,15 @@ fn resume(dir: &Path, quiet: bool) -> anyhow::Result<i32> {
             }
             return Ok(EXIT_OK);
         }
+        if dir.join("sqlite").is_dir() || dir.join("mysql").is_dir() {
+            anyhow::bail!(
+                "--resume {}: a side-by-side folder; resume each backend's run: --resume {} and \
+                 --resume {}",
+                dir.display(),
+                dir.join("sqlite").display(),
+                dir.join("mysql").display()
+            );
+        }
         anyhow::bail!(
             "--resume {}: not a loadtest run folder (no state/ and no manifest.json)",
             dir.display()
