@@ -9,8 +9,8 @@
 # Usage: scripts/kill-resume-sweep.sh [SCENARIO] [TICKS] [POINTS]
 #   defaults: scenarios/quick.toml 8 30
 # Writes results/<UTC stamp>-kill-sweep-<scenario>/: points.csv (one row per point: kill
-# delays in s, kills, resumes, result identical, leftovers), summary.txt, and the
-# uninterrupted run (baseline/).
+# delays in s, kills, resumes, result identical, leftovers, extra wall time in s), summary.txt,
+# and the uninterrupted run's manifest.json and summary.csv (baseline/).
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 
@@ -31,7 +31,8 @@ for r in 1 2 3; do
   t1=$(date +%s.%N)
   walls+=("$(calc "$t1 - $t0")")
 done
-mv "$work/base-1" "$out/baseline"
+mkdir -p "$out/baseline"
+cp "$work/base-1/manifest.json" "$work/base-1/summary.csv" "$out/baseline/"
 wall=$(printf '%s\n' "${walls[@]}" | sort -g | sed -n 2p)
 echo "uninterrupted run: ${walls[*]} s (median $wall s)"
 
@@ -79,7 +80,7 @@ for i in $(seq 1 "$points"); do
   # uninterrupted run's.
   extra=$(calc "$delay + $re - $rs - $wall")
   same=no
-  if [ "$ok" = yes ] && "$bin" report identical "$out/baseline" "$run" > "$work/same" 2>&1; then
+  if [ "$ok" = yes ] && "$bin" report identical "$work/base-1" "$run" > "$work/same" 2>&1; then
     same=yes
   elif [ "$ok" = yes ]; then
     echo "point $i: differs: $(head -3 "$work/same")"

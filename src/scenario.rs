@@ -705,72 +705,23 @@ impl Scenario {
         v.rate("loadtest.ack_per_tick", lt.ack_per_tick);
         v.rate("loadtest.verify_per_tick", lt.verify_per_tick);
         v.rate("loadtest.failure_rate", lt.failure_rate);
-        v.non_negative(
-            "loadtest.membership_flips_per_min",
-            lt.membership_flips_per_min,
-        );
-        v.non_negative("loadtest.label_reports_per_min", lt.label_reports_per_min);
-        v.non_negative("loadtest.profile_edits_per_min", lt.profile_edits_per_min);
-        v.non_negative("loadtest.team_transfers_per_min", lt.team_transfers_per_min);
         for (key, rate) in [
-            ("loadtest.new_labels_per_min", lt.new_labels_per_min),
-            (
-                "loadtest.label_deletions_per_min",
-                lt.label_deletions_per_min,
-            ),
-            ("loadtest.profile_adds_per_min", lt.profile_adds_per_min),
-            (
-                "loadtest.profile_deletions_per_min",
-                lt.profile_deletions_per_min,
-            ),
-            (
-                "loadtest.secrets_updates_per_min",
-                lt.secrets_updates_per_min,
-            ),
-            (
-                "loadtest.enrollment_toggles_per_min",
-                lt.enrollment_toggles_per_min,
-            ),
-            (
-                "loadtest.duplicate_hosts_per_min",
-                lt.duplicate_hosts_per_min,
-            ),
+            ("membership_flips_per_min", lt.membership_flips_per_min),
+            ("label_reports_per_min", lt.label_reports_per_min),
+            ("profile_edits_per_min", lt.profile_edits_per_min),
+            ("team_transfers_per_min", lt.team_transfers_per_min),
+            ("new_labels_per_min", lt.new_labels_per_min),
+            ("label_deletions_per_min", lt.label_deletions_per_min),
+            ("profile_adds_per_min", lt.profile_adds_per_min),
+            ("profile_deletions_per_min", lt.profile_deletions_per_min),
+            ("secrets_updates_per_min", lt.secrets_updates_per_min),
+            ("enrollment_toggles_per_min", lt.enrollment_toggles_per_min),
+            ("duplicate_hosts_per_min", lt.duplicate_hosts_per_min),
         ] {
-            v.non_negative(key, rate);
-        }
-        for (key, rate) in [
-            (
-                "loadtest.membership_flips_per_min",
-                lt.membership_flips_per_min,
-            ),
-            ("loadtest.label_reports_per_min", lt.label_reports_per_min),
-            ("loadtest.profile_edits_per_min", lt.profile_edits_per_min),
-            ("loadtest.team_transfers_per_min", lt.team_transfers_per_min),
-            ("loadtest.new_labels_per_min", lt.new_labels_per_min),
-            (
-                "loadtest.label_deletions_per_min",
-                lt.label_deletions_per_min,
-            ),
-            ("loadtest.profile_adds_per_min", lt.profile_adds_per_min),
-            (
-                "loadtest.profile_deletions_per_min",
-                lt.profile_deletions_per_min,
-            ),
-            (
-                "loadtest.secrets_updates_per_min",
-                lt.secrets_updates_per_min,
-            ),
-            (
-                "loadtest.enrollment_toggles_per_min",
-                lt.enrollment_toggles_per_min,
-            ),
-            (
-                "loadtest.duplicate_hosts_per_min",
-                lt.duplicate_hosts_per_min,
-            ),
-        ] {
+            let key = format!("loadtest.{key}");
+            v.non_negative(&key, rate);
             // Events of one tick are built in memory: at most a million per kind.
-            v.at_most(key, rate * lt.interval_s as f64 / 60.0, 1_000_000.0);
+            v.at_most(&key, rate * lt.interval_s as f64 / 60.0, 1_000_000.0);
         }
 
         let c = &self.current;

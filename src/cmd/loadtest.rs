@@ -308,6 +308,7 @@ fn set_up(
         drop(conn);
         let batch = (scenario.run.batch_size as u64).max(1);
         let setup = record::Setup {
+            format: record::FORMAT,
             ticks: spec.ticks.unwrap_or((universe.eligible / batch + 3) as u32),
             universe,
         };

@@ -110,7 +110,7 @@ pub struct TickRow {
 }
 
 /// The result of one path's run.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct PathRun {
     pub ticks: Vec<TickRow>,
     /// Histograms per phase (`tick`, `write`, `devices`, `churn` and the reconciler's), and
@@ -850,7 +850,7 @@ pub fn run_on(
         for st in states.iter_mut().filter(|st| st.pos < steps.warmup(w)) {
             let monitor = st.monitor.take();
             let faults = std::mem::take(&mut st.faults);
-            let (_, report) = reconcile_tick(st, cfg, clock, 0, atomic)?;
+            let (_, report, _) = reconcile_tick(st, cfg, clock, 0, atomic)?;
             st.monitor = monitor;
             st.faults = faults;
             if let Some(r) = report {
@@ -864,14 +864,14 @@ pub fn run_on(
                 record::ensure_txn(&st.conn)?;
             }
             device::acknowledge(&mut st.conn, &st.model, WARMUP_TICK_BASE + w as u64)?;
-            commit(st, steps.warmup(w), &shared, &result, clock)?;
+            commit(st, steps.warmup(w), &shared, &mut result, clock)?;
             on_event(RunEvent::Warmup(st.kind, w))?;
         }
     }
     result.warmup_time = clock.since(tw);
     let mut pending: Option<(Vec<Event>, u32, u64)> = None;
     for tick in 0..cfg.ticks {
-        if states.iter().all(|st| st.pos >= steps.part_b(tick)) {
+        if states.iter().all(|st| st.pos >= steps.part_c(tick)) {
             continue;
         }
         let churn_now = pending.take();
@@ -880,13 +880,13 @@ pub fn run_on(
                 *result.events.entry(event_kind(e)).or_default() += 1;
             }
         }
-        // Part A: reconciler, writer, devices, convergence check.
+        // Part A: reconciler and writer, the tick Fleet's cron runs.
         for st in states.iter_mut().filter(|st| st.pos < steps.part_a(tick)) {
             if tick == 0 && cfg.warmup_ticks > 0 {
                 // The warm-up's figures are not the run's.
                 st.run = PathRun::default();
             }
-            part_a(
+            let timed = part_a(
                 st,
                 cfg,
                 clock,
@@ -895,18 +895,31 @@ pub fn run_on(
                 &mut shared,
                 atomic,
             )?;
+            commit_tick(
+                st,
+                steps.part_a(tick),
+                timed,
+                &shared,
+                &mut result,
+                clock,
+                atomic,
+            )?;
             on_event(RunEvent::Tick(
                 st.run.ticks.last().expect("part A records its tick"),
             ))?;
-            commit(st, steps.part_a(tick), &shared, &result, clock)?;
+        }
+        // Part B: the devices answer; convergence is checked.
+        for st in states.iter_mut().filter(|st| st.pos < steps.part_b(tick)) {
+            part_b(st, cfg, clock, tick, atomic)?;
+            commit(st, steps.part_b(tick), &shared, &mut result, clock)?;
         }
         let now_s = (tick as u64 + 1) * interval;
         // The state comparison at a batched pass boundary, unless a path already committed
-        // part B of this tick (its record holds the comparison's rows).
+        // part C of this tick (its record holds the comparison's rows).
         let boundary = states.iter().find_map(|st| st.boundary.clone());
         if let Some((pass_start, visited)) = boundary
             && states.len() == 2
-            && shared.pos < steps.part_b(tick)
+            && shared.pos < steps.part_c(tick)
         {
             let (l, b) = (&states[0], &states[1]);
             let visited: HashSet<i64> = visited.into_iter().collect();
@@ -934,18 +947,18 @@ pub fn run_on(
             result.equivalence_time += clock.since(tq);
             crate::crashpoint::here("states compared");
         }
-        // Part B: churn (in the concurrency mode, applied by the churn task during the next
+        // Part C: churn (in the concurrency mode, applied by the churn task during the next
         // tick instead).
         let evs = events(s, universe, tick);
         if cfg.concurrent_churn {
             pending = (!evs.is_empty()).then_some((evs.clone(), tick, now_s));
-        } else if shared.pos < steps.part_b(tick) {
+        } else if shared.pos < steps.part_c(tick) {
             for e in &evs {
                 *result.events.entry(event_kind(e)).or_default() += 1;
             }
         }
-        shared.pos = shared.pos.max(steps.part_b(tick));
-        for st in states.iter_mut().filter(|st| st.pos < steps.part_b(tick)) {
+        shared.pos = shared.pos.max(steps.part_c(tick));
+        for st in states.iter_mut().filter(|st| st.pos < steps.part_c(tick)) {
             st.boundary = None;
             if !cfg.concurrent_churn && !evs.is_empty() {
                 record::ensure_txn(&st.conn)?;
@@ -963,7 +976,7 @@ pub fn run_on(
                     &mut shared.touched_profiles,
                 );
             }
-            commit(st, steps.part_b(tick), &shared, &result, clock)?;
+            commit(st, steps.part_c(tick), &shared, &mut result, clock)?;
         }
     }
     for st in states {
@@ -975,8 +988,8 @@ pub fn run_on(
     Ok(result)
 }
 
-/// Part A of a measured tick for one path (see `record`): reconciler and writer (with the
-/// concurrency mode's churn task running meanwhile), devices, convergence check.
+/// Part A of a measured tick for one path (see `record`): reconciler and writer, with the
+/// concurrency mode's churn task running meanwhile.
 fn part_a(
     st: &mut PathState,
     cfg: &LoadtestConfig,
@@ -985,7 +998,7 @@ fn part_a(
     churn_now: Option<&(Vec<Event>, u32, u64)>,
     shared: &mut SharedState,
     atomic: bool,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Timed> {
     let start = start_s(&cfg.scenario);
     let can_reset_rss = procstat::reset_peak_rss();
     // Concurrency mode: the churn task writes the previous interval's events while this tick
@@ -1007,7 +1020,7 @@ fn part_a(
     };
     let busy0 = st.busy.as_ref().map(BusyCounter::read);
     let cpu0 = procstat::thread_cpu();
-    let (mut row, report) = reconcile_tick(st, cfg, clock, tick, atomic)?;
+    let (mut row, report, timed) = reconcile_tick(st, cfg, clock, tick, atomic)?;
     crate::crashpoint::here("reconciler and writer done, step open");
     if let (Some(c), Some((r0, w0))) = (&st.busy, busy0) {
         let (r1, w1) = c.read();
@@ -1055,6 +1068,17 @@ fn part_a(
         }
     }
     st.run.ticks.push(row);
+    Ok(timed)
+}
+
+/// Part B of a measured tick for one path: devices answer, then the convergence check.
+fn part_b(
+    st: &mut PathState,
+    cfg: &LoadtestConfig,
+    clock: &dyn Clock,
+    tick: u32,
+    atomic: bool,
+) -> anyhow::Result<()> {
     let now_s = (tick as u64 + 1) * cfg.scenario.loadtest.interval_s as u64;
     if atomic {
         record::ensure_txn(&st.conn)?;
@@ -1075,11 +1099,49 @@ fn commit(
     st: &mut PathState,
     pos: u64,
     shared: &SharedState,
-    result: &LoadtestResult,
+    result: &mut LoadtestResult,
     clock: &dyn Clock,
 ) -> anyhow::Result<()> {
-    let tk = clock.now();
-    st.pos = pos;
+    let rec = path_record(st, pos, &st.run, shared, result);
+    commit_record(st, rec, result, clock).map(|_| ())
+}
+
+/// Commits part A (reconciler and writer) with the record. The step's COMMIT carries the
+/// writer's rows, so its time belongs to the tick, as the writer's own commit always did: the
+/// record holds the tick as measured up to the commit (what a resume after a kill right after
+/// it keeps: timings only), the run in memory the tick with its commit.
+fn commit_tick(
+    st: &mut PathState,
+    pos: u64,
+    timed: Timed,
+    shared: &SharedState,
+    result: &mut LoadtestResult,
+    clock: &dyn Clock,
+    atomic: bool,
+) -> anyhow::Result<()> {
+    let mut provisional = st.run.clone();
+    record(&mut provisional, "write", timed.write);
+    record(&mut provisional, "tick", timed.tick);
+    let rec = path_record(st, pos, &provisional, shared, result);
+    let commit = commit_record(st, rec, result, clock)?;
+    // Without steps (the concurrency mode) the writer committed its own transaction.
+    let extra = if atomic { commit } else { Duration::ZERO };
+    record(&mut st.run, "write", timed.write + extra);
+    record(&mut st.run, "tick", timed.tick + extra);
+    if let Some(row) = st.run.ticks.last_mut() {
+        row.duration_us = (timed.tick + extra).as_micros() as u64;
+    }
+    Ok(())
+}
+
+/// The path's record at step `pos`, with the measurements of `run`.
+fn path_record(
+    st: &PathState,
+    pos: u64,
+    run: &PathRun,
+    shared: &SharedState,
+    result: &LoadtestResult,
+) -> record::PathRecord {
     let sorted = |m: &FxHashMap<String, u32>| -> Vec<(String, u32)> {
         let mut v: Vec<(String, u32)> = m.iter().map(|(k, v)| (k.clone(), *v)).collect();
         v.sort();
@@ -1090,7 +1152,7 @@ fn commit(
     pass_visited.sort_unstable();
     let mut rec = record::PathRecord::fresh(st.kind);
     rec.pos = pos;
-    rec.set_run(&st.run);
+    rec.set_run(run);
     rec.open = open;
     rec.closed = closed;
     rec.last_visit = sorted(&st.last_visit);
@@ -1110,8 +1172,21 @@ fn commit(
         touched_hosts: sorted(&shared.touched_hosts),
         touched_profiles: sorted(&shared.touched_profiles),
         equivalence_time_us: result.equivalence_time.as_micros() as u64,
-        checkpoint_time_us: (result.checkpoint_time + clock.since(tk)).as_micros() as u64,
+        checkpoint_time_us: result.checkpoint_time.as_micros() as u64,
     };
+    rec
+}
+
+/// Stores `rec` in the step's transaction and commits it; returns how long the COMMIT took
+/// (the step's writes reaching the file). Storing the record is harness time (`checkpoint`).
+fn commit_record(
+    st: &mut PathState,
+    rec: record::PathRecord,
+    result: &mut LoadtestResult,
+    clock: &dyn Clock,
+) -> anyhow::Result<Duration> {
+    let tk = clock.now();
+    let pos = rec.pos;
     record::ensure_txn(&st.conn)?;
     crate::crashpoint::here("step written, not yet committed");
     record::store(&st.conn, &rec)?;
@@ -1119,11 +1194,22 @@ fn commit(
         // The SQLite store's table shows the cursor the record holds.
         crate::cursor::CursorStore::write(&mut SqliteCursor::new(&st.conn)?, &st.cursor.value)?;
     }
+    result.checkpoint_time += clock.since(tk);
+    let tc = clock.now();
     st.conn
         .execute_batch("COMMIT")
         .with_context(|| format!("{}: committing step {pos}", st.db.display()))?;
+    let commit = clock.since(tc);
+    st.pos = pos;
     crate::crashpoint::here("step committed");
-    Ok(())
+    Ok(commit)
+}
+
+/// A tick's writer and whole time, measured up to the step's commit.
+#[derive(Debug, Clone, Copy)]
+struct Timed {
+    write: Duration,
+    tick: Duration,
 }
 
 /// What `run` reports as it goes.
@@ -1167,14 +1253,15 @@ fn visit_uuids(
 
 /// One path's reconciler and writer for one tick (what Fleet's cron does each interval).
 /// Writes nothing to the path database before the writer; with `atomic`, the step's
-/// transaction begins right before the writer (`record`).
+/// transaction begins right before the writer (`record`). The `write` and `tick` phases are
+/// recorded by the caller once the step has committed (`commit_tick`).
 fn reconcile_tick(
     st: &mut PathState,
     cfg: &LoadtestConfig,
     clock: &dyn Clock,
     tick: u32,
     atomic: bool,
-) -> anyhow::Result<(TickRow, Option<batched::TickReport>)> {
+) -> anyhow::Result<(TickRow, Option<batched::TickReport>, Timed)> {
     let interval = cfg.scenario.loadtest.interval_s as u64;
     let mut row = TickRow {
         path: st.kind.name(),
@@ -1322,15 +1409,21 @@ fn reconcile_tick(
             Err(e) => return Err(e.into()),
         }
     }
-    record(run, "write", clock.since(tw));
+    let write_time = clock.since(tw);
     let tick_time = clock.since(t0);
-    record(run, "tick", tick_time);
     row.duration_us = tick_time.as_micros() as u64;
     if st.kind == PathKind::Legacy {
         // Outside the timed tick: how many host rows the diff covered.
         row.hosts = eligible_hosts(conn)?;
     }
-    Ok((row, report))
+    Ok((
+        row,
+        report,
+        Timed {
+            write: write_time,
+            tick: tick_time,
+        },
+    ))
 }
 
 /// One row of `equivalence.csv`: per pass boundary, the pairs of one class.
@@ -2008,6 +2101,7 @@ mod tests {
         let clock = crate::clock::FakeClock::stepping(Duration::from_micros(100));
         let cfg = config(&s, 3);
         let setup = record::Setup {
+            format: record::FORMAT,
             universe: u.clone(),
             ticks: 3,
         };
@@ -2031,12 +2125,15 @@ mod tests {
             );
         }
         // A full-window tick: cursor read, five phases, cursor write and the writer, each two
-        // clock reads, plus the tick's own end: 17 steps.
+        // clock reads, plus the tick's own end: 17 steps; then the step's COMMIT, which
+        // carries the writer's rows (one step), is added to the tick and to the writer.
         let ticks: Vec<u64> = run.ticks.iter().map(|t| t.duration_us).collect();
-        assert_eq!(ticks, vec![1700, 1700, 1700]);
+        assert_eq!(ticks, vec![1800, 1800, 1800]);
         let row = run.hist["tick"].row();
-        assert_eq!((row.p50_us, row.p99_us, row.max_us), (1700, 1700, 1700));
-        assert!((row.mean_us - 1700.0).abs() < 1e-9);
+        assert_eq!((row.p50_us, row.p99_us, row.max_us), (1800, 1800, 1800));
+        assert!((row.mean_us - 1800.0).abs() < 1e-9);
+        let write = run.hist["write"].row();
+        assert_eq!((write.count, write.p50_us), (3, 200));
     }
 
     fn tiny() -> Connection {

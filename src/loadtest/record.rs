@@ -6,15 +6,18 @@
 //! The steps, in order (W warm-up ticks, T measured ticks; `pos` counts the steps a path has
 //! committed):
 //! - warm-up tick `w` (pos `w + 1`): reconciler, writer, devices;
-//! - tick `t`, part A (pos `W + 2t + 1`): reconciler, writer, devices, convergence check;
+//! - tick `t`, part A (pos `W + 3t + 1`): reconciler and writer — the tick Fleet's cron runs;
+//! - tick `t`, part B (pos `W + 3t + 2`): devices, convergence check;
 //! - then, at a batched pass boundary, the state comparison of the two paths (read-only: it
-//!   reads both databases as part A committed them);
-//! - tick `t`, part B (pos `W + 2t + 2`): churn.
+//!   reads both databases as part B committed them);
+//! - tick `t`, part C (pos `W + 3t + 3`): churn.
 //!
 //! The reconciler itself writes nothing to the path database: the SQLite cursor is carried in
 //! the record (and mirrored into `reconsim_cursor` at commit), so the transaction begins just
 //! before the writer (`BEGIN IMMEDIATE`, which waits for a lock another connection holds, as
-//! the writer always did). A Redis cursor is written when the tick writes it and set back to
+//! the writer always did). Part A's COMMIT carries the writer's rows, so it is timed into the
+//! `write` and `tick` phases, as the writer's own commit was; its record holds the tick as
+//! measured up to the commit (a resume right after it keeps that: timings only). A Redis cursor is written when the tick writes it and set back to
 //! the recorded value when a run resumes (the loadtest owns its key).
 //!
 //! Paths commit one after the other, so after a kill one path may be one step ahead of
@@ -38,9 +41,16 @@ use std::time::Duration;
 /// The table each path database keeps its record in (`setup` and `record` rows).
 const TABLE: &str = "reconsim_run";
 
+/// The version of the records' layout and step numbering; a run folder written with another
+/// is refused on `--resume` instead of being misread.
+pub const FORMAT: u32 = 2;
+
 /// What a run's setup fixed, stored once in every path database when it is created.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Setup {
+    /// `FORMAT` of the reconsim that created the run (absent: the first, unversioned one).
+    #[serde(default)]
+    pub format: u32,
     pub universe: Universe,
     /// Measured ticks.
     pub ticks: u32,
@@ -76,7 +86,7 @@ pub struct PathRecord {
     pub last_visit: Vec<(String, u32)>,
     pub pass_visited: Vec<i64>,
     pub pass_start: u32,
-    /// A batched pass that ended in part A of the last tick, to compare before part B:
+    /// A batched pass that ended in part A of the last tick, to compare before part C:
     /// (first tick of the pass, host ids visited).
     pub boundary: Option<(u32, Vec<i64>)>,
     /// The batched cursor as the path's store holds it.
@@ -235,7 +245,18 @@ pub fn load(conn: &Connection, file: &str) -> Result<(Setup, PathRecord), Record
             detail: e.to_string(),
         }
     };
-    let setup = serde_json::from_str(&get("setup")?).map_err(bad("setup"))?;
+    let setup: Setup = serde_json::from_str(&get("setup")?).map_err(bad("setup"))?;
+    if setup.format != FORMAT {
+        return Err(RecordError::Bad {
+            file: file.to_string(),
+            key: "setup",
+            detail: format!(
+                "written by another reconsim version (record format {}, this one reads {FORMAT}); \
+                 start the run again",
+                setup.format
+            ),
+        });
+    }
     let record = serde_json::from_str(&get("record")?).map_err(bad("record"))?;
     Ok((setup, record))
 }
@@ -267,14 +288,17 @@ impl Steps {
         w as u64 + 1
     }
     pub fn part_a(self, tick: u32) -> u64 {
-        self.warmup as u64 + 2 * tick as u64 + 1
+        self.warmup as u64 + 3 * tick as u64 + 1
     }
     pub fn part_b(self, tick: u32) -> u64 {
         self.part_a(tick) + 1
     }
+    pub fn part_c(self, tick: u32) -> u64 {
+        self.part_a(tick) + 2
+    }
     /// The position of a finished run.
     pub fn end(self) -> u64 {
-        self.warmup as u64 + 2 * self.ticks as u64
+        self.warmup as u64 + 3 * self.ticks as u64
     }
 }
 
@@ -287,6 +311,7 @@ mod tests {
     fn a_record_round_trips_through_the_database() {
         let conn = Connection::open_in_memory().unwrap();
         let setup = Setup {
+            format: FORMAT,
             universe: Universe {
                 host_ids: vec![1, 2],
                 label_ids: vec![],
@@ -348,6 +373,7 @@ mod tests {
     fn an_unknown_name_in_a_record_is_refused_naming_the_row() {
         let conn = Connection::open_in_memory().unwrap();
         let setup = Setup {
+            format: FORMAT,
             universe: Universe {
                 host_ids: vec![],
                 label_ids: vec![],
@@ -383,10 +409,8 @@ mod tests {
             ticks: 3,
         };
         assert_eq!((s.warmup(0), s.warmup(1)), (1, 2));
-        assert_eq!(
-            (s.part_a(0), s.part_b(0), s.part_a(2), s.part_b(2)),
-            (3, 4, 7, 8)
-        );
-        assert_eq!(s.end(), 8);
+        assert_eq!((s.part_a(0), s.part_b(0), s.part_c(0)), (3, 4, 5));
+        assert_eq!((s.part_a(2), s.part_c(2)), (9, 11));
+        assert_eq!(s.end(), 11);
     }
 }
