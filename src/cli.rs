@@ -253,6 +253,12 @@ pub struct LoadtestArgs {
     /// on thread timing: not reproducible tick by tick.
     #[arg(long)]
     pub concurrent_churn: bool,
+    /// A pass/fail check on the run's verdict, `METRIC OP VALUE` (repeatable; added to the
+    /// scenario's `[thresholds] checks`), e.g. `batched.tick.p99 < 5s`, `convergence.p95 <
+    /// 10m`, `open_share < 5%`, `failed_ticks == 0`, `equivalence != unexplained`. A failed
+    /// check exits 1.
+    #[arg(long = "threshold", value_name = "CHECK")]
+    pub thresholds: Vec<String>,
     /// No progress display and no summary on stdout.
     #[arg(long, short)]
     pub quiet: bool,

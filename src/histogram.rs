@@ -74,6 +74,25 @@ impl Latency {
     }
 
     /// count, mean, p50, p90, p99, p99.9, max (µs); zeros when empty.
+    /// Every statistic `summary.json` reports (µs); None without samples, and p99.9 only from
+    /// 1,000 samples (below that it is the maximum under another name).
+    pub fn stats(&self) -> Stats {
+        let n = self.h.len();
+        let q = |x: f64, min: u64| (n >= min).then(|| self.h.value_at_quantile(x));
+        Stats {
+            count: n,
+            min_us: (n > 0).then(|| self.h.min()),
+            mean_us: (n > 0).then(|| self.h.mean()),
+            stddev_us: (n > 0).then(|| self.h.stdev()),
+            p50_us: q(0.5, 1),
+            p90_us: q(0.9, 1),
+            p95_us: q(0.95, 1),
+            p99_us: q(0.99, 1),
+            p999_us: q(0.999, 1000),
+            max_us: (n > 0).then(|| self.h.max()),
+        }
+    }
+
     pub fn row(&self) -> Row {
         let q = |x: f64| self.h.value_at_quantile(x);
         Row {
@@ -188,6 +207,21 @@ pub fn summary_csv_with<'a>(
         w.write_record(&rec)?;
     }
     w.into_inner().map_err(|e| e.into_error().into())
+}
+
+/// A histogram's statistics for `summary.json` (µs; None where the samples do not support it).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Stats {
+    pub count: u64,
+    pub min_us: Option<u64>,
+    pub mean_us: Option<f64>,
+    pub stddev_us: Option<f64>,
+    pub p50_us: Option<u64>,
+    pub p90_us: Option<u64>,
+    pub p95_us: Option<u64>,
+    pub p99_us: Option<u64>,
+    pub p999_us: Option<u64>,
+    pub max_us: Option<u64>,
 }
 
 /// A summary row of a histogram (µs).

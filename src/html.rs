@@ -11,6 +11,7 @@ pub struct ReportInput<'a> {
     pub interval_s: u32,
     pub result: &'a LoadtestResult,
     pub verdict: &'a str,
+    pub decided: &'a crate::verdict::Verdict,
     pub manifest: &'a serde_json::Value,
 }
 
@@ -308,6 +309,97 @@ fn phase_bars(result: &LoadtestResult) -> String {
 }
 
 /// The whole page.
+/// The verdict first (issue 12): the answer, a card per path, equivalence, thresholds and why
+/// the run exits as it does.
+fn verdict_cards(v: &crate::verdict::Verdict) -> String {
+    use crate::verdict::{human_s, human_us, thousands};
+    let mut o = String::new();
+    let status = if v.exit_code == 0 {
+        r#"<span class="ok">passes (exit 0)</span>"#.to_string()
+    } else {
+        format!(r#"<span class="bad">fails (exit {})</span>"#, v.exit_code)
+    };
+    let _ = write!(
+        o,
+        r#"<section id="verdict"><h2>Verdict: {status}</h2><p class="answer">{}</p><div class="cards">"#,
+        esc(&v.answer)
+    );
+    for p in &v.paths {
+        let t = |x: Option<u64>| x.map_or("–".into(), |u| human_us(u as f64));
+        let c = |x: Option<u64>| x.map_or("–".into(), human_s);
+        let failed = if p.failed_ticks > 0 {
+            format!(
+                r#"<span class="bad">{} of {}</span>{}"#,
+                p.failed_ticks,
+                p.ticks,
+                p.first_error.as_ref().map_or(String::new(), |e| format!(
+                    r#"<br><span class="note">first at tick {}: {}</span>"#,
+                    e.tick,
+                    esc(&e.error)
+                ))
+            )
+        } else {
+            format!("0 of {}", p.ticks)
+        };
+        let findings = if p.findings.is_empty() {
+            "none".to_string()
+        } else {
+            format!(
+                r#"<span class="bad">{}</span>"#,
+                esc(&p
+                    .findings
+                    .iter()
+                    .map(|(k, n)| format!("{k} ×{n}"))
+                    .collect::<Vec<_>>()
+                    .join(", "))
+            )
+        };
+        let _ = write!(
+            o,
+            r#"<div class="card"><h3>{}</h3>tick p50 {} · p99 {} · max {}<br>cron interval {} s: {} overrun(s)<br>failed ticks: {}<br>convergence p50 {} · p95 {} · max {}<br>still open at the end: {:.1} % ({} of {} changes)<br>liveness findings: {}</div>"#,
+            p.path.name(),
+            t(p.tick.p50_us),
+            t(p.tick.p99_us),
+            t(p.tick.max_us),
+            v.interval_s,
+            p.overruns,
+            failed,
+            c(p.convergence.p50_s),
+            c(p.convergence.p95_s),
+            c(p.convergence.max_s),
+            p.convergence.open_share * 100.0,
+            thousands(p.convergence.open),
+            thousands(p.convergence.samples),
+            findings
+        );
+    }
+    let _ = write!(
+        o,
+        r#"</div><p>State equivalence: <b>{}</b> — {}</p>"#,
+        esc(v.equivalence.word()),
+        esc(&v.equivalence.text())
+    );
+    if !v.thresholds.is_empty() {
+        o.push_str("<table><tr><th>threshold</th><th>result</th><th>measured</th></tr>");
+        for t in &v.thresholds {
+            let _ = write!(
+                o,
+                r#"<tr><td>{}</td><td class="{}">{}</td><td>{}</td></tr>"#,
+                esc(&t.check),
+                if t.passed { "ok" } else { "bad" },
+                if t.passed { "pass" } else { "FAIL" },
+                esc(&t.measured)
+            );
+        }
+        o.push_str("</table>");
+    }
+    for f in &v.failures {
+        let _ = write!(o, r#"<p class="bad">{}</p>"#, esc(f));
+    }
+    o.push_str("</section>");
+    o
+}
+
 pub fn loadtest_report(input: &ReportInput<'_>) -> String {
     let r = input.result;
     let mut o = String::new();
@@ -318,9 +410,13 @@ body{{font-family:system-ui,sans-serif;margin:24px;max-width:980px;color:#222}}
 h1{{font-size:20px}}h2{{font-size:16px;margin-top:28px}}
 table{{border-collapse:collapse;font-size:12px}}td,th{{border:1px solid #ccc;padding:3px 6px;text-align:right}}
 th{{background:#f4f4f4}}td:first-child,th:first-child{{text-align:left}}.verdict{{font-size:15px;font-weight:600}}
-.note{{color:#555;font-size:12px}}</style></head><body><h1>{t}</h1>"##,
+.note{{color:#555;font-size:12px}}.cards{{display:flex;flex-wrap:wrap;gap:12px}}
+.card{{border:1px solid #ccc;border-radius:6px;padding:8px 12px;min-width:260px;font-size:13px}}
+.card h3{{margin:0 0 6px;font-size:14px}}.ok{{color:#1a7f37}}.bad{{color:#b42318;font-weight:600}}
+.answer{{font-size:15px;margin:8px 0 12px}}</style></head><body><h1>{t}</h1>"##,
         t = esc(&input.title)
     );
+    o.push_str(&verdict_cards(input.decided));
     let m = input.manifest;
     let _ = write!(
         o,

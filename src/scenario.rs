@@ -58,6 +58,17 @@ pub struct Scenario {
     /// What `reconsim repro` expects to see (bug scenarios).
     #[serde(default)]
     pub expect: Option<Expect>,
+    /// Pass/fail checks on a loadtest's verdict (`threshold`); a failed one exits 1.
+    #[serde(default)]
+    pub thresholds: Thresholds,
+}
+
+/// `[thresholds]`: `checks = ["batched.tick.p99 < 5s", "equivalence != unexplained"]`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    #[serde(default)]
+    pub checks: Vec<String>,
 }
 
 /// Batched phases a fault can name.
@@ -562,6 +573,11 @@ impl Scenario {
         }
         v.timestamp("run.now", &self.run.now);
         v.positive("run.batch_size", self.run.batch_size as f64);
+        for (i, c) in self.thresholds.checks.iter().enumerate() {
+            if let Err(e) = c.parse::<crate::threshold::Threshold>() {
+                v.fail(&format!("thresholds.checks[{i}]"), e);
+            }
+        }
         if self.faults.busy_write_ms > 0 && self.faults.busy_write_probability == 0.0 {
             v.fail(
                 "faults.busy_write_ms",

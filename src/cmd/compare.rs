@@ -86,12 +86,21 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
         distinct(&pass.deltas, Remove),
         pass.ticks.len()
     )?;
+    // The loadtest's words (`verdict::Equivalence`): identical, diverges only in known
+    // classes, unexplained.
+    let classes = cmp
+        .class_counts()
+        .into_iter()
+        .map(|(c, n)| (c, n as u64))
+        .collect();
+    let equivalence = crate::verdict::Equivalence::of_classes(1, classes);
     if cmp.divergences.is_empty() {
-        writeln!(s, "equivalent: yes")?;
+        writeln!(s, "equivalence: {}", equivalence.word())?;
     } else {
         writeln!(
             s,
-            "equivalent: no: {} divergent pairs ({} triples)",
+            "equivalence: {}: {} divergent pairs ({} triples)",
+            equivalence.word(),
             cmp.divergences.len(),
             cmp.triples()
         )?;

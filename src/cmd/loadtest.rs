@@ -45,6 +45,9 @@ struct RunSpec {
     cursor_key: Option<String>,
     started_utc: String,
     command_line: Vec<String>,
+    /// `--threshold` checks (the scenario's own come with its text).
+    #[serde(default)]
+    thresholds: Vec<String>,
 }
 
 /// The folder inside a run with its databases while it runs.
@@ -217,6 +220,10 @@ fn start(
         .rules
         .rules()
         .map_err(|(k, m)| anyhow::anyhow!("scenario key `{k}`: {m}"))?;
+    for t in &args.thresholds {
+        t.parse::<crate::threshold::Threshold>()
+            .map_err(|e| anyhow::anyhow!("--threshold {e}"))?;
+    }
     if let Some(db) = db {
         crate::schema::open_contract_db(db)?;
     }
@@ -264,6 +271,7 @@ fn start(
         cursor_key: Some(args.cursor_key.clone()),
         started_utc: started.to_rfc3339(),
         command_line: crate::mysqldb::command_line(),
+        thresholds: args.thresholds.clone(),
     };
     let lock = create_run_folder(&out, &spec)?;
     let dbs = set_up(&spec, &scenario, &state_dir(&out), args.quiet)?;
@@ -525,14 +533,32 @@ fn execute(
             )?;
         }
     }
-    let verdict = loadtest::equivalence_verdict(&result.equivalence, cfg.paths.len() == 2);
+    // The verdict: the scenario's checks and --threshold's, failed ticks and findings (unless
+    // the scenario's [expect] says they are what it reproduces).
+    let checks = scenario
+        .thresholds
+        .checks
+        .iter()
+        .chain(&spec.thresholds)
+        .map(|t| {
+            t.parse::<crate::threshold::Threshold>()
+                .map_err(anyhow::Error::msg)
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let decided = crate::verdict::verdict(
+        &result,
+        scenario.loadtest.interval_s,
+        &checks,
+        scenario.expect.is_some(),
+    );
+    let verdict = decided.equivalence.text();
     let (args_db, args_seed) = (spec.database.clone(), spec.seed);
     let mut harness = loadtest::harness_breakdown(&result, wall, cfg.concurrent_churn);
     if resumed_at.is_some() {
         // The wall clock covers only the resumed part: no share to report.
         harness.1 = f64::NAN;
     }
-    let manifest = serde_json::json!({
+    let mut manifest = serde_json::json!({
         "reconsim_version": env!("CARGO_PKG_VERSION"),
         "git_commit": option_env!("RECONSIM_GIT_COMMIT").unwrap_or("unknown"),
         "rustc_version": option_env!("RECONSIM_RUSTC_VERSION").unwrap_or("unknown"),
@@ -578,15 +604,33 @@ fn execute(
             "peak_rss_kib": r.peak_rss_kib,
         })).collect::<Vec<_>>(),
     });
+    if let Some(m) = manifest.as_object_mut() {
+        m.insert("verdict".into(), decided.answer.clone().into());
+        m.insert("exit_code".into(), decided.exit_code.into());
+    }
     write_atomic(
         &out.join("manifest.json"),
         serde_json::to_string_pretty(&manifest)?.as_bytes(),
+    )?;
+    let summary = crate::verdict::Summary {
+        schema_version: crate::verdict::SCHEMA_VERSION,
+        reconsim_version: env!("CARGO_PKG_VERSION").to_string(),
+        scenario: spec.scenario_file.clone(),
+        seed: spec.seed,
+        ticks,
+        verdict: decided.clone(),
+        phases: crate::verdict::phases(&result),
+    };
+    write_atomic(
+        &out.join("summary.json"),
+        serde_json::to_string_pretty(&summary)?.as_bytes(),
     )?;
     let html = crate::html::loadtest_report(&crate::html::ReportInput {
         title: format!("reconsim loadtest — {name}, seed {}", scenario.run.seed),
         interval_s: scenario.loadtest.interval_s,
         result: &result,
         verdict: &verdict,
+        decided: &decided,
         manifest: &manifest,
     });
     write_atomic(&out.join("report.html"), html.as_bytes())?;
@@ -603,6 +647,7 @@ fn execute(
     drop(lock);
     if !quiet {
         let mut o = std::io::stdout().lock();
+        o.write_all(crate::verdict::text(&decided).as_bytes())?;
         o.write_all(
             loadtest::text_summary(
                 &result,
@@ -619,5 +664,5 @@ fn execute(
             .as_bytes(),
         )?;
     }
-    Ok(EXIT_OK)
+    Ok(decided.exit_code)
 }

@@ -1959,35 +1959,6 @@ pub fn equivalence_csv(rows: &[EqRow]) -> csv::Result<Vec<u8>> {
     w.into_inner().map_err(|e| e.into_error().into())
 }
 
-/// The equivalence verdict: `no pass boundary reached`, `equivalent` (every differing pair
-/// explained by in-flight commands, lag or a known divergence), or the unexplained count.
-pub fn equivalence_verdict(rows: &[EqRow], both_paths: bool) -> String {
-    if !both_paths {
-        return "not compared (one path)".into();
-    }
-    let boundaries: std::collections::BTreeSet<u32> = rows.iter().map(|r| r.tick).collect();
-    if boundaries.is_empty() {
-        return "no pass boundary reached (raise --ticks)".into();
-    }
-    let unexplained: u64 = rows
-        .iter()
-        .filter(|r| r.class == "unexplained")
-        .map(|r| r.pairs)
-        .sum();
-    if unexplained == 0 {
-        format!(
-            "equivalent at {} pass boundar{}: every difference explained",
-            boundaries.len(),
-            if boundaries.len() == 1 { "y" } else { "ies" }
-        )
-    } else {
-        format!(
-            "{unexplained} unexplained pair(s) across {} pass boundaries",
-            boundaries.len()
-        )
-    }
-}
-
 /// `summary.csv` bytes: `path,phase,count,mean_us,p50_us,p90_us,p99_us,p999_us,max_us`, then
 /// `clock` (`wall`, or `virtual` for `convergence`, whose values are virtual µs) and
 /// `rows_per_s` (on `tick` rows: rows the queries returned per second of tick time).

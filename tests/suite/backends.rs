@@ -161,7 +161,7 @@ fn same_fleet_same_deltas_on_sqlite_and_mysql() {
         .unwrap();
     let class_lines = |t: &str| -> Vec<String> {
         t.lines()
-            .filter(|l| l.starts_with("equivalent") || l.starts_with("  D"))
+            .filter(|l| l.starts_with("equivalence") || l.starts_with("  D"))
             .map(str::to_string)
             .collect()
     };

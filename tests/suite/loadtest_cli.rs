@@ -127,7 +127,7 @@ fn loadtest_writes_every_file_with_its_columns_and_is_reproducible() {
         manifest["equivalence_verdict"]
             .as_str()
             .unwrap()
-            .starts_with("equivalent")
+            .starts_with("diverges only in known classes at ")
     );
     let html = read(&wd, "a/report.html");
     assert!(html.contains("<svg") && html.contains("Convergence latency (CDF)"));
@@ -673,4 +673,144 @@ fn an_injected_busy_lock_makes_the_writer_wait_and_is_counted() {
     }
     let summary = read(&wd, "r/summary.csv");
     assert!(summary.contains("\nbatched,busy_wait,3,"), "{summary}");
+}
+
+/// Issue 12: a run that fails says so first — stdout, page and summary.json agree — and exits
+/// 1; the bug scenario's `[expect]` makes the same failures expected (exit 0).
+#[test]
+fn a_failing_run_leads_with_its_failure_and_exits_1() {
+    let wd = Workdir::new();
+    let text = scenario_text("bugs/b1.toml");
+    let cut = text.find("[expect]").expect("b1 has an [expect] section");
+    wd.write("b1.toml", &text[..cut]);
+    let out = wd
+        .cmd(&["loadtest", "--scenario", "b1.toml", "--out", "r"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let first = stdout.lines().next().unwrap();
+    assert!(
+        first.starts_with("verdict: batched: 9 of 9 ticks FAILED"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("exit 1: batched: 9 failed tick(s), the first at tick 0: scan error"));
+    let html = read(&wd, "r/report.html");
+    let verdict_at = html
+        .find(r#"<section id="verdict">"#)
+        .expect("verdict section");
+    assert!(verdict_at < html.find("State equivalence</h2>").unwrap());
+    assert!(
+        html.contains("fails (exit 1)") && html.contains("9 of 9"),
+        "no failure card"
+    );
+    let summary: serde_json::Value = serde_json::from_str(&read(&wd, "r/summary.json")).unwrap();
+    assert_eq!(summary["schema_version"], 1);
+    assert_eq!(summary["verdict"]["exit_code"], 1);
+    let batched = &summary["verdict"]["paths"][1];
+    assert_eq!(
+        (batched["path"].as_str(), batched["failed_ticks"].as_u64()),
+        (Some("batched"), Some(9))
+    );
+    assert!(
+        summary["phases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["group"] == "harness")
+    );
+    // The catalog's own b1 expects exactly that: exit 0, said so.
+    let out = wd
+        .cmd(&[
+            "loadtest",
+            "--scenario",
+            &scenario("bugs/b1.toml"),
+            "--out",
+            "e",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("what this scenario expects"));
+}
+
+#[test]
+fn thresholds_pass_or_fail_the_run_by_name() {
+    let wd = Workdir::new();
+    let s = scenario("quick.toml");
+    let run = |out: &str, checks: &[&str]| {
+        let mut args = vec!["loadtest", "--scenario", &s, "--ticks", "5", "--out", out];
+        for c in checks {
+            args.extend(["--threshold", c]);
+        }
+        wd.cmd(&args).output().unwrap()
+    };
+    let pass = run(
+        "ok",
+        &[
+            "tick.max < 10m",
+            "failed_ticks == 0",
+            "equivalence != unexplained",
+        ],
+    );
+    assert_eq!(
+        pass.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&pass.stdout)
+    );
+    let fail = run(
+        "bad",
+        &["batched.tick.p50 < 1us", "legacy.failed_ticks == 0"],
+    );
+    let text = String::from_utf8_lossy(&fail.stdout);
+    assert_eq!(fail.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("threshold FAIL: batched.tick.p50 < 1us (measured batched "),
+        "{text}"
+    );
+    assert!(
+        text.contains("threshold pass: legacy.failed_ticks == 0"),
+        "{text}"
+    );
+    let summary: serde_json::Value = serde_json::from_str(&read(&wd, "bad/summary.json")).unwrap();
+    let t = &summary["verdict"]["thresholds"];
+    assert_eq!(
+        (t[0]["passed"].as_bool(), t[1]["passed"].as_bool()),
+        (Some(false), Some(true))
+    );
+    // A scenario's own checks count too; a malformed one is refused before anything runs.
+    wd.write(
+        "t.toml",
+        &scenario_text("quick.toml").replacen(
+            "[loadtest]",
+            "[thresholds]\nchecks = [\"open_share < 0%\"]\n\n[loadtest]",
+            1,
+        ),
+    );
+    let out = wd
+        .cmd(&[
+            "loadtest",
+            "--scenario",
+            "t.toml",
+            "--ticks",
+            "3",
+            "--out",
+            "t",
+            "-q",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let line = expect_error(wd.cmd(&[
+        "loadtest",
+        "--scenario",
+        &s,
+        "--out",
+        "x",
+        "--threshold",
+        "tick.p42 < 1s",
+    ]));
+    assert!(line.contains("unknown metric"), "{line}");
+    assert!(!wd.path("x").exists());
 }
