@@ -13,6 +13,9 @@
 # and the uninterrupted run's manifest.json and summary.csv (baseline/).
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
+# A private copy of the binary: a rebuild while the sweep runs must not change what it tests.
+cp "$bin" "$work/reconsim"
+bin=$work/reconsim
 
 scenario=${1:-scenarios/quick.toml}
 ticks=${2:-8}

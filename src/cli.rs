@@ -8,10 +8,18 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_FINDING: i32 = 1;
 pub const EXIT_ERROR: i32 = 2;
 
+/// `--version`: the crate version and the git commit it was built from.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("RECONSIM_GIT_COMMIT"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "reconsim",
-    version,
+    version = VERSION,
     about = "Fleet's Apple profile reconciler, rebuilt on SQLite"
 )]
 pub struct Cli {
