@@ -25,15 +25,15 @@ mkdir -p "$out"
 # Databases next to the URL's (generate creates them): <db>_ref10k, _ref100k, _refquick, _refrepro.
 db=${my##*/}
 mkdb() { echo "$head/${db}_$1"; }
-"$bin" generate --scenario scenarios/quick.toml --backend "$(mkdb refrepro)" --quiet
+"$bin" generate --scenario scenarios/quick.toml --backend "$(mkdb refrepro)" --force --quiet
 
 "$bin" generate --scenario scenarios/fleet-10k.toml --db "$work/f10k.db" --force --quiet
 for method in insert infile; do # the last load (infile) is the fleet the steps below read
   for _ in 1 2 3; do
-    "$bin" generate --scenario scenarios/fleet-10k.toml --backend "$(mkdb ref10k)" \
+    "$bin" generate --scenario scenarios/fleet-10k.toml --backend "$(mkdb ref10k)" --force \
       --load-method "$method" | head -1 >> "$out/load-10k.txt"
   done
-  "$bin" generate --scenario scenarios/fleet-100k.toml --backend "$(mkdb ref100k)" \
+  "$bin" generate --scenario scenarios/fleet-100k.toml --backend "$(mkdb ref100k)" --force \
     --load-method "$method" | head -1 >> "$out/load-100k.txt"
 done
 
@@ -54,18 +54,18 @@ code=0
 "$bin" compare --backend "$(mkdb ref10k)" --quiet --out-dir "$work/c" > "$out/compare-mysql.txt" || code=$?
 [ "$code" -le 1 ] || exit "$code"
 
-"$bin" loadtest --scenario scenarios/fleet-10k.toml --backend sqlite --backend "$my" \
+finding_ok "$bin" loadtest --scenario scenarios/fleet-10k.toml --backend sqlite --backend "$my" \
   --ticks "$ticks" --out "$out/loadtest" --quiet
 
 for name in $("$bin" repro --list | awk '{print $1}'); do
   code=0
-  "$bin" repro "$name" --backend "$(mkdb refrepro)" --cursor "$redis" >> "$out/repro.txt" || code=$?
+  "$bin" repro "$name" --backend "$(mkdb refrepro)" --cursor "$redis" --force >> "$out/repro.txt" || code=$?
   [ "$code" -le 1 ] || exit "$code"
   echo >> "$out/repro.txt"
 done
 
 "$bin" generate --scenario scenarios/quick.toml --db "$work/q.db" --force --quiet
-"$bin" generate --scenario scenarios/quick.toml --backend "$(mkdb refquick)" --quiet
+"$bin" generate --scenario scenarios/quick.toml --backend "$(mkdb refquick)" --force --quiet
 "$bin" measure --backend "sqlite:$work/q.db" --backend "$(mkdb refquick)" --runs 1 --only legacy \
   --legacy-sql as-written --out-dir "$work/aw" --quiet > "$out/as-written-quick.txt"
 echo "wrote $out"

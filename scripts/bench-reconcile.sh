@@ -47,8 +47,9 @@ for fleet in fleet-10k fleet-100k; do
     read -r kb secs < <(tail -n 1 "$work/t")
     cp "$work/c/summary.txt" "$cmp/summary.txt"
     echo "compare exit $code, peak RSS $((kb / 1024)) MiB, $secs s" >> "$cmp/summary.txt"
-    /usr/bin/time -f '%M %e' -o "$work/t" "$bin" loadtest --scenario "scenarios/$fleet.toml" \
-      --db "$db" --paths batched --out "results/$stamp-loadtest-$fleet-batched" --quiet
+    finding_ok /usr/bin/time -f '%M %e' -o "$work/t" "$bin" loadtest \
+      --scenario "scenarios/$fleet.toml" --db "$db" --paths batched \
+      --out "results/$stamp-loadtest-$fleet-batched" --quiet
     read -r kb secs < <(tail -n 1 "$work/t")
     echo "loadtest wall time $secs s (fleet reused), peak RSS $((kb / 1024)) MiB" \
       > "results/$stamp-loadtest-$fleet-batched/time.txt"

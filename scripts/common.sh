@@ -7,3 +7,7 @@ bin=$PWD/target/release/reconsim
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
+
+# Runs a command whose exit 1 is a finding (a verdict that fails, a divergence: its results are
+# written all the same), not an error: only exit 2 and above stop the script.
+finding_ok() { "$@" || [ $? -eq 1 ]; }

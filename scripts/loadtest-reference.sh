@@ -18,13 +18,13 @@ r="results/$stamp-loadtest"
 
 timed() { # timed OUT_TXT CMD...: runs CMD, appends wall time and peak RSS to OUT_TXT
   local out=$1; shift
-  /usr/bin/time -f '%e %M' -o "$work/t" "$@"
+  /usr/bin/time -f '%e %M' -o "$work/t" "$@" || [ $? -eq 1 ] # exit 1: a finding, not an error
   read -r secs kb < <(tail -n 1 "$work/t")
   echo "wall ${secs} s, peak RSS $((kb / 1024)) MiB: $*" >> "$out"
 }
 
 echo "== quick, both paths" >&2
-"$bin" loadtest --scenario scenarios/quick.toml --out "$r-quick" --quiet
+finding_ok "$bin" loadtest --scenario scenarios/quick.toml --out "$r-quick" --quiet
 scripts/screenshot.sh "$r-quick" || echo "(no screenshot)" >&2
 
 echo "== fleet-10k, both paths, sequential and concurrent churn" >&2
@@ -32,9 +32,9 @@ echo "== fleet-10k, both paths, sequential and concurrent churn" >&2
 for mode in sequential concurrent; do
   extra=(); [ "$mode" = concurrent ] && extra=(--concurrent-churn)
   out="$r-fleet-10k-$mode"
-  mkdir -p "$out"
-  timed "$out/time.txt" "$bin" loadtest --scenario scenarios/fleet-10k.toml --db "$work/f10k.db" \
-    --ticks 8 --out "$out" "${extra[@]}" > "$out/stdout.txt"
+  timed "$work/time.txt" "$bin" loadtest --scenario scenarios/fleet-10k.toml --db "$work/f10k.db" \
+    --ticks 8 --out "$out" "${extra[@]}" > "$work/stdout.txt"
+  mv "$work/time.txt" "$work/stdout.txt" "$out/"
 done
 code=0
 "$bin" report compare "$r-fleet-10k-sequential" "$r-fleet-10k-concurrent" \
@@ -43,22 +43,22 @@ code=0
 
 echo "== fleet-100k, batched, one pass, generation included" >&2
 out="$r-fleet-100k-batched"
-mkdir -p "$out"
-timed "$out/time.txt" "$bin" loadtest --scenario scenarios/fleet-100k.toml --paths batched \
-  --out "$out" > "$out/stdout.txt"
+timed "$work/time.txt" "$bin" loadtest --scenario scenarios/fleet-100k.toml --paths batched \
+  --out "$out" > "$work/stdout.txt"
+mv "$work/time.txt" "$work/stdout.txt" "$out/"
 
 echo "== fleet-100k, batched, one pass after a warm-up pass" >&2
 out="$r-fleet-100k-batched-warm"
-mkdir -p "$out"
-timed "$out/time.txt" "$bin" loadtest --scenario scenarios/fleet-100k.toml --paths batched \
-  --warmup-ticks 20 --out "$out" > "$out/stdout.txt"
+timed "$work/time.txt" "$bin" loadtest --scenario scenarios/fleet-100k.toml --paths batched \
+  --warmup-ticks 20 --out "$out" > "$work/stdout.txt"
+mv "$work/time.txt" "$work/stdout.txt" "$out/"
 
 echo "== fleet-100k, both paths, 3 ticks" >&2
 "$bin" generate --scenario scenarios/fleet-100k.toml --db "$work/f100k.db" --force --quiet
 out="$r-fleet-100k-both"
-mkdir -p "$out"
-timed "$out/time.txt" "$bin" loadtest --scenario scenarios/fleet-100k.toml --db "$work/f100k.db" \
-  --ticks 3 --out "$out" > "$out/stdout.txt"
+timed "$work/time.txt" "$bin" loadtest --scenario scenarios/fleet-100k.toml --db "$work/f100k.db" \
+  --ticks 3 --out "$out" > "$work/stdout.txt"
+mv "$work/time.txt" "$work/stdout.txt" "$out/"
 
 echo "== sweep" >&2
 "$bin" sweep --scenario scenarios/fleet-100k.toml --hosts 1000,10000,100000 --runs "$runs" \
