@@ -373,11 +373,20 @@ fn verdict_cards(v: &crate::verdict::Verdict) -> String {
             findings
         );
     }
+    let (word, text) = (v.equivalence.word(), v.equivalence.text());
+    let detail = match text.strip_prefix(word) {
+        Some(rest) => rest.trim_start_matches([':', ' ']).to_string(),
+        None => text.clone(),
+    };
     let _ = write!(
         o,
-        r#"</div><p>State equivalence: <b>{}</b> — {}</p>"#,
-        esc(v.equivalence.word()),
-        esc(&v.equivalence.text())
+        r#"</div><p>State equivalence: <b>{}</b>{}</p>"#,
+        esc(word),
+        if detail.is_empty() {
+            String::new()
+        } else {
+            format!(" — {}", esc(&detail))
+        }
     );
     if !v.thresholds.is_empty() {
         o.push_str("<table><tr><th>threshold</th><th>result</th><th>measured</th></tr>");
