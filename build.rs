@@ -22,7 +22,12 @@ fn main() {
         Some(c) => {
             let dirty = output(
                 "git",
-                &["--no-optional-locks", "status", "--porcelain", "--untracked-files=no"],
+                &[
+                    "--no-optional-locks",
+                    "status",
+                    "--porcelain",
+                    "--untracked-files=no",
+                ],
             )
             .is_some_and(|s| !s.is_empty());
             format!("{c}{}", if dirty { "-dirty" } else { "" })
