@@ -57,6 +57,13 @@ pub enum Command {
     /// Delta-debug a database showing a divergence down to a minimal repro (repro.sql,
     /// repro.db, repro.toml).
     Shrink(ShrinkArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, clap::Args)]
@@ -66,8 +73,9 @@ pub struct ShrinkArgs {
     /// The divergence class to keep (`unexplained`, `D1`, `D1+D4`, …).
     #[arg(long, default_value = "unexplained")]
     pub class: String,
-    /// Directory for repro.sql, repro.db and repro.toml (created if missing).
-    #[arg(long, default_value = "repro")]
+    /// Directory for repro.sql, repro.db and repro.toml (created if missing); `--out-dir` is
+    /// the older spelling.
+    #[arg(long = "out", alias = "out-dir", default_value = "repro")]
     pub out_dir: PathBuf,
 }
 
@@ -154,7 +162,7 @@ pub struct ReportCompareArgs {
     /// Growths smaller than this many µs never count as regressions (timer noise on tiny phases).
     #[arg(long, default_value_t = 0)]
     pub min_delta_us: u64,
-    /// Also write the comparison as CSV to this file.
+    /// Also write the comparison as CSV to this file (`-`: stdout, instead of the table).
     #[arg(long)]
     pub csv: Option<PathBuf>,
 }
@@ -279,8 +287,9 @@ pub struct MeasureArgs {
     /// Number of runs (medians are reported).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
     pub runs: u32,
-    /// Results folder [default: results/<UTC time>-measure-<db name>]
-    #[arg(long)]
+    /// Results folder [default: results/<UTC time>-measure-<db name>]; `--out-dir` is the
+    /// older spelling.
+    #[arg(long = "out", alias = "out-dir")]
     pub out_dir: Option<PathBuf>,
     /// Time only this one (the batched pass then keeps no deltas, so its memory is the
     /// window's).
@@ -370,8 +379,9 @@ pub struct DiffArgs {
 pub struct CompareArgs {
     #[command(flatten)]
     pub common: ReconcileArgs,
-    /// Directory for divergences.csv and summary.txt (created if missing).
-    #[arg(long, default_value = ".")]
+    /// Directory for divergences.csv and summary.txt (created if missing); `--out-dir` is the
+    /// older spelling.
+    #[arg(long = "out", alias = "out-dir", default_value = ".")]
     pub out_dir: PathBuf,
 }
 

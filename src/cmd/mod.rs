@@ -40,6 +40,15 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Repro(args) => repro::run(args),
         Command::Shrink(args) => shrink::run(args),
         Command::Tick(args) => tick::run(args),
+        Command::Completions(args) => {
+            use clap::CommandFactory;
+            let mut cmd = crate::cli::Cli::command();
+            // Into memory first: the generator panics on a closed pipe, write_all returns it.
+            let mut script = Vec::new();
+            clap_complete::generate(args.shell, &mut cmd, "reconsim", &mut script);
+            std::io::Write::write_all(&mut std::io::stdout().lock(), &script)?;
+            Ok(EXIT_OK)
+        }
     }
 }
 

@@ -11,10 +11,20 @@ pub fn compare(args: ReportCompareArgs) -> anyhow::Result<i32> {
     let a = regression::read_run(&args.run_a)?;
     let b = regression::read_run(&args.run_b)?;
     let deltas = regression::compare(&a, &b, threshold, args.min_delta_us);
-    if let Some(csv) = &args.csv {
-        write_atomic(csv, &regression::deltas_csv(&deltas)?)?;
-    }
     let regressions = deltas.iter().filter(|d| d.regressed).count();
+    if let Some(csv) = &args.csv {
+        let bytes = regression::deltas_csv(&deltas)?;
+        if csv.as_os_str() == "-" {
+            // The CSV is the output: no table around it.
+            std::io::stdout().lock().write_all(&bytes)?;
+            return Ok(if regressions > 0 {
+                EXIT_FINDING
+            } else {
+                EXIT_OK
+            });
+        }
+        write_atomic(csv, &bytes)?;
+    }
     let mut o = std::io::stdout().lock();
     writeln!(
         o,

@@ -273,6 +273,14 @@ fn report_compare_flags_a_regression_and_rejects_folders_that_are_not_runs() {
     assert!(
         read(&wd, "same.csv").starts_with("path,phase,metric,a_us,b_us,change_pct,regressed\n")
     );
+    // `-` is stdout: the CSV alone, no file named `-`.
+    let piped = wd
+        .cmd(&["report", "compare", "a", "b", "--csv", "-"])
+        .output()
+        .unwrap();
+    assert_eq!(piped.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&piped.stdout).starts_with("path,phase,metric,a_us,"));
+    assert!(!wd.path("-").exists());
     let summary = read(&wd, "b/summary.csv");
     let doubled: String = summary
         .lines()
@@ -813,4 +821,20 @@ fn thresholds_pass_or_fail_the_run_by_name() {
     ]));
     assert!(line.contains("unknown metric"), "{line}");
     assert!(!wd.path("x").exists());
+}
+
+#[test]
+fn completions_print_a_script_for_each_shell() {
+    let wd = Workdir::new();
+    for shell in ["bash", "zsh", "fish"] {
+        let out = wd.cmd(&["completions", shell]).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("loadtest") && text.contains("threshold"),
+            "{shell}"
+        );
+    }
+    let line = expect_error(wd.cmd(&["completions", "tcsh"]));
+    assert!(line.contains("tcsh"), "{line}");
 }
