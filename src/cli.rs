@@ -275,6 +275,9 @@ pub struct LoadtestArgs {
     /// check exits 1.
     #[arg(long = "threshold", value_name = "CHECK")]
     pub thresholds: Vec<String>,
+    /// The unit of the `.hgrm` files' values (said in their last line).
+    #[arg(long, default_value = "ms", value_name = "us|ms")]
+    pub hgrm_unit: crate::histogram::HgrmUnit,
     /// No progress display and no summary on stdout.
     #[arg(long, short)]
     pub quiet: bool,

@@ -14,6 +14,35 @@ pub const HIGHEST_US: u64 = 3_600_000_000;
 /// Significant value digits.
 pub const SIGFIG: u8 = 3;
 
+/// The unit of `.hgrm` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HgrmUnit {
+    Us,
+    #[default]
+    Ms,
+}
+
+impl HgrmUnit {
+    pub fn name(self) -> &'static str {
+        match self {
+            HgrmUnit::Us => "us",
+            HgrmUnit::Ms => "ms",
+        }
+    }
+}
+
+impl std::str::FromStr for HgrmUnit {
+    type Err = String;
+    fn from_str(s: &str) -> Result<HgrmUnit, String> {
+        match s {
+            "us" => Ok(HgrmUnit::Us),
+            "ms" => Ok(HgrmUnit::Ms),
+            other => Err(format!("{other:?}: expected us or ms")),
+        }
+    }
+}
+
 /// A latency histogram in microseconds.
 #[derive(Debug, Clone)]
 pub struct Latency {
@@ -112,12 +141,26 @@ impl Latency {
 
     /// The distribution in the text layout of Java's `outputPercentileDistribution` with 5
     /// ticks per half distance and a value unit scaling ratio of 1 (values in µs).
+    /// The percentile distribution in HdrHistogram's `.hgrm` text layout, values in
+    /// milliseconds (as Java's default output ratio gives them).
     pub fn hgrm(&self) -> String {
+        self.hgrm_in(HgrmUnit::Ms)
+    }
+
+    /// `.hgrm` with values in `unit`, said in a last `#[Unit …]` line (plotters skip `#` lines).
+    /// The value column is as wide as the largest value needs, so a whitespace-led parser reads
+    /// every row (at µs, an hour is 3,600,000,000.000: wider than Java's 12 characters).
+    pub fn hgrm_in(&self, unit: HgrmUnit) -> String {
         let d = SIGFIG as usize;
+        let scale = match unit {
+            HgrmUnit::Us => 1.0,
+            HgrmUnit::Ms => 1e3,
+        };
+        let width = format!("{:.d$}", self.h.max() as f64 / scale).len().max(11) + 1;
         let mut s = String::new();
         let _ = write!(
             s,
-            "{:>12} {:>14} {:>10} {:>14}\n\n",
+            "{:>width$} {:>14} {:>10} {:>14}\n\n",
             "Value", "Percentile", "TotalCount", "1/(1-Percentile)"
         );
         let mut total = 0u64;
@@ -125,22 +168,22 @@ impl Latency {
             for v in self.h.iter_quantiles(5) {
                 total += v.count_since_last_iteration();
                 let p = v.quantile_iterated_to();
-                let value = v.value_iterated_to() as f64;
+                let value = v.value_iterated_to() as f64 / scale;
                 if p < 1.0 {
                     let _ = writeln!(
                         s,
-                        "{value:>12.d$} {p:>2.12} {total:>10} {:>14.2}",
+                        "{value:>width$.d$} {p:>2.12} {total:>10} {:>14.2}",
                         1.0 / (1.0 - p)
                     );
                 } else {
-                    let _ = writeln!(s, "{value:>12.d$} {p:>2.12} {total:>10}");
+                    let _ = writeln!(s, "{value:>width$.d$} {p:>2.12} {total:>10}");
                 }
             }
         }
         let (mean, sd) = if self.h.is_empty() {
             (0.0, 0.0)
         } else {
-            (self.h.mean(), self.h.stdev())
+            (self.h.mean() / scale, self.h.stdev() / scale)
         };
         let _ = writeln!(
             s,
@@ -149,7 +192,7 @@ impl Latency {
         let _ = writeln!(
             s,
             "#[Max     = {:>12.d$}, Total count    = {:>12}]",
-            self.h.max() as f64,
+            self.h.max() as f64 / scale,
             self.h.len()
         );
         // Sub-buckets: the power of two above 2 × 10^sigfig (2048 for 3 digits), as in Java.
@@ -160,12 +203,14 @@ impl Latency {
             self.h.buckets(),
             sub_buckets
         );
+        let _ = writeln!(s, "#[Unit    = {:>12}]", unit.name());
         s
     }
 }
 
 /// Percentile summary CSV: `{group},phase,count,mean_us,p50_us,p90_us,p99_us,p999_us,max_us`,
-/// one row per (group value, phase, histogram), in the order given. `group` names the first
+/// then any extra columns, then `min_us,p95_us,stddev_us` (added later, hence last), one row
+/// per (group value, phase, histogram), in the order given. `group` names the first
 /// column (`what` for `measure`, `path` for `loadtest`).
 pub fn summary_csv<'a>(
     group: &str,
@@ -189,9 +234,12 @@ pub fn summary_csv_with<'a>(
         group, "phase", "count", "mean_us", "p50_us", "p90_us", "p99_us", "p999_us", "max_us",
     ];
     head.extend_from_slice(extra);
+    // Added later, so at the end: readers by position keep working.
+    head.extend_from_slice(&["min_us", "p95_us", "stddev_us"]);
     w.write_record(&head)?;
     for (g, phase, h, more) in rows {
         let r = h.row();
+        let st = h.stats();
         let mut rec = vec![
             g.to_string(),
             phase.to_string(),
@@ -204,6 +252,10 @@ pub fn summary_csv_with<'a>(
             r.max_us.to_string(),
         ];
         rec.extend(more);
+        let opt = |v: Option<String>| v.unwrap_or_default();
+        rec.push(opt(st.min_us.map(|v| v.to_string())));
+        rec.push(opt(st.p95_us.map(|v| v.to_string())));
+        rec.push(opt(st.stddev_us.map(|v| format!("{v:.1}"))));
         w.write_record(&rec)?;
     }
     w.into_inner().map_err(|e| e.into_error().into())
@@ -292,7 +344,7 @@ mod tests {
         for v in [100u64, 200, 300, 400] {
             h.record(us(v));
         }
-        let text = h.hgrm();
+        let text = h.hgrm_in(HgrmUnit::Us);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             lines[0],
@@ -303,20 +355,46 @@ mod tests {
             lines[2],
             "     100.000 0.000000000000          1           1.00"
         );
-        let last_value_line = lines[lines.len() - 4];
+        let last_value_line = lines[lines.len() - 5];
         assert_eq!(last_value_line, "     400.000 1.000000000000          4");
         assert_eq!(
-            lines[lines.len() - 3],
+            lines[lines.len() - 4],
             "#[Mean    =      250.000, StdDeviation   =      111.803]"
         );
         assert_eq!(
-            lines[lines.len() - 2],
+            lines[lines.len() - 3],
             "#[Max     =      400.000, Total count    =            4]"
         );
         assert_eq!(
-            lines[lines.len() - 1],
+            lines[lines.len() - 2],
             "#[Buckets =           22, SubBuckets     =         2048]"
         );
+        assert_eq!(lines[lines.len() - 1], "#[Unit    =           us]");
+        // The default: milliseconds.
+        let ms = h.hgrm();
+        assert!(
+            ms.lines().nth(2).unwrap().starts_with("       0.100 "),
+            "{ms}"
+        );
+        assert!(ms.ends_with("#[Unit    =           ms]\n"));
+    }
+
+    #[test]
+    fn every_row_of_a_wide_hgrm_starts_with_white_space() {
+        // The common hdr-plot regex reads a row only after leading white space.
+        let mut h = Latency::new();
+        h.record(Duration::from_secs(3000));
+        h.record(Duration::from_micros(5));
+        for unit in [HgrmUnit::Us, HgrmUnit::Ms] {
+            let text = h.hgrm_in(unit);
+            let rows: Vec<&str> = text
+                .lines()
+                .skip(2)
+                .take_while(|l| !l.starts_with('#'))
+                .collect();
+            assert!(!rows.is_empty());
+            assert!(rows.iter().all(|r| r.starts_with(' ')), "{text}");
+        }
     }
 
     #[test]

@@ -48,6 +48,8 @@ struct RunSpec {
     /// `--threshold` checks (the scenario's own come with its text).
     #[serde(default)]
     thresholds: Vec<String>,
+    #[serde(default)]
+    hgrm_unit: crate::histogram::HgrmUnit,
 }
 
 /// The folder inside a run with its databases while it runs.
@@ -272,6 +274,7 @@ fn start(
         started_utc: started.to_rfc3339(),
         command_line: crate::mysqldb::command_line(),
         thresholds: args.thresholds.clone(),
+        hgrm_unit: args.hgrm_unit,
     };
     let lock = create_run_folder(&out, &spec)?;
     let dbs = set_up(&spec, &scenario, &state_dir(&out), args.quiet)?;
@@ -529,7 +532,7 @@ fn execute(
         for (phase, h) in &run.hist {
             write_atomic(
                 &out.join(format!("{}-{phase}.hgrm", path.name())),
-                h.hgrm().as_bytes(),
+                h.hgrm_in(spec.hgrm_unit).as_bytes(),
             )?;
         }
     }
@@ -605,6 +608,7 @@ fn execute(
         })).collect::<Vec<_>>(),
     });
     if let Some(m) = manifest.as_object_mut() {
+        m.insert("hgrm_unit".into(), spec.hgrm_unit.name().into());
         m.insert("verdict".into(), decided.answer.clone().into());
         m.insert("exit_code".into(), decided.exit_code.into());
     }
