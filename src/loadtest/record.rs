@@ -296,10 +296,6 @@ impl Steps {
     pub fn part_c(self, tick: u32) -> u64 {
         self.part_a(tick) + 2
     }
-    /// The position of a finished run.
-    pub fn end(self) -> u64 {
-        self.warmup as u64 + 3 * self.ticks as u64
-    }
 }
 
 #[cfg(test)]
@@ -411,6 +407,5 @@ mod tests {
         assert_eq!((s.warmup(0), s.warmup(1)), (1, 2));
         assert_eq!((s.part_a(0), s.part_b(0), s.part_c(0)), (3, 4, 5));
         assert_eq!((s.part_a(2), s.part_c(2)), (9, 11));
-        assert_eq!(s.end(), 11);
     }
 }
