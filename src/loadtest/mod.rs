@@ -1205,6 +1205,26 @@ fn commit_record(
     Ok(commit)
 }
 
+/// A cursor store that remembers what the inner store holds after each successful read or
+/// write (for the record of a Redis cursor).
+struct Remember<'a> {
+    inner: &'a mut dyn crate::cursor::CursorStore,
+    held: &'a mut String,
+}
+
+impl crate::cursor::CursorStore for Remember<'_> {
+    fn read(&mut self) -> Result<String, crate::cursor::CursorError> {
+        let v = self.inner.read()?;
+        self.held.clone_from(&v);
+        Ok(v)
+    }
+    fn write(&mut self, value: &str) -> Result<(), crate::cursor::CursorError> {
+        self.inner.write(value)?;
+        *self.held = value.to_string();
+        Ok(())
+    }
+}
+
 /// A tick's writer and whole time, measured up to the step's commit.
 #[derive(Debug, Clone, Copy)]
 struct Timed {
@@ -1324,8 +1344,18 @@ fn reconcile_tick(
             }
         }
         PathKind::Batched => {
+            // A Redis cursor: what the store holds after each successful read or write goes
+            // into the record (`held`), so a resume can set the key back to it.
+            let mut held = st.cursor.value.clone();
+            let mut remembered;
             let store: &mut dyn crate::cursor::CursorStore = match st.redis.as_mut() {
-                Some(r) => r,
+                Some(r) => {
+                    remembered = Remember {
+                        inner: r,
+                        held: &mut held,
+                    };
+                    &mut remembered
+                }
                 None => &mut st.cursor,
             };
             let plan = &st.faults;
@@ -1355,6 +1385,9 @@ fn reconcile_tick(
                     row.outcome = "error";
                     row.error = e.clone();
                 }
+            }
+            if st.redis.is_some() {
+                st.cursor.value = held;
             }
             if let Some(m) = st.monitor.as_mut() {
                 m.observe(conn, tick, &r)?;

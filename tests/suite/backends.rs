@@ -959,6 +959,43 @@ fn loadtest_keeps_the_batched_cursor_in_redis() {
         manifest.contains(&format!("\"cursor\": \"{redis_url}\"")),
         "{manifest}"
     );
+    // Killed mid-run and resumed (issue 11): the key is set back to the cursor the record
+    // holds, so the run ends identical to the uninterrupted one, cursor chain included.
+    let args = [
+        "loadtest",
+        "--scenario",
+        &quick,
+        "--paths",
+        "batched",
+        "--cursor",
+        &redis_url,
+        "--ticks",
+        "6",
+        "--out",
+        "killed",
+        "-q",
+    ];
+    let crashed = wd
+        .cmd(&args)
+        .env("RECONSIM_CRASH_AFTER", "14")
+        .output()
+        .unwrap();
+    assert_eq!(crashed.status.code(), None, "the run was not killed");
+    let resumed = wd
+        .cmd(&["loadtest", "--resume", "killed", "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(resumed.status.code(), Some(0));
+    let same = wd
+        .cmd(&["report", "identical", "run", "killed"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        same.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&same.stdout)
+    );
 }
 
 /// Issue 11: TLS by `ssl-mode` (managed servers require it), a read-only account (the tuned
