@@ -918,7 +918,7 @@ fn loadtest_keeps_the_batched_cursor_in_redis() {
     let redis_url = format!("{}/2", redis_url.trim_end_matches('/'));
     let wd = Workdir::new();
     let quick = scenario("quick.toml");
-    sorted_stdout(
+    let run_into = |out: &'static str| {
         wd.cmd(&[
             "loadtest",
             "--scenario",
@@ -930,12 +930,11 @@ fn loadtest_keeps_the_batched_cursor_in_redis() {
             "--ticks",
             "6",
             "--out",
-            "run",
+            out,
             "-q",
         ])
-        .output()
-        .unwrap(),
-    ); // asserts success
+    };
+    sorted_stdout(run_into("run").output().unwrap()); // asserts success
     let text = std::fs::read_to_string(wd.path("run/ticks.csv")).unwrap();
     let mut r = csv::Reader::from_reader(text.as_bytes());
     let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
@@ -961,22 +960,7 @@ fn loadtest_keeps_the_batched_cursor_in_redis() {
     );
     // Killed mid-run and resumed (issue 11): the key is set back to the cursor the record
     // holds, so the run ends identical to the uninterrupted one, cursor chain included.
-    let args = [
-        "loadtest",
-        "--scenario",
-        &quick,
-        "--paths",
-        "batched",
-        "--cursor",
-        &redis_url,
-        "--ticks",
-        "6",
-        "--out",
-        "killed",
-        "-q",
-    ];
-    let crashed = wd
-        .cmd(&args)
+    let crashed = run_into("killed")
         .env("RECONSIM_CRASH_AFTER", "14")
         .output()
         .unwrap();
