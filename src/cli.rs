@@ -135,8 +135,8 @@ pub struct TickArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ReportCommand {
-    /// Compare two loadtest runs: p50/p99/max per path × phase and convergence latency; exit 1
-    /// when a metric of RUN_B regresses past the threshold.
+    /// Judge a loadtest run (the last RUN) against baseline runs: p50 per path × phase by
+    /// default, each metric only where the samples support it; exit 1 when one regressed.
     Compare(ReportCompareArgs),
     /// Whether two loadtest runs have the same results, timings aside (a resumed run and the
     /// uninterrupted one, two runs of one seed): exit 0 identical, 1 not, naming each file
@@ -152,16 +152,20 @@ pub struct ReportIdenticalArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct ReportCompareArgs {
-    /// The baseline run folder.
-    pub run_a: PathBuf,
-    /// The run folder to judge.
-    pub run_b: PathBuf,
+    /// Run folders: one or more baselines (repeated runs of the same commit and seed, whose
+    /// spread widens the allowance), then the run to judge, last.
+    #[arg(required = true, num_args = 2.., value_name = "RUN")]
+    pub runs: Vec<PathBuf>,
     /// Largest accepted growth of a metric, as `10%` or `0.1`.
     #[arg(long, default_value = "10%")]
     pub threshold: String,
-    /// Growths smaller than this many µs never count as regressions (timer noise on tiny phases).
-    #[arg(long, default_value_t = 0)]
+    /// Noise floor: growths up to this many µs never count as regressions.
+    #[arg(long, default_value_t = 1000)]
     pub min_delta_us: u64,
+    /// Percentiles to judge (p50, p90, p95, p99, p99.9), comma-separated or repeated; each
+    /// only where every run has enough samples for it.
+    #[arg(long = "metric", value_delimiter = ',', default_value = "p50")]
+    pub metrics: Vec<String>,
     /// Also write the comparison as CSV to this file (`-`: stdout, instead of the table).
     #[arg(long)]
     pub csv: Option<PathBuf>,

@@ -98,6 +98,48 @@ impl Latency {
         Ok(l)
     }
 
+    /// The histogram as HdrHistogram's interval logs carry one: the V2 encoding, compressed,
+    /// in base64 (`summary.json`; any HdrHistogram library decodes it).
+    pub fn to_base64(&self) -> String {
+        use base64::Engine as _;
+        let mut buf = Vec::new();
+        let _ = hdrhistogram::serialization::Serializer::serialize(
+            &mut hdrhistogram::serialization::V2DeflateSerializer::new(),
+            &self.h,
+            &mut buf,
+        );
+        base64::engine::general_purpose::STANDARD.encode(buf)
+    }
+
+    /// The inverse of `to_base64`.
+    pub fn from_base64(text: &str) -> Result<Latency, String> {
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text.trim())
+            .map_err(|e| e.to_string())?;
+        let h: Histogram<u64> = hdrhistogram::serialization::Deserializer::new()
+            .deserialize(&mut &bytes[..])
+            .map_err(|e| format!("{e:?}"))?;
+        let mut l = Latency::new();
+        l.h.add(&h).map_err(|e| format!("{e:?}"))?;
+        Ok(l)
+    }
+
+    /// A distribution-free 95 % confidence interval of the `q` quantile (µs): the values at
+    /// the order statistics n·q ± 1.96·√(n·q·(1−q)) (normal approximation of the binomial).
+    /// None without samples.
+    pub fn quantile_ci(&self, q: f64) -> Option<(u64, u64)> {
+        let n = self.h.len();
+        if n == 0 {
+            return None;
+        }
+        let half = 1.96 * (q * (1.0 - q) / n as f64).sqrt();
+        Some((
+            self.h.value_at_quantile((q - half).max(0.0)),
+            self.h.value_at_quantile((q + half).min(1.0)),
+        ))
+    }
+
     pub fn count(&self) -> u64 {
         self.h.len()
     }
@@ -308,6 +350,14 @@ mod tests {
         assert_eq!(r.p90_us, 900);
         assert_eq!(r.p99_us, 990);
         assert_eq!(r.p999_us, 999);
+        let back = Latency::from_base64(&h.to_base64()).unwrap();
+        assert_eq!(back.row(), r);
+        // 1..=1000: the median's interval is about ±31 order statistics wide.
+        let (lo, hi) = h.quantile_ci(0.5).unwrap();
+        assert!(
+            (465..=475).contains(&lo) && (525..=535).contains(&hi),
+            "{lo} {hi}"
+        );
         assert_eq!(r.max_us, 1000);
         assert!((r.mean_us - 500.5).abs() < 0.01, "{}", r.mean_us);
     }

@@ -528,6 +528,10 @@ pub struct PhaseStats {
     /// `reconciler`, `harness` or `virtual` (convergence, in virtual time).
     pub group: String,
     pub stats: Stats,
+    /// The whole distribution: HdrHistogram V2, compressed, base64 (as HdrHistogram's interval
+    /// logs carry it), so a reader can take any percentile or its confidence interval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub histogram: Option<String>,
 }
 
 /// `summary.json`: the verdict and every path × phase, for CI and `report compare`.
@@ -541,6 +545,24 @@ pub struct Summary {
     pub ticks: u32,
     pub verdict: Verdict,
     pub phases: Vec<PhaseStats>,
+}
+
+impl Summary {
+    /// Reads a `summary.json`; the message says what is wrong (the caller names the file).
+    pub fn read(file: &std::path::Path) -> Result<Summary, String> {
+        let text = std::fs::read_to_string(file).map_err(|e| e.to_string())?;
+        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+        match v.get("schema_version").and_then(serde_json::Value::as_u64) {
+            Some(n) if n == SCHEMA_VERSION as u64 => {}
+            Some(n) => {
+                return Err(format!(
+                    "schema_version {n}; this reconsim reads version {SCHEMA_VERSION}"
+                ));
+            }
+            None => return Err("no schema_version: not a reconsim summary.json".into()),
+        }
+        serde_json::from_value(v).map_err(|e| e.to_string())
+    }
 }
 
 /// The current `summary.json` schema.
@@ -557,6 +579,7 @@ pub fn phases(result: &LoadtestResult) -> Vec<PhaseStats> {
                 phase: phase.clone(),
                 group: phase_group(phase).to_string(),
                 stats: h.stats(),
+                histogram: Some(h.to_base64()),
             })
         })
         .collect();

@@ -268,54 +268,77 @@ fn loadtest_rejects_bad_arguments() {
 }
 
 #[test]
-fn report_compare_flags_a_regression_and_rejects_folders_that_are_not_runs() {
+fn report_compare_judges_p50_with_intervals_and_rejects_folders_that_are_not_runs() {
     let wd = Workdir::new();
-    loadtest(&wd, &scenario("quick.toml"), "a", &["--ticks", "3"]);
-    // B = A with the batched tick's p99 doubled.
-    std::fs::create_dir(wd.path("b")).unwrap();
-    for f in ["manifest.json", "summary.csv"] {
-        std::fs::copy(wd.path(&format!("a/{f}")), wd.path(&format!("b/{f}"))).unwrap();
+    let s = scenario("quick.toml");
+    // Two runs of one commit and seed compare clean, either way round.
+    loadtest(&wd, &s, "a", &["--ticks", "10"]);
+    loadtest(&wd, &s, "a2", &["--ticks", "10"]);
+    for (x, y) in [("a", "a2"), ("a2", "a")] {
+        let out = wd.cmd(&["report", "compare", x, y]).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{text}");
+        assert!(text.contains("no regression: "), "{text}");
+        assert!(
+            text.lines()
+                .filter(|l| !l.starts_with(['A', 'B']))
+                .all(|l| l.chars().count() <= 80),
+            "{text}"
+        );
+        // 10 ticks support p50, not p99: said per row.
+        let p99 = wd
+            .cmd(&["report", "compare", x, y, "--metric", "p99"])
+            .output()
+            .unwrap();
+        let p99 = String::from_utf8_lossy(&p99.stdout);
+        assert!(
+            p99.lines()
+                .any(|l| l.starts_with("batched tick") && l.ends_with("n/a: 10 samples < 500")),
+            "{p99}"
+        );
     }
-    let same = wd
-        .cmd(&["report", "compare", "a", "b", "--csv", "same.csv"])
+    // B: four times the hosts; the legacy diff of the whole fleet slows with them.
+    let big = wd.write(
+        "big.toml",
+        &scenario_text("quick.toml").replace("count = 2000 ", "count = 8000 "),
+    );
+    loadtest(&wd, big.to_str().unwrap(), "b", &["--ticks", "10"]);
+    let out = wd
+        .cmd(&["report", "compare", "a", "a2", "b", "--csv", "cmp.csv"])
         .output()
         .unwrap();
-    assert_eq!(same.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.starts_with("A1 = a\nA2 = a2\nB  = b\n"), "{text}");
     assert!(
-        read(&wd, "same.csv").starts_with("path,phase,metric,a_us,b_us,change_pct,regressed\n")
+        text.lines()
+            .any(|l| l.starts_with("legacy  tick") && l.contains("REGRESSION")),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("legacy  devices") && l.ends_with("n/a: harness phase")),
+        "{text}"
+    );
+    let csv = read(&wd, "cmp.csv");
+    assert!(
+        csv.starts_with(
+            "path,phase,metric,a_us,a_spread_us,b_us,change_pct,judged,regressed,allowance_us,reason\n"
+        ),
+        "{csv}"
+    );
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("legacy,tick,p50,") && l.contains(",true,true,"))
     );
     // `-` is stdout: the CSV alone, no file named `-`.
     let piped = wd
         .cmd(&["report", "compare", "a", "b", "--csv", "-"])
         .output()
         .unwrap();
-    assert_eq!(piped.status.code(), Some(0));
+    assert_eq!(piped.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&piped.stdout).starts_with("path,phase,metric,a_us,"));
     assert!(!wd.path("-").exists());
-    let summary = read(&wd, "b/summary.csv");
-    let doubled: String = summary
-        .lines()
-        .map(|l| {
-            let mut f: Vec<String> = l.split(',').map(String::from).collect();
-            if f[0] == "batched" && f[1] == "tick" {
-                f[6] = (f[6].parse::<u64>().unwrap() * 2).to_string();
-            }
-            f.join(",") + "\n"
-        })
-        .collect();
-    std::fs::write(wd.path("b/summary.csv"), doubled).unwrap();
-    let out = wd
-        .cmd(&["report", "compare", "a", "b", "--threshold", "50%"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(
-        text.lines().any(|l| l.starts_with("batched  tick")
-            && l.contains("p99")
-            && l.ends_with("REGRESSION")),
-        "{text}"
-    );
     let line = expect_error(wd.cmd(&["report", "compare", "a", "nowhere"]));
     assert!(
         line.contains("nowhere: not a loadtest run folder"),
@@ -323,6 +346,14 @@ fn report_compare_flags_a_regression_and_rejects_folders_that_are_not_runs() {
     );
     let line = expect_error(wd.cmd(&["report", "compare", "a", "b", "--threshold", "x"]));
     assert!(line.contains("--threshold"), "{line}");
+    let line = expect_error(wd.cmd(&["report", "compare", "a", "b", "--metric", "p42"]));
+    assert!(line.contains("--metric \"p42\""), "{line}");
+    // A summary.json of another schema is named, not misread.
+    let text =
+        read(&wd, "b/summary.json").replace("\"schema_version\": 1", "\"schema_version\": 99");
+    std::fs::write(wd.path("b/summary.json"), text).unwrap();
+    let line = expect_error(wd.cmd(&["report", "compare", "a", "b"]));
+    assert!(line.contains("b/summary.json: schema_version 99"), "{line}");
 }
 
 #[test]
