@@ -36,7 +36,32 @@ pub struct Divergence {
     pub legacy: OpSet,
     pub batched: OpSet,
     pub class: String,
-    pub explanation: String,
+    pub explanation: Explanation,
+}
+
+/// Why each side decided as it did for a divergent pair, and the pair's current row: one value
+/// per field, so a CSV cell holds one of them.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Explanation {
+    /// Legacy's reason: which arm of its desired-state UNION passed or why none did.
+    pub legacy: String,
+    /// The batched handlers' reason.
+    pub batched: String,
+    /// `op/status` of the current row, or `none`.
+    pub current_row: String,
+}
+
+impl Explanation {
+    /// The explanation in one line (empty where none was made).
+    pub fn text(&self) -> String {
+        if self.legacy.is_empty() && self.batched.is_empty() {
+            return String::new();
+        }
+        format!(
+            "legacy: {}; batched: {}; current row: {}",
+            self.legacy, self.batched, self.current_row
+        )
+    }
 }
 
 impl Divergence {
@@ -256,15 +281,7 @@ impl<'c> Classifier<'c> {
                 facts.rows.iter().any(|f| listed(f, r)),
             )
         };
-        let explanation = explain(
-            profile.as_ref(),
-            facts,
-            row.as_ref(),
-            legacy,
-            batched,
-            &rules,
-            &skipped,
-        );
+        let explanation = explain(profile.as_ref(), facts, row.as_ref(), &rules, &skipped);
         let mut class = None;
         if eval(&rules) != *batched {
             class = Some("unexplained".to_string());
@@ -476,25 +493,23 @@ fn explain(
     profile: Option<&Profile>,
     facts: &UuidFacts,
     row: Option<&CurrentRow>,
-    legacy: &OpSet,
-    batched: &OpSet,
     rules: &Rules,
     skipped: &HashSet<i64>,
-) -> String {
-    let row_text = match row {
-        None => "no current row".to_string(),
+) -> Explanation {
+    let current_row = match row {
+        None => "none".to_string(),
         Some(r) => format!(
-            "row {}/{}",
+            "{}/{}",
             r.operation_type.as_deref().unwrap_or("NULL"),
             r.status.as_deref().unwrap_or("NULL")
         ),
     };
     let Some(p) = profile else {
-        return format!(
-            "legacy: {}; batched: {}; profile deleted, {row_text}",
-            ops_text(legacy),
-            ops_text(batched)
-        );
+        return Explanation {
+            legacy: "profile deleted".into(),
+            batched: "profile deleted".into(),
+            current_row,
+        };
     };
     let mut l = Vec::new();
     let mut b = Vec::new();
@@ -543,13 +558,11 @@ fn explain(
         l.push("no hosts row for this uuid".into());
         b.push("no hosts row for this uuid".into());
     }
-    format!(
-        "legacy: {} ({}); batched: {} ({}); {row_text}",
-        ops_text(legacy),
-        l.join("; "),
-        ops_text(batched),
-        b.join("; ")
-    )
+    Explanation {
+        legacy: l.join("; "),
+        batched: b.join("; "),
+        current_row,
+    }
 }
 
 /// The result of comparing the two paths over one snapshot.

@@ -290,7 +290,8 @@ pub fn summary_csv_with<'a>(
             r.p50_us.to_string(),
             r.p90_us.to_string(),
             r.p99_us.to_string(),
-            r.p999_us.to_string(),
+            // Blank under 1,000 samples, where it would be the maximum under another name.
+            st.p999_us.map(|v| v.to_string()).unwrap_or_default(),
             r.max_us.to_string(),
         ];
         rec.extend(more);

@@ -38,29 +38,92 @@ fn color(path: PathKind) -> &'static str {
     }
 }
 
+/// How a series is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// Straight segments, a dot on each point.
+    Line,
+    /// Steps (a survival curve or CDF): horizontal, then vertical.
+    Steps,
+    /// Crosses only (failed ticks).
+    Crosses,
+}
+
 /// A series of (x, y) points with a name and colour.
 pub struct Series {
     pub name: String,
     pub color: String,
     pub points: Vec<(f64, f64)>,
-    /// Draw as steps (a CDF) rather than straight segments.
-    pub steps: bool,
+    pub style: Style,
+    /// Vertical whiskers (x, low, high): the spread of repeated runs.
+    pub whiskers: Vec<(f64, f64, f64)>,
+}
+
+impl Series {
+    pub fn new(
+        name: impl Into<String>,
+        color: &str,
+        points: Vec<(f64, f64)>,
+        style: Style,
+    ) -> Series {
+        Series {
+            name: name.into(),
+            color: color.into(),
+            points,
+            style,
+            whiskers: Vec::new(),
+        }
+    }
+}
+
+/// What an axis's values are, for its tick labels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    Plain,
+    /// Wall time in µs: labels in µs / ms / s.
+    Micros,
+    /// Virtual seconds: labels in s, or min past ten minutes.
+    Seconds,
 }
 
 /// Axis options of a line chart.
 pub struct Axes<'a> {
+    pub title: Option<&'a str>,
     pub x_label: &'a str,
     pub y_label: &'a str,
+    pub x_unit: Unit,
+    pub y_unit: Unit,
     pub log_x: bool,
     pub log_y: bool,
+    /// A dashed horizontal reference line (y, label), e.g. the cron interval.
+    pub hline: Option<(f64, String)>,
+    /// Fixed y range (linear axes), e.g. 0..1 for a share.
+    pub y_range: Option<(f64, f64)>,
+}
+
+impl Default for Axes<'_> {
+    fn default() -> Self {
+        Axes {
+            title: None,
+            x_label: "",
+            y_label: "",
+            x_unit: Unit::Plain,
+            y_unit: Unit::Plain,
+            log_x: false,
+            log_y: false,
+            hline: None,
+            y_range: None,
+        }
+    }
 }
 
 const W: f64 = 760.0;
-const H: f64 = 300.0;
-const ML: f64 = 70.0;
-const MR: f64 = 150.0;
-const MT: f64 = 15.0;
+const H: f64 = 320.0;
+const ML: f64 = 72.0;
+const MR: f64 = 20.0;
 const MB: f64 = 45.0;
+/// Width of a character of 12 px sans-serif text, generously (legend boxes must hold it).
+const CHAR_W: f64 = 7.2;
 
 fn nice_ticks(lo: f64, hi: f64) -> Vec<f64> {
     let span = (hi - lo).max(f64::MIN_POSITIVE);
@@ -81,7 +144,9 @@ fn nice_ticks(lo: f64, hi: f64) -> Vec<f64> {
 }
 
 fn fmt_num(x: f64) -> String {
-    if x.abs() >= 100.0 || x == x.trunc() {
+    if x.abs() >= 1000.0 && x == x.trunc() {
+        crate::verdict::thousands(x as u64)
+    } else if x.abs() >= 100.0 || x == x.trunc() {
         format!("{x:.0}")
     } else if x.abs() >= 1.0 {
         format!("{x:.1}")
@@ -90,23 +155,79 @@ fn fmt_num(x: f64) -> String {
     }
 }
 
-/// An SVG line chart.
+/// Tick positions and labels of an axis over [lo, hi] (log10 space when `log`).
+fn axis_ticks(lo: f64, hi: f64, log: bool, unit: Unit) -> Vec<(f64, String)> {
+    if log {
+        return (lo as i64..=hi as i64)
+            .map(|e| {
+                let v = 10f64.powi(e as i32);
+                let label = match unit {
+                    Unit::Micros if e >= 0 => duration_label(e),
+                    Unit::Seconds => crate::verdict::human_s(v as u64),
+                    _ => fmt_num(v),
+                };
+                (v, label)
+            })
+            .collect();
+    }
+    match unit {
+        Unit::Seconds if hi > 600.0 => nice_ticks(lo / 60.0, hi / 60.0)
+            .into_iter()
+            .map(|m| (m * 60.0, format!("{} min", fmt_num(m))))
+            .collect(),
+        Unit::Seconds => nice_ticks(lo, hi)
+            .into_iter()
+            .map(|t| (t, format!("{} s", fmt_num(t))))
+            .collect(),
+        Unit::Micros => nice_ticks(lo, hi)
+            .into_iter()
+            .map(|t| (t, crate::verdict::human_us(t)))
+            .collect(),
+        Unit::Plain => nice_ticks(lo, hi)
+            .into_iter()
+            .map(|t| (t, fmt_num(t)))
+            .collect(),
+    }
+}
+
+/// Shortens a label to `n` characters.
+fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        s.chars().take(n - 1).collect::<String>() + "…"
+    }
+}
+
+/// An SVG line chart: white background, sans-serif text, the legend inside the plot area.
 pub fn line_chart(series: &[Series], axes: &Axes<'_>) -> String {
-    let pts = series.iter().flat_map(|s| s.points.iter());
-    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    let mt = if axes.title.is_some() { 34.0 } else { 12.0 };
     let lx = |x: f64| if axes.log_x { x.max(1e-3).log10() } else { x };
-    for &(x, y) in pts {
-        let x = lx(x);
-        x0 = x0.min(x);
-        x1 = x1.max(x);
-        let y = if axes.log_y { y.max(1e-3).log10() } else { y };
-        y0 = y0.min(y);
-        y1 = y1.max(y);
+    let ly = |y: f64| if axes.log_y { y.max(1e-3).log10() } else { y };
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    let ys = series
+        .iter()
+        .flat_map(|s| {
+            s.points
+                .iter()
+                .map(|p| p.1)
+                .chain(s.whiskers.iter().flat_map(|w| [w.1, w.2]))
+        })
+        .chain(axes.hline.as_ref().map(|h| h.0));
+    for y in ys {
+        y0 = y0.min(ly(y));
+        y1 = y1.max(ly(y));
+    }
+    for &(x, _) in series.iter().flat_map(|s| s.points.iter()) {
+        x0 = x0.min(lx(x));
+        x1 = x1.max(lx(x));
     }
     if x0 > x1 {
         return "<p>(no data)</p>".into();
     }
-    if axes.log_y {
+    if let Some((a, b)) = axes.y_range {
+        (y0, y1) = (a, b);
+    } else if axes.log_y {
         y0 = y0.floor();
         y1 = y1.ceil().max(y0 + 1.0);
     } else {
@@ -114,79 +235,113 @@ pub fn line_chart(series: &[Series], axes: &Axes<'_>) -> String {
         if y1 <= y0 {
             y1 = y0 + 1.0;
         }
+        // Headroom for the legend.
+        y1 += (y1 - y0) * 0.15;
     }
     if axes.log_x {
         x0 = x0.floor();
         x1 = x1.ceil();
+    } else {
+        x0 = x0.min(0.0);
     }
     if x1 <= x0 {
         x1 = x0 + 1.0;
     }
-    let sx = |x: f64| ML + (lx(x) - x0) / (x1 - x0) * (W - ML - MR);
-    let sy = |y: f64| {
-        let y = if axes.log_y { y.max(1e-3).log10() } else { y };
-        H - MB - (y - y0) / (y1 - y0) * (H - MT - MB)
-    };
+    let (pw, ph) = (W - ML - MR, H - mt - MB);
+    let sx = |x: f64| ML + (lx(x) - x0) / (x1 - x0) * pw;
+    let sy = |y: f64| H - MB - (ly(y) - y0) / (y1 - y0) * ph;
     let mut o = String::new();
     let _ = write!(
         o,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" role="img">"##
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" role="img" font-family="system-ui,sans-serif"><rect width="{W}" height="{H}" fill="#fff"/>"##
     );
-    let _ = write!(
-        o,
-        r##"<rect x="{ML}" y="{MT}" width="{}" height="{}" fill="none" stroke="#999"/>"##,
-        W - ML - MR,
-        H - MT - MB
-    );
-    let xticks: Vec<f64> = if axes.log_x {
-        (x0 as i64..=x1 as i64)
-            .map(|e| 10f64.powi(e as i32))
-            .collect()
-    } else {
-        nice_ticks(x0, x1)
-    };
-    for t in xticks {
-        let x = sx(t);
+    if let Some(t) = axes.title {
         let _ = write!(
             o,
-            r##"<line x1="{x:.1}" y1="{}" x2="{x:.1}" y2="{}" stroke="#eee"/><text x="{x:.1}" y="{}" font-size="11" text-anchor="middle">{}</text>"##,
-            MT,
-            H - MB,
-            H - MB + 15.0,
-            fmt_num(t)
+            r##"<text x="{}" y="20" font-size="14" font-weight="600" text-anchor="middle">{}</text>"##,
+            W / 2.0,
+            esc(&clip(t, 90))
         );
     }
-    let yticks: Vec<(f64, String)> = if axes.log_y {
-        (y0 as i64..=y1 as i64)
-            .map(|e| (10f64.powi(e as i32), fmt_num(10f64.powi(e as i32))))
-            .collect()
-    } else {
-        nice_ticks(y0, y1)
-            .into_iter()
-            .map(|t| (t, fmt_num(t)))
-            .collect()
-    };
-    for (t, label) in yticks {
-        let y = sy(t);
+    let _ = write!(
+        o,
+        r##"<rect x="{ML}" y="{mt}" width="{pw}" height="{ph}" fill="none" stroke="#999"/>"##
+    );
+    let xticks = axis_ticks(x0, x1, axes.log_x, axes.x_unit);
+    for (t, label) in xticks {
+        let x = sx(t);
+        if !(ML - 0.5..=W - MR + 0.5).contains(&x) {
+            continue;
+        }
         let _ = write!(
             o,
-            r##"<line x1="{ML}" y1="{y:.1}" x2="{}" y2="{y:.1}" stroke="#eee"/><text x="{}" y="{:.1}" font-size="11" text-anchor="end">{label}</text>"##,
+            r##"<line x1="{x:.1}" y1="{mt}" x2="{x:.1}" y2="{}" stroke="#eee"/><text x="{x:.1}" y="{}" font-size="11" text-anchor="middle">{}</text>"##,
+            H - MB,
+            H - MB + 15.0,
+            esc(&label)
+        );
+    }
+    for (t, label) in axis_ticks(y0, y1, axes.log_y, axes.y_unit) {
+        let y = sy(t);
+        if !(mt - 0.5..=H - MB + 0.5).contains(&y) {
+            continue;
+        }
+        let _ = write!(
+            o,
+            r##"<line x1="{ML}" y1="{y:.1}" x2="{}" y2="{y:.1}" stroke="#eee"/><text x="{}" y="{:.1}" font-size="11" text-anchor="end">{}</text>"##,
             W - MR,
             ML - 5.0,
-            y + 4.0
+            y + 4.0,
+            esc(&label)
         );
     }
     let _ = write!(
         o,
         r##"<text x="{}" y="{}" font-size="12" text-anchor="middle">{}</text><text x="14" y="{}" font-size="12" text-anchor="middle" transform="rotate(-90 14 {})">{}</text>"##,
-        ML + (W - ML - MR) / 2.0,
+        ML + pw / 2.0,
         H - 8.0,
         esc(axes.x_label),
-        MT + (H - MT - MB) / 2.0,
-        MT + (H - MT - MB) / 2.0,
+        mt + ph / 2.0,
+        mt + ph / 2.0,
         esc(axes.y_label)
     );
-    for (i, s) in series.iter().enumerate() {
+    if let Some((y, label)) = &axes.hline {
+        let py = sy(*y);
+        let _ = write!(
+            o,
+            r##"<line x1="{ML}" y1="{py:.1}" x2="{}" y2="{py:.1}" stroke="#555" stroke-dasharray="6 4"/><text x="{}" y="{:.1}" font-size="11" fill="#555">{}</text>"##,
+            W - MR,
+            ML + 6.0,
+            py - 4.0,
+            esc(label)
+        );
+    }
+    for s in series {
+        for &(x, lo, hi) in &s.whiskers {
+            let (px, a, b) = (sx(x), sy(lo), sy(hi));
+            let _ = write!(
+                o,
+                r##"<path d="M{px:.1},{a:.1} V{b:.1} M{:.1},{a:.1} H{:.1} M{:.1},{b:.1} H{:.1}" stroke="{c}" fill="none"/>"##,
+                px - 4.0,
+                px + 4.0,
+                px - 4.0,
+                px + 4.0,
+                c = s.color
+            );
+        }
+        if s.style == Style::Crosses {
+            for &(x, y) in &s.points {
+                let (px, py) = (sx(x), sy(y));
+                let _ = write!(
+                    o,
+                    r##"<path d="M{:.1},{:.1} l9,9 m0,-9 l-9,9" stroke="{}" stroke-width="2.2" fill="none"/>"##,
+                    px - 4.5,
+                    py - 4.5,
+                    s.color
+                );
+            }
+            continue;
+        }
         let mut d = String::new();
         let mut last: Option<(f64, f64)> = None;
         for &(x, y) in &s.points {
@@ -195,7 +350,7 @@ pub fn line_chart(series: &[Series], axes: &Axes<'_>) -> String {
                 None => {
                     let _ = write!(d, "M{px:.1},{py:.1}");
                 }
-                Some((_, ly)) if s.steps => {
+                Some((_, ly)) if s.style == Style::Steps => {
                     let _ = write!(d, " L{px:.1},{ly:.1} L{px:.1},{py:.1}");
                 }
                 Some(_) => {
@@ -209,24 +364,52 @@ pub fn line_chart(series: &[Series], axes: &Axes<'_>) -> String {
             r##"<path d="{d}" fill="none" stroke="{}" stroke-width="1.8"/>"##,
             s.color
         );
-        if s.points.len() == 1 {
-            let (px, py) = (sx(s.points[0].0), sy(s.points[0].1));
-            let _ = write!(
-                o,
-                r##"<circle cx="{px:.1}" cy="{py:.1}" r="3" fill="{}"/>"##,
-                s.color
-            );
+        if s.style == Style::Line && (s.points.len() <= 80) {
+            for &(x, y) in &s.points {
+                let _ = write!(
+                    o,
+                    r##"<circle cx="{:.1}" cy="{:.1}" r="2.8" fill="{}"/>"##,
+                    sx(x),
+                    sy(y),
+                    s.color
+                );
+            }
         }
-        let ly = MT + 14.0 + i as f64 * 18.0;
+    }
+    // The legend: inside the plot area, top right, on a white box.
+    let names: Vec<String> = series.iter().map(|s| clip(&s.name, 60)).collect();
+    let longest = names.iter().map(|n| n.chars().count()).max().unwrap_or(0) as f64;
+    let (lw, lh) = (longest * CHAR_W + 40.0, names.len() as f64 * 18.0 + 8.0);
+    let (lx0, ly0) = (W - MR - lw - 6.0, mt + 6.0);
+    if !names.is_empty() {
         let _ = write!(
             o,
-            r##"<line x1="{}" y1="{ly}" x2="{}" y2="{ly}" stroke="{}" stroke-width="3"/><text x="{}" y="{}" font-size="12">{}</text>"##,
-            W - MR + 10.0,
-            W - MR + 30.0,
-            s.color,
-            W - MR + 35.0,
-            ly + 4.0,
-            esc(&s.name)
+            r##"<rect x="{lx0:.1}" y="{ly0:.1}" width="{lw:.1}" height="{lh:.1}" fill="#fff" fill-opacity="0.9" stroke="#ccc"/>"##
+        );
+    }
+    for (i, (s, name)) in series.iter().zip(&names).enumerate() {
+        let y = ly0 + 13.0 + i as f64 * 18.0;
+        let mark = if s.style == Style::Crosses {
+            format!(
+                r##"<path d="M{:.1},{:.1} l8,8 m0,-8 l-8,8" stroke="{}" stroke-width="2.2"/>"##,
+                lx0 + 14.0,
+                y - 4.0,
+                s.color
+            )
+        } else {
+            format!(
+                r##"<line x1="{:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="{}" stroke-width="3"/>"##,
+                lx0 + 8.0,
+                lx0 + 28.0,
+                s.color
+            )
+        };
+        let _ = write!(
+            o,
+            r##"{mark}<text x="{:.1}" y="{:.1}" font-size="12">{}</text>"##,
+            lx0 + 34.0,
+            y + 4.0,
+            esc(name)
         );
     }
     o.push_str("</svg>");
@@ -240,37 +423,77 @@ fn duration_label(e: i64) -> String {
     format!("{} {}", 10i64.pow((e - 3 * k) as u32), unit[k as usize])
 }
 
-/// Horizontal bars of p50 and p99 per phase, one bar pair per path, on a log scale (µs).
-fn phase_bars(result: &LoadtestResult) -> String {
-    let mut phases: Vec<&str> = result
+/// Phases in reading order: the tick, the reconciler's, the writer's; then the rest by name.
+fn phase_rank(p: &str) -> (usize, String) {
+    const ORDER: [&str; 12] = [
+        "tick",
+        "desired",
+        "install",
+        "remove",
+        "cursor_read",
+        "window",
+        "catalog",
+        "memberships",
+        "current_rows",
+        "compute",
+        "cursor_write",
+        "write",
+    ];
+    (
+        ORDER.iter().position(|x| *x == p).unwrap_or(ORDER.len()),
+        p.to_string(),
+    )
+}
+
+/// The phases of a group (`reconciler`, `harness`) present in any path, in reading order.
+fn phases_of(result: &LoadtestResult, group: &str) -> Vec<String> {
+    let mut v: Vec<String> = result
         .runs
         .iter()
-        .flat_map(|(_, r)| r.hist.keys().map(String::as_str))
-        .filter(|p| *p != "convergence")
+        .flat_map(|(_, r)| r.hist.keys().cloned())
+        .filter(|p| crate::verdict::phase_group(p) == group)
         .collect();
-    phases.sort_unstable();
-    phases.dedup();
-    let rows: Vec<(&str, PathKind, u64, u64)> = phases
+    v.sort_by_key(|p| phase_rank(p));
+    v.dedup();
+    v
+}
+
+/// Horizontal bars of p50 and p99 per reconciler phase, one bar pair per path, log scale.
+fn phase_bars(result: &LoadtestResult) -> String {
+    use crate::verdict::human_us;
+    let phases = phases_of(result, "reconciler");
+    let rows: Vec<(&str, PathKind, u64, Option<u64>)> = phases
         .iter()
         .flat_map(|ph| {
             result.runs.iter().filter_map(move |(k, r)| {
-                r.hist.get(*ph).map(|h| {
-                    let row = h.row();
-                    (*ph, *k, row.p50_us, row.p99_us)
+                r.hist.get(ph).and_then(|h| {
+                    let st = h.stats();
+                    // p99 only where 100 samples support it.
+                    Some((
+                        ph.as_str(),
+                        *k,
+                        st.p50_us?,
+                        st.p99_us.filter(|_| st.count >= 100),
+                    ))
                 })
             })
         })
         .collect();
-    let max = rows.iter().map(|r| r.3).max().unwrap_or(1).max(10) as f64;
+    let max = rows
+        .iter()
+        .map(|r| r.3.unwrap_or(r.2))
+        .max()
+        .unwrap_or(1)
+        .max(10) as f64;
     let top = max.log10().ceil();
     let bar_h = 14.0;
     let h = 30.0 + rows.len() as f64 * (bar_h + 4.0) + 30.0;
-    let (x0, x1) = (200.0, 560.0);
+    let (x0, x1) = (190.0, 540.0);
     let sx = |us: u64| x0 + (us.max(1) as f64).log10() / top * (x1 - x0);
     let mut o = String::new();
     let _ = write!(
         o,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" width="760" height="{h}" viewBox="0 0 760 {h}" role="img">"##
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="760" height="{h}" viewBox="0 0 760 {h}" role="img" font-family="system-ui,sans-serif"><rect width="760" height="{h}" fill="#fff"/>"##
     );
     for e in 0..=top as i64 {
         let x = x0 + e as f64 / top * (x1 - x0);
@@ -283,29 +506,134 @@ fn phase_bars(result: &LoadtestResult) -> String {
     }
     for (i, (ph, k, p50, p99)) in rows.iter().enumerate() {
         let y = 24.0 + i as f64 * (bar_h + 4.0);
+        let end = sx(p99.unwrap_or(*p50));
+        let label = match p99 {
+            Some(p) => format!(
+                "p50 {} · p99 {}",
+                human_us(*p50 as f64),
+                human_us(*p as f64)
+            ),
+            None => format!("p50 {}", human_us(*p50 as f64)),
+        };
         let _ = write!(
             o,
-            r##"<text x="{}" y="{}" font-size="11" text-anchor="end">{} · {}</text><rect x="{x0}" y="{y}" width="{:.1}" height="{bar_h}" fill="{}" opacity="0.35"/><rect x="{x0}" y="{y}" width="{:.1}" height="{bar_h}" fill="{}"/><text x="{:.1}" y="{}" font-size="10">p50 {} · p99 {}</text>"##,
+            r##"<text x="{}" y="{}" font-size="11" text-anchor="end">{} · {}</text>"##,
             x0 - 6.0,
             y + 11.0,
             esc(ph),
-            k.name(),
-            sx(*p99) - x0,
-            color(*k),
+            k.name()
+        );
+        if let Some(p) = p99 {
+            let _ = write!(
+                o,
+                r##"<rect x="{x0}" y="{y}" width="{:.1}" height="{bar_h}" fill="{}" opacity="0.35"/>"##,
+                sx(*p) - x0,
+                color(*k)
+            );
+        }
+        let _ = write!(
+            o,
+            r##"<rect x="{x0}" y="{y}" width="{:.1}" height="{bar_h}" fill="{}"/><text x="{:.1}" y="{}" font-size="10">{}</text>"##,
             sx(*p50) - x0,
             color(*k),
-            sx(*p99) + 4.0,
+            end + 4.0,
             y + 11.0,
-            p50,
-            p99
+            esc(&label)
         );
     }
     let _ = write!(
         o,
-        r##"<text x="380" y="{}" font-size="11" text-anchor="middle">solid: p50, light: p99 (µs, log scale)</text></svg>"##,
+        r##"<text x="380" y="{}" font-size="11" text-anchor="middle">solid: p50, light: p99 (from 100 samples), log scale</text></svg>"##,
         h - 6.0
     );
     o
+}
+
+/// A percentile table of some phases: human units, each percentile only where the sample count
+/// supports it (p90 from 10 samples, p99 from 100, p99.9 from 1,000).
+fn phase_table(result: &LoadtestResult, phases: &[String]) -> String {
+    use crate::verdict::{human_s, human_us, thousands};
+    let mut o = String::from(
+        "<table><tr><th>path · phase</th><th>samples</th><th>min</th><th>mean</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th></tr>",
+    );
+    for (k, run) in &result.runs {
+        for ph in phases {
+            let Some(h) = run.hist.get(ph) else { continue };
+            let st = h.stats();
+            let virtual_time = ph == "convergence";
+            let f = |v: Option<u64>| match v {
+                None => String::new(),
+                Some(v) if virtual_time => human_s(v / 1_000_000),
+                Some(v) => human_us(v as f64),
+            };
+            let need = |v: Option<u64>, n: u64| v.filter(|_| st.count >= n);
+            let _ = write!(
+                o,
+                "<tr><td>{} · {}{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                k.name(),
+                esc(ph),
+                if virtual_time { " (virtual time)" } else { "" },
+                thousands(st.count),
+                f(st.min_us),
+                f(st.mean_us.map(|m| m.round() as u64)),
+                f(st.p50_us),
+                f(need(st.p90_us, 10)),
+                f(need(st.p99_us, 100)),
+                f(st.p999_us),
+                f(st.max_us)
+            );
+        }
+    }
+    o.push_str("</table>");
+    o
+}
+
+/// The Kaplan–Meier estimate of the share of changes not yet converged against virtual
+/// seconds since the event: `samples` are (seconds observed, converged?) — an open, failed or
+/// superseded change is censored at the time it was last seen. Starts at (0, 1).
+pub fn kaplan_meier(samples: &[(u64, bool)]) -> Vec<(f64, f64)> {
+    let mut v = samples.to_vec();
+    // At a tie, events before censorings (the usual convention).
+    v.sort_by_key(|&(t, event)| (t, !event));
+    let mut at_risk = v.len() as f64;
+    let mut s = 1.0;
+    let mut out = vec![(0.0, 1.0)];
+    let mut i = 0;
+    while i < v.len() {
+        let t = v[i].0;
+        let (mut events, mut gone) = (0.0, 0.0);
+        while i < v.len() && v[i].0 == t {
+            if v[i].1 {
+                events += 1.0;
+            }
+            gone += 1.0;
+            i += 1;
+        }
+        if events > 0.0 {
+            s *= 1.0 - events / at_risk;
+            out.push((t as f64, s));
+        }
+        at_risk -= gone;
+    }
+    out
+}
+
+/// A path's convergence samples for `kaplan_meier`: converged at its latency; the others
+/// censored when last seen (their end, or the path's last tick for those still open).
+fn survival_samples(run: &crate::loadtest::PathRun) -> Vec<(u64, bool)> {
+    let last = run
+        .ticks
+        .iter()
+        .map(|t| t.virtual_time_s)
+        .max()
+        .unwrap_or(0);
+    run.samples
+        .iter()
+        .map(|s| match s.latency_s() {
+            Some(l) => (l, true),
+            None => (s.end_s.unwrap_or(last).saturating_sub(s.event_s), false),
+        })
+        .collect()
 }
 
 /// The whole page.
@@ -459,9 +787,9 @@ th{{background:#f4f4f4}}td:first-child,th:first-child{{text-align:left}}.verdict
         // `equal` first, then the classes by name.
         classes.sort_unstable_by_key(|c| (*c != "equal", *c));
         classes.dedup();
-        o.push_str("<table><tr><th>class \\ pass (ticks, virtual s)</th>");
+        o.push_str("<table><tr><th>class \\ pass (ticks, virtual time)</th>");
         for (a, b, v) in &passes {
-            let _ = write!(o, "<th>{a}–{b} ({v} s)</th>");
+            let _ = write!(o, "<th>{a}–{b} ({})</th>", crate::verdict::human_s(*v));
         }
         o.push_str("</tr>");
         for c in &classes {
@@ -472,7 +800,7 @@ th{{background:#f4f4f4}}td:first-child,th:first-child{{text-align:left}}.verdict
                     .iter()
                     .find(|e| e.tick == *b && e.class == *c)
                     .map_or(0, |e| e.pairs);
-                let _ = write!(o, "<td>{n}</td>");
+                let _ = write!(o, "<td>{}</td>", crate::verdict::thousands(n));
             }
             o.push_str("</tr>");
         }
@@ -493,9 +821,9 @@ th{{background:#f4f4f4}}td:first-child,th:first-child{{text-align:left}}.verdict
                     esc(&e.class),
                     esc(&e.sample_host_uuid),
                     esc(&e.sample_profile_uuid),
-                    esc(&e.legacy_state),
-                    esc(&e.batched_state),
-                    esc(&e.explanation)
+                    esc(&e.legacy.text()),
+                    esc(&e.batched.text()),
+                    esc(&e.explanation.text())
                 );
             }
             o.push_str("</table>");
@@ -527,125 +855,131 @@ th{{background:#f4f4f4}}td:first-child,th:first-child{{text-align:left}}.verdict
     }
 
     o.push_str("<h2>Tick latency over virtual time</h2>");
-    let series: Vec<Series> = r
-        .runs
-        .iter()
-        .map(|(k, run)| Series {
-            name: k.name().into(),
-            color: color(*k).into(),
-            points: run
-                .ticks
-                .iter()
-                .map(|t| (t.virtual_time_s as f64, t.duration_us as f64 / 1000.0))
-                .collect(),
-            steps: false,
-        })
-        .collect();
+    let interval_us = input.interval_s as f64 * 1e6;
+    let mut series: Vec<Series> = Vec::new();
+    for (k, run) in &r.runs {
+        let ok: Vec<(f64, f64)> = run
+            .ticks
+            .iter()
+            .filter(|t| t.outcome != "error")
+            .map(|t| (t.virtual_time_s as f64, t.duration_us.max(1) as f64))
+            .collect();
+        let failed: Vec<(f64, f64)> = run
+            .ticks
+            .iter()
+            .filter(|t| t.outcome == "error")
+            .map(|t| (t.virtual_time_s as f64, t.duration_us.max(1) as f64))
+            .collect();
+        if !ok.is_empty() {
+            series.push(Series::new(k.name(), color(*k), ok, Style::Line));
+        }
+        if !failed.is_empty() {
+            series.push(Series::new(
+                format!("{} FAILED ticks ({})", k.name(), failed.len()),
+                color(*k),
+                failed,
+                Style::Crosses,
+            ));
+        }
+    }
     o.push_str(&line_chart(
         &series,
         &Axes {
-            x_label: "virtual time (s)",
-            y_label: "tick duration (ms, log)",
-            log_x: false,
+            x_label: "virtual time",
+            y_label: "tick duration (log)",
+            x_unit: Unit::Seconds,
+            y_unit: Unit::Micros,
             log_y: true,
+            hline: Some((interval_us, format!("cron interval {} s", input.interval_s))),
+            ..Axes::default()
         },
     ));
     let _ = write!(
         o,
-        r##"<p class="note">A tick is the reconciler plus the downstream writer. Overruns (ticks longer than the {} s interval): {}.</p>"##,
-        input.interval_s,
+        r##"<p class="note">A tick is the reconciler plus the downstream writer; a cross is a failed tick, drawn at the time it took to fail. Per path: {}.</p>"##,
         r.runs
             .iter()
             .map(|(k, run)| format!(
-                "{} {}",
+                "{} {} ticks, {} failed, {} over the {} s interval",
                 k.name(),
+                run.ticks.len(),
+                run.ticks.iter().filter(|t| t.outcome == "error").count(),
                 run.ticks
                     .iter()
                     .filter(|t| t.duration_us > input.interval_s as u64 * 1_000_000)
-                    .count()
+                    .count(),
+                input.interval_s
             ))
             .collect::<Vec<_>>()
-            .join(", ")
+            .join("; ")
     );
 
-    o.push_str("<h2>Percentiles per phase</h2>");
+    o.push_str("<h2>Reconciler phases</h2>");
     o.push_str(&phase_bars(r));
-    o.push_str("<table><tr><th>path · phase</th><th>count</th><th>mean µs</th><th>p50 µs</th><th>p90 µs</th><th>p99 µs</th><th>p99.9 µs</th><th>max µs</th></tr>");
-    for (k, run) in &r.runs {
-        for (ph, h) in &run.hist {
-            let row = h.row();
-            let _ = write!(
-                o,
-                "<tr><td>{} · {}{}</td><td>{}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                k.name(),
-                esc(ph),
-                if ph == "convergence" {
-                    " (virtual)"
-                } else {
-                    ""
-                },
-                row.count,
-                row.mean_us,
-                row.p50_us,
-                row.p90_us,
-                row.p99_us,
-                row.p999_us,
-                row.max_us
-            );
-        }
-    }
-    o.push_str("</table>");
-    o.push_str("<table style=\"margin-top:8px\"><tr><th>path</th><th>CPU s (ticks)</th><th>peak RSS MiB (ticks)</th><th>rows read</th></tr>");
+    let mut measured = phases_of(r, "reconciler");
+    measured.extend(phases_of(r, "virtual"));
+    o.push_str(&phase_table(r, &measured));
+    o.push_str(r##"<p class="note">Wall time per tick of each phase, then <code>convergence</code> in virtual time. A percentile is shown only where the samples support it (p90 from 10, p99 from 100, p99.9 from 1,000).</p>"##);
+    o.push_str("<table style=\"margin-top:8px\"><tr><th>path</th><th>CPU time of its ticks</th><th>rows read</th><th>process peak RSS after its ticks</th></tr>");
     for (k, run) in &r.runs {
         let _ = write!(
             o,
-            "<tr><td>{}</td><td>{:.2}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             k.name(),
-            run.cpu.as_secs_f64(),
-            run.peak_rss_kib
-                .map_or("n/a".into(), |k| format!("{:.0}", k as f64 / 1024.0)),
-            run.ticks.iter().map(|t| t.rows_read).sum::<u64>()
+            crate::verdict::human_us(run.cpu.as_micros() as f64),
+            crate::verdict::thousands(run.ticks.iter().map(|t| t.rows_read).sum::<u64>()),
+            run.peak_rss_kib.map_or("n/a".into(), |k| format!(
+                "{} MiB",
+                crate::verdict::thousands(k / 1024)
+            ))
         );
     }
-    o.push_str("</table>");
+    o.push_str("</table><p class=\"note\">Peak RSS is the whole reconsim process's high-water mark (VmHWM) when the path's last tick ended: one process runs every path, so it is an upper bound on a path's memory, not the path's own.</p>");
 
-    o.push_str("<h2>Convergence latency (CDF)</h2>");
+    o.push_str("<h2>Convergence (survival curve)</h2>");
     let series: Vec<Series> = r
         .runs
         .iter()
         .map(|(k, run)| {
-            let mut lat: Vec<u64> = run.samples.iter().filter_map(|s| s.latency_s()).collect();
-            lat.sort_unstable();
-            let n = lat.len().max(1) as f64;
-            Series {
-                name: format!("{} ({} pairs)", k.name(), lat.len()),
-                color: color(*k).into(),
-                points: lat
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &l)| (l as f64, (i + 1) as f64 / n))
-                    .collect(),
-                steps: true,
-            }
+            let open = run.samples.iter().filter(|s| s.outcome == "open").count();
+            let share = if run.samples.is_empty() {
+                0.0
+            } else {
+                open as f64 / run.samples.len() as f64 * 100.0
+            };
+            Series::new(
+                format!(
+                    "{}: {} changes, {share:.1} % still open at the end",
+                    k.name(),
+                    crate::verdict::thousands(run.samples.len() as u64)
+                ),
+                color(*k),
+                kaplan_meier(&survival_samples(run)),
+                Style::Steps,
+            )
         })
         .collect();
     o.push_str(&line_chart(
         &series,
         &Axes {
-            x_label: "virtual seconds from the churn event to the device's state",
-            y_label: "share of converged pairs",
-            log_x: false,
-            log_y: false,
+            x_label: "virtual time since the churn event",
+            y_label: "share of changes not yet converged",
+            x_unit: Unit::Seconds,
+            y_range: Some((0.0, 1.0)),
+            ..Axes::default()
         },
     ));
-    o.push_str("<table><tr><th>path</th><th>samples</th><th>converged</th><th>failed</th><th>superseded</th><th>open at end</th></tr>");
+    o.push_str(r##"<p class="note">Kaplan–Meier estimate: a change still open at the end of the run (or failed, or superseded by a later change) counts as censored when last seen, not as converged, so a curve that stays high means changes the run did not see through. Only as far right as the run lasted.</p>"##);
+    o.push_str("<table><tr><th>path</th><th>changes</th><th>converged</th><th>failed</th><th>superseded</th><th>open at end</th></tr>");
     for (k, run) in &r.runs {
-        let c = |o: &str| run.samples.iter().filter(|s| s.outcome == o).count();
+        let c = |o: &str| {
+            crate::verdict::thousands(run.samples.iter().filter(|s| s.outcome == o).count() as u64)
+        };
         let _ = write!(
             o,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             k.name(),
-            run.samples.len(),
+            crate::verdict::thousands(run.samples.len() as u64),
             c("converged"),
             c("failed"),
             c("superseded"),
@@ -653,7 +987,22 @@ th{{background:#f4f4f4}}td:first-child,th:first-child{{text-align:left}}.verdict
         );
     }
     o.push_str("</table>");
-    let events: Vec<String> = r.events.iter().map(|(k, v)| format!("{k} {v}")).collect();
+
+    let harness = phases_of(r, "harness");
+    if !harness.is_empty() {
+        o.push_str("<h2>Harness (the simulated world, outside every tick)</h2>");
+        o.push_str(&phase_table(r, &harness));
+        let _ = write!(
+            o,
+            r##"<p class="note">What the harness spends simulating devices and churn and checking convergence; no reconciler runs in these phases. State comparisons took {} in all.</p>"##,
+            crate::verdict::human_us(r.equivalence_time.as_micros() as f64)
+        );
+    }
+    let events: Vec<String> = r
+        .events
+        .iter()
+        .map(|(k, v)| format!("{k} {}", crate::verdict::thousands(*v)))
+        .collect();
     let _ = write!(
         o,
         r##"<p class="note">Churn applied: {}. Convergence: for each (host, profile) pair whose desired state a churn event changed, the virtual time until its row reached that state (a device answer included).</p></body></html>"##,
@@ -680,24 +1029,61 @@ mod tests {
 
     #[test]
     fn line_chart_draws_every_series_and_its_legend() {
-        let s = |name: &str| Series {
-            name: name.into(),
-            color: "#000".into(),
-            points: vec![(0.0, 1.0), (30.0, 100.0), (60.0, 10.0)],
-            steps: false,
+        let s = |name: &str| {
+            Series::new(
+                name,
+                "#000",
+                vec![(0.0, 1.0), (30.0, 100.0), (60.0, 10.0)],
+                Style::Line,
+            )
         };
         let svg = line_chart(
             &[s("legacy"), s("batched")],
             &Axes {
                 x_label: "x",
                 y_label: "y",
-                log_x: false,
                 log_y: true,
+                hline: Some((50.0, "interval".into())),
+                ..Axes::default()
             },
         );
         assert_eq!(svg.matches("<path ").count(), 2);
+        assert!(svg.contains("stroke-dasharray") && svg.contains(">interval<"));
         assert!(svg.contains(">legacy<") && svg.contains(">batched<"));
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
+    }
+
+    #[test]
+    fn kaplan_meier_keeps_censored_changes_at_risk() {
+        // Four changes: converged at 30 s and 60 s, two still open after 90 s.
+        let km = kaplan_meier(&[(30, true), (60, true), (90, false), (90, false)]);
+        assert_eq!(km, vec![(0.0, 1.0), (30.0, 0.75), (60.0, 0.5)]);
+        // A change censored at 10 s leaves the risk set before the first event.
+        let km = kaplan_meier(&[(10, false), (30, true), (30, true), (60, false)]);
+        assert_eq!(km[1].0, 30.0);
+        assert!((km[1].1 - 1.0 / 3.0).abs() < 1e-12, "{km:?}");
+        // Counting only converged changes would say everything converged by 60 s.
+        assert_eq!(kaplan_meier(&[]), vec![(0.0, 1.0)]);
+    }
+
+    #[test]
+    fn failed_ticks_are_crosses_in_the_legend_too() {
+        let svg = line_chart(
+            &[Series::new(
+                "b FAILED ticks (2)",
+                "#f00",
+                vec![(30.0, 300.0), (60.0, 300.0)],
+                Style::Crosses,
+            )],
+            &Axes {
+                log_y: true,
+                y_unit: Unit::Micros,
+                ..Axes::default()
+            },
+        );
+        assert_eq!(svg.matches("l9,9").count(), 2);
+        assert_eq!(svg.matches("l8,8").count(), 1);
+        assert!(!svg.contains("<circle"));
     }
 
     #[test]

@@ -7,13 +7,15 @@ use crate::model::Delta;
 /// Header of `diff` output.
 pub const DIFF_HEADER: [&str; 3] = ["host_uuid", "profile_uuid", "operation"];
 /// Header of `divergences.csv`.
-pub const DIVERGENCES_HEADER: [&str; 6] = [
+pub const DIVERGENCES_HEADER: [&str; 8] = [
     "host_uuid",
     "profile_uuid",
     "legacy_op",
     "batched_op",
     "class",
-    "explanation",
+    "legacy_why",
+    "batched_why",
+    "current_row",
 ];
 
 /// `diff` CSV: de-duplicated, sorted by (host_uuid, profile_uuid, operation).
@@ -40,7 +42,9 @@ pub fn divergences_csv(divs: &[Divergence]) -> csv::Result<Vec<u8>> {
             &ops_text(&d.legacy),
             &ops_text(&d.batched),
             &d.class,
-            &d.explanation,
+            &d.explanation.legacy,
+            &d.explanation.batched,
+            &d.explanation.current_row,
         ])?;
     }
     w.into_inner().map_err(|e| e.into_error().into())

@@ -1,48 +1,20 @@
 //! The side-by-side page of a two-backend loadtest (issue 6): the run folder holds one complete
-//! run per backend (`sqlite/`, `mysql/`); this reads their `summary.csv` and `manifest.json`
+//! run per backend (`sqlite/`, `mysql/`); this reads their `summary.json` and `manifest.json`
 //! and writes `backends.csv` and `report.html` (self-contained: inline CSS and SVG, no script)
 //! with every path × phase of both, and the ratio of the server's latency to SQLite's.
 
 use crate::html::esc;
 use crate::report::write_atomic;
-use std::collections::BTreeMap;
+use crate::verdict::{PhaseStats, Summary, human_s, human_us, thousands};
 use std::fmt::Write as _;
 use std::path::Path;
 
 /// The backends, in column order: (folder, label).
 pub const BACKENDS: [(&str, &str); 2] = [("sqlite", "SQLite"), ("mysql", "MySQL server")];
 
-/// (path, phase) → the summary row's values by column name.
-type Rows = BTreeMap<(String, String), BTreeMap<String, String>>;
-
-fn read_summary(file: &Path) -> anyhow::Result<Rows> {
-    let mut r = csv::Reader::from_path(file)
-        .map_err(|e| anyhow::anyhow!("reading {}: {e}", file.display()))?;
-    let head: Vec<String> = r.headers()?.iter().map(str::to_string).collect();
-    let mut out = Rows::new();
-    for rec in r.records() {
-        let rec = rec?;
-        let m: BTreeMap<String, String> = head
-            .iter()
-            .cloned()
-            .zip(rec.iter().map(str::to_string))
-            .collect();
-        let key = (
-            m.get("path").cloned().unwrap_or_default(),
-            m.get("phase").cloned().unwrap_or_default(),
-        );
-        out.insert(key, m);
-    }
-    Ok(out)
-}
-
-fn num(m: Option<&BTreeMap<String, String>>, col: &str) -> Option<f64> {
-    m?.get(col)?.parse().ok()
-}
-
-/// Phases in reading order: the tick, its phases, then the harness's.
-fn phase_rank(p: &str) -> usize {
-    const ORDER: [&str; 16] = [
+/// Phases in reading order: the tick, its phases, then virtual time, then the harness's.
+fn phase_rank(p: &PhaseStats) -> (usize, usize, String) {
+    const ORDER: [&str; 12] = [
         "tick",
         "desired",
         "install",
@@ -55,20 +27,67 @@ fn phase_rank(p: &str) -> usize {
         "compute",
         "cursor_write",
         "write",
-        "replicate",
-        "devices",
-        "churn",
-        "convergence",
     ];
-    ORDER.iter().position(|x| *x == p).unwrap_or(ORDER.len())
+    let group = match p.group.as_str() {
+        "reconciler" => 0,
+        "virtual" => 1,
+        _ => 2,
+    };
+    (
+        group,
+        ORDER
+            .iter()
+            .position(|x| *x == p.phase)
+            .unwrap_or(ORDER.len()),
+        p.phase.clone(),
+    )
 }
 
-/// Writes `backends.csv` and `report.html` into `out`; returns a text table for stdout.
+/// The header of `backends.csv` (long: one row per backend × path × phase; µs, `convergence`
+/// in virtual µs; a percentile blank where its samples do not support it).
+pub const HEADER: [&str; 12] = [
+    "backend", "path", "phase", "group", "count", "min_us", "p50_us", "p90_us", "p95_us", "p99_us",
+    "p999_us", "max_us",
+];
+
+/// `backends.csv` bytes.
+pub fn backends_csv(runs: &[(&str, &Summary)]) -> csv::Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(HEADER)?;
+    let o = |v: Option<u64>| v.map(|x| x.to_string()).unwrap_or_default();
+    for (backend, s) in runs {
+        let mut phases: Vec<&PhaseStats> = s.phases.iter().collect();
+        phases.sort_by_key(|p| (p.path, phase_rank(p)));
+        for p in phases {
+            let st = &p.stats;
+            w.write_record([
+                backend.to_string(),
+                p.path.name().to_string(),
+                p.phase.clone(),
+                p.group.clone(),
+                st.count.to_string(),
+                o(st.min_us),
+                o(st.p50_us),
+                o(st.p90_us),
+                o(st.p95_us),
+                o(st.p99_us),
+                o(st.p999_us),
+                o(st.max_us),
+            ])?;
+        }
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
+}
+
+/// Writes `backends.csv` and `report.html` into `out` from each backend's `summary.json`;
+/// returns a text table for stdout (80 columns).
 pub fn write(out: &Path, title: &str) -> anyhow::Result<String> {
-    let runs: Vec<Rows> = BACKENDS
-        .iter()
-        .map(|(dir, _)| read_summary(&out.join(dir).join("summary.csv")))
-        .collect::<anyhow::Result<_>>()?;
+    let mut runs = Vec::new();
+    for (dir, _) in BACKENDS {
+        let file = out.join(dir).join("summary.json");
+        let s = Summary::read(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+        runs.push(s);
+    }
     let manifests: Vec<serde_json::Value> = BACKENDS
         .iter()
         .map(|(dir, _)| {
@@ -78,72 +97,47 @@ pub fn write(out: &Path, title: &str) -> anyhow::Result<String> {
                 .unwrap_or_default()
         })
         .collect();
-    let mut keys: Vec<(String, String)> = runs.iter().flat_map(|r| r.keys().cloned()).collect();
-    keys.sort_by_key(|(path, phase)| (path.clone(), phase_rank(phase), phase.clone()));
-    keys.dedup();
+    let named: Vec<(&str, &Summary)> = BACKENDS.iter().map(|b| b.0).zip(&runs).collect();
+    write_atomic(&out.join("backends.csv"), &backends_csv(&named)?)?;
 
-    let mut csv = csv::Writer::from_writer(Vec::new());
-    csv.write_record([
-        "path",
-        "phase",
-        "clock",
-        "sqlite_count",
-        "sqlite_p50_us",
-        "sqlite_p99_us",
-        "sqlite_max_us",
-        "mysql_count",
-        "mysql_p50_us",
-        "mysql_p99_us",
-        "mysql_max_us",
-        "p50_ratio",
-    ])?;
+    // (path, phase) in reading order over both runs.
+    let mut keys: Vec<&PhaseStats> = runs.iter().flat_map(|r| r.phases.iter()).collect();
+    keys.sort_by_key(|p| (p.path, phase_rank(p)));
+    keys.dedup_by(|a, b| a.path == b.path && a.phase == b.phase);
+    let find = |i: usize, k: &PhaseStats| {
+        runs[i]
+            .phases
+            .iter()
+            .find(|p| p.path == k.path && p.phase == k.phase)
+            .map(|p| &p.stats)
+    };
     let mut text = format!(
-        "{:<8} {:<18} {:>12} {:>12} {:>8}\n",
+        "{:<8} {:<16} {:>12} {:>12} {:>8}\n",
         "path", "phase", "sqlite p50", "mysql p50", "ratio"
     );
     let mut table = String::new();
-    for (path, phase) in &keys {
-        let (a, b) = (
-            runs[0].get(&(path.clone(), phase.clone())),
-            runs[1].get(&(path.clone(), phase.clone())),
-        );
-        let get = |m: Option<&BTreeMap<String, String>>, c: &str| {
-            m.and_then(|m| m.get(c)).cloned().unwrap_or_default()
+    for k in &keys {
+        let (a, b) = (find(0, k), find(1, k));
+        let virtual_time = k.group == "virtual";
+        let show = |v: Option<u64>| match v {
+            None => "—".to_string(),
+            Some(v) if virtual_time => human_s(v / 1_000_000),
+            Some(v) => human_us(v as f64),
         };
-        let ratio = match (num(a, "p50_us"), num(b, "p50_us")) {
-            (Some(x), Some(y)) if x > 0.0 => Some(y / x),
+        let p = |s: Option<&crate::histogram::Stats>,
+                 f: fn(&crate::histogram::Stats) -> Option<u64>| { s.and_then(f) };
+        let ratio = match (p(a, |s| s.p50_us), p(b, |s| s.p50_us)) {
+            (Some(x), Some(y)) if x > 0 => Some(y as f64 / x as f64),
             _ => None,
         };
-        let ratio_s = ratio.map_or(String::new(), |r| format!("{r:.2}"));
-        let clock = get(a.or(b), "clock");
-        csv.write_record([
-            path.as_str(),
-            phase.as_str(),
-            &clock,
-            &get(a, "count"),
-            &get(a, "p50_us"),
-            &get(a, "p99_us"),
-            &get(a, "max_us"),
-            &get(b, "count"),
-            &get(b, "p50_us"),
-            &get(b, "p99_us"),
-            &get(b, "max_us"),
-            &ratio_s,
-        ])?;
-        let ms = |m, c| num(m, c).map_or("—".to_string(), |v| format!("{:.1}", v / 1e3));
-        let unit = if clock == "virtual" { "s" } else { "ms" };
-        let show = |m, c| {
-            if clock == "virtual" {
-                num(m, c).map_or("—".to_string(), |v| format!("{:.0}", v / 1e6))
-            } else {
-                ms(m, c)
-            }
-        };
+        let ratio_s = ratio.map_or(String::new(), |r| format!("{r:.2}×"));
         writeln!(
             text,
-            "{path:<8} {phase:<18} {:>12} {:>12} {:>8}",
-            format!("{} {unit}", show(a, "p50_us")),
-            format!("{} {unit}", show(b, "p50_us")),
+            "{:<8} {:<16} {:>12} {:>12} {:>8}",
+            k.path.name(),
+            k.phase,
+            show(p(a, |s| s.p50_us)),
+            show(p(b, |s| s.p50_us)),
             ratio_s
         )?;
         let bar = ratio.map_or(String::new(), |r| {
@@ -164,21 +158,24 @@ pub fn write(out: &Path, title: &str) -> anyhow::Result<String> {
         });
         writeln!(
             table,
-            "<tr><td>{}</td><td>{}</td><td>{unit}</td><td class=n>{}</td><td class=n>{}</td>\
+            "<tr><td>{}</td><td>{}{}</td><td class=n>{}</td><td class=n>{}</td>\
              <td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td>\
              <td class=n>{ratio_s}</td><td>{bar}</td></tr>",
-            esc(path),
-            esc(phase),
-            show(a, "p50_us"),
-            show(a, "p99_us"),
-            show(a, "max_us"),
-            show(b, "p50_us"),
-            show(b, "p99_us"),
-            show(b, "max_us"),
+            k.path.name(),
+            esc(&k.phase),
+            match k.group.as_str() {
+                "harness" => " <small>(harness)</small>",
+                "virtual" => " <small>(virtual time)</small>",
+                _ => "",
+            },
+            show(p(a, |s| s.p50_us)),
+            show(p(a, |s| s.p99_us.filter(|_| s.count >= 100))),
+            show(p(a, |s| s.max_us)),
+            show(p(b, |s| s.p50_us)),
+            show(p(b, |s| s.p99_us.filter(|_| s.count >= 100))),
+            show(p(b, |s| s.max_us)),
         )?;
     }
-    let bytes = csv.into_inner().map_err(|e| e.into_error())?;
-    write_atomic(&out.join("backends.csv"), &bytes)?;
 
     let fact = |i: usize, k: &str| -> String {
         match &manifests[i][k] {
@@ -195,28 +192,50 @@ pub fn write(out: &Path, title: &str) -> anyhow::Result<String> {
         html,
         "<!doctype html><html lang=en><head><meta charset=utf-8>\
          <title>{t}</title><style>\
-         body{{font:14px system-ui,sans-serif;margin:24px;color:#222}}\
+         body{{font:14px system-ui,sans-serif;margin:24px;color:#222;max-width:1000px}}\
          table{{border-collapse:collapse}}td,th{{padding:3px 8px;border-bottom:1px solid #ddd}}\
          th{{text-align:left;background:#f4f4f4}}td.n{{text-align:right;font-variant-numeric:tabular-nums}}\
-         .note{{color:#555;max-width:900px}}</style></head><body>\
+         .note{{color:#555;max-width:900px}}.cards{{display:flex;flex-wrap:wrap;gap:12px}}\
+         .card{{border:1px solid #ccc;border-radius:6px;padding:8px 12px;max-width:460px}}\
+         .ok{{color:#1a7f37}}.bad{{color:#b42318;font-weight:600}}</style></head><body>\
          <h1>{t}</h1>",
         t = esc(&format!("reconsim loadtest on two backends — {title}"))
     )?;
+    html.push_str("<section id=\"verdict\"><h2>Verdict per backend</h2><div class=\"cards\">");
+    for (i, (_, label)) in BACKENDS.iter().enumerate() {
+        let v = &runs[i].verdict;
+        let status = if v.exit_code == 0 {
+            "<span class=ok>passes (exit 0)</span>".to_string()
+        } else {
+            format!("<span class=bad>fails (exit {})</span>", v.exit_code)
+        };
+        write!(
+            html,
+            "<div class=\"card\"><b>{label}</b>: {status}<br>{}<br>equivalence: <b>{}</b>{}</div>",
+            esc(&v.answer),
+            esc(v.equivalence.word()),
+            v.failures
+                .iter()
+                .map(|f| format!("<br><span class=bad>{}</span>", esc(f)))
+                .collect::<String>()
+        )?;
+    }
+    html.push_str("</div></section>");
     write!(
         html,
         "<table><tr><th></th><th>SQLite</th><th>MySQL server</th></tr>\
          <tr><td>engine</td><td>SQLite {}</td><td>{} ({})</td></tr>\
-         <tr><td>equivalence</td><td>{}</td><td>{}</td></tr>\
-         <tr><td>wall time (s)</td><td class=n>{}</td><td class=n>{}</td></tr>\
+         <tr><td>wall time</td><td class=n>{} s</td><td class=n>{} s</td></tr>\
+         <tr><td>changes still open at the end</td><td class=n>{}</td><td class=n>{}</td></tr>\
          <tr><td>own report</td><td><a href=\"sqlite/report.html\">sqlite/report.html</a></td>\
          <td><a href=\"mysql/report.html\">mysql/report.html</a></td></tr></table>",
         esc(&fact(0, "sqlite_version")),
         esc(&fact(1, "server_version")),
         esc(&fact(1, "backend")),
-        esc(&fact(0, "equivalence_verdict")),
-        esc(&fact(1, "equivalence_verdict")),
         esc(&fact(0, "wall_s")),
         esc(&fact(1, "wall_s")),
+        open_text(&runs[0]),
+        open_text(&runs[1]),
     )?;
     write!(
         html,
@@ -225,12 +244,28 @@ pub fn write(out: &Path, title: &str) -> anyhow::Result<String> {
          <code>install</code>, <code>remove</code>; batched: <code>window</code> … \
          <code>current_rows</code>); the writer, devices and churn write SQLite, replicated to \
          the server before each tick (<code>replicate</code>, harness time outside the tick). \
-         Wall-clock phases in ms; <code>convergence</code> in virtual seconds. Ratio = server \
+         <code>convergence</code> in virtual time; p99 from 100 samples. Ratio = server \
          p50 / SQLite p50 (bar: log scale, 1× at the line, red = the server slower).</p>\
-         <table><tr><th>path</th><th>phase</th><th>unit</th><th>SQLite p50</th><th>p99</th>\
+         <table><tr><th>path</th><th>phase</th><th>SQLite p50</th><th>p99</th>\
          <th>max</th><th>server p50</th><th>p99</th><th>max</th><th>ratio</th><th></th></tr>\
          {table}</table></body></html>"
     )?;
     write_atomic(&out.join("report.html"), html.as_bytes())?;
     Ok(text)
+}
+
+fn open_text(s: &Summary) -> String {
+    s.verdict
+        .paths
+        .iter()
+        .map(|p| {
+            format!(
+                "{} {:.1} % ({})",
+                p.path.name(),
+                p.convergence.open_share * 100.0,
+                thousands(p.convergence.open)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -2,7 +2,7 @@
 //! pass is what it takes each path to look at every eligible host once: one legacy diff, or
 //! every batched tick of one pass (spec §4.1). Pure helpers here; `cmd::sweep` does the runs.
 
-use crate::html::{Axes, Series, line_chart};
+use crate::html::{Axes, Series, Style, line_chart};
 use crate::loadtest::PathKind;
 
 /// One (size, path) result.
@@ -144,24 +144,32 @@ pub fn sweep_svg(rows: &[SweepRow]) -> String {
                 .filter(|r| r.path == p)
                 .map(|r| (r.hosts as f64, r.median_s))
                 .collect();
+            let whiskers = rows
+                .iter()
+                .filter(|r| r.path == p)
+                .map(|r| (r.hosts as f64, r.min_s, r.max_s))
+                .collect();
             (!points.is_empty()).then(|| Series {
-                name: p.name().into(),
+                name: format!("{} (median; whiskers: min–max)", p.name()),
                 color: match p {
                     PathKind::Legacy => "#c0392b".into(),
                     PathKind::Batched => "#2471a3".into(),
                 },
                 points,
-                steps: false,
+                style: Style::Line,
+                whiskers,
             })
         })
         .collect();
     line_chart(
         &series,
         &Axes {
+            title: Some("Full-pass time against fleet size"),
             x_label: "hosts (log)",
             y_label: "full-pass time (s, log)",
             log_x: true,
             log_y: true,
+            ..Axes::default()
         },
     )
 }
@@ -205,7 +213,11 @@ mod tests {
             row(10000, PathKind::Batched, 0.3),
         ];
         let svg = sweep_svg(&rows);
-        assert_eq!(svg.matches("<path ").count(), 2);
+        // A line per path and a whisker per point.
+        assert_eq!(svg.matches("<path ").count(), 2 + 4);
+        assert!(svg.contains("Full-pass time against fleet size"));
+        assert!(svg.contains(r##"fill="#fff""##) && svg.contains("sans-serif"));
+        assert_eq!(svg.matches("<circle").count(), 4);
         assert_eq!(
             crossover_text(&rows),
             "crossover: none between 1000 and 10000 hosts (batched is faster at every size)"

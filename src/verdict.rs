@@ -638,9 +638,9 @@ mod tests {
             pairs,
             sample_host_uuid: String::new(),
             sample_profile_uuid: String::new(),
-            legacy_state: String::new(),
-            batched_state: String::new(),
-            explanation: String::new(),
+            legacy: Default::default(),
+            batched: Default::default(),
+            explanation: Default::default(),
         }
     }
 

@@ -1469,10 +1469,42 @@ pub struct EqRow {
     pub pairs: u64,
     pub sample_host_uuid: String,
     pub sample_profile_uuid: String,
-    pub legacy_state: String,
-    pub batched_state: String,
-    /// Why, for the sample pair (the classifier's explanation when it ran).
-    pub explanation: String,
+    /// The sample pair's row on each path (operation, status, first 4 checksum bytes in hex;
+    /// empty where there is no row).
+    pub legacy: RowCells,
+    pub batched: RowCells,
+    /// Why, for the sample pair (the classifier's explanation when it ran; empty otherwise).
+    pub explanation: crate::equivalence::Explanation,
+}
+
+/// A `host_mdm_apple_profiles` row as `equivalence.csv` shows it, one value per cell.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RowCells {
+    pub op: String,
+    pub status: String,
+    pub checksum: String,
+}
+
+impl RowCells {
+    fn of(op: &Option<String>, status: &Option<String>, sum: &Option<Vec<u8>>) -> RowCells {
+        match sum {
+            None => RowCells::default(),
+            Some(c) => RowCells {
+                op: op.as_deref().unwrap_or("NULL").to_string(),
+                status: status.as_deref().unwrap_or("NULL").to_string(),
+                checksum: hex::encode(&c[..c.len().min(4)]),
+            },
+        }
+    }
+
+    /// `op/status/checksum`, or `-` without a row.
+    pub fn text(&self) -> String {
+        if self.op.is_empty() {
+            "-".into()
+        } else {
+            format!("{}/{}/{}", self.op, self.status, self.checksum)
+        }
+    }
 }
 
 /// What the state comparison knows of the run so far (virtual ticks).
@@ -1486,19 +1518,6 @@ struct History<'a> {
     /// Per host uuid / profile uuid: the last churn that touched it.
     touched_hosts: &'a FxHashMap<String, u32>,
     touched_profiles: &'a FxHashMap<String, u32>,
-}
-
-/// A row's state as the comparison shows it: `op/status/checksum prefix`, `-` when absent.
-fn state_text(op: &Option<String>, status: &Option<String>, sum: &Option<Vec<u8>>) -> String {
-    match sum {
-        None => "-".into(),
-        Some(c) => format!(
-            "{}/{}/{}",
-            op.as_deref().unwrap_or("NULL"),
-            status.as_deref().unwrap_or("NULL"),
-            hex::encode(&c[..c.len().min(4)])
-        ),
-    }
 }
 
 /// Compares the paths' `host_mdm_apple_profiles` at a batched pass boundary (spec §5 applied
@@ -1576,7 +1595,7 @@ fn compare_states(
         let differing = diffs.len() as u64;
         for (h, p, b, l) in diffs {
             let batched_now = classifier.batched_now(&h, &p)?;
-            let mut explanation = String::new();
+            let mut explanation = crate::equivalence::Explanation::default();
             let row_of = |side: &Side| -> Option<CurrentRow> {
                 side.2.as_ref().map(|sum| CurrentRow {
                     host_uuid: Arc::from(h.as_str()),
@@ -1684,8 +1703,8 @@ fn compare_states(
                 pairs: 0,
                 sample_host_uuid: h.clone(),
                 sample_profile_uuid: p.clone(),
-                legacy_state: state_text(&l.0, &l.1, &l.2),
-                batched_state: state_text(&b.0, &b.1, &b.2),
+                legacy: RowCells::of(&l.0, &l.1, &l.2),
+                batched: RowCells::of(&b.0, &b.1, &b.2),
                 explanation,
             });
             e.pairs += 1;
@@ -1698,9 +1717,9 @@ fn compare_states(
             pairs: compared as u64 - differing,
             sample_host_uuid: String::new(),
             sample_profile_uuid: String::new(),
-            legacy_state: String::new(),
-            batched_state: String::new(),
-            explanation: String::new(),
+            legacy: RowCells::default(),
+            batched: RowCells::default(),
+            explanation: Default::default(),
         }];
         out.extend(classes.into_values());
         Ok(out)
@@ -1971,9 +1990,15 @@ pub fn equivalence_csv(rows: &[EqRow]) -> csv::Result<Vec<u8>> {
         "pairs",
         "sample_host_uuid",
         "sample_profile_uuid",
-        "legacy_state",
-        "batched_state",
-        "explanation",
+        "legacy_op",
+        "legacy_status",
+        "legacy_checksum",
+        "batched_op",
+        "batched_status",
+        "batched_checksum",
+        "legacy_why",
+        "batched_why",
+        "current_row",
     ])?;
     for r in rows {
         w.write_record([
@@ -1984,9 +2009,15 @@ pub fn equivalence_csv(rows: &[EqRow]) -> csv::Result<Vec<u8>> {
             r.pairs.to_string(),
             r.sample_host_uuid.clone(),
             r.sample_profile_uuid.clone(),
-            r.legacy_state.clone(),
-            r.batched_state.clone(),
-            r.explanation.clone(),
+            r.legacy.op.clone(),
+            r.legacy.status.clone(),
+            r.legacy.checksum.clone(),
+            r.batched.op.clone(),
+            r.batched.status.clone(),
+            r.batched.checksum.clone(),
+            r.explanation.legacy.clone(),
+            r.explanation.batched.clone(),
+            r.explanation.current_row.clone(),
         ])?;
     }
     w.into_inner().map_err(|e| e.into_error().into())

@@ -43,7 +43,7 @@ const TABLE: &str = "reconsim_run";
 
 /// The version of the records' layout and step numbering; a run folder written with another
 /// is refused on `--resume` instead of being misread.
-pub const FORMAT: u32 = 2;
+pub const FORMAT: u32 = 3;
 
 /// What a run's setup fixed, stored once in every path database when it is created.
 #[derive(Debug, Clone, Serialize, Deserialize)]

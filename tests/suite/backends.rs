@@ -744,9 +744,11 @@ fn loadtest_runs_side_by_side_on_two_backends() {
     assert_eq!(lite, my, "the two backends decided differently");
     let csv = std::fs::read_to_string(wd.path("run/backends.csv")).unwrap();
     for needle in [
-        "legacy,desired,wall,5,",
-        "batched,current_rows,wall,5,",
-        "batched,replicate,",
+        "backend,path,phase,group,count,min_us,p50_us,",
+        "sqlite,legacy,desired,reconciler,5,",
+        "mysql,legacy,desired,reconciler,5,",
+        "mysql,batched,current_rows,reconciler,5,",
+        "mysql,batched,replicate,harness,",
     ] {
         assert!(csv.contains(needle), "{needle}: {csv}");
     }

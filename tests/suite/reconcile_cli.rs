@@ -93,15 +93,21 @@ fn compare_exits_1_and_explains_every_divergence() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some("host_uuid,profile_uuid,legacy_op,batched_op,class,explanation")
+        Some(
+            "host_uuid,profile_uuid,legacy_op,batched_op,class,legacy_why,batched_why,current_row"
+        )
     );
     let mut rdr = csv::Reader::from_reader(csv.as_bytes());
     let mut classes = std::collections::BTreeSet::new();
     for rec in rdr.records() {
         let rec = rec.unwrap();
         assert_ne!(rec[2].to_string(), rec[3].to_string());
-        assert!(rec[5].starts_with("legacy: "), "{}", &rec[5]);
-        assert!(rec[5].contains("; batched: "), "{}", &rec[5]);
+        // One value per cell: each side's reason, then the current row.
+        assert!(!rec[5].is_empty() && !rec[6].is_empty(), "{rec:?}");
+        assert!(
+            rec[7] == *"none" || rec[7].matches('/').count() == 1,
+            "{rec:?}"
+        );
         classes.insert(rec[4].to_string());
     }
     for c in ["D1", "D2", "D3", "D4", "D5", "D6", "D8", "D9"] {
@@ -162,7 +168,7 @@ fn compare_exits_0_on_an_equivalent_fleet() {
     let csv = std::fs::read_to_string(wd.path("cmp/divergences.csv")).unwrap();
     assert_eq!(
         csv,
-        "host_uuid,profile_uuid,legacy_op,batched_op,class,explanation\n"
+        "host_uuid,profile_uuid,legacy_op,batched_op,class,legacy_why,batched_why,current_row\n"
     );
 }
 

@@ -277,7 +277,7 @@ fn errors_name_each_cause_once_and_result_files_are_readable() {
         line.contains("--db PATH or --backend BACKEND is required"),
         "{line}"
     );
-    // report compare: a broken manifest, and a CSV target that cannot be written named as such.
+    // report compare: a broken summary.json, and a CSV target that cannot be written named as such.
     wd.cmd(&[
         "loadtest",
         "--scenario",
@@ -303,9 +303,9 @@ fn errors_name_each_cause_once_and_result_files_are_readable() {
         0,
         "result files must be readable by others: {mode:o}"
     );
-    std::fs::write(wd.path("a/manifest.json"), "[1, 2").unwrap();
+    std::fs::write(wd.path("a/summary.json"), "[1, 2").unwrap();
     let line = expect_error(wd.cmd(&["report", "compare", "a", "a"]));
-    assert!(line.contains("manifest.json"), "{line}");
+    assert!(line.contains("a/summary.json: "), "{line}");
     let line = expect_error(wd.cmd(&["shrink", "--db", "x.db", "--class", "bogus"]));
     assert!(
         line.contains("--class \"bogus\": not a divergence class"),
