@@ -615,6 +615,12 @@ pub fn kaplan_meier(samples: &[(u64, bool)]) -> Vec<(f64, f64)> {
         }
         at_risk -= gone;
     }
+    // On to the last change observed, so a curve nothing converged on still shows.
+    if let Some(&(t, _)) = v.last()
+        && out.last().is_some_and(|p| p.0 < t as f64)
+    {
+        out.push((t as f64, s));
+    }
     out
 }
 
@@ -770,7 +776,7 @@ th{{background:#f4f4f4}}td:first-child,th:first-child{{text-align:left}}.verdict
         esc(m["started_utc"].as_str().unwrap_or(""))
     );
     if r.runs.iter().any(|(k, _)| *k == PathKind::Legacy) {
-        o.push_str(r##"<p class="note">Each legacy tick is a diff of the whole fleet (about 28–40 s at 100k hosts, spec §9); the batched path covers one window per tick.</p>"##);
+        o.push_str(r##"<p class="note">Each legacy tick is a diff of the whole fleet (about 28–40 s at 100k hosts on this machine class); the batched path covers one window per tick.</p>"##);
     }
 
     o.push_str("<h2>State equivalence</h2>");
@@ -1057,10 +1063,17 @@ mod tests {
     fn kaplan_meier_keeps_censored_changes_at_risk() {
         // Four changes: converged at 30 s and 60 s, two still open after 90 s.
         let km = kaplan_meier(&[(30, true), (60, true), (90, false), (90, false)]);
-        assert_eq!(km, vec![(0.0, 1.0), (30.0, 0.75), (60.0, 0.5)]);
+        assert_eq!(km, vec![(0.0, 1.0), (30.0, 0.75), (60.0, 0.5), (90.0, 0.5)]);
         // A change censored at 10 s leaves the risk set before the first event.
         let km = kaplan_meier(&[(10, false), (30, true), (30, true), (60, false)]);
         assert_eq!(km[1].0, 30.0);
+        let last = km.last().unwrap();
+        assert!(
+            last.0 == 60.0 && (last.1 - 1.0 / 3.0).abs() < 1e-12,
+            "{km:?}"
+        );
+        // Nothing converged: flat at 1 to the last observation.
+        assert_eq!(kaplan_meier(&[(40, false)]), vec![(0.0, 1.0), (40.0, 1.0)]);
         assert!((km[1].1 - 1.0 / 3.0).abs() < 1e-12, "{km:?}");
         // Counting only converged changes would say everything converged by 60 s.
         assert_eq!(kaplan_meier(&[]), vec![(0.0, 1.0)]);

@@ -592,34 +592,61 @@ pub fn phases(result: &LoadtestResult) -> Vec<PhaseStats> {
     v
 }
 
-/// The verdict as text for stdout: the answer, equivalence, thresholds, and why the exit code.
+/// Terminal width of the text summaries.
+pub const COLUMNS: usize = 80;
+
+/// `text` wrapped at `COLUMNS`: the first line after `first`, the rest after `rest`; ends in a
+/// newline.
+pub fn wrap(text: &str, first: &str, rest: &str) -> String {
+    let opts = textwrap::Options::new(COLUMNS)
+        .initial_indent(first)
+        .subsequent_indent(rest)
+        .break_words(true);
+    let mut o = textwrap::fill(text, opts);
+    o.push('\n');
+    o
+}
+
+/// The verdict as text for stdout (80 columns): the answer one part a line, equivalence,
+/// thresholds, and why the exit code.
 pub fn text(v: &Verdict) -> String {
-    use std::fmt::Write;
-    let mut o = String::new();
-    let _ = writeln!(o, "verdict: {}", v.answer);
-    let _ = writeln!(o, "  equivalence: {}", v.equivalence.text());
+    let mut o = String::from("verdict:\n");
+    for part in v.answer.split("; ").filter(|p| !p.is_empty()) {
+        o.push_str(&wrap(part, "  ", "    "));
+    }
+    o.push_str(&wrap(
+        &format!("equivalence: {}", v.equivalence.text()),
+        "  ",
+        "    ",
+    ));
     for t in &v.thresholds {
-        let _ = writeln!(
-            o,
-            "  threshold {}: {} (measured {})",
-            if t.passed { "pass" } else { "FAIL" },
-            t.check,
-            t.measured
-        );
+        o.push_str(&wrap(
+            &format!(
+                "threshold {}: {} (measured {})",
+                if t.passed { "pass" } else { "FAIL" },
+                t.check,
+                t.measured
+            ),
+            "  ",
+            "    ",
+        ));
     }
     if v.failures.is_empty() {
-        let _ = writeln!(
-            o,
-            "  exit 0{}",
-            if v.expected_failures {
-                " (failed ticks and findings are what this scenario expects)"
-            } else {
-                ""
-            }
-        );
+        o.push_str(&wrap(
+            &format!(
+                "exit 0{}",
+                if v.expected_failures {
+                    " (failed ticks and findings are what this scenario expects)"
+                } else {
+                    ""
+                }
+            ),
+            "  ",
+            "    ",
+        ));
     } else {
         for f in &v.failures {
-            let _ = writeln!(o, "  exit 1: {f}");
+            o.push_str(&wrap(&format!("exit 1: {f}"), "  ", "    "));
         }
     }
     o

@@ -17,7 +17,7 @@ fn bar(quiet: bool) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
     bar.set_style(
         ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} rows {msg}",
+            "{spinner} [{elapsed_precise}] {bar:20} {pos}/{len} rows {wide_msg}",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );

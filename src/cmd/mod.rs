@@ -103,7 +103,7 @@ pub fn spinner(quiet: bool) -> indicatif::ProgressBar {
     }
     let bar = indicatif::ProgressBar::new_spinner();
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
+        indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_msg}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
     );
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
@@ -118,7 +118,9 @@ pub fn bar(quiet: bool, len: u64) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new(len);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
-            "[{elapsed_precise}] {bar:30} {pos}/{len} (eta {eta}) {msg}",
+            // `wide_msg` takes what the terminal has left and cuts the rest: one line at 80
+            // columns.
+            "[{elapsed_precise}] {bar:20} {pos}/{len} eta {eta} {wide_msg}",
         )
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );

@@ -886,6 +886,7 @@ pub fn run_on(
                 // The warm-up's figures are not the run's.
                 st.run = PathRun::default();
             }
+            on_event(RunEvent::TickStart(st.kind, tick))?;
             let timed = part_a(
                 st,
                 cfg,
@@ -1234,6 +1235,8 @@ struct Timed {
 
 /// What `run` reports as it goes.
 pub enum RunEvent<'a> {
+    /// A tick (path, index) begins.
+    TickStart(PathKind, u32),
     /// A tick of one path ended.
     Tick(&'a TickRow),
     /// A warm-up tick (path, index) ended.
@@ -1778,85 +1781,91 @@ pub fn text_summary(
     result: &LoadtestResult,
     head: &str,
     interval_s: u32,
-    verdict: &str,
     harness: &(Vec<(&'static str, f64)>, f64),
 ) -> String {
+    use crate::verdict::{human_s, human_us, thousands};
     use std::fmt::Write;
     let mut o = String::new();
-    let _ = writeln!(o, "{head}");
+    o.push_str(&crate::verdict::wrap(head, "", "  "));
     let _ = writeln!(
         o,
-        "  {:<8} {:>10} {:>10} {:>10} {:>8} {:>8} {:>6} {:>8} {:>9} {:>9} {:>10}",
-        "path",
-        "tick p50",
-        "tick p99",
-        "tick max",
-        "installs",
-        "removes",
-        "errors",
-        "overruns",
-        "conv p50",
-        "conv max",
-        "open/fail"
+        "  {:<8} {:>10} {:>10} {:>10} {:>7} {:>8}",
+        "path", "tick p50", "tick p99", "tick max", "failed", "overruns"
     );
     for (path, run) in &result.runs {
-        let r = run.hist.get("tick").map(|h| h.row());
-        let installs: u64 = run.ticks.iter().map(|t| t.installs).sum();
-        let removes: u64 = run.ticks.iter().map(|t| t.removes).sum();
-        let errors = run.ticks.iter().filter(|t| t.outcome == "error").count();
-        let overruns = run
-            .ticks
-            .iter()
-            .filter(|t| t.duration_us > interval_s as u64 * 1_000_000)
-            .count();
+        let st = run.hist.get("tick").map(|h| h.stats());
+        let t = |f: fn(&crate::histogram::Stats) -> Option<u64>| {
+            st.as_ref()
+                .and_then(f)
+                .map_or("-".into(), |us| human_us(us as f64))
+        };
+        let _ = writeln!(
+            o,
+            "  {:<8} {:>10} {:>10} {:>10} {:>7} {:>8}",
+            path.name(),
+            t(|s| s.p50_us),
+            t(|s| s.p99_us),
+            t(|s| s.max_us),
+            run.ticks.iter().filter(|t| t.outcome == "error").count(),
+            run.ticks
+                .iter()
+                .filter(|t| t.duration_us > interval_s as u64 * 1_000_000)
+                .count()
+        );
+    }
+    let _ = writeln!(
+        o,
+        "  {:<8} {:>9} {:>8} {:>9} {:>9} {:>8} {:>8}",
+        "path", "installs", "removes", "conv p50", "conv max", "open", "failed"
+    );
+    for (path, run) in &result.runs {
         let mut lat: Vec<u64> = run.samples.iter().filter_map(|s| s.latency_s()).collect();
         lat.sort_unstable();
         let q = |p: f64| -> String {
             if lat.is_empty() {
                 "-".into()
             } else {
-                format!("{} s", lat[((lat.len() - 1) as f64 * p).round() as usize])
+                human_s(lat[((lat.len() - 1) as f64 * p).round() as usize])
             }
         };
-        let open = run.samples.iter().filter(|s| s.outcome == "open").count();
-        let failed = run.samples.iter().filter(|s| s.outcome == "failed").count();
-        let ms = |us: u64| format!("{:.1} ms", us as f64 / 1000.0);
+        let n = |o: &str| thousands(run.samples.iter().filter(|s| s.outcome == o).count() as u64);
         let _ = writeln!(
             o,
-            "  {:<8} {:>10} {:>10} {:>10} {:>8} {:>8} {:>6} {:>8} {:>9} {:>9} {:>10}",
+            "  {:<8} {:>9} {:>8} {:>9} {:>9} {:>8} {:>8}",
             path.name(),
-            r.as_ref().map_or("-".into(), |r| ms(r.p50_us)),
-            r.as_ref().map_or("-".into(), |r| ms(r.p99_us)),
-            r.as_ref().map_or("-".into(), |r| ms(r.max_us)),
-            installs,
-            removes,
-            errors,
-            overruns,
+            thousands(run.ticks.iter().map(|t| t.installs).sum()),
+            thousands(run.ticks.iter().map(|t| t.removes).sum()),
             q(0.5),
             q(1.0),
-            format!("{open}/{failed}")
+            n("open"),
+            n("failed")
         );
     }
     let events: Vec<String> = result
         .events
         .iter()
-        .map(|(k, v)| format!("{k} {v}"))
+        .map(|(k, v)| format!("{k} {}", thousands(*v)))
         .collect();
-    let _ = writeln!(
-        o,
-        "  churn: {}",
-        if events.is_empty() {
-            "none".into()
-        } else {
-            events.join(", ")
-        }
+    let line = |o: &mut String, text: &str| o.push_str(&crate::verdict::wrap(text, "  ", "    "));
+    line(
+        &mut o,
+        &format!(
+            "churn: {}",
+            if events.is_empty() {
+                "none".into()
+            } else {
+                events.join(", ")
+            }
+        ),
     );
-    let _ = writeln!(o, "  state equivalence: {verdict}");
     for (path, run) in &result.runs {
         if *path != PathKind::Batched {
             continue;
         }
-        let _ = writeln!(o, "  cursor liveness: {}", liveness_text(&run.findings));
+        line(
+            &mut o,
+            &format!("cursor liveness: {}", liveness_text(&run.findings)),
+        );
     }
     let parts: Vec<String> = harness
         .0
@@ -1864,10 +1873,12 @@ pub fn text_summary(
         .map(|(k, v)| format!("{k} {v:.1} s"))
         .collect();
     if harness.1.is_nan() {
-        let _ = writeln!(
-            o,
-            "  outside the measured ticks: n/a (a resumed run; {})",
-            parts.join(", ")
+        line(
+            &mut o,
+            &format!(
+                "outside the measured ticks: n/a (a resumed run; {})",
+                parts.join(", ")
+            ),
         );
     } else {
         // The wall time, back from the share: ticks / (1 - share) = what the parts add to.
@@ -1878,12 +1889,14 @@ pub fn text_summary(
             .iter()
             .find(|p| p.0 == "other")
             .map_or(0.0, |p| p.1);
-        let _ = writeln!(
-            o,
-            "  outside the measured ticks: {:.1}% of the wall time ({}); timed by no phase: {:.1}%",
-            harness.1 * 100.0,
-            parts.join(", "),
-            100.0 * other / wall.max(1e-9)
+        line(
+            &mut o,
+            &format!(
+                "outside the measured ticks: {:.1}% of the wall time ({}); timed by no phase: {:.1}%",
+                harness.1 * 100.0,
+                parts.join(", "),
+                100.0 * other / wall.max(1e-9)
+            ),
         );
     }
     o

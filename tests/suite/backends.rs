@@ -755,6 +755,7 @@ fn loadtest_runs_side_by_side_on_two_backends() {
     let html = std::fs::read_to_string(wd.path("run/report.html")).unwrap();
     assert!(html.contains("MySQL server") && html.contains("mysql/report.html"));
     assert!(!html.contains("<script"), "self-contained, no script");
+    crate::util::browser::assert_clean(&wd.path("run/report.html"), 1040, 0);
     let manifest = std::fs::read_to_string(wd.path("run/mysql/manifest.json")).unwrap();
     assert!(manifest.contains("\"server_version\""), "{manifest}");
     let (_, pw) = base

@@ -1,6 +1,7 @@
 //! `reconsim loadtest` through the real binary: files and columns, reproducibility, summaries
 //! recomputable from the `.hgrm` files, convergence once churn stops, bad input.
 
+use crate::util::browser;
 use crate::util::{Workdir, expect_error, scenario, scenario_text};
 
 fn read(wd: &Workdir, f: &str) -> String {
@@ -131,6 +132,7 @@ fn loadtest_writes_every_file_with_its_columns_and_is_reproducible() {
     );
     let html = read(&wd, "a/report.html");
     assert!(html.contains("<svg") && html.contains("Convergence (survival curve)"));
+    browser::assert_clean(&wd.path("a/report.html"), 1040, 3);
     assert!(
         !html.contains("<script") && !html.contains("src="),
         "self-contained"
@@ -744,12 +746,18 @@ fn a_failing_run_leads_with_its_failure_and_exits_1() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
-    let first = stdout.lines().next().unwrap();
-    assert!(
-        first.starts_with("verdict: batched: 9 of 9 ticks FAILED"),
+    let mut lines = stdout.lines();
+    assert_eq!(lines.next(), Some("verdict:"), "{stdout}");
+    assert_eq!(
+        lines.next(),
+        Some("  batched: 9 of 9 ticks FAILED"),
         "{stdout}"
     );
-    assert!(stdout.contains("exit 1: batched: 9 failed tick(s), the first at tick 0: scan error"));
+    assert!(
+        stdout.contains("exit 1: batched: 9 failed tick(s), the first at tick 0: scan"),
+        "{stdout}"
+    );
+    assert!(stdout.lines().all(|l| l.chars().count() <= 80), "{stdout}");
     let html = read(&wd, "r/report.html");
     let verdict_at = html
         .find(r#"<section id="verdict">"#)
@@ -759,6 +767,12 @@ fn a_failing_run_leads_with_its_failure_and_exits_1() {
         html.contains("fails (exit 1)") && html.contains("9 of 9"),
         "no failure card"
     );
+    // Failed ticks are crosses on the tick chart, counted in its legend.
+    assert!(
+        html.contains("batched FAILED ticks (9)"),
+        "no failed-tick markers"
+    );
+    browser::assert_clean(&wd.path("r/report.html"), 1040, 3);
     let summary: serde_json::Value = serde_json::from_str(&read(&wd, "r/summary.json")).unwrap();
     assert_eq!(summary["schema_version"], 1);
     assert_eq!(summary["verdict"]["exit_code"], 1);
@@ -787,6 +801,25 @@ fn a_failing_run_leads_with_its_failure_and_exits_1() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("what this scenario expects"));
+}
+
+/// The browser check itself can fail: a label drawn outside its chart and a table wider than
+/// the page are both caught.
+#[test]
+fn the_browser_check_catches_text_outside_its_chart() {
+    let wd = Workdir::new();
+    let page = wd.write(
+        "bad.html",
+        r#"<!doctype html><html><body><section id="verdict">v</section>
+<svg xmlns="http://www.w3.org/2000/svg" width="200" height="100"><text x="150" y="50">a legend clipped at the edge</text></svg>
+<table style="width:3000px"><tr><td>wide</td></tr></table></body></html>"#,
+    );
+    let Some(layout) = browser::check(&page, 800) else {
+        return;
+    };
+    assert_eq!(layout.problems.len(), 3, "{layout:?}");
+    assert!(layout.problems[0].starts_with("text outside its svg: \"a legend clipped"));
+    assert!(layout.problems[1].starts_with("table overflows the page: 30"));
 }
 
 #[test]
