@@ -12,7 +12,7 @@ mkdir -p "$out"
 cargo build --release --quiet
 bin=target/release/reconsim
 db=$(mktemp -d)/fleet.db
-echo "run,seconds,rows,rows_per_s,peak_rss_mib,build_s,insert_s,index_s,analyze_s" > "$out/runs.csv.tmp"
+echo "run,wall_s,rows,rows_per_s,peak_rss_mib,build_s,insert_s,index_s,analyze_s" > "$out/runs.csv.tmp"
 for i in $(seq 1 "$runs"); do
   /usr/bin/time -f '%M' -o "$out/rss.tmp" "$bin" generate --scenario "$scenario" --db "$db" --force \
     > "$out/stdout.tmp"

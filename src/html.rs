@@ -151,7 +151,9 @@ fn fmt_num(x: f64) -> String {
     } else if x.abs() >= 1.0 {
         format!("{x:.1}")
     } else {
-        format!("{x:.3}")
+        // 0.1, 0.05, 0.001: no trailing zeros.
+        let s = format!("{x:.3}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
     }
 }
 

@@ -161,10 +161,10 @@ pub fn median(mut v: Vec<Duration>) -> Duration {
     v.get(v.len() / 2).copied().unwrap_or_default()
 }
 
-/// `runs.csv`: run,what,phase,ms.
+/// `runs.csv`: run,what,phase,duration_ms.
 pub fn runs_csv(runs: &[Run]) -> csv::Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["run", "what", "phase", "ms"])?;
+    w.write_record(["run", "what", "phase", "duration_ms"])?;
     for (i, run) in runs.iter().enumerate() {
         for (what, phase, d) in run {
             w.write_record([

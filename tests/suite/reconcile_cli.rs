@@ -282,7 +282,7 @@ fn measure_writes_runs_and_summary() {
     );
     let csv = std::fs::read_to_string(wd.path("m/runs.csv")).unwrap();
     assert!(
-        csv.starts_with("run,what,phase,ms\n1,floor,total,"),
+        csv.starts_with("run,what,phase,duration_ms\n1,floor,total,"),
         "{csv}"
     );
     for needle in [
