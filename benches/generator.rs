@@ -4,8 +4,8 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use indicatif::ProgressBar;
-use reconsim::generator::generate_into;
-use reconsim::scenario::Scenario;
+use reconsim::fleet::generator::generate_into;
+use reconsim::fleet::scenario::Scenario;
 
 fn quick_in_memory(c: &mut Criterion) {
     let text = include_str!("../scenarios/quick.toml");

@@ -3,14 +3,14 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use indicatif::ProgressBar;
-use reconsim::batched::{BatchedConfig, Catalog, load_profiles, tick};
-use reconsim::cursor::MemoryCursor;
-use reconsim::generator::generate_into;
-use reconsim::handlers::desired;
-use reconsim::legacy::{self, LegacySql};
-use reconsim::model::Host;
-use reconsim::rules::Rules;
-use reconsim::scenario::Scenario;
+use reconsim::domain::handlers::desired;
+use reconsim::domain::model::Host;
+use reconsim::domain::rules::Rules;
+use reconsim::fleet::generator::generate_into;
+use reconsim::fleet::scenario::Scenario;
+use reconsim::paths::batched::{BatchedConfig, Catalog, load_profiles, tick};
+use reconsim::paths::cursor::MemoryCursor;
+use reconsim::paths::legacy::{self, LegacySql};
 use std::collections::HashSet;
 
 fn quick() -> rusqlite::Connection {

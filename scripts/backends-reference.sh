@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The issue-6 figures of the README (MariaDB and Redis next to SQLite), into
+# The issue-6 figures of results/README.md (MariaDB and Redis next to SQLite), into
 # results/<UTC time>-backends/:
 #  - load-10k.txt, load-100k.txt: `generate --backend mysql://…` of fleet-10k (3 runs) and
 #    fleet-100k (1 run), by multi-row INSERTs then by LOAD DATA LOCAL INFILE (rows/s);

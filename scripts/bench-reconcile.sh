@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The reconciler figures of the README, on fleet-10k and fleet-100k:
+# The reconciler figures of results/README.md, on fleet-10k and fleet-100k:
 #  - `reconsim measure` (floor scan, legacy diff, batched pass; RUNS runs; medians and in-run
 #    ratios) for each fleet, into results/<UTC time>-measure-<fleet>/;
 #  - the as-written legacy SQL on fleet-10k only (it does not finish at 100k, spec §9);

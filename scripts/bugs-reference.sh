@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The issue-5 figures of the README, into results/<UTC time>-bugs/:
+# The issue-5 figures of results/README.md, into results/<UTC time>-bugs/:
 #  - repro.txt: `reconsim repro` of every catalog entry (evidence, REPRODUCED or not, B6 counts);
 #  - mutants.csv: `compare --align-with-legacy` on the edge-case fleet, unmutated and with each
 #    mutant: unexplained pairs and the liveness line;

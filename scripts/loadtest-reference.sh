@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The loadtest figures of the README, each into its own results/<UTC time>-loadtest-* folder:
+# The loadtest figures of results/README.md, each into its own results/<UTC time>-loadtest-* folder:
 #  - quick, both paths (the README's main command), with a headless-Chromium screenshot of
 #    report.html (scripts/screenshot.sh);
 #  - fleet-10k, both paths, 8 ticks (4 pass boundaries), sequential and --concurrent-churn,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The report figures of the README (issue 12), into results/<UTC time>-reports/:
+# The report figures of results/README.md (issue 12), into results/<UTC time>-reports/:
 #  - quick, both paths, 10 ticks, three times: report.html of the first rendered in headless
 #    Chromium (quick/report.png); `report compare` of every ordered pair of the three, and of
 #    two baselines against the third (compare-*.txt; all must exit 0: same commit, same seed);

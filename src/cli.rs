@@ -3,7 +3,7 @@
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
-/// Exit codes (documented in the README): 0 ok, 1 finding, 2 error.
+/// Exit codes (documented in README.md and docs/verdict.md): 0 ok, 1 finding, 2 error.
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_FINDING: i32 = 1;
 pub const EXIT_ERROR: i32 = 2;
@@ -91,7 +91,7 @@ pub struct ReproArgs {
     /// (the scenario's fleet is loaded there first; a fleet reconsim loaded before is replaced
     /// only with --force). Default: SQLite in memory.
     #[arg(long, value_name = "BACKEND")]
-    pub backend: Option<crate::backend::Backend>,
+    pub backend: Option<crate::backends::backend::Backend>,
     /// With --backend: replace a fleet reconsim loaded there before.
     #[arg(long, requires = "backend")]
     pub force: bool,
@@ -100,7 +100,7 @@ pub struct ReproArgs {
     #[arg(long, value_name = "URL")]
     pub cursor: Option<String>,
     /// The Redis key of the cursor (Fleet's own is `mdm:apple:recon_cursor`).
-    #[arg(long, default_value = crate::cursor::DEFAULT_REDIS_KEY, value_name = "KEY")]
+    #[arg(long, default_value = crate::paths::cursor::DEFAULT_REDIS_KEY, value_name = "KEY")]
     pub cursor_key: String,
 }
 
@@ -126,7 +126,7 @@ pub struct TickArgs {
     pub cursor: String,
     /// The Redis key of the cursor. Fleet's own key, `mdm:apple:recon_cursor`, moves the
     /// cursor of a real Fleet cron sharing that Redis: give it only on purpose.
-    #[arg(long, default_value = crate::cursor::DEFAULT_REDIS_KEY, value_name = "KEY")]
+    #[arg(long, default_value = crate::paths::cursor::DEFAULT_REDIS_KEY, value_name = "KEY")]
     pub cursor_key: String,
     /// Set the cursor to "" before the first tick (a fresh pass).
     #[arg(long)]
@@ -181,10 +181,10 @@ pub struct PathRunArgs {
         value_delimiter = ',',
         default_value = "legacy,batched"
     )]
-    pub paths: Vec<crate::loadtest::PathKind>,
+    pub paths: Vec<crate::harness::loadtest::PathKind>,
     /// Which legacy SQL runs.
-    #[arg(long, value_enum, default_value_t = crate::legacy::LegacySql::Tuned)]
-    pub legacy_sql: crate::legacy::LegacySql,
+    #[arg(long, value_enum, default_value_t = crate::paths::legacy::LegacySql::Tuned)]
+    pub legacy_sql: crate::paths::legacy::LegacySql,
     /// Seed (overrides the scenario's run.seed).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -192,7 +192,7 @@ pub struct PathRunArgs {
 
 impl PathRunArgs {
     /// The paths, each once, legacy first.
-    pub fn paths(&self) -> Vec<crate::loadtest::PathKind> {
+    pub fn paths(&self) -> Vec<crate::harness::loadtest::PathKind> {
         let mut paths = self.paths.clone();
         paths.sort();
         paths.dedup();
@@ -240,13 +240,13 @@ pub struct LoadtestArgs {
     /// backend on the same fleet, in `sqlite/` and `mysql/` under the run folder, and the
     /// folder's `report.html` and `backends.csv` put them side by side.
     #[arg(long, value_name = "BACKEND")]
-    pub backend: Vec<crate::backend::Backend>,
+    pub backend: Vec<crate::backends::backend::Backend>,
     /// Keep the batched path's cursor in Redis (`redis://HOST:PORT`, at --cursor-key, reset
     /// to "" when a run starts, kept across `--resume`) instead of the path's database.
     #[arg(long, value_name = "URL")]
     pub cursor: Option<String>,
     /// The Redis key of the cursor (Fleet's own is `mdm:apple:recon_cursor`).
-    #[arg(long, default_value = crate::cursor::DEFAULT_REDIS_KEY, value_name = "KEY")]
+    #[arg(long, default_value = crate::paths::cursor::DEFAULT_REDIS_KEY, value_name = "KEY")]
     pub cursor_key: String,
     /// Results folder [default: results/<UTC time>-<scenario>-<seed>]; must be missing or
     /// empty unless --force.
@@ -262,7 +262,7 @@ pub struct LoadtestArgs {
     pub run: PathRunArgs,
     /// The batched path's version (spec §8) [default: the scenario's `run.variant`, else merged].
     #[arg(long, value_enum)]
-    pub variant: Option<crate::variant::Variant>,
+    pub variant: Option<crate::domain::variant::Variant>,
     /// Unrecorded ticks before the measured ones (reconciler, writer and devices; no churn),
     /// so that measurement starts from a converged fleet: one full batched pass converges a
     /// generated one.
@@ -281,7 +281,7 @@ pub struct LoadtestArgs {
     pub thresholds: Vec<String>,
     /// The unit of the `.hgrm` files' values (said in their last line).
     #[arg(long, default_value = "ms", value_name = "us|ms")]
-    pub hgrm_unit: crate::histogram::HgrmUnit,
+    pub hgrm_unit: crate::support::histogram::HgrmUnit,
     /// No progress display and no summary on stdout.
     #[arg(long, short)]
     pub quiet: bool,
@@ -301,7 +301,7 @@ pub struct MeasureArgs {
     /// Time only this one (the batched pass then keeps no deltas, so its memory is the
     /// window's).
     #[arg(long, value_enum)]
-    pub only: Option<crate::measure::What>,
+    pub only: Option<crate::harness::measure::What>,
 }
 
 /// Which reconciler path.
@@ -316,7 +316,7 @@ pub enum PathArg {
 pub const BACKEND_ENV: &str = "RECONSIM_BACKEND";
 
 /// The backend `RECONSIM_BACKEND` names; an error saying what is missing when it is unset.
-pub fn env_backend() -> anyhow::Result<crate::backend::Backend> {
+pub fn env_backend() -> anyhow::Result<crate::backends::backend::Backend> {
     match std::env::var(BACKEND_ENV) {
         Ok(v) if !v.is_empty() => v.parse().map_err(|e| anyhow::anyhow!("{BACKEND_ENV}: {e}")),
         _ => anyhow::bail!("--db PATH or --backend BACKEND is required (or set {BACKEND_ENV})"),
@@ -334,7 +334,7 @@ pub struct ReconcileArgs {
     /// that `generate --backend` loaded, or any with the spec §1 tables). `measure` takes it
     /// more than once to time the same fleet on several backends in one run.
     #[arg(long, value_name = "BACKEND")]
-    pub backend: Vec<crate::backend::Backend>,
+    pub backend: Vec<crate::backends::backend::Backend>,
     /// Hosts per batched window [default: the scenario's, recorded in a database reconsim
     /// generated; else 5000, Fleet's]
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
@@ -351,13 +351,13 @@ pub struct ReconcileArgs {
     /// reconsim generated; else merged]. Its presets apply before --align-with-legacy and
     /// --rule.
     #[arg(long, value_enum)]
-    pub variant: Option<crate::variant::Variant>,
-    /// Inject a deliberate bug into the batched path (oracle sensitivity; see the README).
+    pub variant: Option<crate::domain::variant::Variant>,
+    /// Inject a deliberate bug into the batched path (oracle sensitivity; see docs/methodology.md).
     #[arg(long, value_enum, value_name = "NAME")]
-    pub mutate: Option<crate::mutants::Mutant>,
+    pub mutate: Option<crate::domain::mutants::Mutant>,
     /// Which legacy SQL runs: Fleet's shape, or the same semantics tuned for SQLite.
-    #[arg(long, value_enum, default_value_t = crate::legacy::LegacySql::Tuned)]
-    pub legacy_sql: crate::legacy::LegacySql,
+    #[arg(long, value_enum, default_value_t = crate::paths::legacy::LegacySql::Tuned)]
+    pub legacy_sql: crate::paths::legacy::LegacySql,
     /// MiB of the database file SQLite may memory-map for reads (0: plain reads). Mapped
     /// pages count in the process's RSS though they are the OS's file cache.
     #[arg(long, default_value_t = 4096)]
@@ -405,11 +405,11 @@ pub struct GenerateArgs {
     /// memory, then bulk-loaded into that database, created if missing; it must hold no spec
     /// §1 table, or a fleet reconsim loaded before, which is replaced).
     #[arg(long, value_name = "BACKEND")]
-    pub backend: Option<crate::backend::Backend>,
+    pub backend: Option<crate::backends::backend::Backend>,
     /// How a MySQL load sends rows: `infile` (LOAD DATA LOCAL INFILE, falling back to INSERTs
     /// when the server refuses it) or `insert` (multi-row INSERTs only).
-    #[arg(long, value_enum, default_value_t = crate::mysqldb::LoadMethod::Infile)]
-    pub load_method: crate::mysqldb::LoadMethod,
+    #[arg(long, value_enum, default_value_t = crate::backends::mysqldb::LoadMethod::Infile)]
+    pub load_method: crate::backends::mysqldb::LoadMethod,
     /// Seed (overrides the scenario's run.seed).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -433,10 +433,10 @@ pub struct InspectArgs {
 
 impl ReconcileArgs {
     /// Every backend given: `--backend`s, else `--db` as an SQLite file.
-    pub fn backends(&self) -> anyhow::Result<Vec<crate::backend::Backend>> {
+    pub fn backends(&self) -> anyhow::Result<Vec<crate::backends::backend::Backend>> {
         Ok(match &self.db {
             Some(db) if self.backend.is_empty() => {
-                vec![crate::backend::Backend::Sqlite(db.clone())]
+                vec![crate::backends::backend::Backend::Sqlite(db.clone())]
             }
             None if self.backend.is_empty() => vec![env_backend()?],
             _ => self.backend.clone(),
@@ -444,11 +444,11 @@ impl ReconcileArgs {
     }
 
     /// The one backend of a command that takes one.
-    pub fn one_backend(&self, command: &str) -> anyhow::Result<crate::backend::Backend> {
+    pub fn one_backend(&self, command: &str) -> anyhow::Result<crate::backends::backend::Backend> {
         let all = self.backends()?;
         if let Some(b) = all
             .iter()
-            .find(|b| matches!(b, crate::backend::Backend::Sqlite(p) if p.as_os_str().is_empty()))
+            .find(|b| matches!(b, crate::backends::backend::Backend::Sqlite(p) if p.as_os_str().is_empty()))
         {
             anyhow::bail!("--backend {b}: `{command}` needs the file: sqlite:PATH");
         }
@@ -464,7 +464,7 @@ impl ReconcileArgs {
     /// The SQLite file, for commands that run on SQLite only.
     pub fn sqlite_db(&self, command: &str) -> anyhow::Result<PathBuf> {
         match self.one_backend(command)? {
-            crate::backend::Backend::Sqlite(p) => Ok(p),
+            crate::backends::backend::Backend::Sqlite(p) => Ok(p),
             b => anyhow::bail!(
                 "--backend {b}: `{command}` runs on SQLite only (use --db PATH); generate, diff, compare, measure, \
                  tick, repro and loadtest take a MySQL backend"

@@ -65,7 +65,7 @@ fn stop_cleanly_on_signals() {
     };
     std::thread::spawn(move || {
         if let Some(sig) = signals.forever().next() {
-            reconsim::files::remove_registered();
+            reconsim::support::files::remove_registered();
             let name = if sig == SIGINT { "SIGINT" } else { "SIGTERM" };
             eprintln!("reconsim: stopped by {name}; temp files removed");
             std::process::exit(128 + sig);

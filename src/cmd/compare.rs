@@ -1,9 +1,8 @@
 //! `reconsim compare`: both paths on one snapshot, the divergences classified and explained.
 
-use crate::batched::load_profiles;
+use crate::analysis::equivalence::{self, Classifier};
 use crate::cli::{CompareArgs, EXIT_FINDING, EXIT_OK};
-use crate::equivalence::{self, Classifier};
-use crate::report;
+use crate::paths::batched::load_profiles;
 use anyhow::Context;
 use std::fmt::Write as _;
 use std::io::Write;
@@ -34,10 +33,10 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
     let cross = match &snap.my {
         Some(_) => {
             progress.set_message("cross-check: both paths on the snapshot's SQLite copy");
-            let l = crate::legacy::run(&snap.conn, args.common.legacy_sql)?;
+            let l = crate::paths::legacy::run(&snap.conn, args.common.legacy_sql)?;
             let mut lite_legacy = l.installs;
             lite_legacy.extend(l.removes);
-            let lite_batched = crate::batched::full_pass(&snap.conn, &cfg)?.deltas;
+            let lite_batched = crate::paths::batched::full_pass(&snap.conn, &cfg)?.deltas;
             Some((
                 multiset_diff(&legacy_all, &lite_legacy),
                 multiset_diff(&pass.deltas, &lite_batched),
@@ -48,16 +47,16 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
     let cross_time = t.elapsed();
     snap.finish()?;
     // The pass replayed through the cursor liveness monitor (the snapshot does not change).
-    let findings = crate::liveness::replay(&snap.conn, &cfg, &pass.ticks)?;
+    let findings = crate::analysis::liveness::replay(&snap.conn, &cfg, &pass.ticks)?;
     progress.finish_and_clear();
 
-    let distinct = |deltas: &[crate::model::Delta], op| {
+    let distinct = |deltas: &[crate::domain::model::Delta], op| {
         let mut v: Vec<_> = deltas.iter().filter(|d| d.op == op).collect();
         v.sort();
         v.dedup();
         v.len()
     };
-    use crate::model::Op::{Install, Remove};
+    use crate::domain::model::Op::{Install, Remove};
     let mut s = String::new();
     let mut cross_diff = 0;
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
@@ -93,7 +92,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
         .into_iter()
         .map(|(c, n)| (c, n as u64))
         .collect();
-    let equivalence = crate::verdict::Equivalence::of_classes(1, classes);
+    let equivalence = crate::report::verdict::Equivalence::of_classes(1, classes);
     if cmp.divergences.is_empty() {
         writeln!(s, "equivalence: {}", equivalence.word())?;
     } else {
@@ -108,7 +107,11 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
             writeln!(s, "  {class:<12} {n}")?;
         }
     }
-    writeln!(s, "liveness: {}", crate::loadtest::liveness_text(&findings))?;
+    writeln!(
+        s,
+        "liveness: {}",
+        crate::harness::loadtest::liveness_text(&findings)
+    )?;
     if let Some((l, b)) = cross {
         let word = |n: usize| {
             if n == 0 {
@@ -149,10 +152,13 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
     }
 
     let div_path = args.out_dir.join("divergences.csv");
-    report::write_atomic(&div_path, &report::divergences_csv(&cmp.divergences)?)
-        .with_context(|| format!("writing {}", div_path.display()))?;
+    crate::report::csv::write_atomic(
+        &div_path,
+        &crate::report::csv::divergences_csv(&cmp.divergences)?,
+    )
+    .with_context(|| format!("writing {}", div_path.display()))?;
     let sum_path = args.out_dir.join("summary.txt");
-    report::write_atomic(&sum_path, s.as_bytes())
+    crate::report::csv::write_atomic(&sum_path, s.as_bytes())
         .with_context(|| format!("writing {}", sum_path.display()))?;
     std::io::stdout().lock().write_all(s.as_bytes())?;
     Ok(
@@ -165,7 +171,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
 }
 
 /// Entries in one list and not the other, counting repeats (legacy's duplicate installs).
-fn multiset_diff(a: &[crate::model::Delta], b: &[crate::model::Delta]) -> usize {
+fn multiset_diff(a: &[crate::domain::model::Delta], b: &[crate::domain::model::Delta]) -> usize {
     let (mut a, mut b): (Vec<_>, Vec<_>) = (a.iter().collect(), b.iter().collect());
     a.sort();
     b.sort();

@@ -1,7 +1,6 @@
 //! `reconsim diff`: one path over a database, deltas as CSV.
 
 use crate::cli::{DiffArgs, EXIT_OK, PathArg};
-use crate::report;
 use anyhow::Context;
 use std::io::Write;
 use std::path::Path;
@@ -22,20 +21,23 @@ pub fn run(args: DiffArgs) -> anyhow::Result<i32> {
         PathArg::Batched => {
             let pass = snap.batched(&cfg, &progress)?;
             // Every batched run goes through the liveness monitor; diff reports on stderr.
-            let findings = crate::liveness::replay(&snap.conn, &cfg, &pass.ticks)?;
+            let findings = crate::analysis::liveness::replay(&snap.conn, &cfg, &pass.ticks)?;
             if !findings.is_empty() {
                 progress.finish_and_clear();
-                eprintln!("liveness: {}", crate::loadtest::liveness_text(&findings));
+                eprintln!(
+                    "liveness: {}",
+                    crate::harness::loadtest::liveness_text(&findings)
+                );
             }
             pass.deltas
         }
     };
     progress.finish_and_clear();
-    let bytes = report::diff_csv(&deltas).context("formatting CSV")?;
+    let bytes = crate::report::csv::diff_csv(&deltas).context("formatting CSV")?;
     if args.out == "-" {
         std::io::stdout().lock().write_all(&bytes)?;
     } else {
-        report::write_atomic(Path::new(&args.out), &bytes)
+        crate::report::csv::write_atomic(Path::new(&args.out), &bytes)
             .with_context(|| format!("--out {}", args.out))?;
     }
     Ok(EXIT_OK)

@@ -1,11 +1,11 @@
 //! `reconsim generate`: scenario + seed → a new database file (or a MySQL database), then the
 //! summary.
 
-use crate::backend::Backend;
+use crate::backends::backend::Backend;
 use crate::cli::{EXIT_OK, GenerateArgs};
-use crate::generator::{self, GenerateOptions};
-use crate::scenario::Scenario;
-use crate::summary::Summary;
+use crate::fleet::generator::{self, GenerateOptions};
+use crate::fleet::scenario::Scenario;
+use crate::fleet::summary::Summary;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::Write;
@@ -46,7 +46,7 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<i32> {
             if args.quiet {
                 return Ok(EXIT_OK);
             }
-            let conn = crate::schema::open_contract_db(db)?;
+            let conn = crate::store::schema::open_contract_db(db)?;
             let summary = Summary::collect(&conn).context("summarising the new database")?;
             let secs = stats.total_time().as_secs_f64();
             writeln!(
@@ -75,17 +75,21 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<i32> {
                 .map(|(_, d)| d.split('?').next().unwrap_or(d).to_string())
                 .unwrap_or_default();
             if !name.is_empty() {
-                crate::mysqldb::MyDb::create_database(url, &name)?;
+                crate::backends::mysqldb::MyDb::create_database(url, &name)?;
             }
-            let my = crate::mysqldb::MyDb::connect(url)?;
+            let my = crate::backends::mysqldb::MyDb::connect(url)?;
             my.refuse_existing_fleet(args.force)?;
             generator::check_memory(&scenario)?;
             let mut conn = rusqlite::Connection::open_in_memory()?;
             let gen_stats = generator::generate_into(&mut conn, &scenario, &progress)?;
             progress.set_position(0);
             progress.set_message(format!("loading into {}", my.shown));
-            let load =
-                crate::mysqldb::load_from_sqlite_with(&my, &conn, &progress, args.load_method)?;
+            let load = crate::backends::mysqldb::load_from_sqlite_with(
+                &my,
+                &conn,
+                &progress,
+                args.load_method,
+            )?;
             progress.finish_and_clear();
             if args.quiet {
                 return Ok(EXIT_OK);

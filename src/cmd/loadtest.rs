@@ -4,15 +4,15 @@
 //! continues a run killed at any instant and ends with the results the uninterrupted run would
 //! have had. The run folder is locked while a run or a resume works in it.
 
-use crate::backend::Backend;
-use crate::batched::BatchedConfig;
+use crate::backends::backend::Backend;
 use crate::cli::{EXIT_OK, LoadtestArgs};
-use crate::clock::RealClock;
-use crate::files::Lock;
-use crate::generator::{self, GenerateOptions};
-use crate::loadtest::{self, LoadtestConfig, PathKind, Universe, record};
-use crate::report::write_atomic;
-use crate::scenario::Scenario;
+use crate::domain::clock::RealClock;
+use crate::fleet::generator::{self, GenerateOptions};
+use crate::fleet::scenario::Scenario;
+use crate::harness::loadtest::{self, LoadtestConfig, PathKind, Universe, record};
+use crate::paths::batched::BatchedConfig;
+use crate::report::csv::write_atomic;
+use crate::support::files::Lock;
 use anyhow::Context;
 use indicatif::ProgressBar;
 use sha2::{Digest, Sha256};
@@ -30,7 +30,7 @@ struct RunSpec {
     /// `--ticks`; None: one full batched pass plus three, fixed at setup (`record::Setup`).
     ticks: Option<u32>,
     legacy_sql: String,
-    variant: crate::variant::Variant,
+    variant: crate::domain::variant::Variant,
     warmup_ticks: u32,
     concurrent_churn: bool,
     database: Option<String>,
@@ -49,7 +49,7 @@ struct RunSpec {
     #[serde(default)]
     thresholds: Vec<String>,
     #[serde(default)]
-    hgrm_unit: crate::histogram::HgrmUnit,
+    hgrm_unit: crate::support::histogram::HgrmUnit,
 }
 
 /// The folder inside a run with its databases while it runs.
@@ -112,7 +112,7 @@ fn side_by_side(args: &LoadtestArgs, db: Option<&Path>, url: &str) -> anyhow::Re
     let _lock = Lock::folder(&out, "--out")?;
     let lite = start(args, db, None, Some(out.join("sqlite")))?;
     let my = start(args, db, Some(url), Some(out.join("mysql")))?;
-    let page = crate::sidebyside::write(&out, &format!("{name}, seed {seed}"))?;
+    let page = crate::report::sidebyside::write(&out, &format!("{name}, seed {seed}"))?;
     if !args.quiet {
         println!("{page}");
         println!("side by side -> {}", out.join("report.html").display());
@@ -180,8 +180,8 @@ fn create_run_folder(out: &Path, spec: &RunSpec) -> anyhow::Result<Lock> {
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).with_context(|| format!("--out {}", out.display()))?;
-    crate::files::remove_stale_temps(parent);
-    let staging = crate::files::TempPath::beside(out);
+    crate::support::files::remove_stale_temps(parent);
+    let staging = crate::support::files::TempPath::beside(out);
     let state = state_dir(staging.path());
     std::fs::create_dir_all(&state).with_context(|| format!("--out {}", out.display()))?;
     let mut lock = Lock::folder(staging.path(), "--out")?;
@@ -189,7 +189,7 @@ fn create_run_folder(out: &Path, spec: &RunSpec) -> anyhow::Result<Lock> {
         &state.join("run.json"),
         serde_json::to_string(spec)?.as_bytes(),
     )?;
-    crate::crashpoint::here("run folder staged, not yet placed");
+    crate::support::crashpoint::here("run folder staged, not yet placed");
     staging
         .persist(out)
         .with_context(|| format!("--out {}: placing the new run folder", out.display()))?;
@@ -209,7 +209,7 @@ fn start(
         anyhow::bail!("loadtest: --scenario FILE or --resume DIR is required");
     };
     let started = chrono::Utc::now();
-    let text = crate::scenario::read_file(scenario_path)?;
+    let text = crate::fleet::scenario::read_file(scenario_path)?;
     let scenario = Scenario::parse(&text, &scenario_path.display().to_string())?;
     let scenario = generator::effective_scenario(
         &scenario,
@@ -223,17 +223,19 @@ fn start(
         .rules()
         .map_err(|(k, m)| anyhow::anyhow!("scenario key `{k}`: {m}"))?;
     for t in &args.thresholds {
-        t.parse::<crate::threshold::Threshold>()
+        t.parse::<crate::fleet::threshold::Threshold>()
             .map_err(|e| anyhow::anyhow!("--threshold {e}"))?;
     }
     if let Some(db) = db {
-        crate::schema::open_contract_db(db)?;
+        crate::store::schema::open_contract_db(db)?;
     }
     // The virtual clock must stay a 4-digit year (the timestamp format of spec §1).
     if let Some(t) = args.ticks {
-        let now = crate::timefmt::parse_timestamp(&scenario.run.now).unwrap_or(0);
+        let now = crate::support::timefmt::parse_timestamp(&scenario.run.now).unwrap_or(0);
         let span = (t as i64 + args.warmup_ticks as i64 + 1) * scenario.loadtest.interval_s as i64;
-        if now + span > crate::timefmt::parse_timestamp("9999-12-31 23:59:59").unwrap_or(i64::MAX) {
+        if now + span
+            > crate::support::timefmt::parse_timestamp("9999-12-31 23:59:59").unwrap_or(i64::MAX)
+        {
             anyhow::bail!(
                 "--ticks {t}: {t} ticks of {} s from run.now {:?} run past 9999-12-31",
                 scenario.loadtest.interval_s,
@@ -243,10 +245,10 @@ fn start(
     }
     // Servers answer before any generation work.
     if let Some(url) = &args.cursor {
-        crate::rediscursor::RedisCursor::connect(url, &args.cursor_key)?;
+        crate::backends::rediscursor::RedisCursor::connect(url, &args.cursor_key)?;
     }
     if let Some(url) = mysql {
-        crate::mysqldb::MyDb::check_server(url)?;
+        crate::backends::mysqldb::MyDb::check_server(url)?;
     }
     let name = super::scenario_name(scenario_path);
     let out = match sub_dir {
@@ -272,7 +274,7 @@ fn start(
         cursor: args.cursor.clone(),
         cursor_key: Some(args.cursor_key.clone()),
         started_utc: started.to_rfc3339(),
-        command_line: crate::mysqldb::command_line(),
+        command_line: crate::backends::mysqldb::command_line(),
         thresholds: args.thresholds.clone(),
         hgrm_unit: args.hgrm_unit,
     };
@@ -309,12 +311,12 @@ fn set_up(
                         super::scenario_name(Path::new(&spec.scenario_file))
                     ));
                     generator::generate_file(&db, scenario, true, &ProgressBar::hidden())?;
-                    crate::crashpoint::here("fleet generated");
+                    crate::support::crashpoint::here("fleet generated");
                 }
                 db
             }
         };
-        let conn = crate::schema::open_contract_db(&base)?;
+        let conn = crate::store::schema::open_contract_db(&base)?;
         let universe = Universe::load(&conn).context("reading the fleet")?;
         drop(conn);
         let batch = (scenario.run.batch_size as u64).max(1);
@@ -326,18 +328,18 @@ fn set_up(
         for &path in &missing {
             progress.set_message(format!("copying the fleet for the {} path", path.name()));
             let file = file_of(path);
-            let tmp = crate::files::TempPath::beside(&file);
+            let tmp = crate::support::files::TempPath::beside(&file);
             let conn = loadtest::copy_fleet(&base, tmp.path())
                 .with_context(|| format!("copying the fleet for the {} path", path.name()))?;
             record::init(&conn, &file.display().to_string(), &setup, path)?;
             drop(conn);
-            crate::crashpoint::here("path database copied, not yet placed");
+            crate::support::crashpoint::here("path database copied, not yet placed");
             tmp.persist(&file)
                 .with_context(|| format!("placing {}", file.display()))?;
-            crate::crashpoint::here("path database placed");
+            crate::support::crashpoint::here("path database placed");
         }
         if spec.database.is_none() {
-            crate::files::remove_with_sidecars(&state.join("fleet.db"));
+            crate::support::files::remove_with_sidecars(&state.join("fleet.db"));
         }
         progress.finish_and_clear();
     }
@@ -358,7 +360,7 @@ fn resume(dir: &Path, quiet: bool) -> anyhow::Result<i32> {
         anyhow::bail!("--resume {}: no such run folder", dir.display());
     }
     let lock = Lock::folder(dir, "--resume")?;
-    crate::files::remove_stale_temps(dir);
+    crate::support::files::remove_stale_temps(dir);
     let state = state_dir(dir);
     if !state.is_dir() {
         if dir.join("manifest.json").is_file() {
@@ -384,7 +386,7 @@ fn resume(dir: &Path, quiet: bool) -> anyhow::Result<i32> {
             dir.display()
         );
     }
-    crate::files::remove_stale_temps(&state);
+    crate::support::files::remove_stale_temps(&state);
     let spec_file = state.join("run.json");
     let text = std::fs::read_to_string(&spec_file).map_err(|e| {
         anyhow::anyhow!(
@@ -442,7 +444,7 @@ fn execute(
     variant.preset(&mut rules);
     let batch_size = scenario.run.batch_size as usize;
     let ticks = setup.ticks;
-    let legacy_sql: crate::legacy::LegacySql =
+    let legacy_sql: crate::paths::legacy::LegacySql =
         clap::ValueEnum::from_str(&spec.legacy_sql, true).map_err(anyhow::Error::msg)?;
     let paths: Vec<PathKind> = dbs.iter().map(|d| d.0).collect();
     let cfg = LoadtestConfig {
@@ -450,7 +452,7 @@ fn execute(
         cursor_key: spec
             .cursor_key
             .clone()
-            .unwrap_or_else(|| crate::cursor::DEFAULT_REDIS_KEY.to_string()),
+            .unwrap_or_else(|| crate::paths::cursor::DEFAULT_REDIS_KEY.to_string()),
         scenario: scenario.clone(),
         paths: paths.clone(),
         ticks,
@@ -470,7 +472,7 @@ fn execute(
     if let Some(url) = &spec.backend {
         let progress = super::spinner(quiet);
         for (kind, conn, _) in &dbs {
-            let m = crate::mirror::Mirror::setup(url, kind.name(), conn, &progress)?;
+            let m = crate::backends::mirror::Mirror::setup(url, kind.name(), conn, &progress)?;
             server_version = Some(m.db.version.clone());
             mirrors.push(Some(m));
         }
@@ -500,7 +502,7 @@ fn execute(
                     "{} tick {}/{ticks}: {}",
                     row.path,
                     row.tick + 1,
-                    crate::verdict::human_us(row.duration_us as f64),
+                    crate::support::units::human_us(row.duration_us as f64),
                 ))
             }
             loadtest::RunEvent::Warmup(path, w) => {
@@ -519,13 +521,13 @@ fn execute(
         &out.join("convergence.csv"),
         &loadtest::convergence_csv(runs)?,
     )?;
-    let findings: Vec<(&str, &crate::liveness::Finding)> = runs
+    let findings: Vec<(&str, &crate::analysis::liveness::Finding)> = runs
         .iter()
         .flat_map(|(p, r)| r.findings.iter().map(move |f| (p.name(), f)))
         .collect();
     write_atomic(
         &out.join("findings.csv"),
-        &crate::liveness::findings_csv(&findings)?,
+        &crate::analysis::liveness::findings_csv(&findings)?,
     )?;
     write_atomic(
         &out.join("equivalence.csv"),
@@ -547,11 +549,11 @@ fn execute(
         .iter()
         .chain(&spec.thresholds)
         .map(|t| {
-            t.parse::<crate::threshold::Threshold>()
+            t.parse::<crate::fleet::threshold::Threshold>()
                 .map_err(anyhow::Error::msg)
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let decided = crate::verdict::verdict(
+    let decided = crate::report::verdict::verdict(
         &result,
         scenario.loadtest.interval_s,
         &checks,
@@ -569,16 +571,16 @@ fn execute(
         "git_commit": option_env!("RECONSIM_GIT_COMMIT").unwrap_or("unknown"),
         "rustc_version": option_env!("RECONSIM_RUSTC_VERSION").unwrap_or("unknown"),
         "command_line": spec.command_line,
-        "resume_command_line": resumed_at.map(|_| crate::mysqldb::command_line()),
+        "resume_command_line": resumed_at.map(|_| crate::backends::mysqldb::command_line()),
         "resumed_at_tick": resumed_at,
         "scenario_file": spec.scenario_file,
         "scenario_sha256": hex::encode(Sha256::digest(text.as_bytes())),
         "scenario_text": text,
         "seed": args_seed,
         "database": args_db,
-        "backend": spec.backend.as_deref().map_or("sqlite".to_string(), crate::mysqldb::shown_url),
+        "backend": spec.backend.as_deref().map_or("sqlite".to_string(), crate::backends::mysqldb::shown_url),
         "server_version": server_version,
-        "cursor": spec.cursor.as_deref().map_or("database".to_string(), crate::mysqldb::shown_url),
+        "cursor": spec.cursor.as_deref().map_or("database".to_string(), crate::backends::mysqldb::shown_url),
         "paths": cfg.paths.iter().map(|p| p.name()).collect::<Vec<_>>(),
         "ticks": ticks,
         "interval_s": scenario.loadtest.interval_s,
@@ -619,20 +621,20 @@ fn execute(
         &out.join("manifest.json"),
         serde_json::to_string_pretty(&manifest)?.as_bytes(),
     )?;
-    let summary = crate::verdict::Summary {
-        schema_version: crate::verdict::SCHEMA_VERSION,
+    let summary = crate::report::verdict::Summary {
+        schema_version: crate::report::verdict::SCHEMA_VERSION,
         reconsim_version: env!("CARGO_PKG_VERSION").to_string(),
         scenario: spec.scenario_file.clone(),
         seed: spec.seed,
         ticks,
         verdict: decided.clone(),
-        phases: crate::verdict::phases(&result),
+        phases: crate::report::verdict::phases(&result),
     };
     write_atomic(
         &out.join("summary.json"),
         serde_json::to_string_pretty(&summary)?.as_bytes(),
     )?;
-    let html = crate::html::loadtest_report(&crate::html::ReportInput {
+    let html = crate::report::html::loadtest_report(&crate::report::html::ReportInput {
         title: format!("reconsim loadtest — {name}, seed {}", scenario.run.seed),
         interval_s: scenario.loadtest.interval_s,
         result: &result,
@@ -647,14 +649,14 @@ fn execute(
     let state = state_dir(out);
     std::fs::rename(&state, done_dir(out))
         .with_context(|| format!("removing {}", state.display()))?;
-    crate::crashpoint::here("working state renamed, not yet removed");
+    crate::support::crashpoint::here("working state renamed, not yet removed");
     std::fs::remove_dir_all(done_dir(out))
         .with_context(|| format!("removing {}", done_dir(out).display()))?;
     let _ = std::fs::remove_file(lock.path());
     drop(lock);
     if !quiet {
         let mut o = std::io::stdout().lock();
-        o.write_all(crate::verdict::text(&decided).as_bytes())?;
+        o.write_all(crate::report::verdict::text(&decided).as_bytes())?;
         o.write_all(
             loadtest::text_summary(
                 &result,

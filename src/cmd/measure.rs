@@ -2,11 +2,11 @@
 //! folder; with several `--backend`s, the same fleet on each, interleaved run by run so the
 //! cross-backend ratios are measured inside each run (issue 6).
 
-use crate::backend::Backend;
+use crate::backends::backend::Backend;
+use crate::backends::snapshot::Snapshot;
 use crate::cli::{EXIT_OK, MeasureArgs};
-use crate::measure;
-use crate::report::write_atomic;
-use crate::snapshot::Snapshot;
+use crate::harness::measure;
+use crate::report::csv::write_atomic;
 use anyhow::Context;
 use std::io::Write;
 
@@ -55,7 +55,7 @@ pub fn run(args: MeasureArgs) -> anyhow::Result<i32> {
         .with_context(|| format!("--out-dir {}", out_dir.display()))?;
     let mut runs = Vec::new();
     let mut hist = measure::Histograms::new();
-    let clock = crate::clock::RealClock::default();
+    let clock = crate::domain::clock::RealClock::default();
     let several = snaps.len() > 1;
     for i in 1..=args.runs {
         let mut run = measure::Run::new();
@@ -76,7 +76,8 @@ pub fn run(args: MeasureArgs) -> anyhow::Result<i32> {
                 Some(my) => my.floor(),
                 None => Ok(measure::floor(&snap.conn)?),
             };
-            let legacy = |clock: &dyn crate::clock::Clock| snap.legacy_with_clock(form, clock);
+            let legacy =
+                |clock: &dyn crate::domain::clock::Clock| snap.legacy_with_clock(form, clock);
             let on = measure::On {
                 floor: &floor,
                 legacy: &legacy,

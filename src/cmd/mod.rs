@@ -21,9 +21,9 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Schema(args) => {
             use std::io::Write;
             let ddl = if args.mysql {
-                crate::mysqldb::ddl()
+                crate::backends::mysqldb::ddl()
             } else {
-                crate::schema::ddl()
+                crate::store::schema::ddl()
             };
             write!(std::io::stdout().lock(), "{ddl}")?;
             Ok(EXIT_OK)
@@ -58,21 +58,21 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
 pub fn batched_config(
     args: &crate::cli::ReconcileArgs,
     conn: &rusqlite::Connection,
-) -> anyhow::Result<crate::batched::BatchedConfig> {
+) -> anyhow::Result<crate::paths::batched::BatchedConfig> {
     // Base: the scenario's rules recorded in a generated database, else the defaults.
-    let mut rules = match crate::meta::get(conn, "rules") {
+    let mut rules = match crate::store::meta::get(conn, "rules") {
         Some(text) => text
-            .parse::<crate::rules::Rules>()
+            .parse::<crate::domain::rules::Rules>()
             .map_err(|e| anyhow::anyhow!("reconsim_meta key `rules`: {e}"))?,
-        None => crate::rules::Rules::default(),
+        None => crate::domain::rules::Rules::default(),
     };
     let variant = match args.variant {
         Some(v) => v,
-        None => match crate::meta::get(conn, "variant") {
+        None => match crate::store::meta::get(conn, "variant") {
             Some(text) => text
                 .parse()
                 .map_err(|e| anyhow::anyhow!("reconsim_meta key `variant`: {e}"))?,
-            None => crate::variant::Variant::default(),
+            None => crate::domain::variant::Variant::default(),
         },
     };
     variant.preset(&mut rules);
@@ -83,11 +83,11 @@ pub fn batched_config(
         rules.apply(r).map_err(anyhow::Error::msg)?;
     }
     rules.mutant = args.mutate;
-    Ok(crate::batched::BatchedConfig {
+    Ok(crate::paths::batched::BatchedConfig {
         batch_size: args
             .batch_size
             .map(|b| b as usize)
-            .or_else(|| crate::meta::get(conn, "batch_size").and_then(|b| b.parse().ok()))
+            .or_else(|| crate::store::meta::get(conn, "batch_size").and_then(|b| b.parse().ok()))
             .filter(|b| *b > 0)
             .unwrap_or(5000),
         rules,
@@ -160,8 +160,8 @@ pub fn open_snapshot(
     command: &str,
     copy: bool,
     progress: &indicatif::ProgressBar,
-) -> anyhow::Result<crate::snapshot::Snapshot> {
-    crate::snapshot::Snapshot::open_backend(
+) -> anyhow::Result<crate::backends::snapshot::Snapshot> {
+    crate::backends::snapshot::Snapshot::open_backend(
         &common.one_backend(command)?,
         common.mmap_mib,
         common.cache_mib,

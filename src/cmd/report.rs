@@ -2,8 +2,8 @@
 //! `reconsim report identical RUN_A RUN_B`: the same results, timings aside.
 
 use crate::cli::{EXIT_FINDING, EXIT_OK, ReportCompareArgs, ReportIdenticalArgs};
-use crate::regression;
-use crate::report::write_atomic;
+use crate::report::csv::write_atomic;
+use crate::report::regression;
 use std::io::Write;
 
 pub fn compare(args: ReportCompareArgs) -> anyhow::Result<i32> {
@@ -55,7 +55,7 @@ pub fn compare(args: ReportCompareArgs) -> anyhow::Result<i32> {
          convergence in virtual time; the maximum is never judged (one sample)",
         baselines.len(),
         threshold * 100.0,
-        crate::verdict::human_us(args.min_delta_us as f64),
+        crate::support::units::human_us(args.min_delta_us as f64),
     )?;
     o.write_all(regression::deltas_text(&deltas).as_bytes())?;
     if regressions > 0 {
@@ -70,13 +70,13 @@ pub fn compare(args: ReportCompareArgs) -> anyhow::Result<i32> {
 }
 
 pub fn identical(args: ReportIdenticalArgs) -> anyhow::Result<i32> {
-    let diffs = crate::identity::differences(&args.run_a, &args.run_b)?;
+    let diffs = crate::report::identity::differences(&args.run_a, &args.run_b)?;
     let mut o = std::io::stdout().lock();
     if diffs.is_empty() {
         writeln!(
             o,
             "identical, timings aside ({})",
-            crate::identity::FILES.join(", ")
+            crate::report::identity::FILES.join(", ")
         )?;
         return Ok(EXIT_OK);
     }

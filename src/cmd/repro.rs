@@ -1,14 +1,17 @@
 //! `reconsim repro NAME|FILE` and `reconsim repro --list`.
 
 use crate::cli::{EXIT_FINDING, EXIT_OK, ReproArgs};
-use crate::repro;
+use crate::harness::repro;
 use std::io::Write;
 
 pub fn run(args: ReproArgs) -> anyhow::Result<i32> {
     let mut o = std::io::stdout().lock();
     if args.list {
         for (name, text) in repro::CATALOG {
-            let s = crate::scenario::Scenario::parse(text, &format!("scenarios/bugs/{name}.toml"))?;
+            let s = crate::fleet::scenario::Scenario::parse(
+                text,
+                &format!("scenarios/bugs/{name}.toml"),
+            )?;
             let summary = s.expect.map(|e| e.summary).unwrap_or_default();
             writeln!(o, "{name:<9} {:<7} {summary}", s.run.variant.name())?;
         }
@@ -18,8 +21,8 @@ pub fn run(args: ReproArgs) -> anyhow::Result<i32> {
     let (name, scenario) = repro::load(&name)?;
     let my = match &args.backend {
         None => None,
-        Some(crate::backend::Backend::Mysql(url)) => {
-            let my = crate::mysqldb::MyDb::connect(url)?;
+        Some(crate::backends::backend::Backend::Mysql(url)) => {
+            let my = crate::backends::mysqldb::MyDb::connect(url)?;
             my.refuse_existing_fleet(args.force)?;
             Some(my)
         }
@@ -29,7 +32,7 @@ pub fn run(args: ReproArgs) -> anyhow::Result<i32> {
         ),
     };
     let mut redis = match &args.cursor {
-        Some(url) => Some(crate::rediscursor::RedisCursor::connect(
+        Some(url) => Some(crate::backends::rediscursor::RedisCursor::connect(
             url,
             &args.cursor_key,
         )?),

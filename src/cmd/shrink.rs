@@ -1,8 +1,8 @@
 //! `reconsim shrink --db PATH [--class CLASS]`: a minimal database showing one divergence.
 
 use crate::cli::{EXIT_OK, ShrinkArgs};
-use crate::report::write_atomic;
-use crate::shrink::{self, Target};
+use crate::harness::shrink::{self, Target};
+use crate::report::csv::write_atomic;
 use anyhow::Context;
 use rusqlite::Connection;
 use std::io::Write;
@@ -23,7 +23,7 @@ pub fn run(args: ShrinkArgs) -> anyhow::Result<i32> {
         );
     }
     let db = &args.common.sqlite_db("shrink")?;
-    let src = crate::schema::open_contract_db(db)?;
+    let src = crate::store::schema::open_contract_db(db)?;
     let mut conn = Connection::open_in_memory()?;
     {
         let b = rusqlite::backup::Backup::new(&src, &mut conn)?;
@@ -93,7 +93,7 @@ pub fn run(args: ShrinkArgs) -> anyhow::Result<i32> {
 fn command_line(
     db: &std::path::Path,
     args: &ShrinkArgs,
-    cfg: &crate::batched::BatchedConfig,
+    cfg: &crate::paths::batched::BatchedConfig,
 ) -> String {
     let mut c = format!(
         "reconsim compare --db {} --batch-size {} --variant {} --legacy-sql {}",
@@ -114,8 +114,8 @@ fn command_line(
 
 fn repro_toml(
     t: &Target,
-    cfg: &crate::batched::BatchedConfig,
-    form: crate::legacy::LegacySql,
+    cfg: &crate::paths::batched::BatchedConfig,
+    form: crate::paths::legacy::LegacySql,
     before: u64,
     after: u64,
     command: &str,

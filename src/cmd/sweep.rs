@@ -1,16 +1,16 @@
 //! `reconsim sweep`: generate the scenario at each size, time each path's full pass several
 //! times, write sweep.csv, sweep.svg and sweep.txt.
 
-use crate::batched::BatchedConfig;
+use crate::backends::snapshot::Snapshot;
 use crate::cli::{EXIT_OK, SweepArgs};
-use crate::clock::RealClock;
-use crate::generator::{self, GenerateOptions};
-use crate::loadtest::PathKind;
-use crate::measure::{self, What};
-use crate::report::write_atomic;
-use crate::scenario::Scenario;
-use crate::snapshot::Snapshot;
-use crate::sweep::{self, SweepRow, median};
+use crate::domain::clock::RealClock;
+use crate::fleet::generator::{self, GenerateOptions};
+use crate::fleet::scenario::Scenario;
+use crate::harness::loadtest::PathKind;
+use crate::harness::measure::{self, What};
+use crate::harness::sweep::{self, SweepRow, median};
+use crate::paths::batched::BatchedConfig;
+use crate::report::csv::write_atomic;
 use anyhow::Context;
 use indicatif::ProgressBar;
 use std::io::Write;
@@ -57,7 +57,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<i32> {
         let host_rows = count("SELECT count(*) FROM hosts")?;
         let eligible = count(&format!(
             "SELECT count(*) FROM hosts h WHERE {}",
-            crate::eligibility::ELIGIBLE_HOST
+            crate::domain::eligibility::ELIGIBLE_HOST
         ))?;
         let cfg = BatchedConfig {
             batch_size: scenario.run.batch_size as usize,
@@ -133,7 +133,10 @@ pub fn run(args: SweepArgs) -> anyhow::Result<i32> {
     }
     bar.finish_and_clear();
     write_atomic(&out.join("sweep.csv"), &sweep::sweep_csv(&rows, seed)?)?;
-    write_atomic(&out.join("sweep.svg"), sweep::sweep_svg(&rows).as_bytes())?;
+    write_atomic(
+        &out.join("sweep.svg"),
+        crate::report::sweep_chart::sweep_svg(&rows).as_bytes(),
+    )?;
     let mut text = format!(
         "sweep of {} (seed {seed}, batch size {}, legacy SQL {}, {} run(s) per size and path; medians)\n",
         args.scenario.display(),

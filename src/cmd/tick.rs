@@ -2,18 +2,18 @@
 //! outlives the process, so a second invocation continues where the first stopped, as Fleet's
 //! cron does across restarts. Exit 1 when a tick failed.
 
-use crate::backend::Backend;
-use crate::batched::{self, Outcome, Source};
+use crate::backends::backend::Backend;
 use crate::cli::{EXIT_FINDING, EXIT_OK, TickArgs};
-use crate::cursor::{CursorStore, SqliteCursor};
-use crate::model::Op;
+use crate::domain::model::Op;
+use crate::paths::batched::{self, Outcome, Source};
+use crate::paths::cursor::{CursorStore, SqliteCursor};
 use std::io::Write;
 
 /// The database the ticks read: an SQLite file, or a server with a copy of its
 /// `reconsim_meta`.
 enum Db {
     Lite(rusqlite::Connection),
-    My(crate::mysqldb::MyDb, rusqlite::Connection),
+    My(crate::backends::mysqldb::MyDb, rusqlite::Connection),
 }
 
 pub fn run(args: TickArgs) -> anyhow::Result<i32> {
@@ -22,8 +22,8 @@ pub fn run(args: TickArgs) -> anyhow::Result<i32> {
         Backend::Sqlite(path) => {
             // Exists, is SQLite, meets the contract, holds values the reconciler can read (the
             // checks `diff` and `compare` make).
-            let conn = crate::schema::open_contract_db(path)?;
-            crate::schema::check_values(&conn)?;
+            let conn = crate::store::schema::open_contract_db(path)?;
+            crate::store::schema::check_values(&conn)?;
             refuse_foreign_cursor(&args.cursor, &conn, &path.display().to_string())?;
             drop(conn);
             // Read-write only where the cursor table lives.
@@ -36,10 +36,10 @@ pub fn run(args: TickArgs) -> anyhow::Result<i32> {
             Db::Lite(rusqlite::Connection::open_with_flags(path, flags)?)
         }
         Backend::Mysql(url) => {
-            let my = crate::mysqldb::MyDb::connect(url)?;
+            let my = crate::backends::mysqldb::MyDb::connect(url)?;
             my.check_contract()?;
             // The scenario's batch size, rules and variant come from reconsim_meta.
-            let meta = crate::mysqldb::copy_to_sqlite(&my, false)?;
+            let meta = crate::backends::mysqldb::copy_to_sqlite(&my, false)?;
             refuse_foreign_cursor(&args.cursor, &meta, &my.shown)?;
             Db::My(my, meta)
         }
@@ -52,12 +52,12 @@ pub fn run(args: TickArgs) -> anyhow::Result<i32> {
     let mut store: Box<dyn CursorStore + '_> = if args.cursor == "db" {
         match &db {
             Db::Lite(c) => Box::new(SqliteCursor::new(c)?),
-            Db::My(m, _) => Box::new(crate::mysqldb::MyCursor::new(m)?),
+            Db::My(m, _) => Box::new(crate::backends::mysqldb::MyCursor::new(m)?),
         }
     } else if let Some(path) = args.cursor.strip_prefix("file:") {
-        Box::new(crate::cursor::FileCursor { path: path.into() })
+        Box::new(crate::paths::cursor::FileCursor { path: path.into() })
     } else if args.cursor.starts_with("redis://") || args.cursor.starts_with("rediss://") {
-        Box::new(crate::rediscursor::RedisCursor::connect(
+        Box::new(crate::backends::rediscursor::RedisCursor::connect(
             &args.cursor,
             &args.cursor_key,
         )?)
@@ -119,7 +119,7 @@ fn refuse_foreign_cursor(
     meta: &rusqlite::Connection,
     shown: &str,
 ) -> anyhow::Result<()> {
-    if cursor != "db" || crate::meta::get(meta, "seed").is_some() {
+    if cursor != "db" || crate::store::meta::get(meta, "seed").is_some() {
         return Ok(());
     }
     anyhow::bail!(

@@ -8,10 +8,10 @@
 
 use crate::util::{Workdir, expect_error, scenario};
 use mysql::prelude::Queryable;
-use reconsim::batched::{self, BatchedConfig, Outcome, Source};
-use reconsim::legacy;
-use reconsim::mysqldb::{self, MyDb};
-use reconsim::variant::Variant;
+use reconsim::backends::mysqldb::{self, MyDb};
+use reconsim::domain::variant::Variant;
+use reconsim::paths::batched::{self, BatchedConfig, Outcome, Source};
+use reconsim::paths::legacy;
 
 pub fn server(var: &str, test: &str) -> Option<String> {
     match std::env::var(var) {
@@ -35,12 +35,13 @@ pub fn server(var: &str, test: &str) -> Option<String> {
 /// The quick scenario's fleet, in memory.
 fn quick_fleet() -> rusqlite::Connection {
     let mut conn = rusqlite::Connection::open_in_memory().unwrap();
-    let s = reconsim::scenario::Scenario::parse(
+    let s = reconsim::fleet::scenario::Scenario::parse(
         include_str!("../../scenarios/quick.toml"),
         "quick.toml",
     )
     .unwrap();
-    reconsim::generator::generate_into(&mut conn, &s, &indicatif::ProgressBar::hidden()).unwrap();
+    reconsim::fleet::generator::generate_into(&mut conn, &s, &indicatif::ProgressBar::hidden())
+        .unwrap();
     conn
 }
 
@@ -365,12 +366,12 @@ fn redis_cursor_survives_a_restart_of_reconsim() {
         "{first}\n{second}"
     );
     let ttl: i64 = redis::cmd("TTL")
-        .arg(reconsim::cursor::DEFAULT_REDIS_KEY)
+        .arg(reconsim::paths::cursor::DEFAULT_REDIS_KEY)
         .query(&mut c)
         .unwrap();
     assert_eq!(ttl, -1, "the cursor key must have no TTL");
     let stored: String = redis::cmd("GET")
-        .arg(reconsim::cursor::DEFAULT_REDIS_KEY)
+        .arg(reconsim::paths::cursor::DEFAULT_REDIS_KEY)
         .query(&mut c)
         .unwrap();
     assert_eq!(format!("{stored:?}"), cursor_after(&second));
@@ -461,20 +462,20 @@ fn redis_stopped_mid_run_feeds_the_liveness_monitor() {
     let mut redis = OwnRedis::start();
     let conn = quick_fleet();
     for variant in [Variant::Merged, Variant::Latest] {
-        let mut rules = reconsim::rules::Rules::default();
+        let mut rules = reconsim::domain::rules::Rules::default();
         variant.preset(&mut rules);
         let cfg = BatchedConfig {
             batch_size: 300,
             rules,
             variant,
         };
-        let mut cursor = reconsim::rediscursor::RedisCursor::connect(
+        let mut cursor = reconsim::backends::rediscursor::RedisCursor::connect(
             &redis.url(),
-            reconsim::cursor::DEFAULT_REDIS_KEY,
+            reconsim::paths::cursor::DEFAULT_REDIS_KEY,
         )
         .unwrap();
         cursor.reset().unwrap();
-        let mut monitor = reconsim::liveness::Monitor::new(300, rules, variant, 3);
+        let mut monitor = reconsim::analysis::liveness::Monitor::new(300, rules, variant, 3);
         let t1 = batched::tick(&conn, &mut cursor, &cfg);
         assert_eq!(t1.outcome, Outcome::Ok);
         monitor.observe(&conn, 0, &t1).unwrap();
@@ -787,7 +788,7 @@ pub fn on_mysql(
 ) -> Option<(
     legacy::LegacyResult,
     legacy::LegacyResult,
-    Vec<reconsim::model::Delta>,
+    Vec<reconsim::domain::model::Delta>,
 )> {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     static N: AtomicUsize = AtomicUsize::new(0);
@@ -803,7 +804,7 @@ pub fn on_mysql(
     let url = fresh_db(&base, &format!("conf_{}_{n}", std::process::id()));
     let my = MyDb::connect(&url).unwrap();
     mysqldb::load_from_sqlite(&my, conn, &indicatif::ProgressBar::hidden()).unwrap();
-    let clock = reconsim::clock::RealClock::default();
+    let clock = reconsim::domain::clock::RealClock::default();
     let written = my.legacy(legacy::LegacySql::AsWritten, &clock).unwrap();
     let tuned = my.legacy(legacy::LegacySql::Tuned, &clock).unwrap();
     let pass = batched::full_pass(&my, cfg).unwrap();
@@ -812,7 +813,7 @@ pub fn on_mysql(
     Some((written, tuned, pass.deltas))
 }
 
-/// The loadtest's replication (issue 6, `reconsim::mirror`): after inserts, updates and
+/// The loadtest's replication (issue 6, `reconsim::backends::mirror`): after inserts, updates and
 /// deletes in SQLite (cascades included), the server holds exactly the same rows.
 #[test]
 fn the_mirror_replays_every_change() {
@@ -821,9 +822,13 @@ fn the_mirror_replays_every_change() {
     };
     let conn = quick_fleet();
     let url = fresh_db(&base, "mirror");
-    let mut m =
-        reconsim::mirror::Mirror::setup(&url, "p", &conn, &indicatif::ProgressBar::hidden())
-            .unwrap();
+    let mut m = reconsim::backends::mirror::Mirror::setup(
+        &url,
+        "p",
+        &conn,
+        &indicatif::ProgressBar::hidden(),
+    )
+    .unwrap();
     conn.execute_batch(
         "PRAGMA foreign_keys = ON;
          UPDATE hosts SET label_updated_at = '2031-01-01 00:00:00', team_id = NULL WHERE id % 7 = 0;
@@ -849,8 +854,8 @@ fn the_mirror_replays_every_change() {
 
 /// Every spec §1 table of `a` and `b`, row by row in key order, must be equal.
 fn assert_same_rows(a: &rusqlite::Connection, b: &rusqlite::Connection) {
-    for (table, keys) in reconsim::mirror::KEYS {
-        let cols = reconsim::schema::CONTRACT
+    for (table, keys) in reconsim::store::schema::KEYS {
+        let cols = reconsim::store::schema::CONTRACT
             .iter()
             .find(|(t, _)| t == table)
             .unwrap()
@@ -952,7 +957,7 @@ fn loadtest_keeps_the_batched_cursor_in_redis() {
     let client = redis::Client::open(redis_url.as_str()).unwrap();
     let mut c = client.get_connection().unwrap();
     let stored: String = redis::cmd("GET")
-        .arg(reconsim::cursor::DEFAULT_REDIS_KEY)
+        .arg(reconsim::paths::cursor::DEFAULT_REDIS_KEY)
         .query(&mut c)
         .unwrap();
     assert_eq!(stored, rows.last().unwrap()[after].to_string());
@@ -1009,18 +1014,20 @@ fn tls_a_read_only_account_and_credentials_from_the_environment() {
     .assert()
     .success();
     // Plain, then encrypted without and with checking the certificate.
-    let plain = reconsim::mysqldb::MyDb::connect(&url).unwrap();
+    let plain = reconsim::backends::mysqldb::MyDb::connect(&url).unwrap();
     assert_eq!(plain.session_cipher().unwrap(), "");
-    let required = reconsim::mysqldb::MyDb::connect(&format!("{url}?ssl-mode=REQUIRED")).unwrap();
+    let required =
+        reconsim::backends::mysqldb::MyDb::connect(&format!("{url}?ssl-mode=REQUIRED")).unwrap();
     assert_ne!(
         required.session_cipher().unwrap(),
         "",
         "REQUIRED must encrypt"
     );
     if let Ok(ca) = std::env::var("RECONSIM_TEST_MYSQL_CA") {
-        let verified =
-            reconsim::mysqldb::MyDb::connect(&format!("{url}?ssl-mode=VERIFY_CA&ssl-ca={ca}"))
-                .unwrap();
+        let verified = reconsim::backends::mysqldb::MyDb::connect(&format!(
+            "{url}?ssl-mode=VERIFY_CA&ssl-ca={ca}"
+        ))
+        .unwrap();
         assert_ne!(verified.session_cipher().unwrap(), "");
     }
     let line = expect_error(wd.cmd(&[

@@ -4,10 +4,10 @@
 
 use crate::util::fixture::{Fixture, T0};
 use crate::util::reference::World;
-use reconsim::batched::{self, BatchedConfig};
-use reconsim::legacy::{self, LegacySql};
-use reconsim::model::Delta;
-use reconsim::rules::Rules;
+use reconsim::domain::model::Delta;
+use reconsim::domain::rules::Rules;
+use reconsim::paths::batched::{self, BatchedConfig};
+use reconsim::paths::legacy::{self, LegacySql};
 use std::collections::BTreeSet;
 
 /// Both paths' delta sets, after checking every implementation against the others.

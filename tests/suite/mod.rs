@@ -1,3 +1,4 @@
+mod architecture;
 mod backends;
 mod conformance;
 mod loadtest_cli;

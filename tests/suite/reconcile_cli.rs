@@ -247,7 +247,7 @@ fn a_malformed_timestamp_names_table_column_and_row() {
 fn diff_works_on_a_hand_written_database() {
     let wd = Workdir::new();
     let conn = rusqlite::Connection::open(wd.path("hand.db")).unwrap();
-    conn.execute_batch(reconsim::schema::MIGRATION_TABLES)
+    conn.execute_batch(reconsim::store::schema::MIGRATION_TABLES)
         .unwrap();
     conn.execute_batch(
         "INSERT INTO hosts (id, uuid, platform) VALUES (1, 'U1', 'darwin');
@@ -399,7 +399,7 @@ fn tick_continues_across_processes_and_reports_failures() {
         .query_row(
             &format!(
                 "SELECT count(*) FROM hosts h WHERE h.uuid > '' AND {}",
-                reconsim::eligibility::ELIGIBLE_HOST
+                reconsim::domain::eligibility::ELIGIBLE_HOST
             ),
             [],
             |r| r.get(0),

@@ -1,6 +1,6 @@
 //! Hand-written fixture fleets: a fresh contract database with terse row builders.
 
-use reconsim::schema;
+use reconsim::store::schema;
 use rusqlite::{Connection, params};
 
 pub const T0: &str = "2026-06-01 10:00:00";

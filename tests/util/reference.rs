@@ -2,8 +2,8 @@
 //! Plain Rust over every row read into memory, no SQL beyond `SELECT *`, written from the
 //! spec's sentences (§2, §3, §4) without reusing the library's handlers.
 
-use reconsim::model::{Delta, Op};
-use reconsim::rules::Rules;
+use reconsim::domain::model::{Delta, Op};
+use reconsim::domain::rules::Rules;
 use rusqlite::Connection;
 use std::collections::{BTreeSet, HashMap, HashSet};
 

@@ -1,0 +1,646 @@
+//! Equivalence of the two paths (spec §5) and the attribution of every divergence to the known
+//! differences of spec §6.
+//!
+//! The paths are compared as sets of (host_uuid, profile_uuid, operation). For each divergent
+//! pair only that pair is re-evaluated, never a whole pass: the batched decision is recomputed
+//! for the host rows of the pair's uuid with each switchable rule that differs from legacy
+//! flipped alone (toward legacy), then with combinations of growing size; the first flip set that makes the batched operations equal to
+//! legacy's names the class (`D1`, `D1+D4`). When none does, host and label facts are checked
+//! (D5, D9, D6, D8; D9 before D6 because a `''` uuid is never listed whether or not it is
+//! duplicated); otherwise the pair is `unexplained`, a bug here or a new finding.
+
+use crate::domain::eligibility::ELIGIBLE_HOST;
+use crate::domain::handlers::{self, CatalogEntry};
+use crate::domain::model::{CurrentRow, Delta, Host, LabelRef, Op, Profile, macos_only_withheld};
+use crate::domain::rules::{Rule, Rules};
+use rusqlite::{Connection, OptionalExtension};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+/// Operations a path decided for one pair.
+pub type OpSet = BTreeSet<Op>;
+
+/// `install+remove`, or `-` for none (the CSV's op columns).
+pub fn ops_text(ops: &OpSet) -> String {
+    if ops.is_empty() {
+        "-".to_string()
+    } else {
+        ops.iter().map(Op::to_string).collect::<Vec<_>>().join("+")
+    }
+}
+
+/// One divergent pair with its class and explanation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Divergence {
+    pub host_uuid: String,
+    pub profile_uuid: String,
+    pub legacy: OpSet,
+    pub batched: OpSet,
+    pub class: String,
+    pub explanation: Explanation,
+}
+
+/// Why each side decided as it did for a divergent pair, and the pair's current row: one value
+/// per field, so a CSV cell holds one of them.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Explanation {
+    /// Legacy's reason: which arm of its desired-state UNION passed or why none did.
+    pub legacy: String,
+    /// The batched handlers' reason.
+    pub batched: String,
+    /// `op/status` of the current row, or `none`.
+    pub current_row: String,
+}
+
+impl Explanation {
+    /// The explanation in one line (empty where none was made).
+    pub fn text(&self) -> String {
+        if self.legacy.is_empty() && self.batched.is_empty() {
+            return String::new();
+        }
+        format!(
+            "legacy: {}; batched: {}; current row: {}",
+            self.legacy, self.batched, self.current_row
+        )
+    }
+}
+
+impl Divergence {
+    /// Divergent triples in this pair (the symmetric difference of the two op sets).
+    pub fn triples(&self) -> usize {
+        self.legacy.symmetric_difference(&self.batched).count()
+    }
+}
+
+/// Groups deltas by pair.
+pub fn by_pair(deltas: &[Delta]) -> BTreeMap<(String, String), OpSet> {
+    let mut m: BTreeMap<(String, String), OpSet> = BTreeMap::new();
+    for d in deltas {
+        m.entry((d.host_uuid.to_string(), d.profile_uuid.to_string()))
+            .or_default()
+            .insert(d.op);
+    }
+    m
+}
+
+/// A host row with the facts classification needs.
+#[derive(Debug, Clone)]
+struct HostFacts {
+    host: Host,
+    /// Spec §2 eligibility.
+    eligible: bool,
+    /// `host_mdm.enrolled = 1` (D7).
+    enrolled: bool,
+}
+
+/// Everything known about the rows of one uuid.
+struct UuidFacts {
+    rows: Vec<HostFacts>,
+    members: HashSet<(i64, i64)>,
+}
+
+/// Per-pair re-evaluation over the snapshot the paths read.
+pub struct Classifier<'c> {
+    conn: &'c Connection,
+    rules: Rules,
+    profiles: HashMap<String, Profile>,
+    visited: &'c HashSet<i64>,
+    uuid_cache: HashMap<String, UuidFacts>,
+}
+
+impl<'c> Classifier<'c> {
+    /// `profiles`: the raw catalog; `visited`: the host row ids the batched pass visited.
+    pub fn new(
+        conn: &'c Connection,
+        rules: Rules,
+        profiles: Vec<Profile>,
+        visited: &'c HashSet<i64>,
+    ) -> Classifier<'c> {
+        Classifier {
+            conn,
+            rules,
+            profiles: profiles.into_iter().map(|p| (p.uuid.clone(), p)).collect(),
+            visited,
+            uuid_cache: HashMap::new(),
+        }
+    }
+
+    fn facts(&mut self, uuid: &str) -> rusqlite::Result<&UuidFacts> {
+        if !self.uuid_cache.contains_key(uuid) {
+            let sql = format!(
+                "SELECT h.id, h.uuid, h.team_id, h.platform, h.label_updated_at,
+                        ({ELIGIBLE_HOST}) AS eligible,
+                        EXISTS (SELECT 1 FROM host_mdm hm WHERE hm.host_id = h.id AND hm.enrolled = 1)
+                 FROM hosts h WHERE h.uuid = ?1 ORDER BY h.id"
+            );
+            let mut stmt = self.conn.prepare_cached(&sql)?;
+            let rows: Vec<HostFacts> = stmt
+                .query_map([uuid], |r| {
+                    Ok(HostFacts {
+                        host: Host {
+                            id: r.get(0)?,
+                            uuid: r.get(1)?,
+                            team_id: r.get(2)?,
+                            platform: r.get(3)?,
+                            label_updated_at: r.get(4)?,
+                        },
+                        eligible: r.get(5)?,
+                        enrolled: r.get(6)?,
+                    })
+                })?
+                .collect::<Result<_, _>>()?;
+            let mut members = HashSet::new();
+            let mut stmt = self
+                .conn
+                .prepare_cached("SELECT label_id FROM label_membership WHERE host_id = ?1")?;
+            for f in &rows {
+                for l in stmt.query_map([f.host.id], |r| r.get::<_, i64>(0))? {
+                    members.insert((f.host.id, l?));
+                }
+            }
+            self.uuid_cache
+                .insert(uuid.to_string(), UuidFacts { rows, members });
+        }
+        Ok(&self.uuid_cache[uuid])
+    }
+
+    fn current_row(&self, host: &str, profile: &str) -> rusqlite::Result<Option<CurrentRow>> {
+        self.conn
+            .prepare_cached(
+                "SELECT host_uuid, profile_uuid, status, operation_type, checksum, secrets_updated_at
+                 FROM host_mdm_apple_profiles WHERE host_uuid = ?1 AND profile_uuid = ?2",
+            )?
+            .query_row([host, profile], |r| {
+                crate::paths::batched::read_current_row(r, &mut None, &|_| None)
+            })
+            .optional()
+    }
+
+    /// The operations the batched path would issue for the pair now, under its own rules, from
+    /// the current row (the loadtest's state comparison: work still pending on the batched
+    /// side).
+    pub fn batched_now(&mut self, host_uuid: &str, profile_uuid: &str) -> rusqlite::Result<OpSet> {
+        let row = self.current_row(host_uuid, profile_uuid)?;
+        self.batched_ops_with_row(host_uuid, profile_uuid, row)
+    }
+
+    /// `batched_now` from a given current row (None = no row) instead of the database's.
+    pub fn batched_ops_with_row(
+        &mut self,
+        host_uuid: &str,
+        profile_uuid: &str,
+        row: Option<CurrentRow>,
+    ) -> rusqlite::Result<OpSet> {
+        self.batched_ops_inner(host_uuid, profile_uuid, row, false)
+    }
+
+    /// What the batched path would issue for the pair if it visited every listed row of the
+    /// uuid now (its next visit), from the database's row.
+    pub fn batched_on_next_visit(
+        &mut self,
+        host_uuid: &str,
+        profile_uuid: &str,
+    ) -> rusqlite::Result<OpSet> {
+        let row = self.current_row(host_uuid, profile_uuid)?;
+        self.batched_ops_inner(host_uuid, profile_uuid, row, true)
+    }
+
+    fn batched_ops_inner(
+        &mut self,
+        host_uuid: &str,
+        profile_uuid: &str,
+        row: Option<CurrentRow>,
+        all_listed: bool,
+    ) -> rusqlite::Result<OpSet> {
+        let rules = self.rules;
+        let visited = self.visited;
+        let profile = self.profiles.get(profile_uuid).cloned();
+        let facts = self.facts(host_uuid)?;
+        let listed = |f: &HostFacts| f.eligible && (!rules.d7_require_enrolled || f.enrolled);
+        let rows: Vec<&HostFacts> = facts
+            .rows
+            .iter()
+            .filter(|f| listed(f) && (all_listed || visited.contains(&f.host.id)))
+            .collect();
+        Ok(batched_ops(
+            profile.as_ref(),
+            &rows,
+            &facts.members,
+            row.as_ref(),
+            &rules,
+            facts.rows.iter().any(listed),
+        ))
+    }
+
+    /// Classifies and explains one divergent pair.
+    pub fn classify(
+        &mut self,
+        host_uuid: &str,
+        profile_uuid: &str,
+        legacy: &OpSet,
+        batched: &OpSet,
+    ) -> rusqlite::Result<Divergence> {
+        let row = self.current_row(host_uuid, profile_uuid)?;
+        self.classify_with_row(host_uuid, profile_uuid, legacy, batched, row)
+    }
+
+    /// `classify` against a given current row (None = no row) instead of the database's.
+    pub fn classify_with_row(
+        &mut self,
+        host_uuid: &str,
+        profile_uuid: &str,
+        legacy: &OpSet,
+        batched: &OpSet,
+        row: Option<CurrentRow>,
+    ) -> rusqlite::Result<Divergence> {
+        let rules = self.rules;
+        let visited = self.visited;
+        let profile = self.profiles.get(profile_uuid).cloned();
+        let facts = self.facts(host_uuid)?;
+        let listed =
+            |f: &HostFacts, r: &Rules| f.eligible && (!r.d7_require_enrolled || f.enrolled);
+        // Rows the actual pass should have listed but did not visit: '' uuids, rows lost at a
+        // page boundary. They stay unvisited under every flip.
+        let skipped: HashSet<i64> = facts
+            .rows
+            .iter()
+            .filter(|f| listed(f, &rules) && !visited.contains(&f.host.id))
+            .map(|f| f.host.id)
+            .collect();
+        let eval = |r: &Rules| -> OpSet {
+            let rows: Vec<&HostFacts> = facts
+                .rows
+                .iter()
+                .filter(|f| listed(f, r) && !skipped.contains(&f.host.id))
+                .collect();
+            batched_ops(
+                profile.as_ref(),
+                &rows,
+                &facts.members,
+                row.as_ref(),
+                r,
+                facts.rows.iter().any(|f| listed(f, r)),
+            )
+        };
+        let explanation = explain(profile.as_ref(), facts, row.as_ref(), &rules, &skipped);
+        let mut class = None;
+        if eval(&rules) != *batched {
+            class = Some("unexplained".to_string());
+        }
+        if class.is_none() {
+            // Only flips toward legacy can explain a divergence (flipping D7 on, say, can hide a
+            // host and make both sides empty by accident).
+            let candidates = rules.differing_from_legacy();
+            'search: for size in 1..=candidates.len() {
+                for flips in combinations(&candidates, size) {
+                    if eval(&rules.flipped(&flips)) == *legacy {
+                        class = Some(
+                            flips
+                                .iter()
+                                .map(Rule::to_string)
+                                .collect::<Vec<_>>()
+                                .join("+"),
+                        );
+                        break 'search;
+                    }
+                }
+            }
+        }
+        let class = class.unwrap_or_else(|| {
+            let any_eligible = facts.rows.iter().any(|f| f.eligible);
+            let d8 = profile.as_ref().is_some_and(|p| {
+                p.refs
+                    .iter()
+                    .any(|r| r.exclude && !r.broken() && r.created_at.is_none())
+            });
+            if !any_eligible {
+                "D5"
+            } else if host_uuid.is_empty() {
+                "D9"
+            } else if facts.rows.len() > 1 {
+                "D6"
+            } else if d8 {
+                "D8"
+            } else {
+                "unexplained"
+            }
+            .to_string()
+        });
+        Ok(Divergence {
+            host_uuid: host_uuid.to_string(),
+            profile_uuid: profile_uuid.to_string(),
+            legacy: legacy.clone(),
+            batched: batched.clone(),
+            class,
+            explanation,
+        })
+    }
+}
+
+/// The batched path's operations for one pair, from the host rows it lists for the uuid
+/// (spec §4.3 per row, plus the D5 sweep when on).
+fn batched_ops(
+    profile: Option<&Profile>,
+    rows: &[&HostFacts],
+    members: &HashSet<(i64, i64)>,
+    current: Option<&CurrentRow>,
+    rules: &Rules,
+    uuid_listed: bool,
+) -> OpSet {
+    let mut ops = OpSet::new();
+    let entry = profile.map(|p| CatalogEntry::new(p.clone(), rules));
+    let removable = current.is_some_and(|c| !handlers::remove_in_flight(c))
+        && !entry.as_ref().is_some_and(|e| e.broken);
+    for f in rows {
+        let member = |l: i64| members.contains(&(f.host.id, l));
+        let desired = entry
+            .as_ref()
+            .is_some_and(|e| handlers::desired(e, &f.host, &member, rules).pass);
+        if desired {
+            let e = entry.as_ref().map(|e| &e.profile);
+            if let Some(p) = e
+                && !macos_only_withheld(&f.host.platform, &p.name)
+                && handlers::install_reason(p, current, rules).is_some()
+            {
+                ops.insert(Op::Install);
+            }
+        } else if removable {
+            ops.insert(Op::Remove);
+        }
+    }
+    if rules.d5_remove && !uuid_listed && removable {
+        ops.insert(Op::Remove);
+    }
+    ops
+}
+
+/// All subsets of `items` of the given size, in lexicographic order.
+fn combinations(items: &[Rule], size: usize) -> Vec<Vec<Rule>> {
+    if size == 0 {
+        return vec![Vec::new()];
+    }
+    let mut out = Vec::new();
+    for (i, &first) in items.iter().enumerate() {
+        for mut rest in combinations(&items[i + 1..], size - 1) {
+            rest.insert(0, first);
+            out.push(rest);
+        }
+    }
+    out
+}
+
+/// One legacy arm's verdict, for explanations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArmVerdict {
+    pub pass: bool,
+    pub why: String,
+}
+
+/// Legacy's arms for one (profile, host row), spec §3, as (arm name, verdict).
+pub fn legacy_arms(
+    profile: &Profile,
+    host: &Host,
+    member: &dyn Fn(i64) -> bool,
+) -> Vec<(&'static str, ArmVerdict)> {
+    let v = |pass: bool, why: String| ArmVerdict { pass, why };
+    if profile.team_id != host.team() {
+        return vec![(
+            "team",
+            v(
+                false,
+                format!(
+                    "team mismatch (profile team {}, host team {})",
+                    profile.team_id,
+                    host.team()
+                ),
+            ),
+        )];
+    }
+    if profile.refs.is_empty() {
+        return vec![("no-labels", v(true, "no-labels arm passed".into()))];
+    }
+    let of = |e: bool, ra: bool| -> Vec<&LabelRef> {
+        profile
+            .refs
+            .iter()
+            .filter(|r| r.exclude == e && r.require_all == ra)
+            .collect()
+    };
+    let mut arms = Vec::new();
+    let all = of(false, true);
+    if !all.is_empty() {
+        let miss = all.iter().find(|r| !r.label_id.is_some_and(member));
+        arms.push((
+            "include-all",
+            match miss {
+                None => v(true, "include-all arm passed".into()),
+                Some(r) => v(
+                    false,
+                    format!("include-all arm failed, not a member of {}", r.describe()),
+                ),
+            },
+        ));
+    }
+    let exc = of(true, false);
+    if !exc.is_empty() {
+        let verdict = if let Some(r) = exc.iter().find(|r| r.broken()) {
+            v(false, format!("exclude-any arm failed, {}", r.describe()))
+        } else if let Some(r) = exc.iter().find(|r| {
+            let evaluated = r.created_at.as_deref().is_some_and(|c| {
+                r.membership_type == Some(1) || host.label_updated_at.as_str() >= c
+            });
+            !evaluated
+        }) {
+            v(
+                false,
+                format!("exclude-any arm failed, {} not evaluated", r.describe()),
+            )
+        } else if let Some(r) = exc.iter().find(|r| r.label_id.is_some_and(member)) {
+            v(
+                false,
+                format!("exclude-any arm failed, member of {}", r.describe()),
+            )
+        } else {
+            v(true, "exclude-any arm passed".into())
+        };
+        arms.push(("exclude-any", verdict));
+    }
+    let any = of(false, false);
+    if !any.is_empty() {
+        arms.push((
+            "include-any",
+            match any.iter().find(|r| r.label_id.is_some_and(member)) {
+                Some(r) => v(
+                    true,
+                    format!("include-any arm passed, member of {}", r.describe()),
+                ),
+                None => v(false, "include-any arm failed, member of no label".into()),
+            },
+        ));
+    }
+    if arms.is_empty() {
+        arms.push((
+            "none",
+            v(
+                false,
+                "only exclude rows with require_all = 1: no arm applies".into(),
+            ),
+        ));
+    }
+    arms
+}
+
+fn explain(
+    profile: Option<&Profile>,
+    facts: &UuidFacts,
+    row: Option<&CurrentRow>,
+    rules: &Rules,
+    skipped: &HashSet<i64>,
+) -> Explanation {
+    let current_row = match row {
+        None => "none".to_string(),
+        Some(r) => format!(
+            "{}/{}",
+            r.operation_type.as_deref().unwrap_or("NULL"),
+            r.status.as_deref().unwrap_or("NULL")
+        ),
+    };
+    let Some(p) = profile else {
+        return Explanation {
+            legacy: "profile deleted".into(),
+            batched: "profile deleted".into(),
+            current_row,
+        };
+    };
+    let mut l = Vec::new();
+    let mut b = Vec::new();
+    for f in &facts.rows {
+        let member = |x: i64| facts.members.contains(&(f.host.id, x));
+        let tag = if facts.rows.len() > 1 {
+            format!("host id {}: ", f.host.id)
+        } else {
+            String::new()
+        };
+        if !f.eligible {
+            l.push(format!("{tag}host not eligible"));
+            b.push(format!("{tag}host not eligible, rows never looked at"));
+            continue;
+        }
+        let arms = legacy_arms(p, &f.host, &member);
+        let passed: Vec<&str> = arms.iter().filter(|a| a.1.pass).map(|a| a.0).collect();
+        l.push(if passed.is_empty() {
+            format!(
+                "{tag}{}",
+                arms.iter()
+                    .map(|a| a.1.why.clone())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        } else {
+            format!("{tag}{} arm passed", passed.join(" and "))
+        });
+        if f.host.uuid.is_empty() {
+            b.push(format!("{tag}uuid '' never listed"));
+        } else if skipped.contains(&f.host.id) {
+            b.push(format!(
+                "{tag}host row never visited (skipped at a page boundary)"
+            ));
+        } else if rules.d7_require_enrolled && !f.enrolled {
+            b.push(format!("{tag}host_mdm.enrolled = 0, not listed (d7=on)"));
+        } else {
+            let e = CatalogEntry::new(p.clone(), rules);
+            b.push(format!(
+                "{tag}{}",
+                handlers::desired(&e, &f.host, &member, rules).why
+            ));
+        }
+    }
+    if facts.rows.is_empty() {
+        l.push("no hosts row for this uuid".into());
+        b.push("no hosts row for this uuid".into());
+    }
+    Explanation {
+        legacy: l.join("; "),
+        batched: b.join("; "),
+        current_row,
+    }
+}
+
+/// The result of comparing the two paths over one snapshot.
+#[derive(Debug, Clone, Default)]
+pub struct Comparison {
+    pub divergences: Vec<Divergence>,
+}
+
+impl Comparison {
+    /// Divergent pairs per class, sorted by class name.
+    pub fn class_counts(&self) -> BTreeMap<String, usize> {
+        let mut m = BTreeMap::new();
+        for d in &self.divergences {
+            *m.entry(d.class.clone()).or_default() += 1;
+        }
+        m
+    }
+
+    pub fn triples(&self) -> usize {
+        self.divergences.iter().map(Divergence::triples).sum()
+    }
+
+    pub fn unexplained(&self) -> usize {
+        self.divergences
+            .iter()
+            .filter(|d| d.class == "unexplained")
+            .count()
+    }
+}
+
+/// Compares the two paths' deltas as sets and classifies every divergent pair.
+pub fn compare(
+    classifier: &mut Classifier<'_>,
+    legacy: &[Delta],
+    batched: &[Delta],
+) -> rusqlite::Result<Comparison> {
+    let l = by_pair(legacy);
+    let b = by_pair(batched);
+    let empty = OpSet::new();
+    let pairs: BTreeSet<&(String, String)> = l.keys().chain(b.keys()).collect();
+    let mut out = Comparison::default();
+    for pair in pairs {
+        let lo = l.get(pair).unwrap_or(&empty);
+        let bo = b.get(pair).unwrap_or(&empty);
+        if lo != bo {
+            out.divergences
+                .push(classifier.classify(&pair.0, &pair.1, lo, bo)?);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn combinations_grow_in_size_and_order() {
+        let c = combinations(&[Rule::D1, Rule::D2, Rule::D3], 2);
+        assert_eq!(
+            c,
+            vec![
+                vec![Rule::D1, Rule::D2],
+                vec![Rule::D1, Rule::D3],
+                vec![Rule::D2, Rule::D3]
+            ]
+        );
+        let all = crate::domain::rules::ALL_RULES;
+        assert_eq!(combinations(&all, 6).len(), 1);
+        assert_eq!(combinations(&all, 3).len(), 20);
+    }
+
+    #[test]
+    fn ops_text_joins_with_plus() {
+        let mut s = OpSet::new();
+        assert_eq!(ops_text(&s), "-");
+        s.insert(Op::Remove);
+        s.insert(Op::Install);
+        assert_eq!(ops_text(&s), "install+remove");
+    }
+}

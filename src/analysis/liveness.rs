@@ -1,0 +1,366 @@
+//! The cursor liveness monitor of every batched run (issue 5; spec §4.1, §8): per pass, each
+//! host row the window should list is visited exactly once, the cursor strictly increases, and
+//! a pass takes ceil(N/B) ticks (+1 when N is a multiple of B). What breaks those becomes a
+//! finding:
+//!
+//! | kind | when | bug it shows |
+//! |---|---|---|
+//! | `stuck_cursor` | the cursor unchanged for K ticks in a row while the ticks fail | B2 (after B1 or any persistent error) |
+//! | `cursor_not_advancing` | a tick succeeded on a full page but the cursor did not move | B3 (a swallowed cursor write) |
+//! | `starved_hosts` | listed host rows not visited in the last full pass worth of ticks | B2, B3, B5 |
+//! | `skipped_hosts` | a pass completed without visiting rows it should have listed | B4 (a duplicate uuid split by a page boundary), B5 |
+//! | `early_wrap` | a pass completed in fewer ticks than ceil(N/B) | B5 |
+//! | `revisited_hosts` | a host row visited twice within one pass | B3 |
+//!
+//! "Should list" is the window's own definition: eligible (spec §2), `host_mdm.enrolled = 1`
+//! under D7, uuid not `''` (never listed, D9), and for the de-duplicating versions only the
+//! highest id of each uuid.
+
+use crate::domain::eligibility::ELIGIBLE_HOST;
+use crate::domain::rules::Rules;
+use crate::domain::variant::Variant;
+use crate::paths::batched::TickReport;
+use rusqlite::Connection;
+use rustc_hash::FxHashMap;
+
+/// One finding (a row of `findings.csv`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Finding {
+    pub tick: u32,
+    #[serde(deserialize_with = "crate::analysis::names::static_str")]
+    pub kind: crate::analysis::names::StaticName,
+    /// Hosts concerned (or ticks, for `stuck_cursor`).
+    pub count: u64,
+    pub detail: String,
+    /// Up to five host uuids (with row ids).
+    pub sample: String,
+}
+
+/// Watches one batched path's ticks. Its state is saved with each loadtest step (serde) so a
+/// resumed run continues the monitor instead of restarting it; the configuration fields are
+/// not saved (`restore` keeps the running monitor's).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Monitor {
+    #[serde(skip)]
+    batch: usize,
+    #[serde(skip)]
+    rules: Rules,
+    #[serde(skip)]
+    variant: Variant,
+    /// Ticks of failure with an unchanged cursor before `stuck_cursor` (K).
+    #[serde(skip)]
+    stuck_after: u32,
+    fail_streak: u32,
+    stuck_reported: bool,
+    /// The pass in progress: its first tick, the rows expected at its start, visits.
+    pass_start: u32,
+    expected: FxHashMap<i64, String>,
+    /// Rows the window query returns over a pass (before any de-duplication): the pages.
+    expected_rows: usize,
+    visits: FxHashMap<i64, u32>,
+    last_visit: FxHashMap<i64, u32>,
+    first_tick: Option<u32>,
+    /// The first pass began mid-pass (the cursor was not `""`): its end is not judged.
+    partial: bool,
+    /// Rows listed at the start of the current starvation window, and its first tick.
+    window_listed: FxHashMap<i64, String>,
+    window_origin: u32,
+    pub findings: Vec<Finding>,
+}
+
+/// (id, uuid) rows in uuid order, then id.
+fn sorted(mut rows: Vec<(i64, String)>) -> Vec<(i64, String)> {
+    rows.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
+    rows
+}
+
+fn sample(rows: &[(i64, String)]) -> String {
+    rows.iter()
+        .take(5)
+        .map(|(id, u)| format!("{u} (id {id})"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl Monitor {
+    pub fn new(batch: usize, rules: Rules, variant: Variant, stuck_after: u32) -> Monitor {
+        Monitor {
+            batch: batch.max(1),
+            rules,
+            variant,
+            stuck_after: stuck_after.max(1),
+            fail_streak: 0,
+            stuck_reported: false,
+            pass_start: 0,
+            expected: FxHashMap::default(),
+            expected_rows: 0,
+            visits: FxHashMap::default(),
+            last_visit: FxHashMap::default(),
+            first_tick: None,
+            partial: false,
+            window_listed: FxHashMap::default(),
+            window_origin: 0,
+            findings: Vec::new(),
+        }
+    }
+
+    /// Continues from a saved monitor's state, keeping this one's configuration.
+    pub fn restore(&mut self, saved: Monitor) {
+        *self = Monitor {
+            batch: self.batch,
+            rules: self.rules,
+            variant: self.variant,
+            stuck_after: self.stuck_after,
+            ..saved
+        };
+    }
+
+    /// The host rows the window should list now (id → uuid), and how many rows the window
+    /// query returns over a pass before de-duplication (what the pages consume).
+    pub fn listed_rows(
+        &self,
+        conn: &Connection,
+    ) -> rusqlite::Result<(FxHashMap<i64, String>, usize)> {
+        let map = self.listed(conn)?;
+        let d7 = crate::domain::eligibility::enrolled_clause(&self.rules);
+        let rows: i64 = conn.query_row(
+            &format!("SELECT count(*) FROM hosts h WHERE h.uuid > '' AND {ELIGIBLE_HOST}{d7}"),
+            [],
+            |r| r.get(0),
+        )?;
+        Ok((map, rows as usize))
+    }
+
+    /// The host rows the window should list now: id → uuid.
+    pub fn listed(&self, conn: &Connection) -> rusqlite::Result<FxHashMap<i64, String>> {
+        let d7 = crate::domain::eligibility::enrolled_clause(&self.rules);
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT h.id, h.uuid FROM hosts h
+             WHERE h.uuid > '' AND {ELIGIBLE_HOST}{d7} ORDER BY h.uuid, h.id DESC"
+        ))?;
+        let mut out = FxHashMap::default();
+        let mut last: Option<String> = None;
+        for row in stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))? {
+            let (id, uuid) = row?;
+            if self.variant.dedupes_window() && last.as_deref() == Some(uuid.as_str()) {
+                continue;
+            }
+            last = Some(uuid.clone());
+            out.insert(id, uuid);
+        }
+        Ok(out)
+    }
+
+    /// A finding about host rows (none when `rows` is empty): their count and five of them.
+    fn hosts_finding(
+        &mut self,
+        tick: u32,
+        kind: &'static str,
+        rows: &[(i64, String)],
+        detail: String,
+    ) {
+        if !rows.is_empty() {
+            self.findings.push(Finding {
+                tick,
+                kind,
+                count: rows.len() as u64,
+                detail,
+                sample: sample(rows),
+            });
+        }
+    }
+
+    /// Ticks a pass over `n` rows takes (spec §4.1).
+    pub fn pass_ticks(&self, n: usize) -> u32 {
+        (n / self.batch + 1) as u32
+    }
+
+    /// Observes one tick (after it ran).
+    pub fn observe(
+        &mut self,
+        conn: &Connection,
+        tick: u32,
+        r: &TickReport,
+    ) -> rusqlite::Result<()> {
+        if self.first_tick.is_none() {
+            self.first_tick = Some(tick);
+            self.pass_start = tick;
+            (self.expected, self.expected_rows) = self.listed_rows(conn)?;
+            self.window_listed = self.expected.clone();
+            self.window_origin = tick;
+            self.partial = !r.cursor_before.is_empty();
+        }
+        let failed = matches!(r.outcome, crate::paths::batched::Outcome::Error(_));
+        // stuck_cursor: K failing ticks in a row at the same cursor.
+        if failed && r.cursor_after == r.cursor_before {
+            self.fail_streak += 1;
+            if self.fail_streak >= self.stuck_after && !self.stuck_reported {
+                self.stuck_reported = true;
+                let crate::paths::batched::Outcome::Error(e) = &r.outcome else {
+                    unreachable!("failed ticks carry an error")
+                };
+                self.findings.push(Finding {
+                    tick,
+                    kind: "stuck_cursor",
+                    count: self.fail_streak as u64,
+                    detail: format!(
+                        "cursor {:?} unchanged for {} failing ticks: {e}",
+                        r.cursor_before, self.fail_streak
+                    ),
+                    sample: String::new(),
+                });
+            }
+        } else {
+            self.fail_streak = 0;
+            self.stuck_reported = false;
+        }
+        // Visits.
+        let mut revisited = Vec::new();
+        for &id in &r.visited {
+            let n = self.visits.entry(id).or_default();
+            *n += 1;
+            if *n == 2 {
+                revisited.push((id, self.expected.get(&id).cloned().unwrap_or_default()));
+            }
+            self.last_visit.insert(id, tick);
+        }
+        let detail = format!(
+            "{} host rows visited a second time in the pass that began at tick {}",
+            revisited.len(),
+            self.pass_start
+        );
+        self.hosts_finding(tick, "revisited_hosts", &revisited, detail);
+        // cursor_not_advancing: a successful full page that left the cursor in place.
+        if !failed && !r.visited.is_empty() && r.cursor_after == r.cursor_before && !r.pass_complete
+        {
+            self.findings.push(Finding {
+                tick,
+                kind: "cursor_not_advancing",
+                count: r.visited.len() as u64,
+                detail: format!(
+                    "tick succeeded but the cursor stayed at {:?}{}",
+                    r.cursor_before,
+                    r.logged
+                        .as_deref()
+                        .map(|l| format!(" ({l})"))
+                        .unwrap_or_default()
+                ),
+                sample: String::new(),
+            });
+        }
+        if r.pass_complete && !failed {
+            self.end_pass(conn, tick)?;
+        }
+        // starved_hosts: every full pass worth of ticks since the monitor started (or since
+        // the partial first pass ended: visits before the monitor are unknown).
+        let first = self.window_origin;
+        let window = self.pass_ticks(self.expected_rows);
+        if !self.partial && tick >= first && (tick - first + 1).is_multiple_of(window) {
+            // Rows listed both when the window began and now (a row that became eligible
+            // meanwhile has had less than a pass to be reached).
+            let listed = self.listed(conn)?;
+            let since = tick + 1 - window;
+            let starved = sorted(
+                listed
+                    .iter()
+                    .filter(|(id, _)| self.window_listed.contains_key(id))
+                    .filter(|(id, _)| self.last_visit.get(id).is_none_or(|&t| t < since))
+                    .map(|(id, u)| (*id, u.clone()))
+                    .collect(),
+            );
+            self.window_listed = listed;
+            let detail = format!(
+                "{} listed host rows not visited in ticks {since}–{tick} (a full pass is {window} ticks)",
+                starved.len()
+            );
+            self.hosts_finding(tick, "starved_hosts", &starved, detail);
+        }
+        Ok(())
+    }
+
+    fn end_pass(&mut self, conn: &Connection, tick: u32) -> rusqlite::Result<()> {
+        let (now, now_rows) = self.listed_rows(conn)?;
+        if std::mem::take(&mut self.partial) {
+            // Began mid-pass (after a warm-up): nothing to judge yet.
+            self.pass_start = tick + 1;
+            self.window_origin = tick + 1;
+            self.window_listed = now.clone();
+            self.expected = now;
+            self.expected_rows = now_rows;
+            self.visits.clear();
+            return Ok(());
+        }
+        let skipped = sorted(
+            self.expected
+                .iter()
+                .filter(|(id, _)| now.contains_key(id) && !self.visits.contains_key(id))
+                .map(|(id, u)| (*id, u.clone()))
+                .collect(),
+        );
+        let detail = format!(
+            "the pass of ticks {}–{tick} ended without visiting {} listed host rows",
+            self.pass_start,
+            skipped.len()
+        );
+        self.hosts_finding(tick, "skipped_hosts", &skipped, detail);
+        let took = tick - self.pass_start + 1;
+        let want = self.pass_ticks(self.expected_rows);
+        // A pass that ends with an empty tick takes want ticks; one whose last page was short
+        // ends a tick earlier. Fewer than that is an early wrap.
+        let minimum = if self.expected_rows.is_multiple_of(self.batch) {
+            want
+        } else {
+            want - 1
+        };
+        if took < minimum.max(1) {
+            self.findings.push(Finding {
+                tick,
+                kind: "early_wrap",
+                count: took as u64,
+                detail: format!(
+                    "the pass of ticks {}–{tick} wrapped after {took} tick(s); {} listed rows at {} a window need {minimum}",
+                    self.pass_start,
+                    self.expected_rows,
+                    self.batch
+                ),
+                sample: String::new(),
+            });
+        }
+        self.pass_start = tick + 1;
+        self.expected = now;
+        self.expected_rows = now_rows;
+        self.visits.clear();
+        Ok(())
+    }
+}
+
+/// `findings.csv` bytes: `path,tick,kind,count,detail,sample`.
+pub fn findings_csv(rows: &[(&str, &Finding)]) -> csv::Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["path", "tick", "kind", "count", "detail", "sample"])?;
+    for (path, f) in rows {
+        w.write_record([
+            path.to_string(),
+            f.tick.to_string(),
+            f.kind.to_string(),
+            f.count.to_string(),
+            f.detail.clone(),
+            f.sample.clone(),
+        ])?;
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
+}
+
+/// Replays a finished pass's ticks through a fresh monitor (the snapshot it ran on unchanged):
+/// the liveness check of `diff` and `compare`.
+pub fn replay(
+    conn: &Connection,
+    cfg: &crate::paths::batched::BatchedConfig,
+    ticks: &[TickReport],
+) -> rusqlite::Result<Vec<Finding>> {
+    let mut m = Monitor::new(cfg.batch_size, cfg.rules, cfg.variant, 3);
+    for (i, t) in ticks.iter().enumerate() {
+        m.observe(conn, i as u32, t)?;
+    }
+    Ok(m.findings)
+}

@@ -1,0 +1,153 @@
+//! The batched path's versions of spec §8, selectable by name (`--variant`, the scenario's
+//! `run.variant`): each is a preset of behaviours, and the §6 rules can still be overridden one
+//! by one afterwards.
+//!
+//! | version | catalog `label_created_at` | cursor-write failure | window | timing rule | D7 |
+//! |---|---|---|---|---|---|
+//! | `seed` | `COALESCE(lbl.created_at, '2000-01-01 00:00:00')` (B1) | logged, tick ok (B3) | uuid paging (B4) | every non-manual label (B6) | off |
+//! | `merged` (default) | `lbl.created_at` | logged, tick ok (B3) | uuid paging (B4) | B6 | off |
+//! | `dedupe` | `lbl.created_at` | logged, tick ok (B3) | `uuid, id DESC`, one row per uuid; "full" after de-duplication (B5) | B6 | off |
+//! | `latest` | `lbl.created_at` | fails the tick | as dedupe, "full" before de-duplication | dynamic labels only | on |
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A version of the batched path (spec §8).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, clap::ValueEnum, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Variant {
+    /// The first draft: B1, B3, B4.
+    Seed,
+    /// The catalog selects `lbl.created_at` itself: B3, B4.
+    #[default]
+    Merged,
+    /// Window ordered `uuid, id DESC`, de-duplicated by uuid: B3, B5.
+    Dedupe,
+    /// Every fix: none of B1–B6.
+    Latest,
+}
+
+impl Variant {
+    pub const ALL: [Variant; 4] = [
+        Variant::Seed,
+        Variant::Merged,
+        Variant::Dedupe,
+        Variant::Latest,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::Seed => "seed",
+            Variant::Merged => "merged",
+            Variant::Dedupe => "dedupe",
+            Variant::Latest => "latest",
+        }
+    }
+
+    /// B1: the catalog's created_at goes through COALESCE and loses its declared type.
+    pub fn coalesced_created_at(self) -> bool {
+        self == Variant::Seed
+    }
+
+    /// B3: a failed cursor write is logged and the tick reports success.
+    pub fn swallows_cursor_write_errors(self) -> bool {
+        self != Variant::Latest
+    }
+
+    /// The window is ordered `uuid, id DESC` and keeps one row (the highest id) per uuid.
+    pub fn dedupes_window(self) -> bool {
+        matches!(self, Variant::Dedupe | Variant::Latest)
+    }
+
+    /// B5: "page full" is decided after de-duplication.
+    pub fn full_after_dedupe(self) -> bool {
+        self == Variant::Dedupe
+    }
+
+    /// B6 fixed: only dynamic labels (type 0) are timing-checked.
+    pub fn timing_dynamic_only(self) -> bool {
+        self == Variant::Latest
+    }
+
+    /// D7 preset: `host_mdm.enrolled = 1` required.
+    pub fn requires_enrolled(self) -> bool {
+        self == Variant::Latest
+    }
+
+    /// The bugs of spec §8 this version carries (B2 follows from B1; B6 from the timing rule).
+    pub fn carries(self) -> &'static [&'static str] {
+        match self {
+            Variant::Seed => &["B1", "B2", "B3", "B4", "B6"],
+            Variant::Merged => &["B3", "B4", "B6"],
+            Variant::Dedupe => &["B3", "B5", "B6"],
+            Variant::Latest => &[],
+        }
+    }
+
+    /// Applies the version's presets to a set of rules (D7, and the B6 fix).
+    pub fn preset(self, rules: &mut crate::domain::rules::Rules) {
+        if self.requires_enrolled() {
+            rules.d7_require_enrolled = true;
+        }
+        rules.b6_fixed = self.timing_dynamic_only();
+    }
+}
+
+impl fmt::Display for Variant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Variant {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Variant, String> {
+        Variant::ALL
+            .into_iter()
+            .find(|v| v.name() == s.trim())
+            .ok_or_else(|| format!("unknown variant {s:?} (known: seed, merged, dedupe, latest)"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_version_carries_its_bugs() {
+        assert!(Variant::Seed.coalesced_created_at());
+        assert!(!Variant::Merged.coalesced_created_at());
+        assert!(Variant::Dedupe.full_after_dedupe() && Variant::Dedupe.dedupes_window());
+        assert!(Variant::Latest.dedupes_window() && !Variant::Latest.full_after_dedupe());
+        assert!(!Variant::Latest.swallows_cursor_write_errors());
+        assert!(
+            Variant::ALL[..3]
+                .iter()
+                .all(|v| v.swallows_cursor_write_errors())
+        );
+        assert_eq!(Variant::default(), Variant::Merged);
+    }
+
+    #[test]
+    fn names_parse_and_unknown_ones_are_refused() {
+        for v in Variant::ALL {
+            assert_eq!(v.name().parse::<Variant>().unwrap(), v);
+        }
+        assert_eq!(
+            "newest".parse::<Variant>().unwrap_err(),
+            "unknown variant \"newest\" (known: seed, merged, dedupe, latest)"
+        );
+    }
+
+    #[test]
+    fn latest_presets_d7_and_the_b6_fix() {
+        let mut r = crate::domain::rules::Rules::default();
+        Variant::Latest.preset(&mut r);
+        assert!(r.d7_require_enrolled && r.b6_fixed);
+        let mut r = crate::domain::rules::Rules::default();
+        Variant::Dedupe.preset(&mut r);
+        assert!(!r.d7_require_enrolled && !r.b6_fixed);
+    }
+}

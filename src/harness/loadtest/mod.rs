@@ -1,0 +1,2426 @@
+//! The loadtest (issue 4): both paths tick in lockstep on a virtual clock, each on its own copy
+//! of one fleet; each tick = the reconciler → the downstream writer (spec §7), then the
+//! simulated world moves: devices acknowledge commands and a seeded churn stream, identical for
+//! both paths, changes the fleet. Every phase is timed into HdrHistograms per path × phase;
+//! convergence samples (`convergence`), the state comparison at each batched pass boundary, the
+//! cursor liveness monitor, injected faults, the concurrency mode and checkpoints for `--resume`
+//! hang off the same loop.
+//!
+//! What a phase covers: legacy `desired`/`install`/`remove` and batched `cursor_read` …
+//! `cursor_write` are the reconciler; `write` the downstream writer; `tick` = reconciler +
+//! writer, what Fleet's cron does every interval. `devices`, `churn` and `convergence_check` are
+//! the simulated world, timed to show the harness's own cost, never part of `tick`.
+
+use crate::analysis::convergence::{self, Sample, Scope, Semantics, Tracker};
+use crate::analysis::equivalence::{Classifier, OpSet};
+use crate::analysis::liveness::{Finding, Monitor};
+use crate::domain::clock::Clock;
+use crate::domain::eligibility::ELIGIBLE_HOST;
+use crate::domain::handlers;
+use crate::domain::model::{CurrentRow, Delta, Op, Profile};
+use crate::domain::rules::Rules;
+use crate::fleet::scenario::Scenario;
+use crate::harness::faults::{FaultPlan, FaultyCursor};
+use crate::paths::batched::{self, BatchedConfig, Outcome};
+use crate::paths::cursor::SqliteCursor;
+use crate::paths::device::{self, DeviceModel};
+use crate::paths::legacy::{self, LegacySql};
+use crate::support::histogram::Latency;
+use crate::{paths::writer, support::procstat, support::timefmt};
+use anyhow::Context;
+use md5::{Digest, Md5};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use rustc_hash::FxHashMap;
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+pub mod record;
+
+/// Which reconciler path a run drives.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum PathKind {
+    Legacy,
+    Batched,
+}
+
+impl PathKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            PathKind::Legacy => "legacy",
+            PathKind::Batched => "batched",
+        }
+    }
+}
+
+/// A checked loadtest configuration.
+#[derive(Debug, Clone)]
+pub struct LoadtestConfig {
+    pub scenario: Scenario,
+    pub paths: Vec<PathKind>,
+    pub ticks: u32,
+    pub legacy_sql: LegacySql,
+    pub batched: BatchedConfig,
+    /// Churn written by a concurrent task on WAL databases while ticks run.
+    pub concurrent_churn: bool,
+    /// Unrecorded ticks (reconciler, writer, devices; no churn) before the measured ones.
+    pub warmup_ticks: u32,
+    /// The batched cursor in Redis at this URL instead of the path's database (issue 6), at
+    /// this key.
+    pub cursor_url: Option<String>,
+    pub cursor_key: String,
+}
+
+/// One row of `ticks.csv`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TickRow {
+    #[serde(deserialize_with = "crate::analysis::names::static_str")]
+    pub path: crate::analysis::names::StaticName,
+    pub tick: u32,
+    pub virtual_time_s: u64,
+    pub cursor_before: String,
+    pub cursor_after: String,
+    pub hosts: u64,
+    pub installs: u64,
+    pub removes: u64,
+    pub duration_us: u64,
+    #[serde(deserialize_with = "crate::analysis::names::static_str")]
+    pub outcome: crate::analysis::names::StaticName,
+    pub error: String,
+    /// Rows the tick's queries returned to the application.
+    pub rows_read: u64,
+    /// Concurrency mode: busy-handler retries during the tick (lock waits).
+    pub busy_retries: u64,
+}
+
+/// The result of one path's run.
+#[derive(Debug, Default, Clone)]
+pub struct PathRun {
+    pub ticks: Vec<TickRow>,
+    /// Histograms per phase (`tick`, `write`, `devices`, `churn` and the reconciler's), and
+    /// `convergence` in virtual time.
+    pub hist: BTreeMap<String, Latency>,
+    /// Convergence samples.
+    pub samples: Vec<Sample>,
+    /// CPU time of the reconciler and writer over every tick.
+    pub cpu: Duration,
+    /// Peak resident set during this path's ticks, KiB (None where /proc cannot tell).
+    pub peak_rss_kib: Option<u64>,
+    /// Exact wall time per phase, summed over ticks.
+    pub totals: BTreeMap<String, Duration>,
+    /// Batched: the liveness monitor's findings.
+    pub findings: Vec<Finding>,
+}
+
+/// Everything a loadtest measured.
+#[derive(Debug, Default)]
+pub struct LoadtestResult {
+    pub runs: Vec<(PathKind, PathRun)>,
+    pub equivalence: Vec<EqRow>,
+    /// Wall time spent comparing states (harness cost).
+    pub equivalence_time: Duration,
+    /// Churn events applied, per kind.
+    pub events: BTreeMap<&'static str, u64>,
+    /// Wall time of the warm-up ticks (not part of the run's figures).
+    pub warmup_time: Duration,
+    /// Wall time spent writing checkpoints (harness cost).
+    pub checkpoint_time: Duration,
+}
+
+/// One churn event; the same list is applied to every path. Events name rows of the base
+/// fleet; one whose row is gone by then (a deleted label or profile) does nothing.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// Toggle a label membership.
+    Flip { host: i64, label: i64 },
+    /// The host reports labels: `label_updated_at` := now.
+    Report { host: i64 },
+    /// New checksum (content edit).
+    Edit { profile: String },
+    /// Move a host to a team (None = no team).
+    Transfer { host: i64, team: Option<i64> },
+    /// A dynamic label created now, with members, attached to a profile as an exclude label.
+    NewLabel {
+        name: String,
+        profile: String,
+        members: Vec<i64>,
+    },
+    /// Delete a label: its profile rows go broken (`label_id` NULL, spec §1).
+    DeleteLabel { label: i64 },
+    /// A new label-less profile in a team (0 = no team).
+    AddProfile { uuid: String, team: i64 },
+    /// Delete a profile and its label rows.
+    DeleteProfile { profile: String },
+    /// `secrets_updated_at` := now.
+    Secrets { profile: String },
+    /// Toggle the host's MDM enrollments (`enabled` 1 ↔ 0).
+    ToggleEnrollment { host: i64 },
+    /// A new host row with an existing host's uuid (spec §6 D6).
+    Duplicate { host: i64 },
+}
+
+/// What churn can pick from: read once from the base fleet.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Universe {
+    pub host_ids: Vec<i64>,
+    pub label_ids: Vec<i64>,
+    pub profiles: Vec<String>,
+    pub teams: Vec<i64>,
+    pub eligible: u64,
+}
+
+impl Universe {
+    pub fn load(conn: &Connection) -> rusqlite::Result<Universe> {
+        let ids = |sql: &str| -> rusqlite::Result<Vec<i64>> {
+            conn.prepare(sql)?.query_map([], |r| r.get(0))?.collect()
+        };
+        Ok(Universe {
+            host_ids: ids("SELECT id FROM hosts ORDER BY id")?,
+            label_ids: ids("SELECT id FROM labels ORDER BY id")?,
+            profiles: conn
+                .prepare("SELECT profile_uuid FROM mdm_apple_configuration_profiles ORDER BY 1")?
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?,
+            teams: ids("SELECT id FROM teams ORDER BY id")?,
+            eligible: eligible_hosts(conn)?,
+        })
+    }
+}
+
+/// Eligible host rows (spec §2).
+pub fn eligible_hosts(conn: &Connection) -> rusqlite::Result<u64> {
+    conn.query_row(
+        &format!("SELECT count(*) FROM hosts h WHERE {ELIGIBLE_HOST}"),
+        [],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| n as u64)
+}
+
+/// How many events of a rate fall in one interval: the whole part, plus one more with the
+/// probability of the fraction (so the long-run mean is exact).
+fn count(rng: &mut ChaCha8Rng, per_min: f64, interval_s: u32) -> usize {
+    let x = per_min * interval_s as f64 / 60.0;
+    x.floor() as usize + usize::from(rng.random_bool(x.fract()))
+}
+
+/// The churn events after tick `tick`, from the seed alone (none once `churn_ticks` is over).
+pub fn events(s: &Scenario, u: &Universe, tick: u32) -> Vec<Event> {
+    let lt = &s.loadtest;
+    let mut out = Vec::new();
+    if u.host_ids.is_empty() || lt.churn_ticks.is_some_and(|n| tick >= n) {
+        return out;
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(s.run.seed);
+    rng.set_stream(1000 + tick as u64);
+    let pick = |rng: &mut ChaCha8Rng, v: &[i64]| v[rng.random_range(0..v.len())];
+    let pick_s = |rng: &mut ChaCha8Rng, v: &[String]| v[rng.random_range(0..v.len())].clone();
+    let n = |rng: &mut ChaCha8Rng, rate: f64| count(rng, rate, lt.interval_s);
+    if !u.label_ids.is_empty() {
+        for _ in 0..n(&mut rng, lt.membership_flips_per_min) {
+            out.push(Event::Flip {
+                host: pick(&mut rng, &u.host_ids),
+                label: pick(&mut rng, &u.label_ids),
+            });
+        }
+    }
+    for _ in 0..n(&mut rng, lt.label_reports_per_min) {
+        out.push(Event::Report {
+            host: pick(&mut rng, &u.host_ids),
+        });
+    }
+    if !u.profiles.is_empty() {
+        for _ in 0..n(&mut rng, lt.profile_edits_per_min) {
+            out.push(Event::Edit {
+                profile: pick_s(&mut rng, &u.profiles),
+            });
+        }
+    }
+    for _ in 0..n(&mut rng, lt.team_transfers_per_min) {
+        let host = pick(&mut rng, &u.host_ids);
+        let team = if u.teams.is_empty() || rng.random_bool(0.2) {
+            None
+        } else {
+            Some(pick(&mut rng, &u.teams))
+        };
+        out.push(Event::Transfer { host, team });
+    }
+    if !u.profiles.is_empty() {
+        for k in 0..n(&mut rng, lt.new_labels_per_min) {
+            let members = (0..(u.host_ids.len() / 50).clamp(1, 200))
+                .map(|_| pick(&mut rng, &u.host_ids))
+                .collect();
+            out.push(Event::NewLabel {
+                name: format!("reconsim churn label {tick}.{k}"),
+                profile: pick_s(&mut rng, &u.profiles),
+                members,
+            });
+        }
+    }
+    if !u.label_ids.is_empty() {
+        for _ in 0..n(&mut rng, lt.label_deletions_per_min) {
+            out.push(Event::DeleteLabel {
+                label: pick(&mut rng, &u.label_ids),
+            });
+        }
+    }
+    for _ in 0..n(&mut rng, lt.profile_adds_per_min) {
+        let bytes: [u8; 16] = rng.random();
+        let id = uuid::Builder::from_random_bytes(bytes)
+            .into_uuid()
+            .simple()
+            .to_string();
+        let team = if u.teams.is_empty() || rng.random_bool(0.3) {
+            0
+        } else {
+            pick(&mut rng, &u.teams)
+        };
+        out.push(Event::AddProfile {
+            uuid: format!("a{}", &id[1..]),
+            team,
+        });
+    }
+    if !u.profiles.is_empty() {
+        for _ in 0..n(&mut rng, lt.profile_deletions_per_min) {
+            out.push(Event::DeleteProfile {
+                profile: pick_s(&mut rng, &u.profiles),
+            });
+        }
+        for _ in 0..n(&mut rng, lt.secrets_updates_per_min) {
+            out.push(Event::Secrets {
+                profile: pick_s(&mut rng, &u.profiles),
+            });
+        }
+    }
+    for _ in 0..n(&mut rng, lt.enrollment_toggles_per_min) {
+        out.push(Event::ToggleEnrollment {
+            host: pick(&mut rng, &u.host_ids),
+        });
+    }
+    for _ in 0..n(&mut rng, lt.duplicate_hosts_per_min) {
+        out.push(Event::Duplicate {
+            host: pick(&mut rng, &u.host_ids),
+        });
+    }
+    out
+}
+
+/// The kind of an event, for counts.
+pub fn event_kind(e: &Event) -> &'static str {
+    match e {
+        Event::Flip { .. } => "membership_flip",
+        Event::Report { .. } => "label_report",
+        Event::Edit { .. } => "profile_edit",
+        Event::Transfer { .. } => "team_transfer",
+        Event::NewLabel { .. } => "new_label",
+        Event::DeleteLabel { .. } => "label_deletion",
+        Event::AddProfile { .. } => "profile_add",
+        Event::DeleteProfile { .. } => "profile_deletion",
+        Event::Secrets { .. } => "secrets_update",
+        Event::ToggleEnrollment { .. } => "enrollment_toggle",
+        Event::Duplicate { .. } => "duplicate_host",
+    }
+}
+
+/// The (host, profile) pairs `events` can change, read before they are applied.
+pub fn scope_of(conn: &Connection, events: &[Event]) -> rusqlite::Result<Scope> {
+    let mut scope = Scope::default();
+    let host = |id: i64, scope: &mut Scope| -> rusqlite::Result<()> {
+        let uuid: Option<String> = conn
+            .prepare_cached("SELECT uuid FROM hosts WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?;
+        scope.hosts.extend(uuid);
+        Ok(())
+    };
+    for e in events {
+        match e {
+            Event::Flip { host: h, .. }
+            | Event::Report { host: h }
+            | Event::Transfer { host: h, .. }
+            | Event::ToggleEnrollment { host: h }
+            | Event::Duplicate { host: h } => host(*h, &mut scope)?,
+            Event::NewLabel { profile, .. }
+            | Event::Edit { profile }
+            | Event::DeleteProfile { profile }
+            | Event::Secrets { profile } => {
+                scope.profiles.insert(profile.clone());
+            }
+            Event::AddProfile { uuid, .. } => {
+                scope.profiles.insert(uuid.clone());
+            }
+            Event::DeleteLabel { label } => {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT apple_profile_uuid FROM mdm_configuration_profile_labels
+                     WHERE label_id = ?1 AND apple_profile_uuid IS NOT NULL",
+                )?;
+                for p in stmt.query_map([label], |r| r.get::<_, String>(0))? {
+                    scope.profiles.insert(p?);
+                }
+            }
+        }
+    }
+    Ok(scope)
+}
+
+/// Applies churn events in one write scope (`txn`) at virtual time `now_s` (seconds since the epoch).
+pub fn apply_events(
+    conn: &mut Connection,
+    events: &[Event],
+    now_s: i64,
+    tick: u32,
+) -> rusqlite::Result<()> {
+    let now = timefmt::timestamp(now_s);
+    // In the loadtest, a savepoint in the step's transaction: churn commits with the record
+    // of the tick that applied it, so a resumed run never applies it twice.
+    let tx = crate::store::txn::write_scope(conn)?;
+    for e in events {
+        match e {
+            Event::Flip { host, label } => {
+                let gone = tx.execute(
+                    "DELETE FROM label_membership WHERE host_id = ?1 AND label_id = ?2",
+                    params![host, label],
+                )?;
+                if gone == 0 {
+                    tx.execute(
+                        "INSERT INTO label_membership (host_id, label_id)
+                         SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM labels WHERE id = ?2)",
+                        params![host, label],
+                    )?;
+                }
+            }
+            Event::Report { host } => {
+                tx.execute(
+                    "UPDATE hosts SET label_updated_at = ?2 WHERE id = ?1",
+                    params![host, now],
+                )?;
+            }
+            Event::Edit { profile } => {
+                let sum: [u8; 16] = Md5::digest(format!("{profile}:{tick}").as_bytes()).into();
+                tx.execute(
+                    "UPDATE mdm_apple_configuration_profiles SET checksum = ?2 WHERE profile_uuid = ?1",
+                    params![profile, &sum[..]],
+                )?;
+            }
+            Event::Transfer { host, team } => {
+                tx.execute(
+                    "UPDATE hosts SET team_id = ?2 WHERE id = ?1",
+                    params![host, team],
+                )?;
+            }
+            Event::NewLabel {
+                name,
+                profile,
+                members,
+            } => {
+                let exists: bool = tx.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM mdm_apple_configuration_profiles
+                                    WHERE profile_uuid = ?1)",
+                    [profile],
+                    |r| r.get(0),
+                )?;
+                if !exists {
+                    continue;
+                }
+                tx.execute(
+                    "INSERT INTO labels (name, label_membership_type, created_at) VALUES (?1, 0, ?2)",
+                    params![name, now],
+                )?;
+                let id = tx.last_insert_rowid();
+                for h in members {
+                    tx.execute(
+                        "INSERT OR IGNORE INTO label_membership (host_id, label_id) VALUES (?1, ?2)",
+                        params![h, id],
+                    )?;
+                }
+                tx.execute(
+                    "INSERT INTO mdm_configuration_profile_labels
+                       (apple_profile_uuid, label_name, label_id, exclude, require_all)
+                     VALUES (?1, ?2, ?3, 1, 0)",
+                    params![profile, name, id],
+                )?;
+            }
+            Event::DeleteLabel { label } => {
+                // Fleet's ON DELETE SET NULL (spec §1), spelled out: the connection does not
+                // enforce foreign keys.
+                tx.execute(
+                    "UPDATE mdm_configuration_profile_labels SET label_id = NULL WHERE label_id = ?1",
+                    [label],
+                )?;
+                tx.execute("DELETE FROM label_membership WHERE label_id = ?1", [label])?;
+                tx.execute("DELETE FROM labels WHERE id = ?1", [label])?;
+            }
+            Event::AddProfile { uuid, team } => {
+                let sum: [u8; 16] = Md5::digest(uuid.as_bytes()).into();
+                tx.execute(
+                    "INSERT OR IGNORE INTO mdm_apple_configuration_profiles
+                       (profile_uuid, team_id, identifier, name, checksum, uploaded_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![
+                        uuid,
+                        team,
+                        format!("com.reconsim.churn.{uuid}"),
+                        format!("Churn profile {uuid}"),
+                        &sum[..],
+                        now
+                    ],
+                )?;
+            }
+            Event::DeleteProfile { profile } => {
+                tx.execute(
+                    "DELETE FROM mdm_configuration_profile_labels WHERE apple_profile_uuid = ?1",
+                    [profile],
+                )?;
+                tx.execute(
+                    "DELETE FROM mdm_apple_configuration_profiles WHERE profile_uuid = ?1",
+                    [profile],
+                )?;
+            }
+            Event::Secrets { profile } => {
+                tx.execute(
+                    "UPDATE mdm_apple_configuration_profiles SET secrets_updated_at = ?2
+                     WHERE profile_uuid = ?1",
+                    params![profile, timefmt::datetime6(now_s * 1_000_000)],
+                )?;
+            }
+            Event::ToggleEnrollment { host } => {
+                tx.execute(
+                    "UPDATE nano_enrollments SET enabled = 1 - enabled
+                     WHERE device_id = (SELECT uuid FROM hosts WHERE id = ?1)",
+                    [host],
+                )?;
+            }
+            Event::Duplicate { host } => {
+                tx.execute(
+                    "INSERT INTO hosts (uuid, hostname, platform, team_id, label_updated_at)
+                     SELECT uuid, hostname, platform, team_id, '2000-01-01 00:00:00'
+                     FROM hosts WHERE id = ?1",
+                    [host],
+                )?;
+            }
+        }
+    }
+    tx.commit()
+}
+
+/// Copies `base` into `dst` with the SQLite backup API (a byte-identical start for each path)
+/// and opens it for the run.
+pub fn copy_fleet(base: &Path, dst: &Path) -> rusqlite::Result<Connection> {
+    let src = Connection::open_with_flags(base, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    src.backup(
+        rusqlite::MAIN_DB,
+        dst,
+        None::<fn(rusqlite::backup::Progress)>,
+    )?;
+    open_path_db(dst)
+}
+
+/// Opens a path's database for the run (also when resuming one).
+pub fn open_path_db(dst: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(dst)?;
+    // A simulation's scratch copy: no fsyncs; the same cache and mapping for both paths.
+    conn.execute_batch(
+        "PRAGMA synchronous = OFF; PRAGMA temp_store = MEMORY;
+         PRAGMA cache_size = -262144; PRAGMA mmap_size = 4294967296;",
+    )?;
+    Ok(conn)
+}
+
+fn record(run: &mut PathRun, phase: &str, d: Duration) {
+    run.hist.entry(phase.to_string()).or_default().record(d);
+    *run.totals.entry(phase.to_string()).or_default() += d;
+}
+
+/// Device answers of warm-up tick w use tick number `WARMUP_TICK_BASE + w`, apart from the
+/// measured ticks'.
+const WARMUP_TICK_BASE: u64 = 1 << 32;
+
+/// One path's moving parts during a run.
+struct PathState {
+    kind: PathKind,
+    conn: Connection,
+    db: PathBuf,
+    run: PathRun,
+    tracker: Tracker,
+    model: DeviceModel,
+    /// Batched: tick of each host uuid's last visit, and the host ids of the current pass.
+    last_visit: FxHashMap<String, u32>,
+    pass_visited: HashSet<i64>,
+    pass_start: u32,
+    /// Batched: a pass that ended in part A of this tick, to compare before part B.
+    boundary: Option<(u32, Vec<i64>)>,
+    /// Steps committed (`record`).
+    pos: u64,
+    /// Batched: the cursor (carried in the record; see `record`), unless it is in Redis.
+    cursor: crate::paths::cursor::MemoryCursor,
+    /// Concurrency mode: the churn task's connection (lent to the task during a tick).
+    churn: Option<Connection>,
+    /// Concurrency mode: busy-handler counters of `conn`.
+    busy: Option<BusyCounter>,
+    /// The scenario's injected faults.
+    faults: FaultPlan,
+    /// Batched: the cursor liveness monitor.
+    monitor: Option<Monitor>,
+    /// The reconciler reads from this MySQL mirror of `conn` (issue 6).
+    mirror: Option<crate::backends::mirror::Mirror>,
+    /// Batched: the cursor in Redis (issue 6).
+    redis: Option<crate::backends::rediscursor::RedisCursor>,
+}
+
+/// Counts the busy handler's retries and the time it slept on one connection: the lock waits
+/// of the concurrency mode. The handler sleeps 1 ms a retry and gives up after 30 s.
+#[derive(Debug, Clone, Default)]
+pub struct BusyCounter {
+    retries: Arc<AtomicU64>,
+    waited_us: Arc<AtomicU64>,
+}
+
+impl BusyCounter {
+    pub fn install(conn: &mut Connection) -> rusqlite::Result<BusyCounter> {
+        let c = BusyCounter::default();
+        let (retries, waited) = (c.retries.clone(), c.waited_us.clone());
+        conn.busy_handler(Some(move |count: i32| {
+            let t = std::time::Instant::now();
+            std::thread::sleep(Duration::from_millis(1));
+            retries.fetch_add(1, Ordering::Relaxed);
+            waited.fetch_add(t.elapsed().as_micros() as u64, Ordering::Relaxed);
+            count < 30_000
+        }))?;
+        Ok(c)
+    }
+
+    /// (retries, µs waited) so far.
+    pub fn read(&self) -> (u64, u64) {
+        (
+            self.retries.load(Ordering::Relaxed),
+            self.waited_us.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// The runtime of the concurrency mode's churn task (built once).
+fn runtime() -> anyhow::Result<&'static tokio::runtime::Runtime> {
+    static RT: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    if let Some(rt) = RT.get() {
+        return Ok(rt);
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .max_blocking_threads(2)
+        .build()
+        .context("starting the churn task's runtime")?;
+    Ok(RT.get_or_init(|| rt))
+}
+
+/// One round of churn on `conn`: the events' scope, its desired state before and after.
+fn churn_step(
+    conn: &mut Connection,
+    evs: &[Event],
+    sem: &Semantics,
+    at_s: i64,
+    tick: u32,
+) -> anyhow::Result<(Scope, convergence::Desired, convergence::Desired)> {
+    let scope = scope_of(conn, evs)?;
+    let before = convergence::evaluate(conn, &scope, sem)?;
+    apply_events(conn, evs, at_s, tick)?;
+    let after = convergence::evaluate(conn, &scope, sem)?;
+    Ok((scope, before, after))
+}
+
+/// Marks the scope's hosts and profiles as touched at `tick`.
+fn touch(
+    scope: &Scope,
+    tick: u32,
+    hosts: &mut FxHashMap<String, u32>,
+    profiles: &mut FxHashMap<String, u32>,
+) {
+    for h in &scope.hosts {
+        hosts.insert(h.clone(), tick);
+    }
+    for p in &scope.profiles {
+        profiles.insert(p.clone(), tick);
+    }
+}
+
+/// The paths' databases: (path, open connection, file).
+pub type PathDbs = Vec<(PathKind, Connection, PathBuf)>;
+
+/// Virtual start time: the scenario's `run.now`.
+fn start_s(s: &Scenario) -> i64 {
+    timefmt::parse_timestamp(&s.run.now).unwrap_or(0)
+}
+
+/// Runs every path in lockstep, tick by tick (each path on its own database), so that their
+/// states can be compared at the batched path's pass boundaries. Each path database carries its
+/// record of the run (`record`): a new run starts from fresh records, a resumed one from the
+/// records the killed run committed, and both end with identical results. `on_event` sees each
+/// tick row and each warm-up tick (an error from it stops the run).
+pub fn run(
+    dbs: PathDbs,
+    cfg: &LoadtestConfig,
+    universe: &Universe,
+    clock: &dyn Clock,
+    on_event: impl FnMut(RunEvent<'_>) -> anyhow::Result<()>,
+) -> anyhow::Result<LoadtestResult> {
+    run_on(dbs, Vec::new(), cfg, universe, clock, on_event)
+}
+
+/// A path's moving parts from its database's record.
+fn path_state(
+    kind: PathKind,
+    conn: Connection,
+    db: PathBuf,
+    cfg: &LoadtestConfig,
+    mirror: Option<crate::backends::mirror::Mirror>,
+) -> anyhow::Result<(PathState, record::Shared)> {
+    let s = &cfg.scenario;
+    let file = db.display().to_string();
+    let (_, rec) = record::load(&conn, &file)?;
+    if rec.path != kind {
+        anyhow::bail!("{file}: holds the record of the {} path", rec.path.name());
+    }
+    let sem = match kind {
+        PathKind::Legacy => Semantics::legacy(cfg.batched.rules),
+        PathKind::Batched => Semantics::batched(cfg.batched.rules),
+    };
+    let mut monitor = (kind == PathKind::Batched).then(|| {
+        Monitor::new(
+            cfg.batched.batch_size,
+            cfg.batched.rules,
+            cfg.batched.variant,
+            3,
+        )
+    });
+    if let (Some(m), Some(saved)) = (monitor.as_mut(), rec.monitor.clone()) {
+        m.restore(saved);
+    }
+    let st = PathState {
+        kind,
+        run: rec
+            .run()
+            .map_err(|e| anyhow::anyhow!("{file}: run record: {e}"))?,
+        tracker: Tracker::restore(sem, rec.open.clone(), rec.closed.clone()),
+        conn,
+        db,
+        // Devices are the same for both paths (see `device`).
+        model: DeviceModel {
+            seed: s.run.seed,
+            ack_per_tick: s.loadtest.ack_per_tick,
+            verify_per_tick: s.loadtest.verify_per_tick,
+            failure_rate: s.loadtest.failure_rate,
+        },
+        last_visit: rec.last_visit.iter().cloned().collect(),
+        pass_visited: rec.pass_visited.iter().copied().collect(),
+        pass_start: rec.pass_start,
+        boundary: rec.boundary.clone(),
+        pos: rec.pos,
+        cursor: crate::paths::cursor::MemoryCursor {
+            value: rec.cursor.clone(),
+            writes: 0,
+        },
+        churn: None,
+        busy: None,
+        faults: FaultPlan::new(s.run.seed, s.faults.clone()),
+        monitor,
+        mirror,
+        redis: None,
+    };
+    Ok((st, rec.shared))
+}
+
+/// What the loop shares between paths, in memory.
+#[derive(Default)]
+struct SharedState {
+    pos: u64,
+    touched_hosts: FxHashMap<String, u32>,
+    touched_profiles: FxHashMap<String, u32>,
+}
+
+/// `run` with each path's reconciler reading from a MySQL mirror of its database (issue 6;
+/// see `crate::backends::mirror`), one entry per path in `dbs`' order (missing = SQLite).
+pub fn run_on(
+    dbs: PathDbs,
+    mirrors: Vec<Option<crate::backends::mirror::Mirror>>,
+    cfg: &LoadtestConfig,
+    universe: &Universe,
+    clock: &dyn Clock,
+    mut on_event: impl FnMut(RunEvent<'_>) -> anyhow::Result<()>,
+) -> anyhow::Result<LoadtestResult> {
+    let s = &cfg.scenario;
+    if cfg.concurrent_churn && mirrors.iter().any(Option::is_some) {
+        anyhow::bail!(
+            "--concurrent-churn runs on SQLite only: the churn task's connection is not \
+             replicated to the server"
+        );
+    }
+    let atomic = !cfg.concurrent_churn;
+    let mut mirrors = mirrors.into_iter();
+    let interval = s.loadtest.interval_s as u64;
+    let start = start_s(s);
+    let steps = record::Steps {
+        warmup: cfg.warmup_ticks,
+        ticks: cfg.ticks,
+    };
+    let mut states = Vec::new();
+    let mut result = LoadtestResult::default();
+    let mut shared = SharedState::default();
+    for (kind, conn, db) in dbs {
+        let (st, sh) = path_state(kind, conn, db, cfg, mirrors.next().flatten())?;
+        // The most advanced record's shared part is the run's (see `record`).
+        if states.is_empty() || sh.pos > shared.pos {
+            shared.pos = sh.pos;
+            shared.touched_hosts = sh.touched_hosts.into_iter().collect();
+            shared.touched_profiles = sh.touched_profiles.into_iter().collect();
+            result.equivalence = sh.equivalence;
+            result.equivalence_time = Duration::from_micros(sh.equivalence_time_us);
+            result.checkpoint_time = Duration::from_micros(sh.checkpoint_time_us);
+            result.events.clear();
+            for (k, v) in sh.events {
+                let kind = EVENT_KINDS
+                    .iter()
+                    .copied()
+                    .find(|x| *x == k)
+                    .ok_or_else(|| anyhow::anyhow!("run record: unknown event kind {k:?}"))?;
+                result.events.insert(kind, v);
+            }
+        }
+        states.push(st);
+    }
+    let lead = states.iter().map(|st| st.pos).max().unwrap_or(0);
+    if let Some(st) = states.iter().find(|st| st.pos + 1 < lead) {
+        anyhow::bail!(
+            "{}: its record is {} steps behind the other path's (a path database from another run?)",
+            st.db.display(),
+            lead - st.pos
+        );
+    }
+    if lead > 0 && !atomic {
+        anyhow::bail!("a --concurrent-churn run cannot be resumed");
+    }
+    // The cursor in Redis: set to the value the path's record holds ("" for a new run), so a
+    // resumed run continues the chain the killed run committed.
+    if let Some(url) = &cfg.cursor_url {
+        for st in states.iter_mut().filter(|st| st.kind == PathKind::Batched) {
+            let mut c = crate::backends::rediscursor::RedisCursor::connect(url, &cfg.cursor_key)?;
+            crate::paths::cursor::CursorStore::write(&mut c, &st.cursor.value)?;
+            st.redis = Some(c);
+        }
+    }
+    // Injected lock waits are counted like the concurrency mode's.
+    if !cfg.concurrent_churn && s.faults.busy_write_ms > 0 {
+        for st in states.iter_mut() {
+            st.busy = Some(BusyCounter::install(&mut st.conn)?);
+        }
+    }
+    // Concurrency mode: each path's database in WAL mode, a second connection for the churn
+    // task, and busy-wait counters on both.
+    if cfg.concurrent_churn {
+        for st in states.iter_mut() {
+            st.conn
+                .pragma_update(None, "journal_mode", "WAL")
+                .context("switching to WAL")?;
+            st.busy = Some(BusyCounter::install(&mut st.conn)?);
+            let mut churn = Connection::open(&st.db)
+                .with_context(|| format!("opening {} for the churn task", st.db.display()))?;
+            churn.execute_batch("PRAGMA synchronous = OFF; PRAGMA temp_store = MEMORY;")?;
+            BusyCounter::install(&mut churn)?;
+            st.churn = Some(churn);
+        }
+    }
+    // Warm-up: ticks with devices but no churn and nothing recorded, so that the measured
+    // ticks start from a converged state instead of the generated one. No monitor and no
+    // faults during the warm-up: they start with the measured ticks.
+    let tw = clock.now();
+    for w in 0..cfg.warmup_ticks {
+        for st in states.iter_mut().filter(|st| st.pos < steps.warmup(w)) {
+            let monitor = st.monitor.take();
+            let faults = std::mem::take(&mut st.faults);
+            let (_, report, _) = reconcile_tick(st, cfg, clock, 0, atomic)?;
+            st.monitor = monitor;
+            st.faults = faults;
+            if let Some(r) = report {
+                st.pass_visited.extend(r.visited.iter().copied());
+                visit_uuids(&st.conn, &r.visited, 0, &mut st.last_visit)?;
+                if r.pass_complete {
+                    st.pass_visited.clear();
+                }
+            }
+            if atomic {
+                record::ensure_txn(&st.conn)?;
+            }
+            device::acknowledge(&mut st.conn, &st.model, WARMUP_TICK_BASE + w as u64)?;
+            commit(st, steps.warmup(w), &shared, &mut result, clock)?;
+            on_event(RunEvent::Warmup(st.kind, w))?;
+        }
+    }
+    result.warmup_time = clock.since(tw);
+    let mut pending: Option<(Vec<Event>, u32, u64)> = None;
+    for tick in 0..cfg.ticks {
+        if states.iter().all(|st| st.pos >= steps.part_c(tick)) {
+            continue;
+        }
+        let churn_now = pending.take();
+        if let Some((evs, _, _)) = &churn_now {
+            for e in evs {
+                *result.events.entry(event_kind(e)).or_default() += 1;
+            }
+        }
+        // Part A: reconciler and writer, the tick Fleet's cron runs.
+        for st in states.iter_mut().filter(|st| st.pos < steps.part_a(tick)) {
+            if tick == 0 && cfg.warmup_ticks > 0 {
+                // The warm-up's figures are not the run's.
+                st.run = PathRun::default();
+            }
+            on_event(RunEvent::TickStart(st.kind, tick))?;
+            let timed = part_a(
+                st,
+                cfg,
+                clock,
+                tick,
+                churn_now.as_ref(),
+                &mut shared,
+                atomic,
+            )?;
+            commit_tick(
+                st,
+                steps.part_a(tick),
+                timed,
+                &shared,
+                &mut result,
+                clock,
+                atomic,
+            )?;
+            on_event(RunEvent::Tick(
+                st.run.ticks.last().expect("part A records its tick"),
+            ))?;
+        }
+        // Part B: the devices answer; convergence is checked.
+        for st in states.iter_mut().filter(|st| st.pos < steps.part_b(tick)) {
+            part_b(st, cfg, clock, tick, atomic)?;
+            commit(st, steps.part_b(tick), &shared, &mut result, clock)?;
+        }
+        let now_s = (tick as u64 + 1) * interval;
+        // The state comparison at a batched pass boundary, unless a path already committed
+        // part C of this tick (its record holds the comparison's rows).
+        let boundary = states.iter().find_map(|st| st.boundary.clone());
+        if let Some((pass_start, visited)) = boundary
+            && states.len() == 2
+            && shared.pos < steps.part_c(tick)
+        {
+            let (l, b) = (&states[0], &states[1]);
+            let visited: HashSet<i64> = visited.into_iter().collect();
+            let tq = clock.now();
+            let rows = compare_states(
+                &b.conn,
+                &l.db,
+                cfg,
+                &visited,
+                &History {
+                    tick,
+                    pass_start,
+                    last_visit: &b.last_visit,
+                    touched_hosts: &shared.touched_hosts,
+                    touched_profiles: &shared.touched_profiles,
+                },
+            )
+            .context("comparing the two paths' states at a pass boundary")?;
+            result.equivalence.extend(rows.into_iter().map(|mut r| {
+                r.pass_start_tick = pass_start;
+                r.tick = tick;
+                r.virtual_time_s = now_s;
+                r
+            }));
+            result.equivalence_time += clock.since(tq);
+            crate::support::crashpoint::here("states compared");
+        }
+        // Part C: churn (in the concurrency mode, applied by the churn task during the next
+        // tick instead).
+        let evs = events(s, universe, tick);
+        if cfg.concurrent_churn {
+            pending = (!evs.is_empty()).then_some((evs.clone(), tick, now_s));
+        } else if shared.pos < steps.part_c(tick) {
+            for e in &evs {
+                *result.events.entry(event_kind(e)).or_default() += 1;
+            }
+        }
+        shared.pos = shared.pos.max(steps.part_c(tick));
+        for st in states.iter_mut().filter(|st| st.pos < steps.part_c(tick)) {
+            st.boundary = None;
+            if !cfg.concurrent_churn && !evs.is_empty() {
+                record::ensure_txn(&st.conn)?;
+                let tc = clock.now();
+                let sem = st.tracker.sem;
+                let (scope, before, after) =
+                    churn_step(&mut st.conn, &evs, &sem, start + now_s as i64, tick)?;
+                st.tracker
+                    .record_changes(&st.conn, &before, &after, tick, now_s)?;
+                record(&mut st.run, "churn", clock.since(tc));
+                touch(
+                    &scope,
+                    tick,
+                    &mut shared.touched_hosts,
+                    &mut shared.touched_profiles,
+                );
+            }
+            commit(st, steps.part_c(tick), &shared, &mut result, clock)?;
+        }
+    }
+    for st in states {
+        let mut run = st.run;
+        run.samples = st.tracker.samples();
+        run.findings = st.monitor.map(|m| m.findings).unwrap_or_default();
+        result.runs.push((st.kind, run));
+    }
+    Ok(result)
+}
+
+/// Part A of a measured tick for one path (see `record`): reconciler and writer, with the
+/// concurrency mode's churn task running meanwhile.
+fn part_a(
+    st: &mut PathState,
+    cfg: &LoadtestConfig,
+    clock: &dyn Clock,
+    tick: u32,
+    churn_now: Option<&(Vec<Event>, u32, u64)>,
+    shared: &mut SharedState,
+    atomic: bool,
+) -> anyhow::Result<Timed> {
+    let start = start_s(&cfg.scenario);
+    let can_reset_rss = procstat::reset_peak_rss();
+    // Concurrency mode: the churn task writes the previous interval's events while this tick
+    // runs (spec-free choice: Fleet's own writers never pause for its cron).
+    let task = match (churn_now, st.churn.take()) {
+        (Some((evs, etick, enow)), Some(mut conn)) => {
+            let (evs, sem, etick, enow) = (evs.clone(), st.tracker.sem, *etick, *enow);
+            let at = start + enow as i64;
+            Some(runtime()?.spawn_blocking(move || {
+                let t = std::time::Instant::now();
+                let r = churn_step(&mut conn, &evs, &sem, at, etick);
+                (conn, r, t.elapsed(), etick, enow)
+            }))
+        }
+        (_, conn) => {
+            st.churn = conn;
+            None
+        }
+    };
+    let busy0 = st.busy.as_ref().map(BusyCounter::read);
+    let cpu0 = procstat::thread_cpu();
+    let (mut row, report, timed) = reconcile_tick(st, cfg, clock, tick, atomic)?;
+    crate::support::crashpoint::here("reconciler and writer done, step open");
+    if let (Some(c), Some((r0, w0))) = (&st.busy, busy0) {
+        let (r1, w1) = c.read();
+        row.busy_retries = r1 - r0;
+        if w1 > w0 {
+            // Ticks that waited for the lock, and how long.
+            record(&mut st.run, "busy_wait", Duration::from_micros(w1 - w0));
+        }
+    }
+    if let Some(task) = task {
+        let (conn, r, took, etick, enow) = runtime()?
+            .block_on(task)
+            .map_err(|e| anyhow::anyhow!("the churn task failed: {e}"))?;
+        st.churn = Some(conn);
+        let (scope, before, after) = r.context("concurrent churn")?;
+        record(&mut st.run, "churn", took);
+        st.tracker
+            .record_changes(&st.conn, &before, &after, etick, enow)?;
+        // Written while tick `tick` ran: that tick may or may not have seen it.
+        touch(
+            &scope,
+            tick,
+            &mut shared.touched_hosts,
+            &mut shared.touched_profiles,
+        );
+    }
+    if let (Some(a), Some(b)) = (cpu0, procstat::thread_cpu()) {
+        st.run.cpu += b.saturating_sub(a);
+    }
+    if can_reset_rss {
+        st.run.peak_rss_kib = st.run.peak_rss_kib.max(procstat::peak_rss_kib());
+    }
+    if let Some(r) = report {
+        for &id in &r.visited {
+            st.pass_visited.insert(id);
+        }
+        if r.outcome == Outcome::Ok || r.outcome == Outcome::Empty {
+            visit_uuids(&st.conn, &r.visited, tick, &mut st.last_visit)?;
+        }
+        if r.pass_complete {
+            let mut visited: Vec<i64> = std::mem::take(&mut st.pass_visited).into_iter().collect();
+            visited.sort_unstable();
+            st.boundary = Some((st.pass_start, visited));
+            st.pass_start = tick + 1;
+        }
+    }
+    st.run.ticks.push(row);
+    Ok(timed)
+}
+
+/// Part B of a measured tick for one path: devices answer, then the convergence check.
+fn part_b(
+    st: &mut PathState,
+    cfg: &LoadtestConfig,
+    clock: &dyn Clock,
+    tick: u32,
+    atomic: bool,
+) -> anyhow::Result<()> {
+    let now_s = (tick as u64 + 1) * cfg.scenario.loadtest.interval_s as u64;
+    if atomic {
+        record::ensure_txn(&st.conn)?;
+    }
+    let td = clock.now();
+    device::acknowledge(&mut st.conn, &st.model, tick as u64)?;
+    record(&mut st.run, "devices", clock.since(td));
+    let tc = clock.now();
+    for l in st.tracker.check(&st.conn, now_s)? {
+        record(&mut st.run, "convergence", Duration::from_secs(l));
+    }
+    record(&mut st.run, "convergence_check", clock.since(tc));
+    Ok(())
+}
+
+/// Stores the path's record at step `pos` and commits the step (see `record`).
+fn commit(
+    st: &mut PathState,
+    pos: u64,
+    shared: &SharedState,
+    result: &mut LoadtestResult,
+    clock: &dyn Clock,
+) -> anyhow::Result<()> {
+    let rec = path_record(st, pos, &st.run, shared, result);
+    commit_record(st, rec, result, clock).map(|_| ())
+}
+
+/// Commits part A (reconciler and writer) with the record. The step's COMMIT carries the
+/// writer's rows, so its time belongs to the tick, as the writer's own commit always did: the
+/// record holds the tick as measured up to the commit (what a resume after a kill right after
+/// it keeps: timings only), the run in memory the tick with its commit.
+fn commit_tick(
+    st: &mut PathState,
+    pos: u64,
+    timed: Timed,
+    shared: &SharedState,
+    result: &mut LoadtestResult,
+    clock: &dyn Clock,
+    atomic: bool,
+) -> anyhow::Result<()> {
+    let mut provisional = st.run.clone();
+    record(&mut provisional, "write", timed.write);
+    record(&mut provisional, "tick", timed.tick);
+    let rec = path_record(st, pos, &provisional, shared, result);
+    let commit = commit_record(st, rec, result, clock)?;
+    // Without steps (the concurrency mode) the writer committed its own transaction.
+    let extra = if atomic { commit } else { Duration::ZERO };
+    record(&mut st.run, "write", timed.write + extra);
+    record(&mut st.run, "tick", timed.tick + extra);
+    if let Some(row) = st.run.ticks.last_mut() {
+        row.duration_us = (timed.tick + extra).as_micros() as u64;
+    }
+    Ok(())
+}
+
+/// The path's record at step `pos`, with the measurements of `run`.
+fn path_record(
+    st: &PathState,
+    pos: u64,
+    run: &PathRun,
+    shared: &SharedState,
+    result: &LoadtestResult,
+) -> record::PathRecord {
+    let sorted = |m: &FxHashMap<String, u32>| -> Vec<(String, u32)> {
+        let mut v: Vec<(String, u32)> = m.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        v.sort();
+        v
+    };
+    let (open, closed) = st.tracker.parts();
+    let mut pass_visited: Vec<i64> = st.pass_visited.iter().copied().collect();
+    pass_visited.sort_unstable();
+    let mut rec = record::PathRecord::fresh(st.kind);
+    rec.pos = pos;
+    rec.set_run(run);
+    rec.open = open;
+    rec.closed = closed;
+    rec.last_visit = sorted(&st.last_visit);
+    rec.pass_visited = pass_visited;
+    rec.pass_start = st.pass_start;
+    rec.boundary = st.boundary.clone();
+    rec.cursor = st.cursor.value.clone();
+    rec.monitor = st.monitor.clone();
+    rec.shared = record::Shared {
+        pos: shared.pos,
+        equivalence: result.equivalence.clone(),
+        events: result
+            .events
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect(),
+        touched_hosts: sorted(&shared.touched_hosts),
+        touched_profiles: sorted(&shared.touched_profiles),
+        equivalence_time_us: result.equivalence_time.as_micros() as u64,
+        checkpoint_time_us: result.checkpoint_time.as_micros() as u64,
+    };
+    rec
+}
+
+/// Stores `rec` in the step's transaction and commits it; returns how long the COMMIT took
+/// (the step's writes reaching the file). Storing the record is harness time (`checkpoint`).
+fn commit_record(
+    st: &mut PathState,
+    rec: record::PathRecord,
+    result: &mut LoadtestResult,
+    clock: &dyn Clock,
+) -> anyhow::Result<Duration> {
+    let tk = clock.now();
+    let pos = rec.pos;
+    record::ensure_txn(&st.conn)?;
+    crate::support::crashpoint::here("step written, not yet committed");
+    record::store(&st.conn, &rec)?;
+    if st.kind == PathKind::Batched && st.redis.is_none() {
+        // The SQLite store's table shows the cursor the record holds.
+        crate::paths::cursor::CursorStore::write(
+            &mut SqliteCursor::new(&st.conn)?,
+            &st.cursor.value,
+        )?;
+    }
+    result.checkpoint_time += clock.since(tk);
+    let tc = clock.now();
+    st.conn
+        .execute_batch("COMMIT")
+        .with_context(|| format!("{}: committing step {pos}", st.db.display()))?;
+    let commit = clock.since(tc);
+    st.pos = pos;
+    crate::support::crashpoint::here("step committed");
+    Ok(commit)
+}
+
+/// A cursor store that remembers what the inner store holds after each successful read or
+/// write (for the record of a Redis cursor).
+struct Remember<'a> {
+    inner: &'a mut dyn crate::paths::cursor::CursorStore,
+    held: &'a mut String,
+}
+
+impl crate::paths::cursor::CursorStore for Remember<'_> {
+    fn read(&mut self) -> Result<String, crate::paths::cursor::CursorError> {
+        let v = self.inner.read()?;
+        self.held.clone_from(&v);
+        Ok(v)
+    }
+    fn write(&mut self, value: &str) -> Result<(), crate::paths::cursor::CursorError> {
+        self.inner.write(value)?;
+        *self.held = value.to_string();
+        Ok(())
+    }
+}
+
+/// A tick's writer and whole time, measured up to the step's commit.
+#[derive(Debug, Clone, Copy)]
+struct Timed {
+    write: Duration,
+    tick: Duration,
+}
+
+/// What `run` reports as it goes.
+pub enum RunEvent<'a> {
+    /// A tick (path, index) begins.
+    TickStart(PathKind, u32),
+    /// A tick of one path ended.
+    Tick(&'a TickRow),
+    /// A warm-up tick (path, index) ended.
+    Warmup(PathKind, u32),
+}
+
+/// The event kinds, as `event_kind` names them.
+pub const EVENT_KINDS: [&str; 11] = [
+    "membership_flip",
+    "label_report",
+    "profile_edit",
+    "team_transfer",
+    "new_label",
+    "label_deletion",
+    "profile_add",
+    "profile_deletion",
+    "secrets_update",
+    "enrollment_toggle",
+    "duplicate_host",
+];
+
+/// Records the tick at which each visited host uuid was last looked at.
+fn visit_uuids(
+    conn: &Connection,
+    ids: &[i64],
+    tick: u32,
+    last: &mut FxHashMap<String, u32>,
+) -> rusqlite::Result<()> {
+    let json = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
+    let mut stmt = conn
+        .prepare_cached("SELECT uuid FROM hosts WHERE id IN (SELECT value FROM json_each(?1))")?;
+    for u in stmt.query_map([json], |r| r.get::<_, String>(0))? {
+        last.insert(u?, tick);
+    }
+    Ok(())
+}
+
+/// One path's reconciler and writer for one tick (what Fleet's cron does each interval).
+/// Writes nothing to the path database before the writer; with `atomic`, the step's
+/// transaction begins right before the writer (`record`). The `write` and `tick` phases are
+/// recorded by the caller once the step has committed (`commit_tick`).
+fn reconcile_tick(
+    st: &mut PathState,
+    cfg: &LoadtestConfig,
+    clock: &dyn Clock,
+    tick: u32,
+    atomic: bool,
+) -> anyhow::Result<(TickRow, Option<batched::TickReport>, Timed)> {
+    let interval = cfg.scenario.loadtest.interval_s as u64;
+    let mut row = TickRow {
+        path: st.kind.name(),
+        tick,
+        virtual_time_s: tick as u64 * interval,
+        cursor_before: String::new(),
+        cursor_after: String::new(),
+        hosts: 0,
+        installs: 0,
+        removes: 0,
+        duration_us: 0,
+        outcome: "ok",
+        error: String::new(),
+        rows_read: 0,
+        busy_retries: 0,
+    };
+    let conn = &mut st.conn;
+    let run = &mut st.run;
+    let mut report = None;
+    // On a MySQL backend: the changes since the last tick go to the server first (harness).
+    if let Some(m) = st.mirror.as_mut() {
+        let tr = clock.now();
+        m.sync(conn)?;
+        record(run, "replicate", clock.since(tr));
+    }
+    let t0 = clock.now();
+    let deltas: Vec<Delta> = match st.kind {
+        PathKind::Legacy => {
+            let r = match &st.mirror {
+                Some(m) => {
+                    m.db.begin_snapshot()?;
+                    let r = m.db.legacy(cfg.legacy_sql, clock);
+                    m.db.commit()?;
+                    r
+                }
+                None => {
+                    conn.execute_batch("BEGIN")?;
+                    let r = legacy::run_with_clock(conn, cfg.legacy_sql, clock);
+                    conn.execute_batch("COMMIT")?;
+                    r
+                }
+            };
+            match r {
+                Ok(r) => {
+                    for (phase, d) in &r.timings {
+                        record(run, phase, *d);
+                    }
+                    row.rows_read = (r.installs.len() + r.removes.len()) as u64;
+                    let mut d = r.installs;
+                    d.sort();
+                    d.dedup();
+                    d.extend(r.removes);
+                    d
+                }
+                Err(e) => {
+                    row.outcome = "error";
+                    row.error = e.to_string();
+                    Vec::new()
+                }
+            }
+        }
+        PathKind::Batched => {
+            // A Redis cursor: what the store holds after each successful read or write goes
+            // into the record (`held`), so a resume can set the key back to it.
+            let mut held = st.cursor.value.clone();
+            let mut remembered;
+            let store: &mut dyn crate::paths::cursor::CursorStore = match st.redis.as_mut() {
+                Some(r) => {
+                    remembered = Remember {
+                        inner: r,
+                        held: &mut held,
+                    };
+                    &mut remembered
+                }
+                None => &mut st.cursor,
+            };
+            let plan = &st.faults;
+            let mut cursor = FaultyCursor {
+                inner: store,
+                plan,
+                tick,
+            };
+            let src: &dyn batched::Source = match &st.mirror {
+                Some(m) => &m.db,
+                None => conn,
+            };
+            let r = batched::tick_with_faults(src, &mut cursor, &cfg.batched, clock, &|phase| {
+                plan.phase_error(phase, tick)
+            });
+            for (phase, d) in &r.timings {
+                record(run, phase, *d);
+            }
+            row.cursor_before = r.cursor_before.clone();
+            row.cursor_after = r.cursor_after.clone();
+            row.hosts = r.visited.len() as u64;
+            row.rows_read = r.rows_read;
+            match &r.outcome {
+                Outcome::Ok => row.error = r.logged.clone().unwrap_or_default(),
+                Outcome::Empty => row.outcome = "empty",
+                Outcome::Error(e) => {
+                    row.outcome = "error";
+                    row.error = e.clone();
+                }
+            }
+            if st.redis.is_some() {
+                st.cursor.value = held;
+            }
+            if let Some(m) = st.monitor.as_mut() {
+                m.observe(conn, tick, &r)?;
+            }
+            let d = r.deltas.clone();
+            report = Some(r);
+            d
+        }
+    };
+    row.installs = deltas.iter().filter(|d| d.op == Op::Install).count() as u64;
+    row.removes = deltas.len() as u64 - row.installs;
+    let tw = clock.now();
+    // Command uuids from (seed, path, tick): reproducible, and the same after a resume.
+    let mut cmd_rng = ChaCha8Rng::seed_from_u64(cfg.scenario.run.seed);
+    cmd_rng.set_stream(500 + st.kind as u64 * 1_000_000_000 + tick as u64);
+    if let Some(e) = st.faults.phase_error("write", tick) {
+        // An injected writer failure: the tick's deltas are lost (the next tick recomputes).
+        row.outcome = "error";
+        row.error = format!("write: {e}");
+    } else {
+        // Injected SQLITE_BUSY: another connection holds the write lock meanwhile.
+        let blocker = match st.faults.busy_write(tick) {
+            Some(hold) => Some(FaultPlan::hold_write_lock(&st.db, hold)?),
+            None => None,
+        };
+        let begun = if atomic {
+            record::ensure_txn(conn)
+        } else {
+            Ok(())
+        };
+        let written = begun.and_then(|_| {
+            writer::apply(conn, &deltas, || {
+                let bytes: [u8; 16] = cmd_rng.random();
+                uuid::Builder::from_random_bytes(bytes)
+                    .into_uuid()
+                    .hyphenated()
+                    .to_string()
+            })
+        });
+        if let Some(b) = blocker {
+            let _ = b.join();
+        }
+        match written {
+            Ok(_) => {}
+            // The lock never came: a failed tick, as Fleet's cron would log one.
+            Err(rusqlite::Error::SqliteFailure(e, m))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy =>
+            {
+                row.outcome = "error";
+                row.error = format!("write: {}", m.unwrap_or_else(|| e.to_string()));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let write_time = clock.since(tw);
+    let tick_time = clock.since(t0);
+    row.duration_us = tick_time.as_micros() as u64;
+    if st.kind == PathKind::Legacy {
+        // Outside the timed tick: how many host rows the diff covered.
+        row.hosts = eligible_hosts(conn)?;
+    }
+    Ok((
+        row,
+        report,
+        Timed {
+            write: write_time,
+            tick: tick_time,
+        },
+    ))
+}
+
+/// One row of `equivalence.csv`: per pass boundary, the pairs of one class.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct EqRow {
+    pub pass_start_tick: u32,
+    pub tick: u32,
+    pub virtual_time_s: u64,
+    pub class: String,
+    pub pairs: u64,
+    pub sample_host_uuid: String,
+    pub sample_profile_uuid: String,
+    /// The sample pair's row on each path (operation, status, first 4 checksum bytes in hex;
+    /// empty where there is no row).
+    pub legacy: RowCells,
+    pub batched: RowCells,
+    /// Why, for the sample pair (the classifier's explanation when it ran; empty otherwise).
+    pub explanation: crate::analysis::equivalence::Explanation,
+}
+
+/// A `host_mdm_apple_profiles` row as `equivalence.csv` shows it, one value per cell.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RowCells {
+    pub op: String,
+    pub status: String,
+    pub checksum: String,
+}
+
+impl RowCells {
+    fn of(op: &Option<String>, status: &Option<String>, sum: &Option<Vec<u8>>) -> RowCells {
+        match sum {
+            None => RowCells::default(),
+            Some(c) => RowCells {
+                op: op.as_deref().unwrap_or("NULL").to_string(),
+                status: status.as_deref().unwrap_or("NULL").to_string(),
+                checksum: hex::encode(&c[..c.len().min(4)]),
+            },
+        }
+    }
+
+    /// `op/status/checksum`, or `-` without a row.
+    pub fn text(&self) -> String {
+        if self.op.is_empty() {
+            "-".into()
+        } else {
+            format!("{}/{}/{}", self.op, self.status, self.checksum)
+        }
+    }
+}
+
+/// What the state comparison knows of the run so far (virtual ticks).
+#[derive(Clone, Copy)]
+struct History<'a> {
+    /// The tick that ended the pass, and the first tick of that pass.
+    tick: u32,
+    pass_start: u32,
+    /// Per host uuid: the batched path's last visit.
+    last_visit: &'a FxHashMap<String, u32>,
+    /// Per host uuid / profile uuid: the last churn that touched it.
+    touched_hosts: &'a FxHashMap<String, u32>,
+    touched_profiles: &'a FxHashMap<String, u32>,
+}
+
+/// Compares the paths' `host_mdm_apple_profiles` at a batched pass boundary (spec §5 applied
+/// to state: command uuids, details and timestamps ignored) and classifies every differing pair:
+/// - `in_flight`: the rows differ in status only, one of them still waiting for the device (the
+///   paths sent the command at different ticks), or neither path would act on the pair now and
+///   a command is pending on one side; `device`: status only, both answered differently;
+/// - `history`: neither path would act on the pair now from either row, and no command is
+///   pending: the rows differ because the paths saw the fleet at different times (a host that
+///   changed team before the batched path reached it, under a profile with a broken label
+///   whose rows legacy never removes);
+/// - `lag`: the batched path would still act on the pair, and churn touched its host or
+///   profile after the batched path last visited the host (the price of paging, spec §6); or
+///   (concurrency mode) churn written during this very tick touched it;
+/// - a divergence class of `compare` (D1…D9 and combinations) for the pair's decisions;
+/// - `unexplained` otherwise.
+///
+/// The classification runs on the batched database (its facts equal legacy's: churn is the
+/// same); legacy just ran its whole diff, so its row is its decision.
+fn compare_states(
+    batched: &Connection,
+    legacy_db: &Path,
+    cfg: &LoadtestConfig,
+    visited: &HashSet<i64>,
+    history: &History<'_>,
+) -> anyhow::Result<Vec<EqRow>> {
+    let History {
+        tick: _,
+        pass_start,
+        last_visit,
+        touched_hosts,
+        touched_profiles,
+    } = *history;
+    batched.execute(
+        "ATTACH DATABASE ?1 AS legacy_state",
+        [legacy_db.display().to_string()],
+    )?;
+    let result = (|| -> anyhow::Result<Vec<EqRow>> {
+        let compared: i64 = batched.query_row(
+            "SELECT count(*) FROM (SELECT host_uuid, profile_uuid FROM main.host_mdm_apple_profiles
+              UNION SELECT host_uuid, profile_uuid FROM legacy_state.host_mdm_apple_profiles)",
+            [],
+            |r| r.get(0),
+        )?;
+        type Side = (Option<String>, Option<String>, Option<Vec<u8>>);
+        let mut stmt = batched.prepare(
+            "SELECT coalesce(b.host_uuid, l.host_uuid), coalesce(b.profile_uuid, l.profile_uuid),
+                    b.operation_type, b.status, b.checksum, l.operation_type, l.status, l.checksum
+             FROM main.host_mdm_apple_profiles b
+             FULL JOIN legacy_state.host_mdm_apple_profiles l
+               ON l.host_uuid = b.host_uuid AND l.profile_uuid = b.profile_uuid
+             WHERE b.host_uuid IS NULL OR l.host_uuid IS NULL
+                OR b.operation_type IS NOT l.operation_type OR b.status IS NOT l.status
+                OR b.checksum IS NOT l.checksum
+             ORDER BY 1, 2",
+        )?;
+        let diffs: Vec<(String, String, Side, Side)> = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    (r.get(2)?, r.get(3)?, r.get(4)?),
+                    (r.get(5)?, r.get(6)?, r.get(7)?),
+                ))
+            })?
+            .collect::<Result<_, _>>()?;
+        let profiles = batched::load_profiles(batched)?;
+        let by_uuid: FxHashMap<String, Profile> = profiles
+            .iter()
+            .map(|p| (p.uuid.clone(), p.clone()))
+            .collect();
+        let rules = cfg.batched.rules;
+        let mut classifier = Classifier::new(batched, rules, profiles, visited);
+        let mut classes: BTreeMap<String, EqRow> = BTreeMap::new();
+        let differing = diffs.len() as u64;
+        for (h, p, b, l) in diffs {
+            let batched_now = classifier.batched_now(&h, &p)?;
+            let mut explanation = crate::analysis::equivalence::Explanation::default();
+            let row_of = |side: &Side| -> Option<CurrentRow> {
+                side.2.as_ref().map(|sum| CurrentRow {
+                    host_uuid: Arc::from(h.as_str()),
+                    profile_uuid: Arc::from(p.as_str()),
+                    status: side.1.clone().map(std::borrow::Cow::Owned),
+                    operation_type: side.0.clone().map(std::borrow::Cow::Owned),
+                    checksum: sum.iter().copied().collect(),
+                    secrets_updated_at: None,
+                })
+            };
+            let (b_row, l_row) = (row_of(&b), row_of(&l));
+            // Lag: churn touched the host or profile after the batched path's last visit of
+            // the host (or it has not been visited since), and its next visit will act.
+            // Concurrency mode: churn written during this very tick may have been seen by
+            // neither, one or both paths.
+            let concurrent_lag = touched_hosts
+                .get(&h)
+                .max(touched_profiles.get(&p))
+                .is_some_and(|&t| t >= history.tick);
+            let lag = concurrent_lag
+                || !h.is_empty() && {
+                    let seen = last_visit.get(&h).copied();
+                    let touched = touched_hosts.get(&h).max(touched_profiles.get(&p)).copied();
+                    match (seen, touched) {
+                        (_, None) => false,
+                        (Some(v), Some(t)) if t < v => false,
+                        // Not visited in this pass since it changed (it became listed behind the
+                        // cursor): the pass never saw its state.
+                        (v, _) if v.is_none_or(|v| v < pass_start) => true,
+                        _ => !classifier.batched_on_next_visit(&h, &p)?.is_empty(),
+                    }
+                };
+            // Perspective L: from legacy's row, legacy (which just ran its whole diff) would do
+            // nothing; what would the batched path do?
+            let none = OpSet::new();
+            let batched_from_l = classifier.batched_ops_with_row(&h, &p, l_row.clone())?;
+            // Perspective B: from the batched row, what would legacy do? Its row says whether
+            // it wants the pair installed.
+            let mut legacy_from_b = OpSet::new();
+            // A profile with a broken label row keeps its rows on legacy (spec §3) whether or
+            // not it is desired: an install row there does not say legacy wants it, and legacy
+            // removes nothing of it.
+            let broken = by_uuid
+                .get(&p)
+                .is_some_and(|prof| prof.refs.iter().any(|r| r.broken()));
+            let legacy_wants = l.0.as_deref() == Some("install") && l.2.is_some();
+            if legacy_wants && !broken {
+                let legacy_rules = Rules {
+                    d4_skip: true,
+                    ..rules
+                };
+                if by_uuid.get(&p).is_some_and(|prof| {
+                    handlers::install_reason(prof, b_row.as_ref(), &legacy_rules).is_some()
+                }) {
+                    legacy_from_b.insert(Op::Install);
+                }
+            } else if !legacy_wants
+                && !broken
+                && b_row
+                    .as_ref()
+                    .is_some_and(|r| !handlers::remove_in_flight(r))
+            {
+                legacy_from_b.insert(Op::Remove);
+            }
+            let pending =
+                |x: &Option<String>| matches!(x.as_deref(), Some("pending" | "verifying") | None);
+            let class = if lag {
+                "lag".to_string()
+            } else if b.0 == l.0 && b.2 == l.2 {
+                // The same operation and checksum: only the device's answer differs.
+                if pending(&b.1) || pending(&l.1) {
+                    "in_flight"
+                } else {
+                    "device"
+                }
+                .to_string()
+            } else if batched_from_l.is_empty() && legacy_from_b == batched_now {
+                if pending(&b.1) || pending(&l.1) {
+                    "in_flight".to_string()
+                } else {
+                    "history".to_string()
+                }
+            } else {
+                let mut found = None;
+                if !batched_from_l.is_empty() {
+                    let d = classifier.classify_with_row(&h, &p, &none, &batched_from_l, l_row)?;
+                    if d.class != "unexplained" {
+                        found = Some(d);
+                    }
+                }
+                let d = match found {
+                    Some(d) => d,
+                    None => {
+                        classifier.classify_with_row(&h, &p, &legacy_from_b, &batched_now, b_row)?
+                    }
+                };
+                explanation = d.explanation;
+                d.class
+            };
+            let e = classes.entry(class.clone()).or_insert_with(|| EqRow {
+                pass_start_tick: 0,
+                tick: 0,
+                virtual_time_s: 0,
+                class,
+                pairs: 0,
+                sample_host_uuid: h.clone(),
+                sample_profile_uuid: p.clone(),
+                legacy: RowCells::of(&l.0, &l.1, &l.2),
+                batched: RowCells::of(&b.0, &b.1, &b.2),
+                explanation,
+            });
+            e.pairs += 1;
+        }
+        let mut out = vec![EqRow {
+            pass_start_tick: 0,
+            tick: 0,
+            virtual_time_s: 0,
+            class: "equal".into(),
+            pairs: compared as u64 - differing,
+            sample_host_uuid: String::new(),
+            sample_profile_uuid: String::new(),
+            legacy: RowCells::default(),
+            batched: RowCells::default(),
+            explanation: Default::default(),
+        }];
+        out.extend(classes.into_values());
+        Ok(out)
+    })();
+    batched.execute_batch("DETACH DATABASE legacy_state")?;
+    result
+}
+
+/// Where the wall time outside the measured ticks went: (part, seconds), then the share of
+/// the wall time outside the ticks. Parts: `devices`, `churn` and `convergence_check` (summed
+/// over paths), `equivalence` (state comparisons), `checkpoint` (storing the run records),
+/// `other` (the rest, timed by nothing: bookkeeping between phases).
+/// In the concurrency mode churn overlaps the ticks and is not subtracted. The warm-up is not
+/// part of the run.
+pub fn harness_breakdown(
+    result: &LoadtestResult,
+    wall: Duration,
+    concurrent: bool,
+) -> (Vec<(&'static str, f64)>, f64) {
+    let sum = |phase: &str| -> Duration {
+        result
+            .runs
+            .iter()
+            .filter_map(|(_, r)| r.totals.get(phase))
+            .sum()
+    };
+    let ticks = sum("tick");
+    let wall_s = wall.saturating_sub(result.warmup_time).as_secs_f64();
+    let mut parts = vec![
+        ("devices", sum("devices").as_secs_f64()),
+        (
+            "churn",
+            if concurrent {
+                0.0
+            } else {
+                sum("churn").as_secs_f64()
+            },
+        ),
+        ("convergence_check", sum("convergence_check").as_secs_f64()),
+        ("equivalence", result.equivalence_time.as_secs_f64()),
+        ("checkpoint", result.checkpoint_time.as_secs_f64()),
+        ("replicate", sum("replicate").as_secs_f64()),
+    ];
+    let listed: f64 = parts.iter().map(|p| p.1).sum();
+    parts.push(("other", (wall_s - ticks.as_secs_f64() - listed).max(0.0)));
+    let share = if wall_s > 0.0 {
+        (1.0 - ticks.as_secs_f64() / wall_s).max(0.0)
+    } else {
+        0.0
+    };
+    (parts, share)
+}
+
+/// The one-screen summary printed at the end of a loadtest.
+pub fn text_summary(
+    result: &LoadtestResult,
+    head: &str,
+    interval_s: u32,
+    harness: &(Vec<(&'static str, f64)>, f64),
+) -> String {
+    use crate::support::units::{human_s, human_us, thousands};
+    use std::fmt::Write;
+    let mut o = String::new();
+    o.push_str(&crate::support::units::wrap(head, "", "  "));
+    let _ = writeln!(
+        o,
+        "  {:<8} {:>10} {:>10} {:>10} {:>7} {:>8}",
+        "path", "tick p50", "tick p99", "tick max", "failed", "overruns"
+    );
+    for (path, run) in &result.runs {
+        let st = run.hist.get("tick").map(|h| h.stats());
+        let t = |f: fn(&crate::support::histogram::Stats) -> Option<u64>| {
+            st.as_ref()
+                .and_then(f)
+                .map_or("-".into(), |us| human_us(us as f64))
+        };
+        let _ = writeln!(
+            o,
+            "  {:<8} {:>10} {:>10} {:>10} {:>7} {:>8}",
+            path.name(),
+            t(|s| s.p50_us),
+            t(|s| s.p99_us),
+            t(|s| s.max_us),
+            run.ticks.iter().filter(|t| t.outcome == "error").count(),
+            run.ticks
+                .iter()
+                .filter(|t| t.duration_us > interval_s as u64 * 1_000_000)
+                .count()
+        );
+    }
+    let _ = writeln!(
+        o,
+        "  {:<8} {:>9} {:>8} {:>9} {:>9} {:>8} {:>8}",
+        "path", "installs", "removes", "conv p50", "conv max", "open", "failed"
+    );
+    for (path, run) in &result.runs {
+        let mut lat: Vec<u64> = run.samples.iter().filter_map(|s| s.latency_s()).collect();
+        lat.sort_unstable();
+        let q = |p: f64| -> String {
+            if lat.is_empty() {
+                "-".into()
+            } else {
+                human_s(lat[((lat.len() - 1) as f64 * p).round() as usize])
+            }
+        };
+        let n = |o: &str| thousands(run.samples.iter().filter(|s| s.outcome == o).count() as u64);
+        let _ = writeln!(
+            o,
+            "  {:<8} {:>9} {:>8} {:>9} {:>9} {:>8} {:>8}",
+            path.name(),
+            thousands(run.ticks.iter().map(|t| t.installs).sum()),
+            thousands(run.ticks.iter().map(|t| t.removes).sum()),
+            q(0.5),
+            q(1.0),
+            n("open"),
+            n("failed")
+        );
+    }
+    let events: Vec<String> = result
+        .events
+        .iter()
+        .map(|(k, v)| format!("{k} {}", thousands(*v)))
+        .collect();
+    let line =
+        |o: &mut String, text: &str| o.push_str(&crate::support::units::wrap(text, "  ", "    "));
+    line(
+        &mut o,
+        &format!(
+            "churn: {}",
+            if events.is_empty() {
+                "none".into()
+            } else {
+                events.join(", ")
+            }
+        ),
+    );
+    for (path, run) in &result.runs {
+        if *path != PathKind::Batched {
+            continue;
+        }
+        line(
+            &mut o,
+            &format!("cursor liveness: {}", liveness_text(&run.findings)),
+        );
+    }
+    let parts: Vec<String> = harness
+        .0
+        .iter()
+        .map(|(k, v)| format!("{k} {v:.1} s"))
+        .collect();
+    if harness.1.is_nan() {
+        line(
+            &mut o,
+            &format!(
+                "outside the measured ticks: n/a (a resumed run; {})",
+                parts.join(", ")
+            ),
+        );
+    } else {
+        // The wall time, back from the share: ticks / (1 - share) = what the parts add to.
+        let outside: f64 = harness.0.iter().map(|p| p.1).sum();
+        let wall = outside / harness.1.max(1e-9);
+        let other = harness
+            .0
+            .iter()
+            .find(|p| p.0 == "other")
+            .map_or(0.0, |p| p.1);
+        line(
+            &mut o,
+            &format!(
+                "outside the measured ticks: {:.1}% of the wall time ({}); timed by no phase: {:.1}%",
+                harness.1 * 100.0,
+                parts.join(", "),
+                100.0 * other / wall.max(1e-9)
+            ),
+        );
+    }
+    o
+}
+
+/// The liveness findings in one line: `no finding`, or counts per kind and the first detail.
+pub fn liveness_text(findings: &[Finding]) -> String {
+    if findings.is_empty() {
+        return "no finding (every listed host visited once a pass, the cursor moving)".into();
+    }
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for f in findings {
+        *counts.entry(f.kind).or_default() += 1;
+    }
+    let kinds: Vec<String> = counts.iter().map(|(k, n)| format!("{k} ×{n}")).collect();
+    format!(
+        "{}; first: tick {} {}",
+        kinds.join(", "),
+        findings[0].tick,
+        findings[0].detail
+    )
+}
+
+/// `ticks.csv` bytes.
+pub fn ticks_csv(runs: &[(PathKind, PathRun)]) -> csv::Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "path",
+        "tick",
+        "virtual_time_s",
+        "cursor_before",
+        "cursor_after",
+        "hosts",
+        "installs",
+        "removes",
+        "duration_us",
+        "outcome",
+        "error",
+        "rows_read",
+        "busy_retries",
+    ])?;
+    for (_, run) in runs {
+        for t in &run.ticks {
+            w.write_record([
+                t.path.to_string(),
+                t.tick.to_string(),
+                t.virtual_time_s.to_string(),
+                t.cursor_before.clone(),
+                t.cursor_after.clone(),
+                t.hosts.to_string(),
+                t.installs.to_string(),
+                t.removes.to_string(),
+                t.duration_us.to_string(),
+                t.outcome.to_string(),
+                t.error.clone(),
+                t.rows_read.to_string(),
+                t.busy_retries.to_string(),
+            ])?;
+        }
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
+}
+
+/// `convergence.csv` bytes: one row per sample.
+pub fn convergence_csv(runs: &[(PathKind, PathRun)]) -> csv::Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "path",
+        "host_uuid",
+        "profile_uuid",
+        "target",
+        "event_tick",
+        "event_virtual_time_s",
+        "outcome",
+        "end_virtual_time_s",
+        "latency_s",
+    ])?;
+    for (path, run) in runs {
+        for s in &run.samples {
+            w.write_record([
+                path.name().to_string(),
+                s.host_uuid.clone(),
+                s.profile_uuid.clone(),
+                s.want.name().to_string(),
+                s.event_tick.to_string(),
+                s.event_s.to_string(),
+                s.outcome.to_string(),
+                s.end_s.map(|e| e.to_string()).unwrap_or_default(),
+                s.latency_s().map(|e| e.to_string()).unwrap_or_default(),
+            ])?;
+        }
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
+}
+
+/// `equivalence.csv` bytes: per pass boundary, one row per class.
+pub fn equivalence_csv(rows: &[EqRow]) -> csv::Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "pass_start_tick",
+        "tick",
+        "virtual_time_s",
+        "class",
+        "pairs",
+        "sample_host_uuid",
+        "sample_profile_uuid",
+        "legacy_op",
+        "legacy_status",
+        "legacy_checksum",
+        "batched_op",
+        "batched_status",
+        "batched_checksum",
+        "legacy_why",
+        "batched_why",
+        "current_row",
+    ])?;
+    for r in rows {
+        w.write_record([
+            r.pass_start_tick.to_string(),
+            r.tick.to_string(),
+            r.virtual_time_s.to_string(),
+            r.class.clone(),
+            r.pairs.to_string(),
+            r.sample_host_uuid.clone(),
+            r.sample_profile_uuid.clone(),
+            r.legacy.op.clone(),
+            r.legacy.status.clone(),
+            r.legacy.checksum.clone(),
+            r.batched.op.clone(),
+            r.batched.status.clone(),
+            r.batched.checksum.clone(),
+            r.explanation.legacy.clone(),
+            r.explanation.batched.clone(),
+            r.explanation.current_row.clone(),
+        ])?;
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
+}
+
+/// `summary.csv` bytes: `path,phase,count,mean_us,p50_us,p90_us,p99_us,p999_us,max_us`, then
+/// `clock` (`wall`, or `virtual` for `convergence`, whose values are virtual µs) and
+/// `rows_per_s` (on `tick` rows: rows the queries returned per second of tick time).
+pub fn summary_csv(runs: &[(PathKind, PathRun)]) -> csv::Result<Vec<u8>> {
+    let rows = runs.iter().flat_map(|(path, run)| {
+        run.hist.iter().map(move |(phase, h)| {
+            let rows_per_s = if phase == "tick" {
+                let rows: u64 = run.ticks.iter().map(|t| t.rows_read).sum();
+                let us: u64 = run.ticks.iter().map(|t| t.duration_us).sum();
+                if us > 0 {
+                    format!("{:.0}", rows as f64 * 1e6 / us as f64)
+                } else {
+                    String::new()
+                }
+            } else {
+                String::new()
+            };
+            let clock = if phase == "convergence" {
+                "virtual"
+            } else {
+                "wall"
+            };
+            (
+                path.name(),
+                phase.as_str(),
+                h,
+                vec![clock.to_string(), rows_per_s],
+            )
+        })
+    });
+    crate::support::histogram::summary_csv_with("path", &["clock", "rows_per_s"], rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn quick() -> Scenario {
+        Scenario::parse(include_str!("../../../scenarios/quick.toml"), "quick.toml").unwrap()
+    }
+
+    #[test]
+    fn churn_is_a_function_of_seed_and_tick() {
+        let s = quick();
+        let u = Universe {
+            host_ids: (1..=100).collect(),
+            label_ids: (1..=10).collect(),
+            profiles: vec!["a1".into(), "a2".into()],
+            teams: vec![1, 2],
+            eligible: 90,
+        };
+        assert_eq!(events(&s, &u, 3), events(&s, &u, 3));
+        assert_ne!(events(&s, &u, 3), events(&s, &u, 4));
+        // Rates per virtual minute over a 30 s interval: 10 flips and 20 reports per tick.
+        let e = events(&s, &u, 0);
+        let flips = e.iter().filter(|x| matches!(x, Event::Flip { .. })).count();
+        let reports = e
+            .iter()
+            .filter(|x| matches!(x, Event::Report { .. }))
+            .count();
+        assert_eq!((flips, reports), (10, 20));
+    }
+
+    #[test]
+    fn fractional_rates_keep_their_mean() {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let n: usize = (0..10_000).map(|_| count(&mut rng, 0.5, 30)).sum();
+        assert!((n as f64 / 10_000.0 - 0.25).abs() < 0.02, "{n}");
+    }
+
+    #[test]
+    fn a_membership_flip_toggles() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::store::schema::migrate_to(&mut conn, crate::store::schema::LATEST_VERSION).unwrap();
+        let flip = [Event::Flip { host: 1, label: 2 }];
+        conn.execute("INSERT INTO labels (id, name) VALUES (2, 'l2')", [])
+            .unwrap();
+        apply_events(&mut conn, &flip, 0, 0).unwrap();
+        let n = |c: &Connection| -> i64 {
+            c.query_row("SELECT count(*) FROM label_membership", [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(n(&conn), 1);
+        apply_events(&mut conn, &flip, 0, 1).unwrap();
+        assert_eq!(n(&conn), 0);
+    }
+
+    fn config(s: &Scenario, ticks: u32) -> LoadtestConfig {
+        LoadtestConfig {
+            cursor_url: None,
+            cursor_key: String::new(),
+            scenario: s.clone(),
+            paths: vec![PathKind::Batched],
+            ticks,
+            legacy_sql: LegacySql::Tuned,
+            batched: BatchedConfig {
+                batch_size: s.run.batch_size as usize,
+                rules: Rules::default(),
+                variant: Default::default(),
+            },
+            concurrent_churn: false,
+            warmup_ticks: 0,
+        }
+    }
+
+    #[test]
+    fn a_fake_clock_gives_exact_phase_and_tick_figures() {
+        let s = quick();
+        let conn = crate::paths::batched::tests::quick_fleet();
+        let u = Universe::load(&conn).unwrap();
+        let clock = crate::domain::clock::FakeClock::stepping(Duration::from_micros(100));
+        let cfg = config(&s, 3);
+        let setup = record::Setup {
+            format: record::FORMAT,
+            universe: u.clone(),
+            ticks: 3,
+        };
+        record::init(&conn, ":memory:", &setup, PathKind::Batched).unwrap();
+        let dbs = vec![(PathKind::Batched, conn, PathBuf::from(":memory:"))];
+        let r = run(dbs, &cfg, &u, &clock, |_| Ok(())).unwrap();
+        let run = &r.runs[0].1;
+        // Every phase reads the clock twice: one 100 µs step.
+        for phase in [
+            "cursor_read",
+            "window",
+            "catalog",
+            "memberships",
+            "current_rows",
+        ] {
+            let row = run.hist[phase].row();
+            assert_eq!(
+                (row.count, row.p50_us, row.max_us),
+                (3, 100, 100),
+                "{phase}"
+            );
+        }
+        // A full-window tick: cursor read, five phases, cursor write and the writer, each two
+        // clock reads, plus the tick's own end: 17 steps; then the step's COMMIT, which
+        // carries the writer's rows (one step), is added to the tick and to the writer.
+        let ticks: Vec<u64> = run.ticks.iter().map(|t| t.duration_us).collect();
+        assert_eq!(ticks, vec![1800, 1800, 1800]);
+        let row = run.hist["tick"].row();
+        assert_eq!((row.p50_us, row.p99_us, row.max_us), (1800, 1800, 1800));
+        assert!((row.mean_us - 1800.0).abs() < 1e-9);
+        let write = run.hist["write"].row();
+        assert_eq!((write.count, write.p50_us), (3, 200));
+    }
+
+    fn tiny() -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::store::schema::migrate_to(&mut conn, crate::store::schema::LATEST_VERSION).unwrap();
+        conn.execute_batch(
+            "INSERT INTO teams (id, name) VALUES (1, 't1');
+             INSERT INTO hosts (id, uuid, platform, team_id) VALUES (1, 'H1', 'darwin', NULL);
+             INSERT INTO nano_devices (id, authenticate_at) VALUES ('H1', '2026-01-01 00:00:00');
+             INSERT INTO nano_enrollments (id, device_id, type) VALUES ('H1', 'H1', 'Device');
+             INSERT INTO labels (id, name, created_at) VALUES (7, 'l7', '2026-01-01 00:00:00');
+             INSERT INTO label_membership (label_id, host_id) VALUES (7, 1);
+             INSERT INTO mdm_apple_configuration_profiles (profile_uuid, team_id, identifier, name, checksum)
+               VALUES ('a1', 0, 'i1', 'n1', x'01');
+             INSERT INTO mdm_configuration_profile_labels (apple_profile_uuid, label_name, label_id)
+               VALUES ('a1', 'l7', 7);",
+        )
+        .unwrap();
+        conn
+    }
+
+    fn one(conn: &Connection, sql: &str) -> String {
+        conn.query_row(sql, [], |r| r.get::<_, rusqlite::types::Value>(0))
+            .map(|v| format!("{v:?}"))
+            .unwrap()
+    }
+
+    #[test]
+    fn every_event_kind_changes_what_it_names() {
+        let mut c = tiny();
+        let now = 1_780_000_000; // 2026-05-28 20:26:40
+        let at = |c: &mut Connection, e: Event| apply_events(c, &[e], now, 5).unwrap();
+        at(&mut c, Event::Report { host: 1 });
+        assert_eq!(
+            one(&c, "SELECT label_updated_at FROM hosts WHERE id = 1"),
+            "Text(\"2026-05-28 20:26:40\")"
+        );
+        at(
+            &mut c,
+            Event::Transfer {
+                host: 1,
+                team: Some(1),
+            },
+        );
+        assert_eq!(
+            one(&c, "SELECT team_id FROM hosts WHERE id = 1"),
+            "Integer(1)"
+        );
+        at(
+            &mut c,
+            Event::Secrets {
+                profile: "a1".into(),
+            },
+        );
+        assert_eq!(
+            one(
+                &c,
+                "SELECT secrets_updated_at FROM mdm_apple_configuration_profiles"
+            ),
+            "Text(\"2026-05-28 20:26:40.000000\")"
+        );
+        let before = one(
+            &c,
+            "SELECT hex(checksum) FROM mdm_apple_configuration_profiles",
+        );
+        at(
+            &mut c,
+            Event::Edit {
+                profile: "a1".into(),
+            },
+        );
+        assert_ne!(
+            one(
+                &c,
+                "SELECT hex(checksum) FROM mdm_apple_configuration_profiles"
+            ),
+            before
+        );
+        at(
+            &mut c,
+            Event::NewLabel {
+                name: "fresh".into(),
+                profile: "a1".into(),
+                members: vec![1],
+            },
+        );
+        assert_eq!(
+            one(
+                &c,
+                "SELECT created_at || '/' || label_membership_type FROM labels WHERE name = 'fresh'"
+            ),
+            "Text(\"2026-05-28 20:26:40/0\")"
+        );
+        assert_eq!(
+            one(
+                &c,
+                "SELECT exclude FROM mdm_configuration_profile_labels WHERE label_name = 'fresh'"
+            ),
+            "Integer(1)"
+        );
+        at(&mut c, Event::DeleteLabel { label: 7 });
+        assert_eq!(
+            one(
+                &c,
+                "SELECT label_id FROM mdm_configuration_profile_labels WHERE label_name = 'l7'"
+            ),
+            "Null",
+            "the profile row goes broken"
+        );
+        assert_eq!(
+            one(
+                &c,
+                "SELECT count(*) FROM label_membership WHERE label_id = 7"
+            ),
+            "Integer(0)"
+        );
+        at(
+            &mut c,
+            Event::AddProfile {
+                uuid: "a2".into(),
+                team: 1,
+            },
+        );
+        assert_eq!(
+            one(
+                &c,
+                "SELECT team_id FROM mdm_apple_configuration_profiles WHERE profile_uuid = 'a2'"
+            ),
+            "Integer(1)"
+        );
+        at(
+            &mut c,
+            Event::DeleteProfile {
+                profile: "a1".into(),
+            },
+        );
+        assert_eq!(
+            one(&c, "SELECT count(*) FROM mdm_configuration_profile_labels"),
+            "Integer(0)"
+        );
+        assert_eq!(
+            one(&c, "SELECT count(*) FROM mdm_apple_configuration_profiles"),
+            "Integer(1)"
+        );
+        at(&mut c, Event::ToggleEnrollment { host: 1 });
+        assert_eq!(
+            one(&c, "SELECT enabled FROM nano_enrollments"),
+            "Integer(0)"
+        );
+        at(&mut c, Event::Duplicate { host: 1 });
+        assert_eq!(
+            one(&c, "SELECT count(*) FROM hosts WHERE uuid = 'H1'"),
+            "Integer(2)"
+        );
+        // Events naming rows that are gone do nothing.
+        at(&mut c, Event::Flip { host: 1, label: 7 });
+        at(
+            &mut c,
+            Event::NewLabel {
+                name: "late".into(),
+                profile: "a1".into(),
+                members: vec![1],
+            },
+        );
+        assert_eq!(
+            one(&c, "SELECT count(*) FROM labels WHERE name = 'late'"),
+            "Integer(0)"
+        );
+    }
+
+    #[test]
+    fn the_scope_names_the_hosts_and_profiles_events_touch() {
+        let c = tiny();
+        let scope = scope_of(
+            &c,
+            &[
+                Event::Report { host: 1 },
+                Event::Edit {
+                    profile: "a9".into(),
+                },
+                Event::DeleteLabel { label: 7 },
+                Event::Report { host: 99 },
+            ],
+        )
+        .unwrap();
+        assert_eq!(scope.hosts.into_iter().collect::<Vec<_>>(), vec!["H1"]);
+        assert_eq!(
+            scope.profiles.into_iter().collect::<Vec<_>>(),
+            vec!["a1", "a9"]
+        );
+    }
+
+    #[test]
+    fn churn_stops_after_churn_ticks() {
+        let mut s = quick();
+        s.loadtest.churn_ticks = Some(2);
+        let u = Universe {
+            host_ids: (1..=100).collect(),
+            label_ids: (1..=10).collect(),
+            profiles: vec!["a1".into()],
+            teams: vec![1],
+            eligible: 90,
+        };
+        assert!(!events(&s, &u, 1).is_empty());
+        assert!(events(&s, &u, 2).is_empty());
+    }
+
+    #[test]
+    fn the_busy_counter_counts_lock_waits() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("w.db");
+        let mut a = Connection::open(&db).unwrap();
+        a.pragma_update(None, "journal_mode", "WAL").unwrap();
+        a.execute_batch("CREATE TABLE t (x INTEGER)").unwrap();
+        let mut b = Connection::open(&db).unwrap();
+        let counter = BusyCounter::install(&mut b).unwrap();
+        assert_eq!(counter.read(), (0, 0));
+        // `a` holds the write lock for 60 ms while `b` writes.
+        let tx = a
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .unwrap();
+        tx.execute("INSERT INTO t VALUES (1)", []).unwrap();
+        let writer = std::thread::spawn(move || {
+            b.execute("INSERT INTO t VALUES (2)", []).unwrap();
+            b
+        });
+        std::thread::sleep(Duration::from_millis(60));
+        tx.commit().unwrap();
+        let b = writer.join().unwrap();
+        let (retries, waited_us) = counter.read();
+        assert!(retries >= 10, "{retries}");
+        assert!(waited_us >= 10_000, "{waited_us}");
+        let n: i64 = b
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 2);
+    }
+}

@@ -1,0 +1,413 @@
+//! Crash-exact run state (issue 11). A loadtest is a sequence of **steps**, and each step of
+//! each path is one SQLite transaction on that path's own database that holds both the step's
+//! effects and the path's record of the run so far. A kill at any instant therefore leaves
+//! every path database at a step boundary, with a record that describes exactly its rows.
+//!
+//! The steps, in order (W warm-up ticks, T measured ticks; `pos` counts the steps a path has
+//! committed):
+//! - warm-up tick `w` (pos `w + 1`): reconciler, writer, devices;
+//! - tick `t`, part A (pos `W + 3t + 1`): reconciler and writer — the tick Fleet's cron runs;
+//! - tick `t`, part B (pos `W + 3t + 2`): devices, convergence check;
+//! - then, at a batched pass boundary, the state comparison of the two paths (read-only: it
+//!   reads both databases as part B committed them);
+//! - tick `t`, part C (pos `W + 3t + 3`): churn.
+//!
+//! The reconciler itself writes nothing to the path database: the SQLite cursor is carried in
+//! the record (and mirrored into `reconsim_cursor` at commit), so the transaction begins just
+//! before the writer (`BEGIN IMMEDIATE`, which waits for a lock another connection holds, as
+//! the writer always did). Part A's COMMIT carries the writer's rows, so it is timed into the
+//! `write` and `tick` phases, as the writer's own commit was; its record holds the tick as
+//! measured up to the commit (a resume right after it keeps that: timings only). A Redis cursor is written when the tick writes it and set back to
+//! the recorded value when a run resumes (the loadtest owns its key).
+//!
+//! Paths commit one after the other, so after a kill one path may be one step ahead of
+//! another. A resume brings every path to the step of the most advanced one, then continues:
+//! the lagging path re-runs its step (deterministic: churn, devices, command uuids and faults
+//! are functions of seed and tick), and what is shared between paths (state-comparison rows,
+//! event counts, the hosts and profiles churn touched) comes from the most advanced record,
+//! so a comparison is never made twice or from a half-advanced pair.
+//!
+//! Not atomic: the concurrency mode (`--concurrent-churn`), whose churn task writes while the
+//! tick runs; such a run cannot be resumed.
+
+use super::{EqRow, PathKind, PathRun, TickRow, Universe};
+use crate::analysis::convergence::Sample;
+use crate::analysis::liveness::Monitor;
+use rusqlite::{Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// The table each path database keeps its record in (`setup` and `record` rows).
+const TABLE: &str = "reconsim_run";
+
+/// The version of the records' layout and step numbering; a run folder written with another
+/// is refused on `--resume` instead of being misread.
+pub const FORMAT: u32 = 3;
+
+/// What a run's setup fixed, stored once in every path database when it is created.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Setup {
+    /// `FORMAT` of the reconsim that created the run (absent: the first, unversioned one).
+    #[serde(default)]
+    pub format: u32,
+    pub universe: Universe,
+    /// Measured ticks.
+    pub ticks: u32,
+}
+
+/// What the paths share: written into every path's record at each step it commits.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Shared {
+    /// The step this shared state is complete through.
+    pub pos: u64,
+    pub equivalence: Vec<EqRow>,
+    pub events: BTreeMap<String, u64>,
+    pub touched_hosts: Vec<(String, u32)>,
+    pub touched_profiles: Vec<(String, u32)>,
+    pub equivalence_time_us: u64,
+    pub checkpoint_time_us: u64,
+}
+
+/// One path's record of the run, committed with each of its steps.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PathRecord {
+    pub path: PathKind,
+    /// Steps committed (see the module doc).
+    pub pos: u64,
+    pub ticks: Vec<TickRow>,
+    /// Phase → histogram (HdrHistogram V2 encoding, hex).
+    pub hist: BTreeMap<String, String>,
+    pub totals_us: BTreeMap<String, u64>,
+    pub cpu_us: u64,
+    pub peak_rss_kib: Option<u64>,
+    pub open: Vec<Sample>,
+    pub closed: Vec<Sample>,
+    pub last_visit: Vec<(String, u32)>,
+    pub pass_visited: Vec<i64>,
+    pub pass_start: u32,
+    /// A batched pass that ended in part A of the last tick, to compare before part C:
+    /// (first tick of the pass, host ids visited).
+    pub boundary: Option<(u32, Vec<i64>)>,
+    /// The batched cursor as the path's store holds it.
+    pub cursor: String,
+    /// The liveness monitor's state (batched).
+    pub monitor: Option<Monitor>,
+    pub shared: Shared,
+}
+
+impl PathRecord {
+    /// The record of a path that has run nothing yet.
+    pub fn fresh(path: PathKind) -> PathRecord {
+        PathRecord {
+            path,
+            pos: 0,
+            ticks: Vec::new(),
+            hist: BTreeMap::new(),
+            totals_us: BTreeMap::new(),
+            cpu_us: 0,
+            peak_rss_kib: None,
+            open: Vec::new(),
+            closed: Vec::new(),
+            last_visit: Vec::new(),
+            pass_visited: Vec::new(),
+            pass_start: 0,
+            boundary: None,
+            cursor: String::new(),
+            monitor: None,
+            shared: Shared::default(),
+        }
+    }
+
+    /// The measurements as a `PathRun`.
+    pub fn run(&self) -> Result<PathRun, String> {
+        let mut run = PathRun {
+            cpu: Duration::from_micros(self.cpu_us),
+            peak_rss_kib: self.peak_rss_kib,
+            ticks: self.ticks.clone(),
+            ..PathRun::default()
+        };
+        for (phase, h) in &self.hist {
+            run.hist.insert(
+                phase.clone(),
+                crate::support::histogram::Latency::decode(h)?,
+            );
+        }
+        for (phase, us) in &self.totals_us {
+            run.totals.insert(phase.clone(), Duration::from_micros(*us));
+        }
+        Ok(run)
+    }
+
+    /// The measurements of `run` into this record.
+    pub fn set_run(&mut self, run: &PathRun) {
+        self.ticks = run.ticks.clone();
+        self.hist = run
+            .hist
+            .iter()
+            .map(|(k, h)| (k.clone(), h.encode()))
+            .collect();
+        self.totals_us = run
+            .totals
+            .iter()
+            .map(|(k, d)| (k.clone(), d.as_micros() as u64))
+            .collect();
+        self.cpu_us = run.cpu.as_micros() as u64;
+        self.peak_rss_kib = run.peak_rss_kib;
+    }
+}
+
+/// Errors reading or writing a run record.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("{file}: {source}")]
+    Sqlite {
+        file: String,
+        source: rusqlite::Error,
+    },
+    #[error("{file}: table {TABLE}, row `{key}`: {detail}")]
+    Bad {
+        file: String,
+        key: &'static str,
+        detail: String,
+    },
+    #[error("{file}: not a loadtest path database (no table {TABLE})")]
+    Missing { file: String },
+}
+
+/// Creates the record table in a new path database and stores its setup and fresh record.
+pub fn init(
+    conn: &Connection,
+    file: &str,
+    setup: &Setup,
+    path: PathKind,
+) -> Result<(), RecordError> {
+    let sql = |source| RecordError::Sqlite {
+        file: file.to_string(),
+        source,
+    };
+    conn.execute_batch(&format!(
+        "CREATE TABLE IF NOT EXISTS {TABLE} (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+    ))
+    .map_err(sql)?;
+    put(conn, "setup", &json(setup)).map_err(sql)?;
+    put(conn, "record", &json(&PathRecord::fresh(path))).map_err(sql)
+}
+
+fn json<T: Serialize>(v: &T) -> String {
+    // Our own plain structs: serialising them cannot fail.
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+fn put(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(&format!(
+        "INSERT INTO {TABLE} (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+    ))?
+    .execute([key, value])
+    .map(|_| ())
+}
+
+/// Reads a path database's setup and record.
+pub fn load(conn: &Connection, file: &str) -> Result<(Setup, PathRecord), RecordError> {
+    let sql = |source| RecordError::Sqlite {
+        file: file.to_string(),
+        source,
+    };
+    let exists: bool = conn
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
+            [TABLE],
+            |r| r.get(0),
+        )
+        .map_err(sql)?;
+    if !exists {
+        return Err(RecordError::Missing {
+            file: file.to_string(),
+        });
+    }
+    let get = |key: &'static str| -> Result<String, RecordError> {
+        conn.query_row(
+            &format!("SELECT value FROM {TABLE} WHERE key = ?1"),
+            [key],
+            |r| r.get::<_, String>(0),
+        )
+        .optional()
+        .map_err(sql)?
+        .ok_or_else(|| RecordError::Bad {
+            file: file.to_string(),
+            key,
+            detail: "missing".into(),
+        })
+    };
+    let bad = |key: &'static str| {
+        move |e: serde_json::Error| RecordError::Bad {
+            file: file.to_string(),
+            key,
+            detail: e.to_string(),
+        }
+    };
+    let setup: Setup = serde_json::from_str(&get("setup")?).map_err(bad("setup"))?;
+    if setup.format != FORMAT {
+        return Err(RecordError::Bad {
+            file: file.to_string(),
+            key: "setup",
+            detail: format!(
+                "written by another reconsim version (record format {}, this one reads {FORMAT}); \
+                 start the run again",
+                setup.format
+            ),
+        });
+    }
+    let record = serde_json::from_str(&get("record")?).map_err(bad("record"))?;
+    Ok((setup, record))
+}
+
+/// Stores a path's record (inside the step's transaction, which the caller commits).
+pub fn store(conn: &Connection, record: &PathRecord) -> rusqlite::Result<()> {
+    put(conn, "record", &json(record))
+}
+
+/// Begins a step's transaction unless one is open: `BEGIN IMMEDIATE`, so that a lock held by
+/// another connection is waited for (the busy handler runs) instead of failing the upgrade.
+pub fn ensure_txn(conn: &Connection) -> rusqlite::Result<()> {
+    if conn.is_autocommit() {
+        conn.execute_batch("BEGIN IMMEDIATE")
+    } else {
+        Ok(())
+    }
+}
+
+/// Step positions (see the module doc).
+#[derive(Debug, Clone, Copy)]
+pub struct Steps {
+    pub warmup: u32,
+    pub ticks: u32,
+}
+
+impl Steps {
+    pub fn warmup(self, w: u32) -> u64 {
+        w as u64 + 1
+    }
+    pub fn part_a(self, tick: u32) -> u64 {
+        self.warmup as u64 + 3 * tick as u64 + 1
+    }
+    pub fn part_b(self, tick: u32) -> u64 {
+        self.part_a(tick) + 1
+    }
+    pub fn part_c(self, tick: u32) -> u64 {
+        self.part_a(tick) + 2
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::convergence::Want;
+
+    #[test]
+    fn a_record_round_trips_through_the_database() {
+        let conn = Connection::open_in_memory().unwrap();
+        let setup = Setup {
+            format: FORMAT,
+            universe: Universe {
+                host_ids: vec![1, 2],
+                label_ids: vec![],
+                profiles: vec!["a1".into()],
+                teams: vec![],
+                eligible: 2,
+            },
+            ticks: 4,
+        };
+        init(&conn, "x.db", &setup, PathKind::Batched).unwrap();
+        let (s, r) = load(&conn, "x.db").unwrap();
+        assert_eq!((s.ticks, r.pos, r.path), (4, 0, PathKind::Batched));
+        let mut rec = PathRecord::fresh(PathKind::Batched);
+        rec.pos = 7;
+        rec.cursor = "C".into();
+        rec.ticks.push(TickRow {
+            path: "batched",
+            tick: 3,
+            virtual_time_s: 90,
+            cursor_before: "A".into(),
+            cursor_after: "B".into(),
+            hosts: 5,
+            installs: 2,
+            removes: 1,
+            duration_us: 1234,
+            outcome: "ok",
+            error: String::new(),
+            rows_read: 9,
+            busy_retries: 0,
+        });
+        rec.open.push(Sample {
+            host_uuid: "H".into(),
+            profile_uuid: "a1".into(),
+            want: Want::Install {
+                checksum: vec![1, 2],
+                secrets: None,
+            },
+            event_tick: 1,
+            event_s: 60,
+            outcome: "open",
+            end_s: None,
+        });
+        rec.monitor = Some(Monitor::new(
+            10,
+            crate::domain::rules::Rules::default(),
+            crate::domain::variant::Variant::default(),
+            3,
+        ));
+        store(&conn, &rec).unwrap();
+        let (_, back) = load(&conn, "x.db").unwrap();
+        assert_eq!(back.pos, 7);
+        assert_eq!(back.cursor, "C");
+        assert_eq!(back.ticks, rec.ticks);
+        assert_eq!(back.open, rec.open);
+        assert!(back.monitor.is_some());
+    }
+
+    #[test]
+    fn an_unknown_name_in_a_record_is_refused_naming_the_row() {
+        let conn = Connection::open_in_memory().unwrap();
+        let setup = Setup {
+            format: FORMAT,
+            universe: Universe {
+                host_ids: vec![],
+                label_ids: vec![],
+                profiles: vec![],
+                teams: vec![],
+                eligible: 0,
+            },
+            ticks: 1,
+        };
+        init(&conn, "x.db", &setup, PathKind::Legacy).unwrap();
+        conn.execute(
+            "UPDATE reconsim_run SET value = replace(value, '\"legacy\"', '\"sideways\"') WHERE key = 'record'",
+            [],
+        )
+        .unwrap();
+        let e = load(&conn, "x.db").unwrap_err().to_string();
+        assert!(
+            e.starts_with("x.db: table reconsim_run, row `record`:"),
+            "{e}"
+        );
+        let empty = Connection::open_in_memory().unwrap();
+        let e = load(&empty, "y.db").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "y.db: not a loadtest path database (no table reconsim_run)"
+        );
+    }
+
+    #[test]
+    fn steps_are_ordered_warmup_then_a_and_b() {
+        let s = Steps {
+            warmup: 2,
+            ticks: 3,
+        };
+        assert_eq!((s.warmup(0), s.warmup(1)), (1, 2));
+        assert_eq!((s.part_a(0), s.part_b(0), s.part_c(0)), (3, 4, 5));
+        assert_eq!((s.part_a(2), s.part_c(2)), (9, 11));
+    }
+}

@@ -1,0 +1,12 @@
+//! Harness: runs that exercise the paths — the lockstep loadtest with crash-exact resume
+//! (`loadtest`), the bug catalog (`repro`), divergence shrinking (`shrink`), timed passes
+//! (`measure`), size sweeps (`sweep`) and injected faults (`faults`).
+//!
+//! May import: every layer below (`support` … `fleet`).
+
+pub mod faults;
+pub mod loadtest;
+pub mod measure;
+pub mod repro;
+pub mod shrink;
+pub mod sweep;

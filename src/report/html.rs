@@ -1,0 +1,1128 @@
+//! `report.html`: one self-contained page (inline SVG and CSS, no script, no network) that shows
+//! a loadtest: tick latency over virtual time per path, percentiles per phase side by side, the
+//! convergence-latency CDF and the state-equivalence verdict. Pure: results in, text out.
+
+use crate::harness::loadtest::{LoadtestResult, PathKind};
+use std::fmt::Write;
+
+/// What the page shows.
+pub struct ReportInput<'a> {
+    pub title: String,
+    pub interval_s: u32,
+    pub result: &'a LoadtestResult,
+    pub verdict: &'a str,
+    pub decided: &'a crate::report::verdict::Verdict,
+    pub manifest: &'a serde_json::Value,
+}
+
+/// Escapes text for HTML content and attributes.
+pub fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+fn color(path: PathKind) -> &'static str {
+    match path {
+        PathKind::Legacy => "#c0392b",
+        PathKind::Batched => "#2471a3",
+    }
+}
+
+/// How a series is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// Straight segments, a dot on each point.
+    Line,
+    /// Steps (a survival curve or CDF): horizontal, then vertical.
+    Steps,
+    /// Crosses only (failed ticks).
+    Crosses,
+}
+
+/// A series of (x, y) points with a name and colour.
+pub struct Series {
+    pub name: String,
+    pub color: String,
+    pub points: Vec<(f64, f64)>,
+    pub style: Style,
+    /// Vertical whiskers (x, low, high): the spread of repeated runs.
+    pub whiskers: Vec<(f64, f64, f64)>,
+}
+
+impl Series {
+    pub fn new(
+        name: impl Into<String>,
+        color: &str,
+        points: Vec<(f64, f64)>,
+        style: Style,
+    ) -> Series {
+        Series {
+            name: name.into(),
+            color: color.into(),
+            points,
+            style,
+            whiskers: Vec::new(),
+        }
+    }
+}
+
+/// What an axis's values are, for its tick labels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    Plain,
+    /// Wall time in µs: labels in µs / ms / s.
+    Micros,
+    /// Virtual seconds: labels in s, or min past ten minutes.
+    Seconds,
+}
+
+/// Axis options of a line chart.
+pub struct Axes<'a> {
+    pub title: Option<&'a str>,
+    pub x_label: &'a str,
+    pub y_label: &'a str,
+    pub x_unit: Unit,
+    pub y_unit: Unit,
+    pub log_x: bool,
+    pub log_y: bool,
+    /// A dashed horizontal reference line (y, label), e.g. the cron interval.
+    pub hline: Option<(f64, String)>,
+    /// Fixed y range (linear axes), e.g. 0..1 for a share.
+    pub y_range: Option<(f64, f64)>,
+}
+
+impl Default for Axes<'_> {
+    fn default() -> Self {
+        Axes {
+            title: None,
+            x_label: "",
+            y_label: "",
+            x_unit: Unit::Plain,
+            y_unit: Unit::Plain,
+            log_x: false,
+            log_y: false,
+            hline: None,
+            y_range: None,
+        }
+    }
+}
+
+const W: f64 = 760.0;
+const H: f64 = 320.0;
+const ML: f64 = 72.0;
+const MR: f64 = 20.0;
+const MB: f64 = 45.0;
+/// Width of a character of 12 px sans-serif text, generously (legend boxes must hold it).
+const CHAR_W: f64 = 7.2;
+
+fn nice_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let span = (hi - lo).max(f64::MIN_POSITIVE);
+    let raw = span / 5.0;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|s| span / s <= 6.0)
+        .unwrap_or(10.0 * mag);
+    let mut v = Vec::new();
+    let mut t = (lo / step).ceil() * step;
+    while t <= hi + step * 1e-9 {
+        v.push(t);
+        t += step;
+    }
+    v
+}
+
+fn fmt_num(x: f64) -> String {
+    if x.abs() >= 1000.0 && x == x.trunc() {
+        crate::support::units::thousands(x as u64)
+    } else if x.abs() >= 100.0 || x == x.trunc() {
+        format!("{x:.0}")
+    } else if x.abs() >= 1.0 {
+        format!("{x:.1}")
+    } else {
+        // 0.1, 0.05, 0.001: no trailing zeros.
+        let s = format!("{x:.3}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+/// Tick positions and labels of an axis over [lo, hi] (log10 space when `log`).
+fn axis_ticks(lo: f64, hi: f64, log: bool, unit: Unit) -> Vec<(f64, String)> {
+    if log {
+        return (lo as i64..=hi as i64)
+            .map(|e| {
+                let v = 10f64.powi(e as i32);
+                let label = match unit {
+                    Unit::Micros if e >= 0 => duration_label(e),
+                    Unit::Seconds => crate::support::units::human_s(v as u64),
+                    _ => fmt_num(v),
+                };
+                (v, label)
+            })
+            .collect();
+    }
+    match unit {
+        Unit::Seconds if hi > 600.0 => nice_ticks(lo / 60.0, hi / 60.0)
+            .into_iter()
+            .map(|m| (m * 60.0, format!("{} min", fmt_num(m))))
+            .collect(),
+        Unit::Seconds => nice_ticks(lo, hi)
+            .into_iter()
+            .map(|t| (t, format!("{} s", fmt_num(t))))
+            .collect(),
+        Unit::Micros => nice_ticks(lo, hi)
+            .into_iter()
+            .map(|t| (t, crate::support::units::human_us(t)))
+            .collect(),
+        Unit::Plain => nice_ticks(lo, hi)
+            .into_iter()
+            .map(|t| (t, fmt_num(t)))
+            .collect(),
+    }
+}
+
+/// Shortens a label to `n` characters.
+fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        s.chars().take(n - 1).collect::<String>() + "…"
+    }
+}
+
+/// An SVG line chart: white background, sans-serif text, the legend inside the plot area.
+pub fn line_chart(series: &[Series], axes: &Axes<'_>) -> String {
+    let mt = if axes.title.is_some() { 34.0 } else { 12.0 };
+    let lx = |x: f64| if axes.log_x { x.max(1e-3).log10() } else { x };
+    let ly = |y: f64| if axes.log_y { y.max(1e-3).log10() } else { y };
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    let ys = series
+        .iter()
+        .flat_map(|s| {
+            s.points
+                .iter()
+                .map(|p| p.1)
+                .chain(s.whiskers.iter().flat_map(|w| [w.1, w.2]))
+        })
+        .chain(axes.hline.as_ref().map(|h| h.0));
+    for y in ys {
+        y0 = y0.min(ly(y));
+        y1 = y1.max(ly(y));
+    }
+    for &(x, _) in series.iter().flat_map(|s| s.points.iter()) {
+        x0 = x0.min(lx(x));
+        x1 = x1.max(lx(x));
+    }
+    if x0 > x1 {
+        return "<p>(no data)</p>".into();
+    }
+    if let Some((a, b)) = axes.y_range {
+        (y0, y1) = (a, b);
+    } else if axes.log_y {
+        y0 = y0.floor();
+        y1 = y1.ceil().max(y0 + 1.0);
+    } else {
+        y0 = y0.min(0.0);
+        if y1 <= y0 {
+            y1 = y0 + 1.0;
+        }
+        // Headroom for the legend.
+        y1 += (y1 - y0) * 0.15;
+    }
+    if axes.log_x {
+        x0 = x0.floor();
+        x1 = x1.ceil();
+    } else {
+        x0 = x0.min(0.0);
+    }
+    if x1 <= x0 {
+        x1 = x0 + 1.0;
+    }
+    let (pw, ph) = (W - ML - MR, H - mt - MB);
+    let sx = |x: f64| ML + (lx(x) - x0) / (x1 - x0) * pw;
+    let sy = |y: f64| H - MB - (ly(y) - y0) / (y1 - y0) * ph;
+    let mut o = String::new();
+    let _ = write!(
+        o,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" role="img" font-family="system-ui,sans-serif"><rect width="{W}" height="{H}" fill="#fff"/>"##
+    );
+    if let Some(t) = axes.title {
+        let _ = write!(
+            o,
+            r##"<text x="{}" y="20" font-size="14" font-weight="600" text-anchor="middle">{}</text>"##,
+            W / 2.0,
+            esc(&clip(t, 90))
+        );
+    }
+    let _ = write!(
+        o,
+        r##"<rect x="{ML}" y="{mt}" width="{pw}" height="{ph}" fill="none" stroke="#999"/>"##
+    );
+    let xticks = axis_ticks(x0, x1, axes.log_x, axes.x_unit);
+    for (t, label) in xticks {
+        let x = sx(t);
+        if !(ML - 0.5..=W - MR + 0.5).contains(&x) {
+            continue;
+        }
+        let _ = write!(
+            o,
+            r##"<line x1="{x:.1}" y1="{mt}" x2="{x:.1}" y2="{}" stroke="#eee"/><text x="{x:.1}" y="{}" font-size="11" text-anchor="middle">{}</text>"##,
+            H - MB,
+            H - MB + 15.0,
+            esc(&label)
+        );
+    }
+    for (t, label) in axis_ticks(y0, y1, axes.log_y, axes.y_unit) {
+        let y = sy(t);
+        if !(mt - 0.5..=H - MB + 0.5).contains(&y) {
+            continue;
+        }
+        let _ = write!(
+            o,
+            r##"<line x1="{ML}" y1="{y:.1}" x2="{}" y2="{y:.1}" stroke="#eee"/><text x="{}" y="{:.1}" font-size="11" text-anchor="end">{}</text>"##,
+            W - MR,
+            ML - 5.0,
+            y + 4.0,
+            esc(&label)
+        );
+    }
+    let _ = write!(
+        o,
+        r##"<text x="{}" y="{}" font-size="12" text-anchor="middle">{}</text><text x="14" y="{}" font-size="12" text-anchor="middle" transform="rotate(-90 14 {})">{}</text>"##,
+        ML + pw / 2.0,
+        H - 8.0,
+        esc(axes.x_label),
+        mt + ph / 2.0,
+        mt + ph / 2.0,
+        esc(axes.y_label)
+    );
+    if let Some((y, label)) = &axes.hline {
+        let py = sy(*y);
+        let _ = write!(
+            o,
+            r##"<line x1="{ML}" y1="{py:.1}" x2="{}" y2="{py:.1}" stroke="#555" stroke-dasharray="6 4"/><text x="{}" y="{:.1}" font-size="11" fill="#555">{}</text>"##,
+            W - MR,
+            ML + 6.0,
+            py - 4.0,
+            esc(label)
+        );
+    }
+    for s in series {
+        for &(x, lo, hi) in &s.whiskers {
+            let (px, a, b) = (sx(x), sy(lo), sy(hi));
+            let _ = write!(
+                o,
+                r##"<path d="M{px:.1},{a:.1} V{b:.1} M{:.1},{a:.1} H{:.1} M{:.1},{b:.1} H{:.1}" stroke="{c}" fill="none"/>"##,
+                px - 4.0,
+                px + 4.0,
+                px - 4.0,
+                px + 4.0,
+                c = s.color
+            );
+        }
+        if s.style == Style::Crosses {
+            for &(x, y) in &s.points {
+                let (px, py) = (sx(x), sy(y));
+                let _ = write!(
+                    o,
+                    r##"<path d="M{:.1},{:.1} l9,9 m0,-9 l-9,9" stroke="{}" stroke-width="2.2" fill="none"/>"##,
+                    px - 4.5,
+                    py - 4.5,
+                    s.color
+                );
+            }
+            continue;
+        }
+        let mut d = String::new();
+        let mut last: Option<(f64, f64)> = None;
+        for &(x, y) in &s.points {
+            let (px, py) = (sx(x), sy(y));
+            match last {
+                None => {
+                    let _ = write!(d, "M{px:.1},{py:.1}");
+                }
+                Some((_, ly)) if s.style == Style::Steps => {
+                    let _ = write!(d, " L{px:.1},{ly:.1} L{px:.1},{py:.1}");
+                }
+                Some(_) => {
+                    let _ = write!(d, " L{px:.1},{py:.1}");
+                }
+            }
+            last = Some((px, py));
+        }
+        let _ = write!(
+            o,
+            r##"<path d="{d}" fill="none" stroke="{}" stroke-width="1.8"/>"##,
+            s.color
+        );
+        if s.style == Style::Line && (s.points.len() <= 80) {
+            for &(x, y) in &s.points {
+                let _ = write!(
+                    o,
+                    r##"<circle cx="{:.1}" cy="{:.1}" r="2.8" fill="{}"/>"##,
+                    sx(x),
+                    sy(y),
+                    s.color
+                );
+            }
+        }
+    }
+    // The legend: inside the plot area, top right, on a white box.
+    let names: Vec<String> = series.iter().map(|s| clip(&s.name, 60)).collect();
+    let longest = names.iter().map(|n| n.chars().count()).max().unwrap_or(0) as f64;
+    let (lw, lh) = (longest * CHAR_W + 40.0, names.len() as f64 * 18.0 + 8.0);
+    let (lx0, ly0) = (W - MR - lw - 6.0, mt + 6.0);
+    if !names.is_empty() {
+        let _ = write!(
+            o,
+            r##"<rect x="{lx0:.1}" y="{ly0:.1}" width="{lw:.1}" height="{lh:.1}" fill="#fff" fill-opacity="0.9" stroke="#ccc"/>"##
+        );
+    }
+    for (i, (s, name)) in series.iter().zip(&names).enumerate() {
+        let y = ly0 + 13.0 + i as f64 * 18.0;
+        let mark = if s.style == Style::Crosses {
+            format!(
+                r##"<path d="M{:.1},{:.1} l8,8 m0,-8 l-8,8" stroke="{}" stroke-width="2.2"/>"##,
+                lx0 + 14.0,
+                y - 4.0,
+                s.color
+            )
+        } else {
+            format!(
+                r##"<line x1="{:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="{}" stroke-width="3"/>"##,
+                lx0 + 8.0,
+                lx0 + 28.0,
+                s.color
+            )
+        };
+        let _ = write!(
+            o,
+            r##"{mark}<text x="{:.1}" y="{:.1}" font-size="12">{}</text>"##,
+            lx0 + 34.0,
+            y + 4.0,
+            esc(name)
+        );
+    }
+    o.push_str("</svg>");
+    o
+}
+
+/// `10^e` µs as a short duration: 1 µs … 100 µs, 1 ms … 100 ms, 1 s, 10 s, …
+fn duration_label(e: i64) -> String {
+    let unit = ["µs", "ms", "s"];
+    let k = (e / 3).min(2);
+    format!("{} {}", 10i64.pow((e - 3 * k) as u32), unit[k as usize])
+}
+
+/// Phases in reading order: the tick, the reconciler's, the writer's; then the rest by name.
+fn phase_rank(p: &str) -> (usize, String) {
+    const ORDER: [&str; 12] = [
+        "tick",
+        "desired",
+        "install",
+        "remove",
+        "cursor_read",
+        "window",
+        "catalog",
+        "memberships",
+        "current_rows",
+        "compute",
+        "cursor_write",
+        "write",
+    ];
+    (
+        ORDER.iter().position(|x| *x == p).unwrap_or(ORDER.len()),
+        p.to_string(),
+    )
+}
+
+/// The phases of a group (`reconciler`, `harness`) present in any path, in reading order.
+fn phases_of(result: &LoadtestResult, group: &str) -> Vec<String> {
+    let mut v: Vec<String> = result
+        .runs
+        .iter()
+        .flat_map(|(_, r)| r.hist.keys().cloned())
+        .filter(|p| crate::report::verdict::phase_group(p) == group)
+        .collect();
+    v.sort_by_key(|p| phase_rank(p));
+    v.dedup();
+    v
+}
+
+/// Horizontal bars of p50 and p99 per reconciler phase, one bar pair per path, log scale.
+fn phase_bars(result: &LoadtestResult) -> String {
+    use crate::support::units::human_us;
+    let phases = phases_of(result, "reconciler");
+    let rows: Vec<(&str, PathKind, u64, Option<u64>)> = phases
+        .iter()
+        .flat_map(|ph| {
+            result.runs.iter().filter_map(move |(k, r)| {
+                r.hist.get(ph).and_then(|h| {
+                    let st = h.stats();
+                    // p99 only where 100 samples support it.
+                    Some((
+                        ph.as_str(),
+                        *k,
+                        st.p50_us?,
+                        st.p99_us.filter(|_| st.count >= 100),
+                    ))
+                })
+            })
+        })
+        .collect();
+    let max = rows
+        .iter()
+        .map(|r| r.3.unwrap_or(r.2))
+        .max()
+        .unwrap_or(1)
+        .max(10) as f64;
+    let top = max.log10().ceil();
+    let bar_h = 14.0;
+    let h = 30.0 + rows.len() as f64 * (bar_h + 4.0) + 30.0;
+    let (x0, x1) = (190.0, 540.0);
+    let sx = |us: u64| x0 + (us.max(1) as f64).log10() / top * (x1 - x0);
+    let mut o = String::new();
+    let _ = write!(
+        o,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="760" height="{h}" viewBox="0 0 760 {h}" role="img" font-family="system-ui,sans-serif"><rect width="760" height="{h}" fill="#fff"/>"##
+    );
+    for e in 0..=top as i64 {
+        let x = x0 + e as f64 / top * (x1 - x0);
+        let _ = write!(
+            o,
+            r##"<line x1="{x:.1}" y1="20" x2="{x:.1}" y2="{}" stroke="#eee"/><text x="{x:.1}" y="14" font-size="10" text-anchor="middle">{}</text>"##,
+            h - 25.0,
+            duration_label(e)
+        );
+    }
+    for (i, (ph, k, p50, p99)) in rows.iter().enumerate() {
+        let y = 24.0 + i as f64 * (bar_h + 4.0);
+        let end = sx(p99.unwrap_or(*p50));
+        let label = match p99 {
+            Some(p) => format!(
+                "p50 {} · p99 {}",
+                human_us(*p50 as f64),
+                human_us(*p as f64)
+            ),
+            None => format!("p50 {}", human_us(*p50 as f64)),
+        };
+        let _ = write!(
+            o,
+            r##"<text x="{}" y="{}" font-size="11" text-anchor="end">{} · {}</text>"##,
+            x0 - 6.0,
+            y + 11.0,
+            esc(ph),
+            k.name()
+        );
+        if let Some(p) = p99 {
+            let _ = write!(
+                o,
+                r##"<rect x="{x0}" y="{y}" width="{:.1}" height="{bar_h}" fill="{}" opacity="0.35"/>"##,
+                sx(*p) - x0,
+                color(*k)
+            );
+        }
+        let _ = write!(
+            o,
+            r##"<rect x="{x0}" y="{y}" width="{:.1}" height="{bar_h}" fill="{}"/><text x="{:.1}" y="{}" font-size="10">{}</text>"##,
+            sx(*p50) - x0,
+            color(*k),
+            end + 4.0,
+            y + 11.0,
+            esc(&label)
+        );
+    }
+    let _ = write!(
+        o,
+        r##"<text x="380" y="{}" font-size="11" text-anchor="middle">solid: p50, light: p99 (from 100 samples), log scale</text></svg>"##,
+        h - 6.0
+    );
+    o
+}
+
+/// A percentile table of some phases: human units, each percentile only where the sample count
+/// supports it (p90 from 10 samples, p99 from 100, p99.9 from 1,000).
+fn phase_table(result: &LoadtestResult, phases: &[String]) -> String {
+    use crate::support::units::{human_s, human_us, thousands};
+    let mut o = String::from(
+        "<table><tr><th>path · phase</th><th>samples</th><th>min</th><th>mean</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th></tr>",
+    );
+    for (k, run) in &result.runs {
+        for ph in phases {
+            let Some(h) = run.hist.get(ph) else { continue };
+            let st = h.stats();
+            let virtual_time = ph == "convergence";
+            let f = |v: Option<u64>| match v {
+                None => String::new(),
+                Some(v) if virtual_time => human_s(v / 1_000_000),
+                Some(v) => human_us(v as f64),
+            };
+            let need = |v: Option<u64>, n: u64| v.filter(|_| st.count >= n);
+            let _ = write!(
+                o,
+                "<tr><td>{} · {}{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                k.name(),
+                esc(ph),
+                if virtual_time { " (virtual time)" } else { "" },
+                thousands(st.count),
+                f(st.min_us),
+                f(st.mean_us.map(|m| m.round() as u64)),
+                f(st.p50_us),
+                f(need(st.p90_us, 10)),
+                f(need(st.p99_us, 100)),
+                f(st.p999_us),
+                f(st.max_us)
+            );
+        }
+    }
+    o.push_str("</table>");
+    o
+}
+
+/// The Kaplan–Meier estimate of the share of changes not yet converged against virtual
+/// seconds since the event: `samples` are (seconds observed, converged?) — an open, failed or
+/// superseded change is censored at the time it was last seen. Starts at (0, 1).
+pub fn kaplan_meier(samples: &[(u64, bool)]) -> Vec<(f64, f64)> {
+    let mut v = samples.to_vec();
+    // At a tie, events before censorings (the usual convention).
+    v.sort_by_key(|&(t, event)| (t, !event));
+    let mut at_risk = v.len() as f64;
+    let mut s = 1.0;
+    let mut out = vec![(0.0, 1.0)];
+    let mut i = 0;
+    while i < v.len() {
+        let t = v[i].0;
+        let (mut events, mut gone) = (0.0, 0.0);
+        while i < v.len() && v[i].0 == t {
+            if v[i].1 {
+                events += 1.0;
+            }
+            gone += 1.0;
+            i += 1;
+        }
+        if events > 0.0 {
+            s *= 1.0 - events / at_risk;
+            out.push((t as f64, s));
+        }
+        at_risk -= gone;
+    }
+    // On to the last change observed, so a curve nothing converged on still shows.
+    if let Some(&(t, _)) = v.last()
+        && out.last().is_some_and(|p| p.0 < t as f64)
+    {
+        out.push((t as f64, s));
+    }
+    out
+}
+
+/// A path's convergence samples for `kaplan_meier`: converged at its latency; the others
+/// censored when last seen (their end, or the path's last tick for those still open).
+fn survival_samples(run: &crate::harness::loadtest::PathRun) -> Vec<(u64, bool)> {
+    let last = run
+        .ticks
+        .iter()
+        .map(|t| t.virtual_time_s)
+        .max()
+        .unwrap_or(0);
+    run.samples
+        .iter()
+        .map(|s| match s.latency_s() {
+            Some(l) => (l, true),
+            None => (s.end_s.unwrap_or(last).saturating_sub(s.event_s), false),
+        })
+        .collect()
+}
+
+/// The whole page.
+/// The verdict first (issue 12): the answer, a card per path, equivalence, thresholds and why
+/// the run exits as it does.
+fn verdict_cards(v: &crate::report::verdict::Verdict) -> String {
+    use crate::support::units::{human_s, human_us, thousands};
+    let mut o = String::new();
+    let status = if v.exit_code == 0 {
+        r#"<span class="ok">passes (exit 0)</span>"#.to_string()
+    } else {
+        format!(r#"<span class="bad">fails (exit {})</span>"#, v.exit_code)
+    };
+    let _ = write!(
+        o,
+        r#"<section id="verdict"><h2>Verdict: {status}</h2><p class="answer">{}</p><div class="cards">"#,
+        esc(&v.answer)
+    );
+    for p in &v.paths {
+        let t = |x: Option<u64>| x.map_or("–".into(), |u| human_us(u as f64));
+        let c = |x: Option<u64>| x.map_or("–".into(), human_s);
+        let failed = if p.failed_ticks > 0 {
+            format!(
+                r#"<span class="bad">{} of {}</span>{}"#,
+                p.failed_ticks,
+                p.ticks,
+                p.first_error.as_ref().map_or(String::new(), |e| format!(
+                    r#"<br><span class="note">first at tick {}: {}</span>"#,
+                    e.tick,
+                    esc(&e.error)
+                ))
+            )
+        } else {
+            format!("0 of {}", p.ticks)
+        };
+        let findings = if p.findings.is_empty() {
+            "none".to_string()
+        } else {
+            format!(
+                r#"<span class="bad">{}</span>"#,
+                esc(&p
+                    .findings
+                    .iter()
+                    .map(|(k, n)| format!("{k} ×{n}"))
+                    .collect::<Vec<_>>()
+                    .join(", "))
+            )
+        };
+        let _ = write!(
+            o,
+            r#"<div class="card"><h3>{}</h3>tick p50 {} · p99 {} · max {}<br>cron interval {} s: {} overrun(s)<br>failed ticks: {}<br>convergence p50 {} · p95 {} · max {}<br>still open at the end: {:.1} % ({} of {} changes)<br>liveness findings: {}</div>"#,
+            p.path.name(),
+            t(p.tick.p50_us),
+            t(p.tick.p99_us),
+            t(p.tick.max_us),
+            v.interval_s,
+            p.overruns,
+            failed,
+            c(p.convergence.p50_s),
+            c(p.convergence.p95_s),
+            c(p.convergence.max_s),
+            p.convergence.open_share * 100.0,
+            thousands(p.convergence.open),
+            thousands(p.convergence.samples),
+            findings
+        );
+    }
+    let (word, text) = (v.equivalence.word(), v.equivalence.text());
+    let detail = match text.strip_prefix(word) {
+        Some(rest) => rest.trim_start_matches([':', ' ']).to_string(),
+        None => text.clone(),
+    };
+    let _ = write!(
+        o,
+        r#"</div><p>State equivalence: <b>{}</b>{}</p>"#,
+        esc(word),
+        if detail.is_empty() {
+            String::new()
+        } else {
+            format!(" — {}", esc(&detail))
+        }
+    );
+    if !v.thresholds.is_empty() {
+        o.push_str("<table><tr><th>threshold</th><th>result</th><th>measured</th></tr>");
+        for t in &v.thresholds {
+            let _ = write!(
+                o,
+                r#"<tr><td>{}</td><td class="{}">{}</td><td>{}</td></tr>"#,
+                esc(&t.check),
+                if t.passed { "ok" } else { "bad" },
+                if t.passed { "pass" } else { "FAIL" },
+                esc(&t.measured)
+            );
+        }
+        o.push_str("</table>");
+    }
+    for f in &v.failures {
+        let _ = write!(o, r#"<p class="bad">{}</p>"#, esc(f));
+    }
+    o.push_str("</section>");
+    o
+}
+
+pub fn loadtest_report(input: &ReportInput<'_>) -> String {
+    let r = input.result;
+    let mut o = String::new();
+    let _ = write!(
+        o,
+        r##"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{t}</title><style>
+body{{font-family:system-ui,sans-serif;margin:24px;max-width:980px;color:#222}}
+h1{{font-size:20px}}h2{{font-size:16px;margin-top:28px}}
+table{{border-collapse:collapse;font-size:12px}}td,th{{border:1px solid #ccc;padding:3px 6px;text-align:right}}
+th{{background:#f4f4f4}}td:first-child,th:first-child{{text-align:left}}.verdict{{font-size:15px;font-weight:600}}
+.note{{color:#555;font-size:12px}}.cards{{display:flex;flex-wrap:wrap;gap:12px}}
+.card{{border:1px solid #ccc;border-radius:6px;padding:8px 12px;min-width:260px;font-size:13px}}
+.card h3{{margin:0 0 6px;font-size:14px}}.ok{{color:#1a7f37}}.bad{{color:#b42318;font-weight:600}}
+.answer{{font-size:15px;margin:8px 0 12px}}</style></head><body><h1>{t}</h1>"##,
+        t = esc(&input.title)
+    );
+    o.push_str(&verdict_cards(input.decided));
+    let m = input.manifest;
+    let _ = write!(
+        o,
+        r##"<p class="note">seed {} · {} ticks of {} s (virtual) · batch size {} · rules {} · legacy SQL {} · SQLite {} · reconsim {} ({}) · started {}</p>"##,
+        m["seed"],
+        m["ticks"],
+        input.interval_s,
+        m["batch_size"],
+        esc(m["rules"].as_str().unwrap_or("")),
+        esc(m["legacy_sql"].as_str().unwrap_or("")),
+        esc(m["sqlite_version"].as_str().unwrap_or("")),
+        esc(m["reconsim_version"].as_str().unwrap_or("")),
+        esc(m["git_commit"].as_str().unwrap_or("")),
+        esc(m["started_utc"].as_str().unwrap_or(""))
+    );
+    if r.runs.iter().any(|(k, _)| *k == PathKind::Legacy) {
+        o.push_str(r##"<p class="note">Each legacy tick is a diff of the whole fleet (about 28–40 s at 100k hosts on this machine class); the batched path covers one window per tick.</p>"##);
+    }
+
+    o.push_str("<h2>State equivalence</h2>");
+    let _ = write!(o, r##"<p class="verdict">{}</p>"##, esc(input.verdict));
+    if !r.equivalence.is_empty() {
+        // Classes × pass boundaries (pairs), then one sample per class of the last boundary.
+        let mut passes: Vec<(u32, u32, u64)> = r
+            .equivalence
+            .iter()
+            .map(|e| (e.pass_start_tick, e.tick, e.virtual_time_s))
+            .collect();
+        passes.dedup();
+        let mut classes: Vec<&str> = r.equivalence.iter().map(|e| e.class.as_str()).collect();
+        // `equal` first, then the classes by name.
+        classes.sort_unstable_by_key(|c| (*c != "equal", *c));
+        classes.dedup();
+        o.push_str("<table><tr><th>class \\ pass (ticks, virtual time)</th>");
+        for (a, b, v) in &passes {
+            let _ = write!(
+                o,
+                "<th>{a}–{b} ({})</th>",
+                crate::support::units::human_s(*v)
+            );
+        }
+        o.push_str("</tr>");
+        for c in &classes {
+            let _ = write!(o, "<tr><td>{}</td>", esc(c));
+            for (_, b, _) in &passes {
+                let n = r
+                    .equivalence
+                    .iter()
+                    .find(|e| e.tick == *b && e.class == *c)
+                    .map_or(0, |e| e.pairs);
+                let _ = write!(o, "<td>{}</td>", crate::support::units::thousands(n));
+            }
+            o.push_str("</tr>");
+        }
+        o.push_str("</table>");
+        if let Some((_, last, _)) = passes.last() {
+            let _ = write!(
+                o,
+                "<p class=\"note\">Samples at the pass ending at tick {last}:</p><table><tr><th>class</th><th>host · profile</th><th>legacy</th><th>batched</th><th>explanation</th></tr>"
+            );
+            for e in r
+                .equivalence
+                .iter()
+                .filter(|e| e.tick == *last && e.class != "equal")
+            {
+                let _ = write!(
+                    o,
+                    "<tr><td>{}</td><td style=\"text-align:left\">{}<br>{}</td><td>{}</td><td>{}</td><td style=\"text-align:left\">{}</td></tr>",
+                    esc(&e.class),
+                    esc(&e.sample_host_uuid),
+                    esc(&e.sample_profile_uuid),
+                    esc(&e.legacy.text()),
+                    esc(&e.batched.text()),
+                    esc(&e.explanation.text())
+                );
+            }
+            o.push_str("</table>");
+        }
+    }
+
+    if let Some((_, run)) = r.runs.iter().find(|(k, _)| *k == PathKind::Batched) {
+        o.push_str("<h2>Cursor liveness (batched)</h2>");
+        let _ = write!(
+            o,
+            r##"<p class="verdict">{}</p>"##,
+            esc(&crate::harness::loadtest::liveness_text(&run.findings))
+        );
+        if !run.findings.is_empty() {
+            o.push_str("<table><tr><th>tick</th><th>finding</th><th>count</th><th>detail</th><th>sample</th></tr>");
+            for f in &run.findings {
+                let _ = write!(
+                    o,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td style=\"text-align:left\">{}</td><td style=\"text-align:left\">{}</td></tr>",
+                    f.tick,
+                    f.kind,
+                    f.count,
+                    esc(&f.detail),
+                    esc(&f.sample)
+                );
+            }
+            o.push_str("</table>");
+        }
+    }
+
+    o.push_str("<h2>Tick latency over virtual time</h2>");
+    let interval_us = input.interval_s as f64 * 1e6;
+    let mut series: Vec<Series> = Vec::new();
+    for (k, run) in &r.runs {
+        let ok: Vec<(f64, f64)> = run
+            .ticks
+            .iter()
+            .filter(|t| t.outcome != "error")
+            .map(|t| (t.virtual_time_s as f64, t.duration_us.max(1) as f64))
+            .collect();
+        let failed: Vec<(f64, f64)> = run
+            .ticks
+            .iter()
+            .filter(|t| t.outcome == "error")
+            .map(|t| (t.virtual_time_s as f64, t.duration_us.max(1) as f64))
+            .collect();
+        if !ok.is_empty() {
+            series.push(Series::new(k.name(), color(*k), ok, Style::Line));
+        }
+        if !failed.is_empty() {
+            series.push(Series::new(
+                format!("{} FAILED ticks ({})", k.name(), failed.len()),
+                color(*k),
+                failed,
+                Style::Crosses,
+            ));
+        }
+    }
+    o.push_str(&line_chart(
+        &series,
+        &Axes {
+            x_label: "virtual time",
+            y_label: "tick duration (log)",
+            x_unit: Unit::Seconds,
+            y_unit: Unit::Micros,
+            log_y: true,
+            hline: Some((interval_us, format!("cron interval {} s", input.interval_s))),
+            ..Axes::default()
+        },
+    ));
+    let _ = write!(
+        o,
+        r##"<p class="note">A tick is the reconciler plus the downstream writer; a cross is a failed tick, drawn at the time it took to fail. Per path: {}.</p>"##,
+        r.runs
+            .iter()
+            .map(|(k, run)| format!(
+                "{} {} ticks, {} failed, {} over the {} s interval",
+                k.name(),
+                run.ticks.len(),
+                run.ticks.iter().filter(|t| t.outcome == "error").count(),
+                run.ticks
+                    .iter()
+                    .filter(|t| t.duration_us > input.interval_s as u64 * 1_000_000)
+                    .count(),
+                input.interval_s
+            ))
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+
+    o.push_str("<h2>Reconciler phases</h2>");
+    o.push_str(&phase_bars(r));
+    let mut measured = phases_of(r, "reconciler");
+    measured.extend(phases_of(r, "virtual"));
+    o.push_str(&phase_table(r, &measured));
+    o.push_str(r##"<p class="note">Wall time per tick of each phase, then <code>convergence</code> in virtual time. A percentile is shown only where the samples support it (p90 from 10, p99 from 100, p99.9 from 1,000).</p>"##);
+    o.push_str("<table style=\"margin-top:8px\"><tr><th>path</th><th>CPU time of its ticks</th><th>rows read</th><th>process peak RSS after its ticks</th></tr>");
+    for (k, run) in &r.runs {
+        let _ = write!(
+            o,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            k.name(),
+            crate::support::units::human_us(run.cpu.as_micros() as f64),
+            crate::support::units::thousands(run.ticks.iter().map(|t| t.rows_read).sum::<u64>()),
+            run.peak_rss_kib.map_or("n/a".into(), |k| format!(
+                "{} MiB",
+                crate::support::units::thousands(k / 1024)
+            ))
+        );
+    }
+    o.push_str("</table><p class=\"note\">Peak RSS is the whole reconsim process's high-water mark (VmHWM) when the path's last tick ended: one process runs every path, so it is an upper bound on a path's memory, not the path's own.</p>");
+
+    o.push_str("<h2>Convergence (survival curve)</h2>");
+    let series: Vec<Series> = r
+        .runs
+        .iter()
+        .map(|(k, run)| {
+            let open = run.samples.iter().filter(|s| s.outcome == "open").count();
+            let share = if run.samples.is_empty() {
+                0.0
+            } else {
+                open as f64 / run.samples.len() as f64 * 100.0
+            };
+            Series::new(
+                format!(
+                    "{}: {} changes, {share:.1} % still open at the end",
+                    k.name(),
+                    crate::support::units::thousands(run.samples.len() as u64)
+                ),
+                color(*k),
+                kaplan_meier(&survival_samples(run)),
+                Style::Steps,
+            )
+        })
+        .collect();
+    o.push_str(&line_chart(
+        &series,
+        &Axes {
+            x_label: "virtual time since the churn event",
+            y_label: "share of changes not yet converged",
+            x_unit: Unit::Seconds,
+            y_range: Some((0.0, 1.0)),
+            ..Axes::default()
+        },
+    ));
+    o.push_str(r##"<p class="note">Kaplan–Meier estimate: a change still open at the end of the run (or failed, or superseded by a later change) counts as censored when last seen, not as converged, so a curve that stays high means changes the run did not see through. Only as far right as the run lasted.</p>"##);
+    o.push_str("<table><tr><th>path</th><th>changes</th><th>converged</th><th>failed</th><th>superseded</th><th>open at end</th></tr>");
+    for (k, run) in &r.runs {
+        let c = |o: &str| {
+            crate::support::units::thousands(
+                run.samples.iter().filter(|s| s.outcome == o).count() as u64
+            )
+        };
+        let _ = write!(
+            o,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            k.name(),
+            crate::support::units::thousands(run.samples.len() as u64),
+            c("converged"),
+            c("failed"),
+            c("superseded"),
+            c("open")
+        );
+    }
+    o.push_str("</table>");
+
+    let harness = phases_of(r, "harness");
+    if !harness.is_empty() {
+        o.push_str("<h2>Harness (the simulated world, outside every tick)</h2>");
+        o.push_str(&phase_table(r, &harness));
+        let _ = write!(
+            o,
+            r##"<p class="note">What the harness spends simulating devices and churn and checking convergence; no reconciler runs in these phases. State comparisons took {} in all.</p>"##,
+            crate::support::units::human_us(r.equivalence_time.as_micros() as f64)
+        );
+    }
+    let events: Vec<String> = r
+        .events
+        .iter()
+        .map(|(k, v)| format!("{k} {}", crate::support::units::thousands(*v)))
+        .collect();
+    let _ = write!(
+        o,
+        r##"<p class="note">Churn applied: {}. Convergence: for each (host, profile) pair whose desired state a churn event changed, the virtual time until its row reached that state (a device answer included).</p></body></html>"##,
+        esc(&if events.is_empty() {
+            "none".into()
+        } else {
+            events.join(", ")
+        })
+    );
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(
+            esc(r#"<a href="x">&'"#),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
+    }
+
+    #[test]
+    fn line_chart_draws_every_series_and_its_legend() {
+        let s = |name: &str| {
+            Series::new(
+                name,
+                "#000",
+                vec![(0.0, 1.0), (30.0, 100.0), (60.0, 10.0)],
+                Style::Line,
+            )
+        };
+        let svg = line_chart(
+            &[s("legacy"), s("batched")],
+            &Axes {
+                x_label: "x",
+                y_label: "y",
+                log_y: true,
+                hline: Some((50.0, "interval".into())),
+                ..Axes::default()
+            },
+        );
+        assert_eq!(svg.matches("<path ").count(), 2);
+        assert!(svg.contains("stroke-dasharray") && svg.contains(">interval<"));
+        assert!(svg.contains(">legacy<") && svg.contains(">batched<"));
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
+    }
+
+    #[test]
+    fn kaplan_meier_keeps_censored_changes_at_risk() {
+        // Four changes: converged at 30 s and 60 s, two still open after 90 s.
+        let km = kaplan_meier(&[(30, true), (60, true), (90, false), (90, false)]);
+        assert_eq!(km, vec![(0.0, 1.0), (30.0, 0.75), (60.0, 0.5), (90.0, 0.5)]);
+        // A change censored at 10 s leaves the risk set before the first event.
+        let km = kaplan_meier(&[(10, false), (30, true), (30, true), (60, false)]);
+        assert_eq!(km[1].0, 30.0);
+        let last = km.last().unwrap();
+        assert!(
+            last.0 == 60.0 && (last.1 - 1.0 / 3.0).abs() < 1e-12,
+            "{km:?}"
+        );
+        // Nothing converged: flat at 1 to the last observation.
+        assert_eq!(kaplan_meier(&[(40, false)]), vec![(0.0, 1.0), (40.0, 1.0)]);
+        assert!((km[1].1 - 1.0 / 3.0).abs() < 1e-12, "{km:?}");
+        // Counting only converged changes would say everything converged by 60 s.
+        assert_eq!(kaplan_meier(&[]), vec![(0.0, 1.0)]);
+    }
+
+    #[test]
+    fn failed_ticks_are_crosses_in_the_legend_too() {
+        let svg = line_chart(
+            &[Series::new(
+                "b FAILED ticks (2)",
+                "#f00",
+                vec![(30.0, 300.0), (60.0, 300.0)],
+                Style::Crosses,
+            )],
+            &Axes {
+                log_y: true,
+                y_unit: Unit::Micros,
+                ..Axes::default()
+            },
+        );
+        assert_eq!(svg.matches("l9,9").count(), 2);
+        assert_eq!(svg.matches("l8,8").count(), 1);
+        assert!(!svg.contains("<circle"));
+    }
+
+    #[test]
+    fn duration_labels_switch_units() {
+        let v: Vec<String> = (0..8).map(duration_label).collect();
+        assert_eq!(
+            v,
+            [
+                "1 µs", "10 µs", "100 µs", "1 ms", "10 ms", "100 ms", "1 s", "10 s"
+            ]
+        );
+    }
+
+    #[test]
+    fn nice_ticks_cover_the_range() {
+        assert_eq!(
+            nice_ticks(0.0, 100.0),
+            vec![0.0, 20.0, 40.0, 60.0, 80.0, 100.0]
+        );
+    }
+}

@@ -1,0 +1,14 @@
+//! Report: results for people and CI — CSV outputs (`csv`), the verdict and `summary.json`
+//! (`verdict`), the report page (`html`) and sweep chart (`sweep_chart`), run comparison
+//! (`regression`), the two-backend page (`sidebyside`) and run identity (`identity`).
+//!
+//! May import: every layer below (`support` … `harness`). The CLI (`cli`, `cmd`) sits above
+//! all of them and is the only place clap and indicatif appear.
+
+pub mod csv;
+pub mod html;
+pub mod identity;
+pub mod regression;
+pub mod sidebyside;
+pub mod sweep_chart;
+pub mod verdict;

@@ -1,0 +1,10 @@
+//! Store: the SQLite database as the paths see it — the schema contract and its DDL
+//! (`schema`, also the columns the paths read: the floor scans), write scopes that are their
+//! own transaction or a savepoint inside one (`txn`), and reconsim's own bookkeeping table
+//! (`meta`).
+//!
+//! May import: `support`, `domain`.
+
+pub mod meta;
+pub mod schema;
+pub mod txn;

@@ -1,0 +1,667 @@
+//! The Fleet-faithful schema of spec §1, created by versioned migrations, and the contract
+//! check that lets `diff`/`compare`/`inspect` accept any SQLite file that has the tables.
+//!
+//! Migrations are applied in order and recorded in `PRAGMA user_version` (the way cargo keeps
+//! its own SQLite caches). Version 1 creates the tables, version 2 Fleet's secondary indexes:
+//! the generator applies 1, bulk-loads in primary-key order, then applies 2, because building an
+//! index once over sorted data is far cheaper than maintaining it row by row during the load.
+
+use crate::support::timefmt::{DATETIME6_FORMAT, TIMESTAMP_FORMAT};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use std::path::Path;
+
+/// Errors of the schema domain: opening, migrating and checking a database.
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    #[error("database {path}: {source}")]
+    Open {
+        path: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("database {path} does not exist")]
+    Missing { path: String },
+    #[error("schema contract (spec §1): missing table `{table}`")]
+    MissingTable { table: &'static str },
+    #[error("schema contract (spec §1): table `{table}` has no column `{column}`")]
+    MissingColumn {
+        table: &'static str,
+        column: &'static str,
+    },
+    #[error("database has user_version {found}, newer than this reconsim knows ({known})")]
+    TooNew { found: i64, known: i64 },
+    #[error("migration to version {version}: {source}")]
+    Migration {
+        version: i64,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error(transparent)]
+    BadTimestamp(#[from] crate::support::timefmt::BadTimestamp),
+    #[error("table `{table}`, column `{column}`, {row}: {value} is not {expected}")]
+    BadValue {
+        table: &'static str,
+        column: &'static str,
+        row: String,
+        value: String,
+        expected: &'static str,
+    },
+    #[error(transparent)]
+    Sql(#[from] rusqlite::Error),
+}
+
+const TS_GLOB: &str = "[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9] [0-2][0-9]:[0-5][0-9]:[0-5][0-9]";
+
+/// Checks every timestamp column of spec §1 against its one format and names the first row
+/// that breaks it. The legacy SQL compares these columns as text, so a value in another format
+/// would silently compare wrong; this is where it is caught instead.
+/// Checks the values the reconcilers read (issue 11), before any of them runs: `diff`,
+/// `compare` and `tick` share it, so bad data fails as one line naming table, column and row
+/// (exit 2) instead of a type error deep in a path. Timestamps in their formats
+/// (`check_timestamps`), then per table one scan for: NULL or non-text keys and uuids, non-BLOB
+/// checksums, non-integer flags and ids, and `status` / `operation_type` outside spec §1's sets.
+pub fn check_values(conn: &Connection) -> Result<(), SchemaError> {
+    check_timestamps(conn)?;
+    const TEXT: &str = "text";
+    const INT: &str = "an integer";
+    const INT_OR_NULL: &str = "an integer or NULL";
+    const BLOB: &str = "a BLOB (binary checksum)";
+    const STATUS: &str = "one of NULL, 'pending', 'verifying', 'verified', 'failed' (spec §1)";
+    const OPERATION: &str = "one of NULL, 'install', 'remove' (spec §1)";
+    // (table, row label SQL, [(column, condition the value fails, what it should be)])
+    type Check = (
+        &'static str,
+        &'static str,
+        &'static [(&'static str, &'static str, &'static str)],
+    );
+    let checks: [Check; 7] = [
+        (
+            "hosts",
+            "'host id ' || quote(id)",
+            &[
+                ("id", "typeof(id) != 'integer'", INT),
+                ("uuid", "typeof(uuid) != 'text'", TEXT),
+                ("platform", "typeof(platform) != 'text'", TEXT),
+                (
+                    "team_id",
+                    "typeof(team_id) NOT IN ('integer', 'null')",
+                    INT_OR_NULL,
+                ),
+            ],
+        ),
+        (
+            "host_mdm",
+            "'host_id ' || quote(host_id)",
+            &[("enrolled", "typeof(enrolled) != 'integer'", INT)],
+        ),
+        (
+            "nano_enrollments",
+            "'id ' || quote(id)",
+            &[
+                ("enabled", "typeof(enabled) != 'integer'", INT),
+                ("type", "typeof(type) != 'text'", TEXT),
+                ("device_id", "typeof(device_id) != 'text'", TEXT),
+            ],
+        ),
+        (
+            "labels",
+            "'label id ' || quote(id)",
+            &[(
+                "label_membership_type",
+                "typeof(label_membership_type) != 'integer'",
+                INT,
+            )],
+        ),
+        (
+            "mdm_apple_configuration_profiles",
+            "'profile_uuid ' || quote(profile_uuid)",
+            &[
+                ("profile_uuid", "typeof(profile_uuid) != 'text'", TEXT),
+                ("team_id", "typeof(team_id) != 'integer'", INT),
+                ("checksum", "typeof(checksum) != 'blob'", BLOB),
+            ],
+        ),
+        (
+            "mdm_configuration_profile_labels",
+            "'id ' || quote(id)",
+            &[
+                (
+                    "label_id",
+                    "typeof(label_id) NOT IN ('integer', 'null')",
+                    INT_OR_NULL,
+                ),
+                ("exclude", "typeof(exclude) != 'integer'", INT),
+                ("require_all", "typeof(require_all) != 'integer'", INT),
+                ("label_name", "typeof(label_name) != 'text'", TEXT),
+            ],
+        ),
+        (
+            "host_mdm_apple_profiles",
+            "'host_uuid ' || quote(host_uuid) || ', profile_uuid ' || quote(profile_uuid)",
+            &[
+                ("host_uuid", "typeof(host_uuid) != 'text'", TEXT),
+                ("profile_uuid", "typeof(profile_uuid) != 'text'", TEXT),
+                ("checksum", "typeof(checksum) != 'blob'", BLOB),
+                (
+                    "status",
+                    "status IS NOT NULL AND (typeof(status) != 'text' OR status NOT IN \
+                     ('pending', 'verifying', 'verified', 'failed'))",
+                    STATUS,
+                ),
+                (
+                    "operation_type",
+                    "operation_type IS NOT NULL AND (typeof(operation_type) != 'text' OR \
+                     operation_type NOT IN ('install', 'remove'))",
+                    OPERATION,
+                ),
+            ],
+        ),
+    ];
+    for (table, label, columns) in checks {
+        let which: String = columns
+            .iter()
+            .enumerate()
+            .map(|(i, (c, cond, _))| format!("WHEN {cond} THEN {i}||'|'||quote({c})"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let any: String = columns
+            .iter()
+            .map(|(_, cond, _)| format!("({cond})"))
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        let sql = format!("SELECT {label}, CASE {which} END FROM {table} WHERE {any} LIMIT 1");
+        let bad: Option<(String, String)> = conn
+            .query_row(&sql, [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        if let Some((row, hit)) = bad {
+            let (i, value) = hit.split_once('|').unwrap_or(("0", &hit));
+            let (column, _, expected) = columns[i.parse::<usize>().unwrap_or(0)];
+            let table = CONTRACT
+                .iter()
+                .find(|(t, _)| *t == table)
+                .map_or("?", |(t, _)| t);
+            return Err(SchemaError::BadValue {
+                table,
+                column,
+                row,
+                value: value.to_string(),
+                expected,
+            });
+        }
+    }
+    Ok(())
+}
+
+pub fn check_timestamps(conn: &Connection) -> Result<(), SchemaError> {
+    let dt6 = format!("{TS_GLOB}.[0-9][0-9][0-9][0-9][0-9][0-9]");
+    // (table, column, row label SQL, pattern, nullable, format)
+    let checks: [(&str, &str, &str, &str, &str); 4] = [
+        (
+            "hosts",
+            "label_updated_at",
+            "'host id ' || id",
+            TS_GLOB,
+            TIMESTAMP_FORMAT,
+        ),
+        (
+            "labels",
+            "created_at",
+            "'label id ' || id",
+            TS_GLOB,
+            TIMESTAMP_FORMAT,
+        ),
+        (
+            "mdm_apple_configuration_profiles",
+            "secrets_updated_at",
+            "'profile_uuid ' || profile_uuid",
+            &dt6,
+            DATETIME6_FORMAT,
+        ),
+        (
+            "host_mdm_apple_profiles",
+            "secrets_updated_at",
+            "'host_uuid ' || host_uuid || ', profile_uuid ' || profile_uuid",
+            &dt6,
+            DATETIME6_FORMAT,
+        ),
+    ];
+    for (table, column, label, pattern, format) in checks {
+        let sql = format!(
+            "SELECT {label}, CAST({column} AS TEXT) FROM {table}
+             WHERE {column} IS NOT NULL AND (typeof({column}) != 'text' OR {column} NOT GLOB ?1)
+             LIMIT 1"
+        );
+        let bad: Option<(String, String)> = conn
+            .query_row(&sql, [pattern], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        if let Some((row, value)) = bad {
+            let table = CONTRACT
+                .iter()
+                .find(|(t, _)| *t == table)
+                .map_or("?", |(t, _)| t);
+            let column = CONTRACT
+                .iter()
+                .flat_map(|(_, cols)| cols.iter())
+                .find(|c| **c == column)
+                .copied()
+                .unwrap_or("?");
+            return Err(crate::support::timefmt::BadTimestamp {
+                table,
+                column,
+                row,
+                value,
+                format,
+            }
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// Migration 1: the spec §1 tables. `label_membership` is `WITHOUT ROWID`: its rows are the
+/// key, so it is stored in (host_id, label_id) order as InnoDB clusters it in Fleet's MySQL, with
+/// one b-tree instead of two. `host_mdm_apple_profiles` stays a rowid table: its rows are wide
+/// (~240 bytes), and a `WITHOUT ROWID` table makes every secondary index entry carry the whole
+/// 73-byte key; measured at 100k hosts, that made the `status`/`operation_type` index builds
+/// twice as slow. The generator inserts it in (host_uuid, profile_uuid) order, so rowid order is
+/// key order anyway (spec §9).
+pub const MIGRATION_TABLES: &str = r#"
+CREATE TABLE teams (
+  id   INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE
+);
+CREATE TABLE hosts (
+  id               INTEGER PRIMARY KEY,
+  uuid             TEXT NOT NULL DEFAULT '',
+  hostname         TEXT NOT NULL DEFAULT '',
+  platform         TEXT NOT NULL DEFAULT '',
+  team_id          INTEGER NULL,
+  label_updated_at TIMESTAMP NOT NULL DEFAULT '2000-01-01 00:00:00'
+);
+CREATE TABLE nano_devices (
+  id              TEXT PRIMARY KEY,
+  authenticate_at TIMESTAMP NOT NULL
+);
+CREATE TABLE nano_enrollments (
+  id        TEXT PRIMARY KEY,
+  device_id TEXT NOT NULL,
+  user_id   TEXT NULL,
+  type      TEXT NOT NULL,
+  enabled   INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE host_mdm (
+  host_id  INTEGER PRIMARY KEY,
+  enrolled INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE labels (
+  id                    INTEGER PRIMARY KEY,
+  name                  TEXT NOT NULL UNIQUE,
+  label_membership_type INTEGER NOT NULL DEFAULT 0,
+  created_at            TIMESTAMP NULL
+);
+CREATE TABLE label_membership (
+  label_id INTEGER NOT NULL,
+  host_id  INTEGER NOT NULL,
+  PRIMARY KEY (host_id, label_id)
+) WITHOUT ROWID;
+CREATE TABLE mdm_apple_configuration_profiles (
+  profile_uuid       TEXT PRIMARY KEY,
+  team_id            INTEGER NOT NULL DEFAULT 0,
+  identifier         TEXT NOT NULL,
+  name               TEXT NOT NULL,
+  checksum           BLOB NOT NULL,
+  secrets_updated_at DATETIME NULL,
+  scope              TEXT NOT NULL DEFAULT 'System',
+  uploaded_at        TIMESTAMP NULL,
+  UNIQUE (team_id, identifier),
+  UNIQUE (team_id, name)
+);
+CREATE TABLE mdm_configuration_profile_labels (
+  id                 INTEGER PRIMARY KEY,
+  apple_profile_uuid TEXT NULL
+    REFERENCES mdm_apple_configuration_profiles (profile_uuid) ON DELETE CASCADE,
+  label_name         TEXT NOT NULL,
+  label_id           INTEGER NULL REFERENCES labels (id) ON DELETE SET NULL,
+  exclude            INTEGER NOT NULL DEFAULT 0,
+  require_all        INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (apple_profile_uuid, label_name)
+);
+CREATE TABLE host_mdm_apple_profiles (
+  host_uuid          TEXT NOT NULL,
+  profile_uuid       TEXT NOT NULL,
+  profile_identifier TEXT NOT NULL,
+  profile_name       TEXT NOT NULL DEFAULT '',
+  status             TEXT NULL,
+  operation_type     TEXT NULL,
+  detail             TEXT NULL,
+  command_uuid       TEXT NOT NULL DEFAULT '',
+  checksum           BLOB NOT NULL,
+  secrets_updated_at DATETIME NULL,
+  ignore_error       INTEGER NOT NULL DEFAULT 0,
+  scope              TEXT NOT NULL DEFAULT 'System',
+  PRIMARY KEY (host_uuid, profile_uuid)
+);
+"#;
+
+/// Migration 2: Fleet's secondary indexes (spec §1), and nothing more: both reconciler paths
+/// get exactly these, so neither is favoured.
+pub const MIGRATION_INDEXES: &str = r#"
+CREATE INDEX idx_hosts_uuid ON hosts (uuid);
+CREATE INDEX idx_hosts_platform ON hosts (platform);
+CREATE INDEX idx_hosts_team_id ON hosts (team_id);
+CREATE INDEX idx_nano_enrollments_device_id ON nano_enrollments (device_id);
+CREATE INDEX idx_label_membership_label_id ON label_membership (label_id);
+CREATE INDEX idx_host_mdm_apple_profiles_status ON host_mdm_apple_profiles (status);
+CREATE INDEX idx_host_mdm_apple_profiles_operation_type ON host_mdm_apple_profiles (operation_type);
+"#;
+
+/// All migrations, in order; migration `i` brings the database to `user_version = i + 1`.
+pub const MIGRATIONS: &[&str] = &[MIGRATION_TABLES, MIGRATION_INDEXES];
+
+/// The highest schema version this build knows.
+pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// The full DDL, as `reconsim schema` prints it.
+pub fn ddl() -> String {
+    let mut out = String::new();
+    for (i, m) in MIGRATIONS.iter().enumerate() {
+        out.push_str(&format!(
+            "-- migration {} (PRAGMA user_version = {})",
+            i + 1,
+            i + 1
+        ));
+        out.push_str(m);
+        out.push('\n');
+    }
+    out
+}
+
+/// The current `PRAGMA user_version`.
+pub fn user_version(conn: &Connection) -> Result<i64, SchemaError> {
+    Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+}
+
+/// Applies every migration above the current version up to `target`, each in its own
+/// transaction together with its `user_version` bump, so a failure leaves a consistent version.
+pub fn migrate_to(conn: &mut Connection, target: i64) -> Result<(), SchemaError> {
+    let current = user_version(conn)?;
+    if current > LATEST_VERSION {
+        return Err(SchemaError::TooNew {
+            found: current,
+            known: LATEST_VERSION,
+        });
+    }
+    for version in (current + 1)..=target.min(LATEST_VERSION) {
+        let sql = MIGRATIONS[(version - 1) as usize];
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)
+            .and_then(|_| tx.pragma_update(None, "user_version", version))
+            .map_err(|source| SchemaError::Migration { version, source })?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// Every table and column spec §1 names; `check_contract` requires them, ignores the rest.
+pub const CONTRACT: &[(&str, &[&str])] = &[
+    ("teams", &["id", "name"]),
+    (
+        "hosts",
+        &[
+            "id",
+            "uuid",
+            "hostname",
+            "platform",
+            "team_id",
+            "label_updated_at",
+        ],
+    ),
+    ("nano_devices", &["id", "authenticate_at"]),
+    (
+        "nano_enrollments",
+        &["id", "device_id", "user_id", "type", "enabled"],
+    ),
+    ("host_mdm", &["host_id", "enrolled"]),
+    (
+        "labels",
+        &["id", "name", "label_membership_type", "created_at"],
+    ),
+    ("label_membership", &["label_id", "host_id"]),
+    (
+        "mdm_apple_configuration_profiles",
+        &[
+            "profile_uuid",
+            "team_id",
+            "identifier",
+            "name",
+            "checksum",
+            "secrets_updated_at",
+            "scope",
+            "uploaded_at",
+        ],
+    ),
+    (
+        "mdm_configuration_profile_labels",
+        &[
+            "id",
+            "apple_profile_uuid",
+            "label_name",
+            "label_id",
+            "exclude",
+            "require_all",
+        ],
+    ),
+    (
+        "host_mdm_apple_profiles",
+        &[
+            "host_uuid",
+            "profile_uuid",
+            "profile_identifier",
+            "profile_name",
+            "status",
+            "operation_type",
+            "detail",
+            "command_uuid",
+            "checksum",
+            "secrets_updated_at",
+            "ignore_error",
+            "scope",
+        ],
+    ),
+];
+
+/// Checks that the database has every table and column of spec §1, in the order the spec
+/// lists them, and names the first one missing. Extra tables and columns are fine.
+pub fn check_contract(conn: &Connection) -> Result<(), SchemaError> {
+    for (table, columns) in CONTRACT {
+        let mut stmt = conn.prepare("SELECT name FROM pragma_table_info(?1)")?;
+        let present: Vec<String> = stmt
+            .query_map([table], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        if present.is_empty() {
+            return Err(SchemaError::MissingTable { table });
+        }
+        for column in *columns {
+            if !present.iter().any(|c| c.eq_ignore_ascii_case(column)) {
+                return Err(SchemaError::MissingColumn { table, column });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Opens an existing database read-only (no file is ever created by a reader) and checks the
+/// contract. `query_only` guards against a writer slipping into a read path.
+pub fn open_contract_db(path: &Path) -> Result<Connection, SchemaError> {
+    let shown = path.display().to_string();
+    if !path.exists() {
+        return Err(SchemaError::Missing { path: shown });
+    }
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|source| SchemaError::Open {
+        path: shown.clone(),
+        source,
+    })?;
+    // A file that is not SQLite fails on the first read, so force one here to name the path.
+    conn.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))
+        .map_err(|source| SchemaError::Open {
+            path: shown.clone(),
+            source,
+        })?;
+    check_contract(&conn)?;
+    Ok(conn)
+}
+
+/// The tables and columns the batched path reads, scanned once each (spec §9's floor).
+pub const FLOOR_SCANS: [&str; 3] = [
+    "SELECT id, uuid, team_id, platform, label_updated_at FROM hosts",
+    "SELECT host_id, label_id FROM label_membership",
+    "SELECT host_uuid, profile_uuid, status, operation_type, checksum, secrets_updated_at
+     FROM host_mdm_apple_profiles",
+];
+
+/// The spec §1 tables and their primary keys (one or two columns).
+pub const KEYS: &[(&str, &[&str])] = &[
+    ("teams", &["id"]),
+    ("hosts", &["id"]),
+    ("nano_devices", &["id"]),
+    ("nano_enrollments", &["id"]),
+    ("host_mdm", &["host_id"]),
+    ("labels", &["id"]),
+    ("label_membership", &["host_id", "label_id"]),
+    ("mdm_apple_configuration_profiles", &["profile_uuid"]),
+    ("mdm_configuration_profile_labels", &["id"]),
+    ("host_mdm_apple_profiles", &["host_uuid", "profile_uuid"]),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fresh() -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate_to(&mut conn, LATEST_VERSION).unwrap();
+        conn
+    }
+
+    #[test]
+    fn migrations_reach_latest_and_meet_the_contract() {
+        let conn = fresh();
+        assert_eq!(user_version(&conn).unwrap(), LATEST_VERSION);
+        check_contract(&conn).unwrap();
+    }
+
+    #[test]
+    fn migrating_twice_is_a_no_op() {
+        let mut conn = fresh();
+        migrate_to(&mut conn, LATEST_VERSION).unwrap();
+        assert_eq!(user_version(&conn).unwrap(), LATEST_VERSION);
+    }
+
+    #[test]
+    fn fleet_indexes_exist_after_migration_2() {
+        let conn = fresh();
+        let n: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name LIKE 'idx_%'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 7);
+    }
+
+    #[test]
+    fn contract_names_the_first_missing_table() {
+        let conn = fresh();
+        conn.execute_batch("DROP TABLE labels").unwrap();
+        let err = check_contract(&conn).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "schema contract (spec §1): missing table `labels`"
+        );
+    }
+
+    #[test]
+    fn contract_names_the_first_missing_column() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(MIGRATION_TABLES).unwrap();
+        conn.execute_batch(
+            "ALTER TABLE hosts DROP COLUMN label_updated_at; ALTER TABLE hosts ADD COLUMN extra TEXT",
+        )
+        .unwrap();
+        let err = check_contract(&conn).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "schema contract (spec §1): table `hosts` has no column `label_updated_at`"
+        );
+    }
+
+    #[test]
+    fn a_timestamp_in_another_format_is_named_with_its_row() {
+        let conn = fresh();
+        conn.execute_batch(
+            "INSERT INTO hosts (id, uuid, label_updated_at) VALUES (1, 'A', '2026-01-01 00:00:00');
+             INSERT INTO hosts (id, uuid, label_updated_at) VALUES (7, 'B', '2026-01-01T00:00:00Z');",
+        )
+        .unwrap();
+        assert_eq!(
+            check_timestamps(&conn).unwrap_err().to_string(),
+            "table `hosts`, column `label_updated_at`, host id 7: \"2026-01-01T00:00:00Z\" is not a \
+             `YYYY-MM-DD HH:MM:SS` timestamp (spec §1)"
+        );
+        conn.execute_batch(
+            "UPDATE hosts SET label_updated_at = '2026-01-01 00:00:00';
+             INSERT INTO mdm_apple_configuration_profiles (profile_uuid, identifier, name, checksum,
+               secrets_updated_at) VALUES ('a1', 'i', 'n', x'00', '2026-01-01 00:00:00');",
+        )
+        .unwrap();
+        let e = check_timestamps(&conn).unwrap_err().to_string();
+        assert!(e.starts_with("table `mdm_apple_configuration_profiles`, column `secrets_updated_at`, profile_uuid a1"), "{e}");
+    }
+
+    #[test]
+    fn extra_tables_and_columns_are_accepted() {
+        let conn = fresh();
+        conn.execute_batch("CREATE TABLE extra (x); ALTER TABLE labels ADD COLUMN query TEXT")
+            .unwrap();
+        check_contract(&conn).unwrap();
+    }
+
+    #[test]
+    fn deleting_a_label_breaks_profile_rows_instead_of_removing_them() {
+        // spec §1: label_id is ON DELETE SET NULL, apple_profile_uuid cascades.
+        let conn = fresh();
+        conn.execute_batch(
+            "PRAGMA foreign_keys = ON;
+             INSERT INTO labels (id, name) VALUES (1, 'L');
+             INSERT INTO mdm_apple_configuration_profiles (profile_uuid, identifier, name, checksum)
+               VALUES ('a1', 'com.x', 'X', x'00');
+             INSERT INTO mdm_configuration_profile_labels (apple_profile_uuid, label_name, label_id)
+               VALUES ('a1', 'L', 1);
+             DELETE FROM labels WHERE id = 1;",
+        )
+        .unwrap();
+        let label_id: Option<i64> = conn
+            .query_row(
+                "SELECT label_id FROM mdm_configuration_profile_labels",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(label_id, None);
+        conn.execute_batch("DELETE FROM mdm_apple_configuration_profiles")
+            .unwrap();
+        let n: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM mdm_configuration_profile_labels",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 0);
+    }
+}
