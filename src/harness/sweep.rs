@@ -134,7 +134,7 @@ pub fn sweep_csv(rows: &[SweepRow], seed: u64) -> csv::Result<Vec<u8>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -151,28 +151,32 @@ mod tests {
         assert_eq!(crossover(&[(1_000, 2.0, 1.0), (10_000, 20.0, 10.0)]), None);
     }
 
-    #[test]
-    fn the_crossover_text_says_when_there_is_none() {
-        let row = |hosts, path, s| SweepRow {
+    /// Rows at 1,000 and 10,000 hosts, legacy slower at both; min/max ±10 % of the median.
+    pub(crate) fn rows() -> Vec<SweepRow> {
+        let row = |hosts, path, s: f64| SweepRow {
             hosts,
             host_rows: hosts,
             eligible: hosts,
             path,
             runs: 1,
             median_s: s,
-            min_s: s,
-            max_s: s,
+            min_s: s * 0.9,
+            max_s: s * 1.1,
             ticks: 1,
             legacy_over_batched: None,
         };
-        let rows = [
+        vec![
             row(1000, PathKind::Legacy, 0.1),
             row(1000, PathKind::Batched, 0.05),
             row(10000, PathKind::Legacy, 2.0),
             row(10000, PathKind::Batched, 0.3),
-        ];
+        ]
+    }
+
+    #[test]
+    fn the_crossover_text_says_when_there_is_none() {
         assert_eq!(
-            crossover_text(&rows),
+            crossover_text(&rows()),
             "crossover: none between 1000 and 10000 hosts (batched is faster at every size)"
         );
     }

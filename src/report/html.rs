@@ -426,7 +426,7 @@ fn duration_label(e: i64) -> String {
 }
 
 /// Phases in reading order: the tick, the reconciler's, the writer's; then the rest by name.
-fn phase_rank(p: &str) -> (usize, String) {
+pub fn phase_rank(p: &str) -> (usize, String) {
     const ORDER: [&str; 12] = [
         "tick",
         "desired",

@@ -13,35 +13,15 @@ use std::path::Path;
 /// The backends, in column order: (folder, label).
 pub const BACKENDS: [(&str, &str); 2] = [("sqlite", "SQLite"), ("mysql", "MySQL server")];
 
-/// Phases in reading order: the tick, its phases, then virtual time, then the harness's.
-fn phase_rank(p: &PhaseStats) -> (usize, usize, String) {
-    const ORDER: [&str; 12] = [
-        "tick",
-        "desired",
-        "install",
-        "remove",
-        "cursor_read",
-        "window",
-        "catalog",
-        "memberships",
-        "current_rows",
-        "compute",
-        "cursor_write",
-        "write",
-    ];
+/// Phases in reading order: reconciler phases (as the report page orders them), then virtual
+/// time, then the harness's.
+fn phase_rank(p: &PhaseStats) -> (usize, (usize, String)) {
     let group = match p.group.as_str() {
         "reconciler" => 0,
         "virtual" => 1,
         _ => 2,
     };
-    (
-        group,
-        ORDER
-            .iter()
-            .position(|x| *x == p.phase)
-            .unwrap_or(ORDER.len()),
-        p.phase.clone(),
-    )
+    (group, crate::report::html::phase_rank(&p.phase))
 }
 
 /// The header of `backends.csv` (long: one row per backend × path × phase; µs, `convergence`

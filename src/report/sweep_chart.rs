@@ -51,24 +51,7 @@ mod tests {
 
     #[test]
     fn the_chart_has_a_line_and_whiskers_per_path() {
-        let row = |hosts, path, s| SweepRow {
-            hosts,
-            host_rows: hosts,
-            eligible: hosts,
-            path,
-            runs: 1,
-            median_s: s,
-            min_s: s * 0.9,
-            max_s: s * 1.1,
-            ticks: 1,
-            legacy_over_batched: None,
-        };
-        let rows = [
-            row(1000, PathKind::Legacy, 0.1),
-            row(1000, PathKind::Batched, 0.05),
-            row(10000, PathKind::Legacy, 2.0),
-            row(10000, PathKind::Batched, 0.3),
-        ];
+        let rows = crate::harness::sweep::tests::rows();
         let svg = sweep_svg(&rows);
         // A line per path and a whisker per point.
         assert_eq!(svg.matches("<path ").count(), 2 + 4);

@@ -89,7 +89,11 @@ impl Latency {
 
     /// The inverse of `encode`.
     pub fn decode(text: &str) -> Result<Latency, String> {
-        let bytes = hex::decode(text).map_err(|e| e.to_string())?;
+        Latency::from_bytes(&hex::decode(text).map_err(|e| e.to_string())?)
+    }
+
+    /// A histogram from its serialised bytes (V2, plain or compressed), in this crate's bounds.
+    fn from_bytes(bytes: &[u8]) -> Result<Latency, String> {
         let h: Histogram<u64> = hdrhistogram::serialization::Deserializer::new()
             .deserialize(&mut &bytes[..])
             .map_err(|e| format!("{e:?}"))?;
@@ -117,12 +121,7 @@ impl Latency {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(text.trim())
             .map_err(|e| e.to_string())?;
-        let h: Histogram<u64> = hdrhistogram::serialization::Deserializer::new()
-            .deserialize(&mut &bytes[..])
-            .map_err(|e| format!("{e:?}"))?;
-        let mut l = Latency::new();
-        l.h.add(&h).map_err(|e| format!("{e:?}"))?;
-        Ok(l)
+        Latency::from_bytes(&bytes)
     }
 
     /// A distribution-free 95 % confidence interval of the `q` quantile (µs): the values at
