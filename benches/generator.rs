@@ -3,7 +3,6 @@
 //! from `scripts/bench-generate.sh`, which times the real command.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use indicatif::ProgressBar;
 use reconsim::fleet::generator::generate_into;
 use reconsim::fleet::scenario::Scenario;
 
@@ -15,7 +14,8 @@ fn quick_in_memory(c: &mut Criterion) {
     group.bench_function("quick_in_memory", |b| {
         b.iter(|| {
             let mut conn = rusqlite::Connection::open_in_memory().expect("memory db");
-            generate_into(&mut conn, &scenario, &ProgressBar::hidden()).expect("generate")
+            generate_into(&mut conn, &scenario, &reconsim::support::progress::Silent)
+                .expect("generate")
         })
     });
     group.finish();

@@ -2,7 +2,6 @@
 //! both forms, on the quick fleet prepared once outside the timing.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use indicatif::ProgressBar;
 use reconsim::domain::handlers::desired;
 use reconsim::domain::model::Host;
 use reconsim::domain::rules::Rules;
@@ -17,7 +16,7 @@ fn quick() -> rusqlite::Connection {
     let text = include_str!("../scenarios/quick.toml");
     let scenario = Scenario::parse(text, "quick.toml").expect("quick.toml parses");
     let mut conn = rusqlite::Connection::open_in_memory().expect("memory db");
-    generate_into(&mut conn, &scenario, &ProgressBar::hidden()).expect("generate");
+    generate_into(&mut conn, &scenario, &reconsim::support::progress::Silent).expect("generate");
     conn
 }
 

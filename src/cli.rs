@@ -472,3 +472,68 @@ impl ReconcileArgs {
         }
     }
 }
+
+/// `clap::ValueEnum` for a library enum: the library knows nothing of clap, so the command line's
+/// names and help for its enums are given here, one line a value.
+macro_rules! value_enum {
+    ($ty:ty { $($v:expr => $name:literal $(: $help:literal)?),* $(,)? }) => {
+        impl clap::ValueEnum for $ty {
+            fn value_variants<'a>() -> &'a [Self] {
+                &[$($v),*]
+            }
+            fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+                let all: &[($ty, clap::builder::PossibleValue)] = &[$((
+                    $v,
+                    clap::builder::PossibleValue::new($name)$(.help($help))?,
+                )),*];
+                all.iter().find(|(v, _)| v == self).map(|(_, p)| p.clone())
+            }
+        }
+    };
+}
+
+value_enum!(crate::harness::loadtest::PathKind {
+    crate::harness::loadtest::PathKind::Legacy => "legacy",
+    crate::harness::loadtest::PathKind::Batched => "batched",
+});
+
+value_enum!(crate::harness::measure::What {
+    crate::harness::measure::What::Floor => "floor",
+    crate::harness::measure::What::Legacy => "legacy",
+    crate::harness::measure::What::Batched => "batched",
+});
+
+value_enum!(crate::paths::legacy::LegacySql {
+    crate::paths::legacy::LegacySql::AsWritten => "as-written":
+        "Fleet's shape, for fidelity (does not finish at 100k hosts)",
+    crate::paths::legacy::LegacySql::Tuned => "tuned":
+        "Same semantics, restructured so SQLite can run it at scale",
+});
+
+value_enum!(crate::backends::mysqldb::LoadMethod {
+    crate::backends::mysqldb::LoadMethod::Infile => "infile":
+        "LOAD DATA LOCAL INFILE, falling back to INSERTs if the server refuses it",
+    crate::backends::mysqldb::LoadMethod::Insert => "insert": "Multi-row INSERTs only",
+});
+
+value_enum!(crate::domain::variant::Variant {
+    crate::domain::variant::Variant::Seed => "seed": "The first draft: B1, B3, B4",
+    crate::domain::variant::Variant::Merged => "merged":
+        "The catalog selects lbl.created_at itself: B3, B4",
+    crate::domain::variant::Variant::Dedupe => "dedupe":
+        "Window ordered uuid, id DESC, de-duplicated by uuid: B3, B5",
+    crate::domain::variant::Variant::Latest => "latest": "Every fix: none of B1–B6",
+});
+
+value_enum!(crate::domain::mutants::Mutant {
+    crate::domain::mutants::Mutant::WindowOffByOne => "window-off-by-one":
+        "A full window's last host is not processed, though the cursor moves past it",
+    crate::domain::mutants::Mutant::CursorGe => "cursor-ge":
+        "The window lists uuid >= cursor instead of >",
+    crate::domain::mutants::Mutant::NoBrokenCheck => "no-broken-check":
+        "The broken-label check is gone",
+    crate::domain::mutants::Mutant::TimingLe => "timing-le":
+        "The timing rule uses <=: a host that reported exactly at the label's creation is not evaluated yet",
+    crate::domain::mutants::Mutant::AnyAsAll => "any-as-all":
+        "Include-any profiles are treated as include-all",
+});

@@ -44,7 +44,7 @@ impl Mirror {
         url: &str,
         path: &str,
         conn: &Connection,
-        progress: &indicatif::ProgressBar,
+        progress: &dyn crate::support::progress::Progress,
     ) -> anyhow::Result<Mirror> {
         let (path_url, name) = url_with_suffix(url, path)?;
         MyDb::create_database(url, &name)?;

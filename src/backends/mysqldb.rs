@@ -591,13 +591,13 @@ impl MyDb {
 pub fn load_from_sqlite(
     db: &MyDb,
     src: &rusqlite::Connection,
-    progress: &indicatif::ProgressBar,
+    progress: &dyn crate::support::progress::Progress,
 ) -> anyhow::Result<LoadStats> {
     load_from_sqlite_with(db, src, progress, LoadMethod::Infile)
 }
 
 /// How rows travel to the server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LoadMethod {
     /// `LOAD DATA LOCAL INFILE`, falling back to INSERTs if the server refuses it.
     Infile,
@@ -609,7 +609,7 @@ pub enum LoadMethod {
 pub fn load_from_sqlite_with(
     db: &MyDb,
     src: &rusqlite::Connection,
-    progress: &indicatif::ProgressBar,
+    progress: &dyn crate::support::progress::Progress,
     method: LoadMethod,
 ) -> anyhow::Result<LoadStats> {
     // A fixture without `reconsim_meta` loads without it.
@@ -841,7 +841,7 @@ fn load_inner(
     db: &MyDb,
     src: &rusqlite::Connection,
     tables: &[(&'static str, Vec<&'static str>)],
-    progress: &indicatif::ProgressBar,
+    progress: &dyn crate::support::progress::Progress,
     method: LoadMethod,
 ) -> anyhow::Result<LoadStats> {
     let mut infile = method == LoadMethod::Infile;
@@ -905,7 +905,7 @@ fn load_inner(
     db.exec("SET foreign_key_checks = 1, unique_checks = 1")?;
     stats.insert = t0.elapsed();
     let t = Instant::now();
-    progress.set_message("building indexes");
+    progress.set_message("building indexes".into());
     for ix in INDEXES {
         db.exec(ix)
             .map_err(|e| anyhow::anyhow!("{}: {ix}: {e}", db.shown))?;

@@ -6,8 +6,8 @@ use crate::backends::backend::Backend;
 use crate::paths::batched::{self, BatchedConfig, PassResult};
 use crate::paths::legacy::{self, LegacyResult, LegacySql};
 use crate::store::schema;
+use crate::support::progress::Progress;
 use anyhow::Context;
-use indicatif::ProgressBar;
 use rusqlite::Connection;
 use std::path::Path;
 
@@ -36,7 +36,7 @@ impl Snapshot {
         mmap_mib: u64,
         cache_mib: u64,
         copy: bool,
-        progress: &ProgressBar,
+        progress: &dyn Progress,
     ) -> anyhow::Result<Snapshot> {
         match backend {
             Backend::Sqlite(path) => Snapshot::open(path, mmap_mib, cache_mib),
@@ -81,7 +81,7 @@ impl Snapshot {
     }
 
     /// The legacy diff; `progress` shows that it runs (one long query, no finer steps).
-    pub fn legacy(&self, form: LegacySql, progress: &ProgressBar) -> anyhow::Result<LegacyResult> {
+    pub fn legacy(&self, form: LegacySql, progress: &dyn Progress) -> anyhow::Result<LegacyResult> {
         progress.set_message(format!(
             "legacy diff ({form} SQL; one query over the whole fleet, ~40 s at 100k hosts)"
         ));
@@ -92,11 +92,11 @@ impl Snapshot {
     pub fn batched(
         &self,
         cfg: &BatchedConfig,
-        progress: &ProgressBar,
+        progress: &dyn Progress,
     ) -> anyhow::Result<PassResult> {
         let mut pass = PassResult::default();
         let mut hosts = 0usize;
-        progress.set_message("batched pass");
+        progress.set_message("batched pass".into());
         batched::full_pass_each(self.source(), cfg, |mut report| {
             hosts += report.visited.len();
             progress.set_message(format!(

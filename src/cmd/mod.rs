@@ -169,3 +169,19 @@ pub fn open_snapshot(
         progress,
     )
 }
+
+/// The library's progress, shown on an indicatif bar.
+impl crate::support::progress::Progress for indicatif::ProgressBar {
+    fn set_length(&self, total: u64) {
+        indicatif::ProgressBar::set_length(self, total)
+    }
+    fn set_position(&self, done: u64) {
+        indicatif::ProgressBar::set_position(self, done)
+    }
+    fn inc(&self, delta: u64) {
+        indicatif::ProgressBar::inc(self, delta)
+    }
+    fn set_message(&self, message: String) {
+        indicatif::ProgressBar::set_message(self, message)
+    }
+}

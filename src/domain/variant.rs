@@ -13,9 +13,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A version of the batched path (spec §8).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, clap::ValueEnum, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Variant {
     /// The first draft: B1, B3, B4.

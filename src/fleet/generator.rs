@@ -11,11 +11,11 @@
 
 use crate::fleet::scenario::Scenario;
 use crate::store::schema::{self, SchemaError};
+use crate::support::progress::Progress;
 use crate::support::timefmt;
 use fake::Fake;
 use fake::faker::company::en::{BsNoun, CompanyName};
 use fake::faker::name::en::FirstName;
-use indicatif::ProgressBar;
 use md5::{Digest, Md5};
 use rand::distr::Distribution;
 use rand::distr::weighted::WeightedIndex;
@@ -202,7 +202,7 @@ pub fn generate_file(
     path: &Path,
     scenario: &Scenario,
     force: bool,
-    progress: &ProgressBar,
+    progress: &dyn Progress,
 ) -> Result<LoadStats, GenerateError> {
     let shown = path.display().to_string();
     if path.exists() && !force {
@@ -272,7 +272,7 @@ pub fn check_memory(scenario: &Scenario) -> Result<(), GenerateError> {
 pub fn generate_into(
     conn: &mut Connection,
     scenario: &Scenario,
-    progress: &ProgressBar,
+    progress: &dyn Progress,
 ) -> Result<LoadStats, GenerateError> {
     // Load-time pragmas. page_size 16 KiB (persisted; set before the first table) halves the
     // index-build time at 100k hosts against the 4 KiB default (measured: results/README.md). The rest do
@@ -296,7 +296,7 @@ pub fn generate_into(
     schema::migrate_to(conn, 1)?;
 
     let t0 = Instant::now();
-    progress.set_message("building fleet in memory");
+    progress.set_message("building fleet in memory".into());
     let fleet = Fleet::build(scenario);
     let build = t0.elapsed();
 
@@ -305,12 +305,12 @@ pub fn generate_into(
     let insert = t1.elapsed();
 
     let t2 = Instant::now();
-    progress.set_message("creating Fleet's secondary indexes");
+    progress.set_message("creating Fleet's secondary indexes".into());
     schema::migrate_to(conn, schema::LATEST_VERSION)?;
     let index = t2.elapsed();
 
     let t3 = Instant::now();
-    progress.set_message("ANALYZE");
+    progress.set_message("ANALYZE".into());
     conn.execute_batch("ANALYZE")
         .map_err(|source| GenerateError::Load {
             table: "sqlite_stat1",
@@ -948,7 +948,7 @@ impl Fleet {
     fn insert(
         &self,
         conn: &mut Connection,
-        progress: &ProgressBar,
+        progress: &dyn Progress,
     ) -> Result<Vec<(&'static str, u64)>, GenerateError> {
         let memberships: u64 = self.hosts.iter().map(|h| h.labels.len() as u64).sum();
         let label_rows: u64 = self.profiles.iter().map(|p| p.refs.len() as u64).sum();
@@ -960,7 +960,7 @@ impl Fleet {
             + label_rows
             + self.current.len() as u64;
         progress.set_length(total);
-        progress.set_message("inserting rows");
+        progress.set_message("inserting rows".into());
         let tx = conn.transaction().map_err(|source| GenerateError::Load {
             table: "transaction",
             source,
@@ -1245,7 +1245,7 @@ mod tests {
 
     fn generate(s: &Scenario) -> Connection {
         let mut conn = Connection::open_in_memory().unwrap();
-        generate_into(&mut conn, s, &ProgressBar::hidden()).unwrap();
+        generate_into(&mut conn, s, &crate::support::progress::Silent).unwrap();
         conn
     }
 
@@ -1507,7 +1507,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("x.db");
         std::fs::write(&db, b"keep me").unwrap();
-        let err = generate_file(&db, &quick(), false, &ProgressBar::hidden()).unwrap_err();
+        let err =
+            generate_file(&db, &quick(), false, &crate::support::progress::Silent).unwrap_err();
         assert!(err.to_string().contains("already exists"), "{err}");
         assert_eq!(std::fs::read(&db).unwrap(), b"keep me");
         let listing: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();

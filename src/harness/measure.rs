@@ -34,7 +34,7 @@ pub fn floor(conn: &Connection) -> rusqlite::Result<u64> {
 }
 
 /// What to time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum What {
     Floor,
     Legacy,

@@ -145,9 +145,9 @@ pub fn run_on(
 ) -> anyhow::Result<ReproOutcome> {
     let expect = s.expect.clone().unwrap_or_default();
     let mut conn = Connection::open_in_memory()?;
-    crate::fleet::generator::generate_into(&mut conn, s, &indicatif::ProgressBar::hidden())?;
+    crate::fleet::generator::generate_into(&mut conn, s, &crate::support::progress::Silent)?;
     if let Some(my) = my {
-        crate::backends::mysqldb::load_from_sqlite(my, &conn, &indicatif::ProgressBar::hidden())?;
+        crate::backends::mysqldb::load_from_sqlite(my, &conn, &crate::support::progress::Silent)?;
     }
     let src: &dyn batched::Source = match my {
         Some(m) => m,

@@ -960,7 +960,7 @@ pub(crate) mod tests {
     pub(crate) fn quick_fleet() -> Connection {
         let s = Scenario::parse(include_str!("../../scenarios/quick.toml"), "quick.toml").unwrap();
         let mut conn = Connection::open_in_memory().unwrap();
-        generate_into(&mut conn, &s, &indicatif::ProgressBar::hidden()).unwrap();
+        generate_into(&mut conn, &s, &crate::support::progress::Silent).unwrap();
         conn
     }
 

@@ -23,7 +23,7 @@ use rusqlite::Connection;
 use std::time::Duration;
 
 /// Which legacy SQL runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LegacySql {
     /// Fleet's shape, for fidelity (does not finish at 100k hosts, spec §9).
     AsWritten,

@@ -3,7 +3,7 @@
 //! (`regression`), the two-backend page (`sidebyside`) and run identity (`identity`).
 //!
 //! May import: every layer below (`support` … `harness`). The CLI (`cli`, `cmd`) sits above
-//! all of them and is the only place clap and indicatif appear.
+//! all of them and is the only place the argument parser and the progress bars appear.
 
 pub mod csv;
 pub mod html;

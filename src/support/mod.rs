@@ -1,7 +1,8 @@
 //! Support: what any layer may use and that knows nothing of fleets or reconcilers — atomic
 //! file writes, locks and temp-file clean-up (`files`), crash points for the kill-and-resume
 //! tests (`crashpoint`), process statistics (`procstat`), Fleet's timestamp text (`timefmt`),
-//! latency histograms (`histogram`) and numbers for people (`units`).
+//! latency histograms (`histogram`), numbers for people (`units`) and progress reporting
+//! (`progress`: a trait the CLI shows as a progress bar).
 //!
 //! May import: nothing of this crate.
 
@@ -9,5 +10,6 @@ pub mod crashpoint;
 pub mod files;
 pub mod histogram;
 pub mod procstat;
+pub mod progress;
 pub mod timefmt;
 pub mod units;

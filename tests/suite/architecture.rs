@@ -156,3 +156,19 @@ fn every_layer_says_what_it_owns_and_may_import() {
         );
     }
 }
+
+#[test]
+fn the_library_knows_nothing_of_the_command_line() {
+    let mut found = Vec::new();
+    for (name, code) in modules() {
+        if name == "cli" || name.starts_with("cmd") {
+            continue;
+        }
+        for word in ["clap::", "indicatif"] {
+            if code.contains(word) {
+                found.push(format!("{name} names {word}"));
+            }
+        }
+    }
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}

@@ -40,7 +40,7 @@ fn quick_fleet() -> rusqlite::Connection {
         "quick.toml",
     )
     .unwrap();
-    reconsim::fleet::generator::generate_into(&mut conn, &s, &indicatif::ProgressBar::hidden())
+    reconsim::fleet::generator::generate_into(&mut conn, &s, &reconsim::support::progress::Silent)
         .unwrap();
     conn
 }
@@ -266,7 +266,7 @@ fn b1_reproduces_on_mariadb_through_server_metadata() {
     let url = fresh_db(&base, "b1");
     let my = MyDb::connect(&url).unwrap();
     let conn = quick_fleet();
-    mysqldb::load_from_sqlite(&my, &conn, &indicatif::ProgressBar::hidden()).unwrap();
+    mysqldb::load_from_sqlite(&my, &conn, &reconsim::support::progress::Silent).unwrap();
     // Plain column: the server types it TIMESTAMP, and the catalog loads.
     let merged = my.profiles(Variant::Merged).unwrap();
     assert_eq!(merged, conn.profiles(Variant::Merged).unwrap());
@@ -600,7 +600,7 @@ fn a_failed_load_leaves_nothing_behind() {
     // A value MySQL's INT UNSIGNED refuses, in a table loaded late.
     conn.execute_batch("INSERT INTO label_membership (label_id, host_id) VALUES (1, -5)")
         .unwrap();
-    let err = mysqldb::load_from_sqlite(&my, &conn, &indicatif::ProgressBar::hidden())
+    let err = mysqldb::load_from_sqlite(&my, &conn, &reconsim::support::progress::Silent)
         .unwrap_err()
         .to_string();
     assert!(err.contains("loading table label_membership"), "{err}");
@@ -803,7 +803,7 @@ pub fn on_mysql(
     let n = N.fetch_add(1, Ordering::Relaxed);
     let url = fresh_db(&base, &format!("conf_{}_{n}", std::process::id()));
     let my = MyDb::connect(&url).unwrap();
-    mysqldb::load_from_sqlite(&my, conn, &indicatif::ProgressBar::hidden()).unwrap();
+    mysqldb::load_from_sqlite(&my, conn, &reconsim::support::progress::Silent).unwrap();
     let clock = reconsim::domain::clock::RealClock::default();
     let written = my.legacy(legacy::LegacySql::AsWritten, &clock).unwrap();
     let tuned = my.legacy(legacy::LegacySql::Tuned, &clock).unwrap();
@@ -826,7 +826,7 @@ fn the_mirror_replays_every_change() {
         &url,
         "p",
         &conn,
-        &indicatif::ProgressBar::hidden(),
+        &reconsim::support::progress::Silent,
     )
     .unwrap();
     conn.execute_batch(
@@ -902,9 +902,13 @@ fn both_loaders_put_the_same_rows_on_the_server() {
     ] {
         let url = fresh_db(&base, &format!("load_{name}"));
         let my = MyDb::connect(&url).unwrap();
-        let stats =
-            mysqldb::load_from_sqlite_with(&my, &conn, &indicatif::ProgressBar::hidden(), method)
-                .unwrap();
+        let stats = mysqldb::load_from_sqlite_with(
+            &my,
+            &conn,
+            &reconsim::support::progress::Silent,
+            method,
+        )
+        .unwrap();
         let want = if method == mysqldb::LoadMethod::Infile {
             "LOAD DATA LOCAL INFILE"
         } else {

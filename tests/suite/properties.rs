@@ -2,7 +2,6 @@
 
 use crate::util::reference::World;
 use crate::util::scenario_text;
-use indicatif::ProgressBar;
 use proptest::prelude::*;
 use reconsim::analysis::equivalence::{Classifier, by_pair, compare};
 use reconsim::domain::model::Delta;
@@ -86,7 +85,7 @@ fn fleet(k: &Knobs) -> Connection {
     s.profiles.secrets_share = k.secrets;
     s.current.deleted_hosts = 2;
     let mut conn = Connection::open_in_memory().unwrap();
-    generate_into(&mut conn, &s, &ProgressBar::hidden()).unwrap();
+    generate_into(&mut conn, &s, &reconsim::support::progress::Silent).unwrap();
     conn
 }
 
