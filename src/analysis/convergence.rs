@@ -278,17 +278,55 @@ pub struct Sample {
     pub want: Want,
     pub event_tick: u32,
     pub event_s: u64,
-    /// `open`, `converged`, `failed` or `superseded`.
-    #[serde(deserialize_with = "crate::analysis::names::static_str")]
-    pub outcome: crate::analysis::names::StaticName,
+    pub outcome: SampleOutcome,
     pub end_s: Option<u64>,
+}
+
+/// Where a convergence sample ended.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum SampleOutcome {
+    /// Not reached when the run ended.
+    Open,
+    /// The row reached the target.
+    Converged,
+    /// The device failed the command (final).
+    Failed,
+    /// A later event changed the pair's target again; a new sample started.
+    Superseded,
+}
+
+impl SampleOutcome {
+    pub const ALL: [SampleOutcome; 4] = [
+        SampleOutcome::Open,
+        SampleOutcome::Converged,
+        SampleOutcome::Failed,
+        SampleOutcome::Superseded,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SampleOutcome::Open => "open",
+            SampleOutcome::Converged => "converged",
+            SampleOutcome::Failed => "failed",
+            SampleOutcome::Superseded => "superseded",
+        }
+    }
+}
+
+impl std::fmt::Display for SampleOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 impl Sample {
     /// Virtual seconds from the event to convergence.
     pub fn latency_s(&self) -> Option<u64> {
         match self.outcome {
-            "converged" => self.end_s.map(|e| e - self.event_s),
+            SampleOutcome::Converged => self.end_s.map(|e| e - self.event_s),
             _ => None,
         }
     }
@@ -425,7 +463,7 @@ impl Tracker {
                 }
             };
             if let Some(mut old) = self.open.remove(key) {
-                old.outcome = "superseded";
+                old.outcome = SampleOutcome::Superseded;
                 old.end_s = Some(now_s);
                 self.closed.push(old);
             }
@@ -441,7 +479,7 @@ impl Tracker {
                     want,
                     event_tick: tick,
                     event_s: now_s,
-                    outcome: "open",
+                    outcome: SampleOutcome::Open,
                     end_s: None,
                 },
             );
@@ -456,8 +494,8 @@ impl Tracker {
         for (key, s) in &self.open {
             let row = row_state(conn, &key.0, &key.1)?;
             match reached(row.as_ref(), &s.want, self.sem.rules.d4_skip) {
-                Reached::Yes => done.push((key.clone(), "converged")),
-                Reached::Failed => done.push((key.clone(), "failed")),
+                Reached::Yes => done.push((key.clone(), SampleOutcome::Converged)),
+                Reached::Failed => done.push((key.clone(), SampleOutcome::Failed)),
                 Reached::No => {}
             }
         }

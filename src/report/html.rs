@@ -873,13 +873,13 @@ th{{background:#f4f4f4}}td:first-child,th:first-child{{text-align:left}}.verdict
         let ok: Vec<(f64, f64)> = run
             .ticks
             .iter()
-            .filter(|t| t.outcome != "error")
+            .filter(|t| t.outcome != crate::harness::loadtest::TickOutcome::Error)
             .map(|t| (t.virtual_time_s as f64, t.duration_us.max(1) as f64))
             .collect();
         let failed: Vec<(f64, f64)> = run
             .ticks
             .iter()
-            .filter(|t| t.outcome == "error")
+            .filter(|t| t.outcome == crate::harness::loadtest::TickOutcome::Error)
             .map(|t| (t.virtual_time_s as f64, t.duration_us.max(1) as f64))
             .collect();
         if !ok.is_empty() {
@@ -915,7 +915,10 @@ th{{background:#f4f4f4}}td:first-child,th:first-child{{text-align:left}}.verdict
                 "{} {} ticks, {} failed, {} over the {} s interval",
                 k.name(),
                 run.ticks.len(),
-                run.ticks.iter().filter(|t| t.outcome == "error").count(),
+                run.ticks
+                    .iter()
+                    .filter(|t| t.outcome == crate::harness::loadtest::TickOutcome::Error)
+                    .count(),
                 run.ticks
                     .iter()
                     .filter(|t| t.duration_us > input.interval_s as u64 * 1_000_000)
@@ -953,7 +956,11 @@ th{{background:#f4f4f4}}td:first-child,th:first-child{{text-align:left}}.verdict
         .runs
         .iter()
         .map(|(k, run)| {
-            let open = run.samples.iter().filter(|s| s.outcome == "open").count();
+            let open = run
+                .samples
+                .iter()
+                .filter(|s| s.outcome == crate::analysis::convergence::SampleOutcome::Open)
+                .count();
             let share = if run.samples.is_empty() {
                 0.0
             } else {
@@ -984,7 +991,8 @@ th{{background:#f4f4f4}}td:first-child,th:first-child{{text-align:left}}.verdict
     o.push_str(r##"<p class="note">Kaplan–Meier estimate: a change still open at the end of the run (or failed, or superseded by a later change) counts as censored when last seen, not as converged, so a curve that stays high means changes the run did not see through. Only as far right as the run lasted.</p>"##);
     o.push_str("<table><tr><th>path</th><th>changes</th><th>converged</th><th>failed</th><th>superseded</th><th>open at end</th></tr>");
     for (k, run) in &r.runs {
-        let c = |o: &str| {
+        use crate::analysis::convergence::SampleOutcome as S;
+        let c = |o: S| {
             crate::support::units::thousands(
                 run.samples.iter().filter(|s| s.outcome == o).count() as u64
             )
@@ -994,10 +1002,10 @@ th{{background:#f4f4f4}}td:first-child,th:first-child{{text-align:left}}.verdict
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             k.name(),
             crate::support::units::thousands(run.samples.len() as u64),
-            c("converged"),
-            c("failed"),
-            c("superseded"),
-            c("open")
+            c(S::Converged),
+            c(S::Failed),
+            c(S::Superseded),
+            c(S::Open)
         );
     }
     o.push_str("</table>");

@@ -200,16 +200,20 @@ fn path_verdict(
         .get("tick")
         .map(|h| h.stats())
         .unwrap_or_else(|| crate::support::histogram::Latency::new().stats());
-    let failed: Vec<&crate::harness::loadtest::TickRow> =
-        run.ticks.iter().filter(|t| t.outcome == "error").collect();
+    let failed: Vec<&crate::harness::loadtest::TickRow> = run
+        .ticks
+        .iter()
+        .filter(|t| t.outcome == crate::harness::loadtest::TickOutcome::Error)
+        .collect();
     let mut lat: Vec<u64> = run.samples.iter().filter_map(|s| s.latency_s()).collect();
     lat.sort_unstable();
     let q = |p: f64| -> Option<u64> {
         (!lat.is_empty()).then(|| lat[((lat.len() - 1) as f64 * p).round() as usize])
     };
-    let count = |o: &str| run.samples.iter().filter(|s| s.outcome == o).count() as u64;
+    use crate::analysis::convergence::SampleOutcome as S;
+    let count = |o: S| run.samples.iter().filter(|s| s.outcome == o).count() as u64;
     let samples = run.samples.len() as u64;
-    let open = count("open");
+    let open = count(S::Open);
     let mut findings = BTreeMap::new();
     for f in &run.findings {
         *findings.entry(f.kind.to_string()).or_default() += 1;
@@ -230,9 +234,9 @@ fn path_verdict(
         }),
         convergence: ConvergenceVerdict {
             samples,
-            converged: count("converged"),
-            failed: count("failed"),
-            superseded: count("superseded"),
+            converged: count(S::Converged),
+            failed: count(S::Failed),
+            superseded: count(S::Superseded),
             open,
             open_share: if samples == 0 {
                 0.0

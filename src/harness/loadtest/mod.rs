@@ -11,7 +11,7 @@
 //! writer, what Fleet's cron does every interval. `devices`, `churn` and `convergence_check` are
 //! the simulated world, timed to show the harness's own cost, never part of `tick`.
 
-use crate::analysis::convergence::{self, Sample, Scope, Semantics, Tracker};
+use crate::analysis::convergence::{self, Sample, SampleOutcome, Scope, Semantics, Tracker};
 use crate::analysis::equivalence::{Classifier, OpSet};
 use crate::analysis::liveness::{Finding, Monitor};
 use crate::domain::clock::Clock;
@@ -91,13 +91,41 @@ pub struct TickRow {
     pub installs: u64,
     pub removes: u64,
     pub duration_us: u64,
-    #[serde(deserialize_with = "crate::analysis::names::static_str")]
-    pub outcome: crate::analysis::names::StaticName,
+    pub outcome: TickOutcome,
     pub error: String,
     /// Rows the tick's queries returned to the application.
     pub rows_read: u64,
     /// Concurrency mode: busy-handler retries during the tick (lock waits).
     pub busy_retries: u64,
+}
+
+/// How a loadtest tick ended (a row of `ticks.csv`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TickOutcome {
+    /// Deltas computed and written.
+    #[default]
+    Ok,
+    /// The batched window was empty (a pass ended).
+    Empty,
+    /// The tick failed; `error` says why.
+    Error,
+}
+
+impl TickOutcome {
+    pub fn name(self) -> &'static str {
+        match self {
+            TickOutcome::Ok => "ok",
+            TickOutcome::Empty => "empty",
+            TickOutcome::Error => "error",
+        }
+    }
+}
+
+impl std::fmt::Display for TickOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// The result of one path's run.
@@ -1290,7 +1318,7 @@ fn reconcile_tick(
         installs: 0,
         removes: 0,
         duration_us: 0,
-        outcome: "ok",
+        outcome: TickOutcome::Ok,
         error: String::new(),
         rows_read: 0,
         busy_retries: 0,
@@ -1334,7 +1362,7 @@ fn reconcile_tick(
                     d
                 }
                 Err(e) => {
-                    row.outcome = "error";
+                    row.outcome = TickOutcome::Error;
                     row.error = e.to_string();
                     Vec::new()
                 }
@@ -1377,9 +1405,9 @@ fn reconcile_tick(
             row.rows_read = r.rows_read;
             match &r.outcome {
                 Outcome::Ok => row.error = r.logged.clone().unwrap_or_default(),
-                Outcome::Empty => row.outcome = "empty",
+                Outcome::Empty => row.outcome = TickOutcome::Empty,
                 Outcome::Error(e) => {
-                    row.outcome = "error";
+                    row.outcome = TickOutcome::Error;
                     row.error = e.clone();
                 }
             }
@@ -1402,7 +1430,7 @@ fn reconcile_tick(
     cmd_rng.set_stream(500 + st.kind as u64 * 1_000_000_000 + tick as u64);
     if let Some(e) = st.faults.phase_error("write", tick) {
         // An injected writer failure: the tick's deltas are lost (the next tick recomputes).
-        row.outcome = "error";
+        row.outcome = TickOutcome::Error;
         row.error = format!("write: {e}");
     } else {
         // Injected SQLITE_BUSY: another connection holds the write lock meanwhile.
@@ -1433,7 +1461,7 @@ fn reconcile_tick(
             Err(rusqlite::Error::SqliteFailure(e, m))
                 if e.code == rusqlite::ErrorCode::DatabaseBusy =>
             {
-                row.outcome = "error";
+                row.outcome = TickOutcome::Error;
                 row.error = format!("write: {}", m.unwrap_or_else(|| e.to_string()));
             }
             Err(e) => return Err(e.into()),
@@ -1800,7 +1828,10 @@ pub fn text_summary(
             t(|s| s.p50_us),
             t(|s| s.p99_us),
             t(|s| s.max_us),
-            run.ticks.iter().filter(|t| t.outcome == "error").count(),
+            run.ticks
+                .iter()
+                .filter(|t| t.outcome == TickOutcome::Error)
+                .count(),
             run.ticks
                 .iter()
                 .filter(|t| t.duration_us > interval_s as u64 * 1_000_000)
@@ -1822,7 +1853,9 @@ pub fn text_summary(
                 human_s(lat[((lat.len() - 1) as f64 * p).round() as usize])
             }
         };
-        let n = |o: &str| thousands(run.samples.iter().filter(|s| s.outcome == o).count() as u64);
+        let n = |o: SampleOutcome| {
+            thousands(run.samples.iter().filter(|s| s.outcome == o).count() as u64)
+        };
         let _ = writeln!(
             o,
             "  {:<8} {:>9} {:>8} {:>9} {:>9} {:>8} {:>8}",
@@ -1831,8 +1864,8 @@ pub fn text_summary(
             thousands(run.ticks.iter().map(|t| t.removes).sum()),
             q(0.5),
             q(1.0),
-            n("open"),
-            n("failed")
+            n(SampleOutcome::Open),
+            n(SampleOutcome::Failed)
         );
     }
     let events: Vec<String> = result

@@ -335,7 +335,7 @@ mod tests {
             installs: 2,
             removes: 1,
             duration_us: 1234,
-            outcome: "ok",
+            outcome: crate::harness::loadtest::TickOutcome::Ok,
             error: String::new(),
             rows_read: 9,
             busy_retries: 0,
@@ -349,7 +349,7 @@ mod tests {
             },
             event_tick: 1,
             event_s: 60,
-            outcome: "open",
+            outcome: crate::analysis::convergence::SampleOutcome::Open,
             end_s: None,
         });
         rec.monitor = Some(Monitor::new(
