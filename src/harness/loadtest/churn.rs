@@ -1,0 +1,396 @@
+//! Churn: the seeded events applied to every path alike (label flips and reports, profile
+//! edits, team transfers, new labels, enrollment toggles, duplicate hosts, deletions), the
+//! hosts and profiles they touch, and their application to a path's database.
+
+use super::*;
+
+/// One churn event; the same list is applied to every path. Events name rows of the base
+/// fleet; one whose row is gone by then (a deleted label or profile) does nothing.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// Toggle a label membership.
+    Flip { host: i64, label: i64 },
+    /// The host reports labels: `label_updated_at` := now.
+    Report { host: i64 },
+    /// New checksum (content edit).
+    Edit { profile: String },
+    /// Move a host to a team (None = no team).
+    Transfer { host: i64, team: Option<i64> },
+    /// A dynamic label created now, with members, attached to a profile as an exclude label.
+    NewLabel {
+        name: String,
+        profile: String,
+        members: Vec<i64>,
+    },
+    /// Delete a label: its profile rows go broken (`label_id` NULL, spec §1).
+    DeleteLabel { label: i64 },
+    /// A new label-less profile in a team (0 = no team).
+    AddProfile { uuid: String, team: i64 },
+    /// Delete a profile and its label rows.
+    DeleteProfile { profile: String },
+    /// `secrets_updated_at` := now.
+    Secrets { profile: String },
+    /// Toggle the host's MDM enrollments (`enabled` 1 ↔ 0).
+    ToggleEnrollment { host: i64 },
+    /// A new host row with an existing host's uuid (spec §6 D6).
+    Duplicate { host: i64 },
+}
+
+/// What churn can pick from: read once from the base fleet.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Universe {
+    pub host_ids: Vec<i64>,
+    pub label_ids: Vec<i64>,
+    pub profiles: Vec<String>,
+    pub teams: Vec<i64>,
+    pub eligible: u64,
+}
+
+impl Universe {
+    pub fn load(conn: &Connection) -> rusqlite::Result<Universe> {
+        let ids = |sql: &str| -> rusqlite::Result<Vec<i64>> {
+            conn.prepare(sql)?.query_map([], |r| r.get(0))?.collect()
+        };
+        Ok(Universe {
+            host_ids: ids("SELECT id FROM hosts ORDER BY id")?,
+            label_ids: ids("SELECT id FROM labels ORDER BY id")?,
+            profiles: conn
+                .prepare("SELECT profile_uuid FROM mdm_apple_configuration_profiles ORDER BY 1")?
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?,
+            teams: ids("SELECT id FROM teams ORDER BY id")?,
+            eligible: eligible_hosts(conn)?,
+        })
+    }
+}
+
+/// Eligible host rows (spec §2).
+pub fn eligible_hosts(conn: &Connection) -> rusqlite::Result<u64> {
+    conn.query_row(
+        &format!("SELECT count(*) FROM hosts h WHERE {ELIGIBLE_HOST}"),
+        [],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| n as u64)
+}
+
+/// How many events of a rate fall in one interval: the whole part, plus one more with the
+/// probability of the fraction (so the long-run mean is exact).
+pub(super) fn count(rng: &mut ChaCha8Rng, per_min: f64, interval_s: u32) -> usize {
+    let x = per_min * interval_s as f64 / 60.0;
+    x.floor() as usize + usize::from(rng.random_bool(x.fract()))
+}
+
+/// The churn events after tick `tick`, from the seed alone (none once `churn_ticks` is over).
+pub fn events(s: &Scenario, u: &Universe, tick: u32) -> Vec<Event> {
+    let lt = &s.loadtest;
+    let mut out = Vec::new();
+    if u.host_ids.is_empty() || lt.churn_ticks.is_some_and(|n| tick >= n) {
+        return out;
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(s.run.seed);
+    rng.set_stream(1000 + tick as u64);
+    let pick = |rng: &mut ChaCha8Rng, v: &[i64]| v[rng.random_range(0..v.len())];
+    let pick_s = |rng: &mut ChaCha8Rng, v: &[String]| v[rng.random_range(0..v.len())].clone();
+    let n = |rng: &mut ChaCha8Rng, rate: f64| count(rng, rate, lt.interval_s);
+    if !u.label_ids.is_empty() {
+        for _ in 0..n(&mut rng, lt.membership_flips_per_min) {
+            out.push(Event::Flip {
+                host: pick(&mut rng, &u.host_ids),
+                label: pick(&mut rng, &u.label_ids),
+            });
+        }
+    }
+    for _ in 0..n(&mut rng, lt.label_reports_per_min) {
+        out.push(Event::Report {
+            host: pick(&mut rng, &u.host_ids),
+        });
+    }
+    if !u.profiles.is_empty() {
+        for _ in 0..n(&mut rng, lt.profile_edits_per_min) {
+            out.push(Event::Edit {
+                profile: pick_s(&mut rng, &u.profiles),
+            });
+        }
+    }
+    for _ in 0..n(&mut rng, lt.team_transfers_per_min) {
+        let host = pick(&mut rng, &u.host_ids);
+        let team = if u.teams.is_empty() || rng.random_bool(0.2) {
+            None
+        } else {
+            Some(pick(&mut rng, &u.teams))
+        };
+        out.push(Event::Transfer { host, team });
+    }
+    if !u.profiles.is_empty() {
+        for k in 0..n(&mut rng, lt.new_labels_per_min) {
+            let members = (0..(u.host_ids.len() / 50).clamp(1, 200))
+                .map(|_| pick(&mut rng, &u.host_ids))
+                .collect();
+            out.push(Event::NewLabel {
+                name: format!("reconsim churn label {tick}.{k}"),
+                profile: pick_s(&mut rng, &u.profiles),
+                members,
+            });
+        }
+    }
+    if !u.label_ids.is_empty() {
+        for _ in 0..n(&mut rng, lt.label_deletions_per_min) {
+            out.push(Event::DeleteLabel {
+                label: pick(&mut rng, &u.label_ids),
+            });
+        }
+    }
+    for _ in 0..n(&mut rng, lt.profile_adds_per_min) {
+        let bytes: [u8; 16] = rng.random();
+        let id = uuid::Builder::from_random_bytes(bytes)
+            .into_uuid()
+            .simple()
+            .to_string();
+        let team = if u.teams.is_empty() || rng.random_bool(0.3) {
+            0
+        } else {
+            pick(&mut rng, &u.teams)
+        };
+        out.push(Event::AddProfile {
+            uuid: format!("a{}", &id[1..]),
+            team,
+        });
+    }
+    if !u.profiles.is_empty() {
+        for _ in 0..n(&mut rng, lt.profile_deletions_per_min) {
+            out.push(Event::DeleteProfile {
+                profile: pick_s(&mut rng, &u.profiles),
+            });
+        }
+        for _ in 0..n(&mut rng, lt.secrets_updates_per_min) {
+            out.push(Event::Secrets {
+                profile: pick_s(&mut rng, &u.profiles),
+            });
+        }
+    }
+    for _ in 0..n(&mut rng, lt.enrollment_toggles_per_min) {
+        out.push(Event::ToggleEnrollment {
+            host: pick(&mut rng, &u.host_ids),
+        });
+    }
+    for _ in 0..n(&mut rng, lt.duplicate_hosts_per_min) {
+        out.push(Event::Duplicate {
+            host: pick(&mut rng, &u.host_ids),
+        });
+    }
+    out
+}
+
+/// The kind of an event, for counts.
+pub fn event_kind(e: &Event) -> &'static str {
+    match e {
+        Event::Flip { .. } => "membership_flip",
+        Event::Report { .. } => "label_report",
+        Event::Edit { .. } => "profile_edit",
+        Event::Transfer { .. } => "team_transfer",
+        Event::NewLabel { .. } => "new_label",
+        Event::DeleteLabel { .. } => "label_deletion",
+        Event::AddProfile { .. } => "profile_add",
+        Event::DeleteProfile { .. } => "profile_deletion",
+        Event::Secrets { .. } => "secrets_update",
+        Event::ToggleEnrollment { .. } => "enrollment_toggle",
+        Event::Duplicate { .. } => "duplicate_host",
+    }
+}
+
+/// The (host, profile) pairs `events` can change, read before they are applied.
+pub fn scope_of(conn: &Connection, events: &[Event]) -> rusqlite::Result<Scope> {
+    let mut scope = Scope::default();
+    let host = |id: i64, scope: &mut Scope| -> rusqlite::Result<()> {
+        let uuid: Option<String> = conn
+            .prepare_cached("SELECT uuid FROM hosts WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?;
+        scope.hosts.extend(uuid);
+        Ok(())
+    };
+    for e in events {
+        match e {
+            Event::Flip { host: h, .. }
+            | Event::Report { host: h }
+            | Event::Transfer { host: h, .. }
+            | Event::ToggleEnrollment { host: h }
+            | Event::Duplicate { host: h } => host(*h, &mut scope)?,
+            Event::NewLabel { profile, .. }
+            | Event::Edit { profile }
+            | Event::DeleteProfile { profile }
+            | Event::Secrets { profile } => {
+                scope.profiles.insert(profile.clone());
+            }
+            Event::AddProfile { uuid, .. } => {
+                scope.profiles.insert(uuid.clone());
+            }
+            Event::DeleteLabel { label } => {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT apple_profile_uuid FROM mdm_configuration_profile_labels
+                     WHERE label_id = ?1 AND apple_profile_uuid IS NOT NULL",
+                )?;
+                for p in stmt.query_map([label], |r| r.get::<_, String>(0))? {
+                    scope.profiles.insert(p?);
+                }
+            }
+        }
+    }
+    Ok(scope)
+}
+
+/// Applies churn events in one write scope (`txn`) at virtual time `now_s` (seconds since the epoch).
+pub fn apply_events(
+    conn: &mut Connection,
+    events: &[Event],
+    now_s: i64,
+    tick: u32,
+) -> rusqlite::Result<()> {
+    let now = timefmt::timestamp(now_s);
+    // In the loadtest, a savepoint in the step's transaction: churn commits with the record
+    // of the tick that applied it, so a resumed run never applies it twice.
+    let tx = crate::store::txn::write_scope(conn)?;
+    for e in events {
+        match e {
+            Event::Flip { host, label } => {
+                let gone = tx.execute(
+                    "DELETE FROM label_membership WHERE host_id = ?1 AND label_id = ?2",
+                    params![host, label],
+                )?;
+                if gone == 0 {
+                    tx.execute(
+                        "INSERT INTO label_membership (host_id, label_id)
+                         SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM labels WHERE id = ?2)",
+                        params![host, label],
+                    )?;
+                }
+            }
+            Event::Report { host } => {
+                tx.execute(
+                    "UPDATE hosts SET label_updated_at = ?2 WHERE id = ?1",
+                    params![host, now],
+                )?;
+            }
+            Event::Edit { profile } => {
+                let sum: [u8; 16] = Md5::digest(format!("{profile}:{tick}").as_bytes()).into();
+                tx.execute(
+                    "UPDATE mdm_apple_configuration_profiles SET checksum = ?2 WHERE profile_uuid = ?1",
+                    params![profile, &sum[..]],
+                )?;
+            }
+            Event::Transfer { host, team } => {
+                tx.execute(
+                    "UPDATE hosts SET team_id = ?2 WHERE id = ?1",
+                    params![host, team],
+                )?;
+            }
+            Event::NewLabel {
+                name,
+                profile,
+                members,
+            } => {
+                let exists: bool = tx.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM mdm_apple_configuration_profiles
+                                    WHERE profile_uuid = ?1)",
+                    [profile],
+                    |r| r.get(0),
+                )?;
+                if !exists {
+                    continue;
+                }
+                tx.execute(
+                    "INSERT INTO labels (name, label_membership_type, created_at) VALUES (?1, 0, ?2)",
+                    params![name, now],
+                )?;
+                let id = tx.last_insert_rowid();
+                for h in members {
+                    tx.execute(
+                        "INSERT OR IGNORE INTO label_membership (host_id, label_id) VALUES (?1, ?2)",
+                        params![h, id],
+                    )?;
+                }
+                tx.execute(
+                    "INSERT INTO mdm_configuration_profile_labels
+                       (apple_profile_uuid, label_name, label_id, exclude, require_all)
+                     VALUES (?1, ?2, ?3, 1, 0)",
+                    params![profile, name, id],
+                )?;
+            }
+            Event::DeleteLabel { label } => {
+                // Fleet's ON DELETE SET NULL (spec §1), spelled out: the connection does not
+                // enforce foreign keys.
+                tx.execute(
+                    "UPDATE mdm_configuration_profile_labels SET label_id = NULL WHERE label_id = ?1",
+                    [label],
+                )?;
+                tx.execute("DELETE FROM label_membership WHERE label_id = ?1", [label])?;
+                tx.execute("DELETE FROM labels WHERE id = ?1", [label])?;
+            }
+            Event::AddProfile { uuid, team } => {
+                let sum: [u8; 16] = Md5::digest(uuid.as_bytes()).into();
+                tx.execute(
+                    "INSERT OR IGNORE INTO mdm_apple_configuration_profiles
+                       (profile_uuid, team_id, identifier, name, checksum, uploaded_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![
+                        uuid,
+                        team,
+                        format!("com.reconsim.churn.{uuid}"),
+                        format!("Churn profile {uuid}"),
+                        &sum[..],
+                        now
+                    ],
+                )?;
+            }
+            Event::DeleteProfile { profile } => {
+                tx.execute(
+                    "DELETE FROM mdm_configuration_profile_labels WHERE apple_profile_uuid = ?1",
+                    [profile],
+                )?;
+                tx.execute(
+                    "DELETE FROM mdm_apple_configuration_profiles WHERE profile_uuid = ?1",
+                    [profile],
+                )?;
+            }
+            Event::Secrets { profile } => {
+                tx.execute(
+                    "UPDATE mdm_apple_configuration_profiles SET secrets_updated_at = ?2
+                     WHERE profile_uuid = ?1",
+                    params![profile, timefmt::datetime6(now_s * 1_000_000)],
+                )?;
+            }
+            Event::ToggleEnrollment { host } => {
+                tx.execute(
+                    "UPDATE nano_enrollments SET enabled = 1 - enabled
+                     WHERE device_id = (SELECT uuid FROM hosts WHERE id = ?1)",
+                    [host],
+                )?;
+            }
+            Event::Duplicate { host } => {
+                tx.execute(
+                    "INSERT INTO hosts (uuid, hostname, platform, team_id, label_updated_at)
+                     SELECT uuid, hostname, platform, team_id, '2000-01-01 00:00:00'
+                     FROM hosts WHERE id = ?1",
+                    [host],
+                )?;
+            }
+        }
+    }
+    tx.commit()
+}
+
+/// The event kinds, as `event_kind` names them.
+pub const EVENT_KINDS: [&str; 11] = [
+    "membership_flip",
+    "label_report",
+    "profile_edit",
+    "team_transfer",
+    "new_label",
+    "label_deletion",
+    "profile_add",
+    "profile_deletion",
+    "secrets_update",
+    "enrollment_toggle",
+    "duplicate_host",
+];
