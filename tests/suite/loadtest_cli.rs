@@ -400,7 +400,16 @@ fn sweep_writes_csv_chart_and_crossover() {
             .skip(1)
             .all(|r| r[5].parse::<f64>().unwrap() > 0.0)
     );
-    assert!(read(&wd, "s/sweep.svg").starts_with("<svg"));
+    let svg = read(&wd, "s/sweep.svg");
+    assert!(svg.starts_with("<svg"));
+    // The chart in a page, through the same browser check as the reports.
+    let page = wd.write(
+        "sweep.html",
+        &format!(
+            "<!doctype html><html><body><section id=\"verdict\"></section>{svg}</body></html>"
+        ),
+    );
+    browser::assert_clean(&page, 1040, 1);
     assert!(read(&wd, "s/sweep.txt").contains("crossover"));
     let line = expect_error(wd.cmd(&[
         "sweep",
