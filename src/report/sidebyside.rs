@@ -3,8 +3,8 @@
 //! and writes `backends.csv` and `report.html` (self-contained: inline CSS and SVG, no script)
 //! with every path × phase of both, and the ratio of the server's latency to SQLite's.
 
+use crate::report::charts::esc;
 use crate::report::csv::write_atomic;
-use crate::report::html::esc;
 use crate::report::verdict::{PhaseStats, Summary};
 use crate::support::units::{human_s, human_us, thousands};
 use std::fmt::Write as _;

@@ -3,7 +3,7 @@
 
 use crate::harness::loadtest::PathKind;
 use crate::harness::sweep::SweepRow;
-use crate::report::html::{Axes, Series, Style, line_chart};
+use crate::report::charts::{Axes, Series, Style, line_chart};
 
 /// `sweep.svg`: median full-pass time per path against hosts, log–log.
 pub fn sweep_svg(rows: &[SweepRow]) -> String {
