@@ -319,12 +319,13 @@ pub fn compare(a: &[RunStats], b: &RunStats, rules: &Rules) -> Vec<Delta> {
             .or_else(|| b.get(k))
             .map_or("harness".to_string(), |r| r.group.clone())
     };
-    let rank = |g: &str| match g {
-        "reconciler" => 0,
-        "virtual" => 1,
-        _ => 2,
-    };
-    keys.sort_by_key(|k| (k.0.clone(), rank(&group_of(k)), k.1.clone()));
+    keys.sort_by_key(|k| {
+        (
+            k.0.clone(),
+            crate::report::verdict::group_rank(&group_of(k)),
+            k.1.clone(),
+        )
+    });
     let mut out = Vec::new();
     for key in keys {
         let group = group_of(key);

@@ -15,13 +15,11 @@ pub const BACKENDS: [(&str, &str); 2] = [("sqlite", "SQLite"), ("mysql", "MySQL 
 
 /// Phases in reading order: reconciler phases (as the report page orders them), then virtual
 /// time, then the harness's.
-fn phase_rank(p: &PhaseStats) -> (usize, (usize, String)) {
-    let group = match p.group.as_str() {
-        "reconciler" => 0,
-        "virtual" => 1,
-        _ => 2,
-    };
-    (group, crate::report::html::phase_rank(&p.phase))
+fn phase_rank(p: &PhaseStats) -> (u8, (usize, String)) {
+    (
+        crate::report::verdict::group_rank(&p.group),
+        crate::report::html::phase_rank(&p.phase),
+    )
 }
 
 /// The header of `backends.csv` (long: one row per backend × path × phase; µs, `convergence`

@@ -492,6 +492,15 @@ pub fn phase_group(phase: &str) -> &'static str {
     }
 }
 
+/// Reading order of the phase groups: reconciler, then virtual time, then the harness.
+pub fn group_rank(group: &str) -> u8 {
+    match group {
+        "reconciler" => 0,
+        "virtual" => 1,
+        _ => 2,
+    }
+}
+
 /// One path × phase of `summary.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PhaseStats {
@@ -555,12 +564,7 @@ pub fn phases(result: &LoadtestResult) -> Vec<PhaseStats> {
             })
         })
         .collect();
-    let rank = |g: &str| match g {
-        "reconciler" => 0,
-        "virtual" => 1,
-        _ => 2,
-    };
-    v.sort_by_key(|p| (p.path, rank(&p.group)));
+    v.sort_by_key(|p| (p.path, group_rank(&p.group)));
     v
 }
 
