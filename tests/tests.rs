@@ -293,7 +293,7 @@ fn inspect_rejects_a_file_that_is_not_sqlite() {
 fn inspect_accepts_a_hand_written_contract_database() {
     let wd = Workdir::new();
     let conn = rusqlite::Connection::open(wd.path("hand.db")).unwrap();
-    conn.execute_batch(reconsim::store::schema::MIGRATION_TABLES)
+    conn.execute_batch(&reconsim::store::schema::migration_tables())
         .unwrap();
     conn.execute_batch(
         "ALTER TABLE hosts ADD COLUMN extra TEXT; CREATE TABLE unrelated (x);

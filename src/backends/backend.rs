@@ -37,7 +37,7 @@ impl std::fmt::Display for Backend {
         match self {
             Backend::Sqlite(p) if p.as_os_str().is_empty() => f.write_str("sqlite"),
             Backend::Sqlite(p) => write!(f, "sqlite:{}", p.display()),
-            Backend::Mysql(url) => f.write_str(&crate::backends::mysqldb::shown_url(url)),
+            Backend::Mysql(url) => f.write_str(&shown_url(url)),
         }
     }
 }
@@ -49,6 +49,17 @@ impl Backend {
             Backend::Sqlite(_) => "sqlite",
             Backend::Mysql(_) => "mysql",
         }
+    }
+}
+
+/// `mysql://user@host:port/db`, the password left out.
+pub fn shown_url(url: &str) -> String {
+    match url.split_once("://").and_then(|(s, rest)| {
+        rest.split_once('@')
+            .map(|(cred, host)| (s, cred.split(':').next().unwrap_or(""), host))
+    }) {
+        Some((scheme, user, host)) => format!("{scheme}://{user}@{host}"),
+        None => url.to_string(),
     }
 }
 

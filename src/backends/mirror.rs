@@ -10,6 +10,7 @@
 //! SQLite side already applied the cascades (`ON DELETE CASCADE`, `SET NULL`), and their rows
 //! are in the replay.
 
+use crate::backends::error::{Result, refused};
 use crate::backends::mysqldb::{self, MyDb};
 use rusqlite::Connection;
 
@@ -19,14 +20,14 @@ pub struct Mirror {
 }
 
 /// `mysql://…/DB` → `mysql://…/DB_{suffix}`.
-pub fn url_with_suffix(url: &str, suffix: &str) -> anyhow::Result<(String, String)> {
+pub fn url_with_suffix(url: &str, suffix: &str) -> Result<(String, String)> {
     let (head, db) = url
         .rsplit_once('/')
         .filter(|(h, d)| h.contains("://") && !d.is_empty())
         .ok_or_else(|| {
-            anyhow::anyhow!(
+            refused!(
                 "--backend {}: the URL names no database",
-                mysqldb::shown_url(url)
+                crate::backends::backend::shown_url(url)
             )
         })?;
     let (db, query) = match db.split_once('?') {
@@ -45,7 +46,7 @@ impl Mirror {
         path: &str,
         conn: &Connection,
         progress: &dyn crate::support::progress::Progress,
-    ) -> anyhow::Result<Mirror> {
+    ) -> Result<Mirror> {
         let (path_url, name) = url_with_suffix(url, path)?;
         MyDb::create_database(url, &name)?;
         let db = MyDb::connect(&path_url)?;
@@ -57,15 +58,11 @@ impl Mirror {
     }
 
     /// Replays the changes recorded since the last call; returns rows replayed.
-    pub fn sync(&mut self, conn: &Connection) -> anyhow::Result<u64> {
+    pub fn sync(&mut self, conn: &Connection) -> Result<u64> {
         const STATEMENT_BYTES: usize = 1 << 20;
         let mut n = 0u64;
-        for (table, keys) in crate::store::schema::KEYS {
-            let columns: Vec<&str> = crate::store::schema::CONTRACT
-                .iter()
-                .find(|(t, _)| t == table)
-                .map(|(_, c)| c.to_vec())
-                .unwrap_or_default();
+        for t in crate::store::tables::contract() {
+            let (table, keys, columns) = (t.name, t.primary, t.column_names());
             let on = keys
                 .iter()
                 .enumerate()
@@ -97,22 +94,22 @@ impl Mirror {
                 .join(", ");
             let mut upsert = String::new();
             let mut delete = String::new();
-            let flush_up = |sql: &mut String| -> anyhow::Result<()> {
+            let flush_up = |sql: &mut String| -> Result<()> {
                 if !sql.is_empty() {
                     sql.push_str(" ON DUPLICATE KEY UPDATE ");
                     sql.push_str(&update);
-                    self.db.exec(sql).map_err(|e| {
-                        anyhow::anyhow!("{}: replaying {table}: {e}", self.db.shown)
-                    })?;
+                    self.db
+                        .exec(sql)
+                        .map_err(|e| refused!("{}: replaying {table}: {e}", self.db.shown))?;
                     sql.clear();
                 }
                 Ok(())
             };
-            let flush_del = |sql: &mut String| -> anyhow::Result<()> {
+            let flush_del = |sql: &mut String| -> Result<()> {
                 if !sql.is_empty() {
                     sql.push(')');
                     self.db.exec(sql).map_err(|e| {
-                        anyhow::anyhow!("{}: replaying deletes of {table}: {e}", self.db.shown)
+                        refused!("{}: replaying deletes of {table}: {e}", self.db.shown)
                     })?;
                     sql.clear();
                 }
@@ -150,11 +147,11 @@ impl Mirror {
                         delete.push(',');
                     }
                     delete.push('(');
-                    for i in 0..nk {
+                    for (i, key) in keys.iter().enumerate().take(nk) {
                         if i > 0 {
                             delete.push(',');
                         }
-                        mysqldb::push_literal(&mut delete, r.get_ref(i)?, keys[i]);
+                        mysqldb::push_literal(&mut delete, r.get_ref(i)?, key);
                     }
                     delete.push(')');
                     if delete.len() >= STATEMENT_BYTES {
@@ -170,13 +167,24 @@ impl Mirror {
     }
 }
 
+impl crate::backends::store::Replica for Mirror {
+    fn sync(&mut self, conn: &Connection) -> Result<u64> {
+        Mirror::sync(self, conn)
+    }
+
+    fn store(&self) -> &dyn crate::backends::store::Store {
+        &self.db
+    }
+}
+
 /// Temporary triggers recording the key of every inserted, updated or deleted row of the spec
 /// §1 tables (both keys of an update, in case it changed the key).
 pub fn install_triggers(conn: &Connection) -> rusqlite::Result<()> {
     let mut sql = String::from(
         "CREATE TEMP TABLE IF NOT EXISTS reconsim_dirty (tbl TEXT NOT NULL, k1, k2);\n",
     );
-    for (table, keys) in crate::store::schema::KEYS {
+    for t in crate::store::tables::contract() {
+        let (table, keys) = (t.name, t.primary);
         let vals = |row: &str| -> String {
             let k2 = keys
                 .get(1)

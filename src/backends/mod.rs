@@ -7,7 +7,10 @@
 //! May import: `support`, `domain`, `store`, `paths`.
 
 pub mod backend;
+pub mod error;
 pub mod mirror;
 pub mod mysqldb;
+pub mod open;
 pub mod rediscursor;
 pub mod snapshot;
+pub mod store;

@@ -16,6 +16,8 @@
 //! Sessions run with `time_zone = '+00:00'` so TIMESTAMP values come back as stored (UTC,
 //! spec §1).
 
+use crate::backends::backend::shown_url;
+use crate::backends::error::{BackendError, Result, refuse, refused};
 use crate::domain::clock::Clock;
 use crate::domain::eligibility::ELIGIBLE_HOST;
 use crate::domain::model::{
@@ -25,6 +27,7 @@ use crate::domain::rules::Rules;
 use crate::domain::variant::Variant;
 use crate::paths::batched::{self, BatchedError, CatalogRow, CurrentRows, Source};
 use crate::paths::legacy::{self, LegacyError, LegacyResult, LegacySql};
+use crate::store::tables::{self, ColType, Dialect};
 use mysql::consts::ColumnType;
 use mysql::prelude::Queryable;
 use mysql::{Conn, Opts, OptsBuilder, Value};
@@ -34,123 +37,28 @@ use std::io::Read;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Fleet's table options: InnoDB, utf8mb4, `utf8mb4_unicode_ci`.
-const TABLE_OPTS: &str = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci";
-
-/// The spec §1 tables with Fleet's MySQL column types, primary keys and foreign keys
-/// (`ON DELETE CASCADE` on the profile, `ON DELETE SET NULL` on `label_id`). Secondary indexes
-/// are in `INDEXES`, built after a bulk load.
+/// The tables with Fleet's MySQL column types, primary keys and foreign keys (`ON DELETE
+/// CASCADE` on the profile, `ON DELETE SET NULL` on `label_id`), rendered from the one schema
+/// definition (`store::tables`). Secondary indexes are in `indexes()`, built after a bulk load.
 pub fn tables_ddl() -> Vec<String> {
-    [
-        "CREATE TABLE teams (
-           id   INT UNSIGNED NOT NULL,
-           name VARCHAR(255) NOT NULL,
-           PRIMARY KEY (id), UNIQUE KEY idx_teams_name (name))",
-        "CREATE TABLE hosts (
-           id               INT UNSIGNED NOT NULL AUTO_INCREMENT,
-           uuid             VARCHAR(255) NOT NULL DEFAULT '',
-           hostname         VARCHAR(255) NOT NULL DEFAULT '',
-           platform         VARCHAR(255) NOT NULL DEFAULT '',
-           team_id          INT UNSIGNED NULL,
-           label_updated_at TIMESTAMP NOT NULL DEFAULT '2000-01-01 00:00:00',
-           PRIMARY KEY (id))",
-        "CREATE TABLE nano_devices (
-           id              VARCHAR(255) NOT NULL,
-           authenticate_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
-           PRIMARY KEY (id))",
-        "CREATE TABLE nano_enrollments (
-           id        VARCHAR(255) NOT NULL,
-           device_id VARCHAR(255) NOT NULL,
-           user_id   VARCHAR(255) NULL,
-           type      VARCHAR(255) NOT NULL,
-           enabled   TINYINT(1) NOT NULL DEFAULT 1,
-           PRIMARY KEY (id))",
-        "CREATE TABLE host_mdm (
-           host_id  INT UNSIGNED NOT NULL,
-           enrolled TINYINT(1) NOT NULL DEFAULT 0,
-           PRIMARY KEY (host_id))",
-        "CREATE TABLE labels (
-           id                    INT UNSIGNED NOT NULL AUTO_INCREMENT,
-           name                  VARCHAR(255) NOT NULL,
-           label_membership_type INT UNSIGNED NOT NULL DEFAULT 0,
-           created_at            TIMESTAMP NULL DEFAULT NULL,
-           PRIMARY KEY (id), UNIQUE KEY idx_label_unique_name (name))",
-        "CREATE TABLE label_membership (
-           label_id INT UNSIGNED NOT NULL,
-           host_id  INT UNSIGNED NOT NULL,
-           PRIMARY KEY (host_id, label_id))",
-        "CREATE TABLE mdm_apple_configuration_profiles (
-           profile_uuid       VARCHAR(37) NOT NULL,
-           team_id            INT UNSIGNED NOT NULL DEFAULT 0,
-           identifier         VARCHAR(255) NOT NULL,
-           name               VARCHAR(255) NOT NULL,
-           checksum           BINARY(16) NOT NULL,
-           secrets_updated_at DATETIME(6) NULL,
-           scope              VARCHAR(31) NOT NULL DEFAULT 'System',
-           uploaded_at        TIMESTAMP NULL DEFAULT NULL,
-           PRIMARY KEY (profile_uuid),
-           UNIQUE KEY idx_mdm_apple_config_prof_team_identifier (team_id, identifier),
-           UNIQUE KEY idx_mdm_apple_config_prof_team_name (team_id, name))",
-        "CREATE TABLE mdm_configuration_profile_labels (
-           id                 INT UNSIGNED NOT NULL AUTO_INCREMENT,
-           apple_profile_uuid VARCHAR(37) NULL,
-           label_name         VARCHAR(255) NOT NULL,
-           label_id           INT UNSIGNED NULL,
-           exclude            TINYINT(1) NOT NULL DEFAULT 0,
-           require_all        TINYINT(1) NOT NULL DEFAULT 0,
-           PRIMARY KEY (id),
-           UNIQUE KEY idx_mdm_configuration_profile_labels_apple_label_name
-             (apple_profile_uuid, label_name),
-           CONSTRAINT mdm_configuration_profile_labels_ibfk_1 FOREIGN KEY (apple_profile_uuid)
-             REFERENCES mdm_apple_configuration_profiles (profile_uuid) ON DELETE CASCADE,
-           CONSTRAINT mdm_configuration_profile_labels_ibfk_3 FOREIGN KEY (label_id)
-             REFERENCES labels (id) ON DELETE SET NULL)",
-        "CREATE TABLE host_mdm_apple_profiles (
-           host_uuid          VARCHAR(255) NOT NULL,
-           profile_uuid       VARCHAR(37) NOT NULL,
-           profile_identifier VARCHAR(255) NOT NULL,
-           profile_name       VARCHAR(255) NOT NULL DEFAULT '',
-           status             VARCHAR(20) NULL,
-           operation_type     VARCHAR(20) NULL,
-           detail             TEXT NULL,
-           command_uuid       VARCHAR(127) NOT NULL DEFAULT '',
-           checksum           BINARY(16) NOT NULL,
-           secrets_updated_at DATETIME(6) NULL,
-           ignore_error       TINYINT(1) NOT NULL DEFAULT 0,
-           scope              VARCHAR(31) NOT NULL DEFAULT 'System',
-           PRIMARY KEY (host_uuid, profile_uuid))",
-        "CREATE TABLE reconsim_meta (
-           `key`   VARCHAR(64) NOT NULL,
-           `value` TEXT NOT NULL,
-           PRIMARY KEY (`key`))",
-    ]
-    .iter()
-    .map(|t| format!("{t} {TABLE_OPTS}"))
-    .collect()
+    Dialect::Mysql.tables(tables::TABLES.iter())
 }
 
-/// Fleet's secondary indexes (spec §1), the same set SQLite gets.
-pub const INDEXES: &[&str] = &[
-    "CREATE INDEX idx_hosts_uuid ON hosts (uuid)",
-    "CREATE INDEX idx_hosts_platform ON hosts (platform)",
-    "CREATE INDEX idx_hosts_team_id ON hosts (team_id)",
-    "CREATE INDEX idx_nano_enrollments_device_id ON nano_enrollments (device_id)",
-    "CREATE INDEX idx_lm_label_id ON label_membership (label_id)",
-    "CREATE INDEX idx_host_mdm_apple_profiles_status ON host_mdm_apple_profiles (status)",
-    "CREATE INDEX idx_host_mdm_apple_profiles_operation_type \
-     ON host_mdm_apple_profiles (operation_type)",
-];
+/// Fleet's secondary indexes (semantics §1), the same set SQLite gets.
+pub fn indexes() -> Vec<String> {
+    Dialect::Mysql.indexes()
+}
 
 /// The MySQL DDL as `reconsim schema --mysql` prints it: tables, then indexes.
 pub fn ddl() -> String {
-    let mut out = String::from("-- MySQL/MariaDB schema (Fleet's column types; spec §1)\n");
+    let mut out = String::from("-- MySQL/MariaDB schema (Fleet's column types; semantics §1)\n");
     for t in tables_ddl() {
         out.push_str(&t);
         out.push_str(";\n");
     }
     out.push_str("-- secondary indexes (built after a bulk load)\n");
-    for i in INDEXES {
-        out.push_str(i);
+    for i in indexes() {
+        out.push_str(&i);
         out.push_str(";\n");
     }
     out
@@ -158,12 +66,10 @@ pub fn ddl() -> String {
 
 /// The tables a load creates, in load order (parents first), with their columns.
 fn load_tables() -> Vec<(&'static str, Vec<&'static str>)> {
-    let mut v: Vec<(&'static str, Vec<&'static str>)> = crate::store::schema::CONTRACT
+    tables::TABLES
         .iter()
-        .map(|(t, c)| (*t, c.to_vec()))
-        .collect();
-    v.push(("reconsim_meta", vec!["key", "value"]));
-    v
+        .map(|t| (t.name, t.column_names()))
+        .collect()
 }
 
 /// `a`, `b` → "`a`, `b`" (column names quoted for MySQL; `key` and `value` are reserved).
@@ -175,14 +81,21 @@ pub fn quoted(columns: &[&str]) -> String {
         .join(", ")
 }
 
-/// Columns stored as `BINARY(16)` (the MD5 checksums).
+/// A column of this name is stored as `BINARY(16)` (the MD5 checksums) in any table.
 fn is_binary(column: &str) -> bool {
-    column == "checksum"
+    has_type(column, ColType::Md5)
 }
 
-/// Columns stored as `DATETIME(6)`.
+/// A column of this name is stored as `DATETIME(6)`.
 fn is_datetime6(column: &str) -> bool {
-    column == "secrets_updated_at"
+    has_type(column, ColType::Micros)
+}
+
+fn has_type(column: &str, ty: ColType) -> bool {
+    tables::TABLES
+        .iter()
+        .filter_map(|t| t.column(column))
+        .any(|c| c.ty == ty)
 }
 
 /// A connection to a MySQL-compatible server, with the database the URL names.
@@ -202,17 +115,6 @@ fn qe(phase: &'static str) -> impl Fn(mysql::Error) -> BatchedError {
     }
 }
 
-/// `mysql://user@host:port/db`, the password left out.
-pub fn shown_url(url: &str) -> String {
-    match url.split_once("://").and_then(|(s, rest)| {
-        rest.split_once('@')
-            .map(|(cred, host)| (s, cred.split(':').next().unwrap_or(""), host))
-    }) {
-        Some((scheme, user, host)) => format!("{scheme}://{user}@{host}"),
-        None => url.to_string(),
-    }
-}
-
 /// A command-line argument with any MySQL or Redis URL's password left out (for manifests).
 pub fn mask_arg(arg: &str) -> String {
     match arg.find("mysql://").or_else(|| arg.find("redis://")) {
@@ -227,7 +129,7 @@ pub fn command_line() -> Vec<String> {
 }
 
 /// One line for a failed login or database selection.
-fn connect_error(e: &mysql::Error, database: &str, shown: &str) -> anyhow::Error {
+fn connect_error(e: &mysql::Error, database: &str, shown: &str) -> BackendError {
     let why = match e {
         mysql::Error::MySqlError(m) if m.code == 1045 => {
             format!("the server refused the login: {}", m.message)
@@ -238,7 +140,7 @@ fn connect_error(e: &mysql::Error, database: &str, shown: &str) -> anyhow::Error
         ),
         other => other.to_string(),
     };
-    anyhow::anyhow!("--backend {shown}: {why}")
+    refused!("--backend {shown}: {why}")
 }
 
 /// Checks that whatever listens at `host:port` greets like a MySQL server (protocol 10)
@@ -342,13 +244,12 @@ fn with_env_password(opts: Opts) -> Opts {
 }
 
 /// A connection to the server of `url` without selecting a database (`name` is for messages).
-fn server_conn(url: &str, name: &str) -> anyhow::Result<Conn> {
+fn server_conn(url: &str, name: &str) -> Result<Conn> {
     let shown = shown_url(url);
-    let opts =
-        parse_url(url).map_err(|e| anyhow::anyhow!("--backend {shown}: not a MySQL URL: {e}"))?;
+    let opts = parse_url(url).map_err(|e| refused!("--backend {shown}: not a MySQL URL: {e}"))?;
     let (host, port) = (opts.get_ip_or_hostname().to_string(), opts.get_tcp_port());
     probe_greeting(&host, port, Duration::from_secs(5))
-        .map_err(|e| anyhow::anyhow!("--backend {shown}: {e}"))?;
+        .map_err(|e| refused!("--backend {shown}: {e}"))?;
     let opts = OptsBuilder::from_opts(with_env_password(opts))
         .db_name(None::<String>)
         .prefer_socket(false)
@@ -359,18 +260,18 @@ fn server_conn(url: &str, name: &str) -> anyhow::Result<Conn> {
 impl MyDb {
     /// Connects to `url` (`mysql://USER:PASS@HOST:PORT/DB`). Errors are one line naming the
     /// server: unreachable, not MySQL, wrong credentials, unknown database.
-    pub fn connect(url: &str) -> anyhow::Result<MyDb> {
+    pub fn connect(url: &str) -> Result<MyDb> {
         let shown = shown_url(url);
-        let opts = parse_url(url)
-            .map_err(|e| anyhow::anyhow!("--backend {shown}: not a MySQL URL: {e}"))?;
+        let opts =
+            parse_url(url).map_err(|e| refused!("--backend {shown}: not a MySQL URL: {e}"))?;
         let database = opts.get_db_name().map(str::to_string).ok_or_else(|| {
-            anyhow::anyhow!(
+            refused!(
                 "--backend {shown}: the URL names no database (mysql://USER:PASS@HOST:PORT/DB)"
             )
         })?;
         let (host, port) = (opts.get_ip_or_hostname().to_string(), opts.get_tcp_port());
         probe_greeting(&host, port, Duration::from_secs(5))
-            .map_err(|e| anyhow::anyhow!("--backend {shown}: {e}"))?;
+            .map_err(|e| refused!("--backend {shown}: {e}"))?;
         let opts = OptsBuilder::from_opts(with_env_password(opts))
             .prefer_socket(false)
             .tcp_connect_timeout(Some(Duration::from_secs(5)))
@@ -382,7 +283,7 @@ impl MyDb {
         let mut conn = Conn::new(opts).map_err(|e| connect_error(&e, &database, &shown))?;
         let version: String = conn
             .query_first("SELECT VERSION()")
-            .map_err(|e| anyhow::anyhow!("--backend {shown}: {e}"))?
+            .map_err(|e| refused!("--backend {shown}: {e}"))?
             .unwrap_or_default();
         Ok(MyDb {
             conn: RefCell::new(conn),
@@ -394,16 +295,16 @@ impl MyDb {
 
     /// Creates database `name` on the server of `url` if missing (the URL's own database need
     /// not exist).
-    pub fn create_database(url: &str, name: &str) -> anyhow::Result<()> {
+    pub fn create_database(url: &str, name: &str) -> Result<()> {
         let shown = shown_url(url);
         let mut conn = server_conn(url, name)?;
         conn.query_drop(format!("CREATE DATABASE IF NOT EXISTS `{name}`"))
-            .map_err(|e| anyhow::anyhow!("--backend {shown}: creating database {name}: {e}"))
+            .map_err(|e| refused!("--backend {shown}: creating database {name}: {e}"))
     }
 
     /// Checks that the server of `url` answers and takes the credentials (the URL's database
     /// need not exist): run before any work that the server would otherwise fail late.
-    pub fn check_server(url: &str) -> anyhow::Result<()> {
+    pub fn check_server(url: &str) -> Result<()> {
         let shown = shown_url(url);
         let name = parse_url(url)
             .ok()
@@ -411,7 +312,7 @@ impl MyDb {
             .unwrap_or_default();
         let mut conn = server_conn(url, &name)?;
         conn.query_drop("SELECT 1")
-            .map_err(|e| anyhow::anyhow!("--backend {shown}: {e}"))
+            .map_err(|e| refused!("--backend {shown}: {e}"))
     }
 
     /// Runs statements that return nothing.
@@ -420,21 +321,22 @@ impl MyDb {
     }
 
     /// The contract tables present in the database.
-    fn present_tables(&self) -> anyhow::Result<Vec<String>> {
+    fn present_tables(&self) -> Result<Vec<String>> {
         Ok(self.conn.borrow_mut().query(
             "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()",
         )?)
     }
 
     /// Checks the spec §1 contract: every table and column, naming the first one missing.
-    pub fn check_contract(&self) -> anyhow::Result<()> {
+    pub fn check_contract(&self) -> Result<()> {
         let cols: Vec<(String, String)> = self.conn.borrow_mut().query(
             "SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS
              WHERE TABLE_SCHEMA = DATABASE()",
         )?;
-        for (table, columns) in crate::store::schema::CONTRACT {
+        for t in crate::store::tables::contract() {
+            let (table, columns) = (t.name, t.column_names());
             if !cols.iter().any(|(t, _)| t == table) {
-                anyhow::bail!(
+                refuse!(
                     "{}: database {} has no table {table} (spec §1); load a fleet with \
                      `reconsim generate --backend {}`",
                     self.shown,
@@ -442,12 +344,12 @@ impl MyDb {
                     self.shown
                 );
             }
-            for column in *columns {
+            for column in columns {
                 if !cols
                     .iter()
                     .any(|(t, c)| t == table && c.eq_ignore_ascii_case(column))
                 {
-                    anyhow::bail!(
+                    refuse!(
                         "{}: table {table} has no column {column} (spec §1)",
                         self.shown
                     );
@@ -460,19 +362,19 @@ impl MyDb {
     /// Begins a transaction with a consistent snapshot (spec §3: both lists, and here both
     /// paths, read one snapshot). Not `READ ONLY`: MariaDB refuses the tuned legacy form's
     /// temporary tables there; nothing but temporary tables is written.
-    pub fn begin_snapshot(&self) -> anyhow::Result<()> {
+    pub fn begin_snapshot(&self) -> Result<()> {
         self.exec("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")?;
         self.exec("START TRANSACTION WITH CONSISTENT SNAPSHOT")?;
         Ok(())
     }
 
-    pub fn commit(&self) -> anyhow::Result<()> {
+    pub fn commit(&self) -> Result<()> {
         Ok(self.exec("COMMIT")?)
     }
 
     /// Spec §9's floor on the server: one plain scan of the three tables the batched pass
     /// reads, every row fetched; returns rows read.
-    pub fn floor(&self) -> anyhow::Result<u64> {
+    pub fn floor(&self) -> Result<u64> {
         let mut n = 0u64;
         let mut conn = self.conn.borrow_mut();
         for sql in crate::store::schema::FLOOR_SCANS {
@@ -562,18 +464,18 @@ impl MyDb {
     /// Refuses to go on where the database already holds a fleet reconsim loaded, unless
     /// `force` (as `generate --force` replaces an SQLite file).
     /// The TLS cipher of this session (empty: not encrypted).
-    pub fn session_cipher(&self) -> anyhow::Result<String> {
+    pub fn session_cipher(&self) -> Result<String> {
         let row: Option<(String, String)> = self
             .conn
             .borrow_mut()
             .query_first("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
-            .map_err(|e| anyhow::anyhow!("--backend {}: {e}", self.shown))?;
+            .map_err(|e| refused!("--backend {}: {e}", self.shown))?;
         Ok(row.map(|r| r.1).unwrap_or_default())
     }
 
-    pub fn refuse_existing_fleet(&self, force: bool) -> anyhow::Result<()> {
+    pub fn refuse_existing_fleet(&self, force: bool) -> Result<()> {
         if !force && self.present_tables()?.iter().any(|t| t == "reconsim_meta") {
-            anyhow::bail!(
+            refuse!(
                 "--backend {}: database {} already holds a reconsim fleet (pass --force to \
                  replace it)",
                 self.shown,
@@ -592,7 +494,7 @@ pub fn load_from_sqlite(
     db: &MyDb,
     src: &rusqlite::Connection,
     progress: &dyn crate::support::progress::Progress,
-) -> anyhow::Result<LoadStats> {
+) -> Result<LoadStats> {
     load_from_sqlite_with(db, src, progress, LoadMethod::Infile)
 }
 
@@ -611,7 +513,7 @@ pub fn load_from_sqlite_with(
     src: &rusqlite::Connection,
     progress: &dyn crate::support::progress::Progress,
     method: LoadMethod,
-) -> anyhow::Result<LoadStats> {
+) -> Result<LoadStats> {
     // A fixture without `reconsim_meta` loads without it.
     let tables: Vec<_> = load_tables()
         .into_iter()
@@ -631,7 +533,7 @@ pub fn load_from_sqlite_with(
         .find(|t| tables.iter().any(|(n, _)| n == t))
         .filter(|_| !ours)
     {
-        anyhow::bail!(
+        refuse!(
             "{}: database {} already has table {t} and was not loaded by reconsim; \
              use an empty database",
             db.shown,
@@ -659,7 +561,7 @@ pub fn load_from_sqlite_with(
 }
 
 /// Drops every table a load creates (children first).
-pub fn drop_tables(db: &MyDb) -> anyhow::Result<()> {
+pub fn drop_tables(db: &MyDb) -> Result<()> {
     db.exec("SET foreign_key_checks = 0")?;
     for (t, _) in load_tables().iter().rev() {
         db.exec(&format!("DROP TABLE IF EXISTS {t}"))?;
@@ -677,15 +579,15 @@ fn load_inserts(
     quoted: &str,
     rows: &mut rusqlite::Rows<'_>,
     progress: &dyn Fn(u64),
-) -> anyhow::Result<u64> {
+) -> Result<u64> {
     const STATEMENT_BYTES: usize = 1 << 20;
     let head = format!("INSERT INTO {table} ({quoted}) VALUES ");
     let mut sql = String::with_capacity(STATEMENT_BYTES + 4096);
     let mut n = 0u64;
-    let flush = |sql: &mut String| -> anyhow::Result<()> {
+    let flush = |sql: &mut String| -> Result<()> {
         if !sql.is_empty() {
             db.exec(sql)
-                .map_err(|e| anyhow::anyhow!("{}: loading table {table}: {e}", db.shown))?;
+                .map_err(|e| refused!("{}: loading table {table}: {e}", db.shown))?;
             sql.clear();
         }
         Ok(())
@@ -756,7 +658,7 @@ fn load_infile(
     columns: &[&str],
     rows: &mut rusqlite::Rows<'_>,
     progress: &dyn Fn(u64),
-) -> anyhow::Result<Option<u64>> {
+) -> Result<Option<u64>> {
     const CHUNK_BYTES: usize = 16 << 20;
     let buffer = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
     let shared = buffer.clone();
@@ -795,23 +697,21 @@ fn load_infile(
     );
     let mut n = 0u64;
     let mut chunk: Vec<u8> = Vec::with_capacity(CHUNK_BYTES + 4096);
-    let send = |chunk: &mut Vec<u8>| -> anyhow::Result<bool> {
+    let send = |chunk: &mut Vec<u8>| -> Result<bool> {
         if chunk.is_empty() {
             return Ok(true);
         }
-        *buffer
-            .lock()
-            .map_err(|_| anyhow::anyhow!("poisoned buffer"))? = std::mem::take(chunk);
+        *buffer.lock().map_err(|_| refused!("poisoned buffer"))? = std::mem::take(chunk);
         let mut conn = db.conn.borrow_mut();
         match conn.query_drop(&sql) {
             Ok(()) => {}
             Err(e) if refuses_local_infile(&e) => return Ok(false),
-            Err(e) => anyhow::bail!("{}: loading table {table}: {e}", db.shown),
+            Err(e) => refuse!("{}: loading table {table}: {e}", db.shown),
         }
         if conn.warnings() > 0 {
             let w: Option<(String, u32, String)> = conn.query_first("SHOW WARNINGS LIMIT 1")?;
             let (level, code, msg) = w.unwrap_or_default();
-            anyhow::bail!("{}: loading table {table}: {level} {code}: {msg}", db.shown);
+            refuse!("{}: loading table {table}: {level} {code}: {msg}", db.shown);
         }
         Ok(true)
     };
@@ -843,7 +743,7 @@ fn load_inner(
     tables: &[(&'static str, Vec<&'static str>)],
     progress: &dyn crate::support::progress::Progress,
     method: LoadMethod,
-) -> anyhow::Result<LoadStats> {
+) -> Result<LoadStats> {
     let mut infile = method == LoadMethod::Infile;
     let mut stats = LoadStats {
         method: if infile {
@@ -856,7 +756,7 @@ fn load_inner(
     let t0 = Instant::now();
     for ddl in tables_ddl() {
         db.exec(&ddl)
-            .map_err(|e| anyhow::anyhow!("{}: creating tables: {e}", db.shown))?;
+            .map_err(|e| refused!("{}: creating tables: {e}", db.shown))?;
     }
     // A restore's settings: rows arrive in key order and are checked by the generator.
     db.exec("SET foreign_key_checks = 0, unique_checks = 0")?;
@@ -864,12 +764,9 @@ fn load_inner(
         let cols = columns.join(", ");
         let quoted = quoted(columns);
         // Rows in primary-key order: InnoDB clusters by it, so appends stay sequential.
-        let order = crate::store::schema::KEYS
-            .iter()
-            .find(|(t, _)| t == table)
-            .map_or(String::new(), |(_, k)| {
-                format!(" ORDER BY {}", k.join(", "))
-            });
+        let order = crate::store::tables::get(table).map_or(String::new(), |t| {
+            format!(" ORDER BY {}", t.primary.join(", "))
+        });
         let mut stmt = src.prepare(&format!("SELECT {cols} FROM {table}{order}"))?;
         let mut rows = stmt.query([])?;
         db.exec("START TRANSACTION")?;
@@ -906,9 +803,9 @@ fn load_inner(
     stats.insert = t0.elapsed();
     let t = Instant::now();
     progress.set_message("building indexes".into());
-    for ix in INDEXES {
+    for ix in &indexes() {
         db.exec(ix)
-            .map_err(|e| anyhow::anyhow!("{}: {ix}: {e}", db.shown))?;
+            .map_err(|e| refused!("{}: {ix}: {e}", db.shown))?;
     }
     db.exec(
         "ANALYZE TABLE hosts, nano_enrollments, nano_devices, label_membership, labels, \
@@ -1002,11 +899,7 @@ fn mysql_params(sql: &str) -> String {
 
 impl MyDb {
     /// Runs `sql` (binary protocol) and hands each row to `f` as it arrives.
-    fn for_each_row(
-        &self,
-        sql: &str,
-        mut f: impl FnMut(&mysql::Row) -> anyhow::Result<()>,
-    ) -> anyhow::Result<()> {
+    fn for_each_row(&self, sql: &str, mut f: impl FnMut(&mysql::Row) -> Result<()>) -> Result<()> {
         let mut conn = self.conn.borrow_mut();
         let mut res = conn.exec_iter(sql, ())?;
         if let Some(set) = res.iter() {
@@ -1196,17 +1089,19 @@ fn tuned_statements() -> Vec<String> {
         "DROP TEMPORARY TABLE IF EXISTS reconsim_legacy_ds".to_string(),
         format!(
             "CREATE TEMPORARY TABLE reconsim_legacy_eligible
-               (PRIMARY KEY (id), KEY team0 (team0)) {TABLE_OPTS}
+               (PRIMARY KEY (id), KEY team0 (team0)) {}
              SELECT h.id, h.uuid, h.platform, h.label_updated_at,
                     COALESCE(h.team_id, 0) AS team0
-             FROM hosts h WHERE {ELIGIBLE_HOST}"
+             FROM hosts h WHERE {ELIGIBLE_HOST}",
+            tables::MYSQL_TABLE_OPTS
         ),
         format!(
             "CREATE TEMPORARY TABLE reconsim_legacy_ds (
                host_uuid VARCHAR(255) NOT NULL, profile_uuid VARCHAR(37) NOT NULL,
                arm TINYINT NOT NULL, host_platform VARCHAR(255) NOT NULL,
                profile_name VARCHAR(255) NOT NULL,
-               PRIMARY KEY (host_uuid, profile_uuid, arm, host_platform)) {TABLE_OPTS}"
+               PRIMARY KEY (host_uuid, profile_uuid, arm, host_platform)) {}",
+            tables::MYSQL_TABLE_OPTS
         ),
     ];
     for arm in ds {
@@ -1336,12 +1231,11 @@ impl MyDb {
 /// database with the tool's own schema, reading inside the caller's transaction. Time values
 /// become spec §1's text, checksums blobs.
 /// With `all` false, `reconsim_meta` only.
-pub fn copy_to_sqlite(db: &MyDb, all: bool) -> anyhow::Result<rusqlite::Connection> {
+pub fn copy_to_sqlite(db: &MyDb, all: bool) -> Result<rusqlite::Connection> {
     let mut out = rusqlite::Connection::open_in_memory()?;
     crate::store::schema::migrate_to(&mut out, crate::store::schema::LATEST_VERSION)?;
-    out.execute_batch(
-        "CREATE TABLE reconsim_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL); BEGIN",
-    )?;
+    let meta = tables::get("reconsim_meta").expect("defined");
+    out.execute_batch(&format!("{}; BEGIN", Dialect::Sqlite.create_table(meta)))?;
     let present = db.present_tables()?;
     for (table, columns) in load_tables() {
         if !present.iter().any(|t| t == table) || (!all && table != "reconsim_meta") {
@@ -1376,7 +1270,7 @@ pub fn copy_to_sqlite(db: &MyDb, all: bool) -> anyhow::Result<rusqlite::Connecti
             stmt.execute(rusqlite::params_from_iter(vals))?;
             Ok(())
         })
-        .map_err(|e| anyhow::anyhow!("{}: copying table {table}: {e}", db.shown))?;
+        .map_err(|e| refused!("{}: copying table {table}: {e}", db.shown))?;
     }
     out.execute_batch("COMMIT; ANALYZE")?;
     Ok(out)
@@ -1384,6 +1278,43 @@ pub fn copy_to_sqlite(db: &MyDb, all: bool) -> anyhow::Result<rusqlite::Connecti
 
 // ---------------------------------------------------------------------------------------------
 // The cursor in a table of the server's database
+
+impl crate::backends::store::Store for MyDb {
+    fn engine(&self) -> String {
+        format!("mysql {}", self.version)
+    }
+
+    fn shown(&self) -> String {
+        self.shown.clone()
+    }
+
+    fn source(&self) -> &dyn Source {
+        self
+    }
+
+    fn legacy(&self, form: LegacySql, clock: &dyn Clock) -> Result<LegacyResult, LegacyError> {
+        MyDb::legacy(self, form, clock)
+    }
+
+    fn begin(&self) -> Result<()> {
+        self.begin_snapshot()
+    }
+
+    fn commit(&self) -> Result<()> {
+        MyDb::commit(self)
+    }
+
+    fn cursor(
+        &self,
+    ) -> Result<Box<dyn crate::paths::cursor::CursorStore + '_>, crate::paths::cursor::CursorError>
+    {
+        Ok(Box::new(MyCursor::new(self)?))
+    }
+
+    fn floor(&self) -> Result<u64> {
+        MyDb::floor(self)
+    }
+}
 
 /// The cursor in `reconsim_cursor` of the MySQL database (the default store on this backend,
 /// as `SqliteCursor` is on SQLite).

@@ -5,6 +5,7 @@
 //! error is "start from the beginning" to the tick (spec §4.1 step 1), a write error follows
 //! the variant (swallowed by all but `latest`, spec §8 B3).
 
+use crate::backends::error::{Result, refuse, refused};
 use crate::paths::cursor::{CursorError, CursorStore};
 use std::time::Duration;
 
@@ -24,9 +25,9 @@ pub struct RedisCursor {
 
 impl RedisCursor {
     /// Connects and checks the server answers PING; one clear line otherwise.
-    pub fn connect(url: &str, key: &str) -> anyhow::Result<RedisCursor> {
+    pub fn connect(url: &str, key: &str) -> Result<RedisCursor> {
         let client = redis::Client::open(url)
-            .map_err(|e| anyhow::anyhow!("--cursor {url}: not a Redis URL: {e}"))?;
+            .map_err(|e| refused!("--cursor {url}: not a Redis URL: {e}"))?;
         let mut c = RedisCursor {
             client,
             conn: None,
@@ -36,9 +37,9 @@ impl RedisCursor {
         };
         let pong: String = c
             .command(redis::cmd("PING"))
-            .map_err(|e| anyhow::anyhow!("--cursor {url}: {e}"))?;
+            .map_err(|e| refused!("--cursor {url}: {e}"))?;
         if pong != "PONG" {
-            anyhow::bail!("--cursor {url}: the server answered PING with {pong:?}, not PONG");
+            refuse!("--cursor {url}: the server answered PING with {pong:?}, not PONG");
         }
         Ok(c)
     }
@@ -65,9 +66,9 @@ impl RedisCursor {
     }
 
     /// Sets the cursor to `""` (a fresh pass), for runs that start a scenario from scratch.
-    pub fn reset(&mut self) -> anyhow::Result<()> {
+    pub fn reset(&mut self) -> Result<()> {
         self.write("")
-            .map_err(|e| anyhow::anyhow!("--cursor {}: {e}", self.url))
+            .map_err(|e| refused!("--cursor {}: {e}", self.url))
     }
 }
 

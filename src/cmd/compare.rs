@@ -30,8 +30,8 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
     // On a MySQL backend, both paths again on the snapshot's SQLite copy: the same fleet must
     // give the same deltas on both engines (issue 6).
     let t = Instant::now();
-    let cross = match &snap.my {
-        Some(_) => {
+    let cross = match snap.is_copy() {
+        true => {
             progress.set_message("cross-check: both paths on the snapshot's SQLite copy");
             let l = crate::paths::legacy::run(&snap.conn, args.common.legacy_sql)?;
             let mut lite_legacy = l.installs;
@@ -42,7 +42,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
                 multiset_diff(&pass.deltas, &lite_batched),
             ))
         }
-        None => None,
+        false => None,
     };
     let cross_time = t.elapsed();
     snap.finish()?;

@@ -474,7 +474,7 @@ fn execute(
         for (kind, conn, _) in &dbs {
             let m = crate::backends::mirror::Mirror::setup(url, kind.name(), conn, &progress)?;
             server_version = Some(m.db.version.clone());
-            mirrors.push(Some(m));
+            mirrors.push(Some(Box::new(m) as Box<dyn crate::backends::store::Replica>));
         }
         progress.finish_and_clear();
     }
@@ -578,9 +578,9 @@ fn execute(
         "scenario_text": text,
         "seed": args_seed,
         "database": args_db,
-        "backend": spec.backend.as_deref().map_or("sqlite".to_string(), crate::backends::mysqldb::shown_url),
+        "backend": spec.backend.as_deref().map_or("sqlite".to_string(), crate::backends::backend::shown_url),
         "server_version": server_version,
-        "cursor": spec.cursor.as_deref().map_or("database".to_string(), crate::backends::mysqldb::shown_url),
+        "cursor": spec.cursor.as_deref().map_or("database".to_string(), crate::backends::backend::shown_url),
         "paths": cfg.paths.iter().map(|p| p.name()).collect::<Vec<_>>(),
         "ticks": ticks,
         "interval_s": scenario.loadtest.interval_s,

@@ -71,21 +71,14 @@ pub fn run(args: MeasureArgs) -> anyhow::Result<i32> {
             } else {
                 String::new()
             };
-            let form = args.common.legacy_sql;
-            let floor = || match &snap.my {
-                Some(my) => my.floor(),
-                None => Ok(measure::floor(&snap.conn)?),
-            };
-            let legacy =
-                |clock: &dyn crate::domain::clock::Clock| snap.legacy_with_clock(form, clock);
-            let on = measure::On {
-                floor: &floor,
-                legacy: &legacy,
-                source: snap.source(),
-                prefix: &prefix,
-            };
             run.extend(measure::run_once_on(
-                &on, &cfg, args.only, &mut hist, &clock,
+                snap.store(),
+                &prefix,
+                args.common.legacy_sql,
+                &cfg,
+                args.only,
+                &mut hist,
+                &clock,
             )?);
         }
         runs.push(run);

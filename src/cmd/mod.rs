@@ -161,13 +161,13 @@ pub fn open_snapshot(
     copy: bool,
     progress: &indicatif::ProgressBar,
 ) -> anyhow::Result<crate::backends::snapshot::Snapshot> {
-    crate::backends::snapshot::Snapshot::open_backend(
+    Ok(crate::backends::snapshot::Snapshot::open_backend(
         &common.one_backend(command)?,
         common.mmap_mib,
         common.cache_mib,
         copy,
         progress,
-    )
+    )?)
 }
 
 /// The library's progress, shown on an indicatif bar.

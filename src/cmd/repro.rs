@@ -19,18 +19,17 @@ pub fn run(args: ReproArgs) -> anyhow::Result<i32> {
     }
     let name = args.name.unwrap_or_default();
     let (name, scenario) = repro::load(&name)?;
-    let my = match &args.backend {
+    let conn = repro::fleet(&scenario)?;
+    let server = match &args.backend {
         None => None,
-        Some(crate::backends::backend::Backend::Mysql(url)) => {
-            let my = crate::backends::mysqldb::MyDb::connect(url)?;
-            my.refuse_existing_fleet(args.force)?;
-            Some(my)
-        }
-        Some(b) => anyhow::bail!(
-            "--backend {b}: repro runs on SQLite in memory by default; --backend takes a \
-             mysql:// URL"
-        ),
+        Some(b) => Some(crate::backends::open::load_server(
+            b,
+            &conn,
+            args.force,
+            &crate::support::progress::Silent,
+        )?),
     };
+    let store = server.as_deref().unwrap_or(&conn);
     let mut redis = match &args.cursor {
         Some(url) => Some(crate::backends::rediscursor::RedisCursor::connect(
             url,
@@ -38,10 +37,13 @@ pub fn run(args: ReproArgs) -> anyhow::Result<i32> {
         )?),
         None => None,
     };
-    let outcome = repro::run_on(&scenario, my.as_ref(), redis.as_mut())?;
+    let cursor = redis
+        .as_mut()
+        .map(|r| r as &mut dyn crate::paths::cursor::CursorStore);
+    let outcome = repro::run_on(&scenario, &conn, store, cursor)?;
     o.write_all(repro::report(&name, &scenario, &outcome).as_bytes())?;
-    if let Some(my) = &my {
-        writeln!(o, "  backend: {} ({})", my.shown, my.version)?;
+    if let Some(s) = &server {
+        writeln!(o, "  backend: {} ({})", s.shown(), s.engine())?;
     }
     if let Some(r) = &redis {
         writeln!(

@@ -2,71 +2,34 @@
 //! outlives the process, so a second invocation continues where the first stopped, as Fleet's
 //! cron does across restarts. Exit 1 when a tick failed.
 
-use crate::backends::backend::Backend;
+use crate::backends::open;
+use crate::backends::store::{CursorSpec, OpenOptions};
 use crate::cli::{EXIT_FINDING, EXIT_OK, TickArgs};
 use crate::domain::model::Op;
-use crate::paths::batched::{self, Outcome, Source};
-use crate::paths::cursor::{CursorStore, SqliteCursor};
+use crate::paths::batched::{self, Outcome};
 use std::io::Write;
-
-/// The database the ticks read: an SQLite file, or a server with a copy of its
-/// `reconsim_meta`.
-enum Db {
-    Lite(rusqlite::Connection),
-    My(crate::backends::mysqldb::MyDb, rusqlite::Connection),
-}
 
 pub fn run(args: TickArgs) -> anyhow::Result<i32> {
     let backend = args.common.one_backend("tick")?;
-    let db = match &backend {
-        Backend::Sqlite(path) => {
-            // Exists, is SQLite, meets the contract, holds values the reconciler can read (the
-            // checks `diff` and `compare` make).
-            let conn = crate::store::schema::open_contract_db(path)?;
-            crate::store::schema::check_values(&conn)?;
-            refuse_foreign_cursor(&args.cursor, &conn, &path.display().to_string())?;
-            drop(conn);
-            // Read-write only where the cursor table lives.
-            let flags = if args.cursor == "db" {
-                rusqlite::OpenFlags::default()
-            } else {
-                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
-                    | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX
-            };
-            Db::Lite(rusqlite::Connection::open_with_flags(path, flags)?)
-        }
-        Backend::Mysql(url) => {
-            let my = crate::backends::mysqldb::MyDb::connect(url)?;
-            my.check_contract()?;
-            // The scenario's batch size, rules and variant come from reconsim_meta.
-            let meta = crate::backends::mysqldb::copy_to_sqlite(&my, false)?;
-            refuse_foreign_cursor(&args.cursor, &meta, &my.shown)?;
-            Db::My(my, meta)
-        }
+    let spec: CursorSpec = args
+        .cursor
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--cursor {e}"))?;
+    // Exists, meets the contract, holds values the reconciler can read (the checks `diff` and
+    // `compare` make); read-write only where the cursor table lives; no long snapshot (each
+    // tick reads the fleet as it is); from a server only `reconsim_meta` is copied.
+    let opts = OpenOptions {
+        copy: false,
+        snapshot: false,
+        writable: spec == CursorSpec::Db,
+        ..OpenOptions::default()
     };
-    let (src, meta): (&dyn Source, &rusqlite::Connection) = match &db {
-        Db::Lite(c) => (c, c),
-        Db::My(m, meta) => (m, meta),
-    };
-    let cfg = super::batched_config(&args.common, meta)?;
-    let mut store: Box<dyn CursorStore + '_> = if args.cursor == "db" {
-        match &db {
-            Db::Lite(c) => Box::new(SqliteCursor::new(c)?),
-            Db::My(m, _) => Box::new(crate::backends::mysqldb::MyCursor::new(m)?),
-        }
-    } else if let Some(path) = args.cursor.strip_prefix("file:") {
-        Box::new(crate::paths::cursor::FileCursor { path: path.into() })
-    } else if args.cursor.starts_with("redis://") || args.cursor.starts_with("rediss://") {
-        Box::new(crate::backends::rediscursor::RedisCursor::connect(
-            &args.cursor,
-            &args.cursor_key,
-        )?)
-    } else {
-        anyhow::bail!(
-            "--cursor {:?}: expected db, file:PATH or redis://HOST:PORT",
-            args.cursor
-        );
-    };
+    let fleet = open::open(&backend, opts, &crate::support::progress::Silent)?;
+    refuse_foreign_cursor(&spec, &fleet.conn, &fleet.store().shown())?;
+    // The scenario's batch size, rules and variant come from reconsim_meta.
+    let cfg = super::batched_config(&args.common, &fleet.conn)?;
+    let src = fleet.store().source();
+    let mut store = spec.open(fleet.store(), &args.cursor_key)?;
     if args.reset_cursor {
         store
             .write("")
@@ -115,11 +78,11 @@ pub fn run(args: TickArgs) -> anyhow::Result<i32> {
 /// `--cursor db` writes a table into the database: only into one reconsim generated (it has
 /// `reconsim_meta`). A real Fleet database is read, never written.
 fn refuse_foreign_cursor(
-    cursor: &str,
+    cursor: &CursorSpec,
     meta: &rusqlite::Connection,
     shown: &str,
 ) -> anyhow::Result<()> {
-    if cursor != "db" || crate::store::meta::get(meta, "seed").is_some() {
+    if *cursor != CursorSpec::Db || crate::store::meta::get(meta, "seed").is_some() {
         return Ok(());
     }
     anyhow::bail!(

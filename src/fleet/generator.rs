@@ -1202,7 +1202,8 @@ impl Fleet {
         );
         load!(
             "reconsim_meta",
-            "CREATE TABLE reconsim_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+            &crate::store::tables::Dialect::Sqlite
+                .create_table(crate::store::tables::get("reconsim_meta").expect("defined")),
             |stmt: &mut rusqlite::Statement| {
                 stmt.raw_execute()?;
                 let mut ins =
@@ -1251,10 +1252,9 @@ mod tests {
 
     /// SHA-256 of every contract table's rows in primary-key order, one digest per table.
     fn table_hashes(conn: &Connection) -> Vec<(String, String)> {
-        schema::CONTRACT
-            .iter()
-            .map(|(table, cols)| {
-                let cols = cols.join(", ");
+        crate::store::tables::contract()
+            .map(|t| {
+                let (table, cols) = (t.name, t.column_names().join(", "));
                 let sql = format!("SELECT {cols} FROM {table} ORDER BY {cols}");
                 let mut stmt = conn.prepare(&sql).unwrap();
                 let n = stmt.column_count();

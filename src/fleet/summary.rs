@@ -76,7 +76,7 @@ impl Summary {
     pub fn collect(conn: &Connection) -> rusqlite::Result<Summary> {
         let mut s = Summary::default();
         let one = |sql: &str| -> rusqlite::Result<i64> { conn.query_row(sql, [], |r| r.get(0)) };
-        for table in crate::store::schema::CONTRACT.iter().map(|(t, _)| *t) {
+        for table in crate::store::tables::contract().map(|t| t.name) {
             let n = one(&format!("SELECT count(*) FROM \"{table}\""))?;
             s.push("tables", table, n, None);
         }

@@ -4,34 +4,14 @@
 //! `summary.txt` (ratios are taken inside each run, then their median, since this machine is
 //! shared and noisy).
 
+use crate::backends::store::Store;
 use crate::domain::clock::Clock;
 use crate::paths::batched::{BatchedConfig, full_pass_with_clock};
-use crate::paths::legacy::{self, LegacySql};
+use crate::paths::legacy::LegacySql;
 use crate::support::histogram::Latency;
 use rusqlite::Connection;
-use rusqlite::types::ValueRef;
 use std::collections::BTreeMap;
 use std::time::Duration;
-
-/// Steps through every row of every floor scan, touching each value; returns rows read.
-pub fn floor(conn: &Connection) -> rusqlite::Result<u64> {
-    let mut n = 0u64;
-    for sql in crate::store::schema::FLOOR_SCANS {
-        let mut stmt = conn.prepare(sql)?;
-        let cols = stmt.column_count();
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            for i in 0..cols {
-                // Touch the value so SQLite decodes it, as a real reader would.
-                if let ValueRef::Text(t) | ValueRef::Blob(t) = r.get_ref(i)? {
-                    std::hint::black_box(t);
-                }
-            }
-            n += 1;
-        }
-    }
-    Ok(n)
-}
 
 /// What to time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,27 +43,15 @@ pub fn run_once(
     hist: &mut Histograms,
     clock: &dyn Clock,
 ) -> anyhow::Result<Run> {
-    let on = On {
-        floor: &|| Ok(floor(conn)?),
-        legacy: &|clock| Ok(legacy::run_with_clock(conn, form, clock)?),
-        source: conn,
-        prefix: "",
-    };
-    run_once_on(&on, cfg, only, hist, clock)
+    run_once_on(conn, "", form, cfg, only, hist, clock)
 }
 
-/// What `run_once_on` times: a backend's floor scan, legacy diff and batched source, and the
-/// prefix of its `what` names (`""`, or `mysql.` when several backends are compared).
-pub struct On<'a> {
-    pub floor: &'a dyn Fn() -> anyhow::Result<u64>,
-    pub legacy: &'a dyn Fn(&dyn Clock) -> anyhow::Result<legacy::LegacyResult>,
-    pub source: &'a dyn crate::paths::batched::Source,
-    pub prefix: &'a str,
-}
-
-/// `run_once` on any backend. The batched pass keeps no deltas, only per-phase times.
+/// `run_once` on any backend, the `what` names prefixed (`""`, or `mysql.` when several
+/// backends are compared). The batched pass keeps no deltas, only per-phase times.
 pub fn run_once_on(
-    on: &On<'_>,
+    store: &dyn Store,
+    prefix: &str,
+    form: LegacySql,
     cfg: &BatchedConfig,
     only: Option<What>,
     hist: &mut Histograms,
@@ -91,20 +59,20 @@ pub fn run_once_on(
 ) -> anyhow::Result<Run> {
     let wants = |w: What| only.is_none_or(|o| o == w);
     let (floor_w, legacy_w, batched_w) = (
-        format!("{}floor", on.prefix),
-        format!("{}legacy", on.prefix),
-        format!("{}batched", on.prefix),
+        format!("{}floor", prefix),
+        format!("{}legacy", prefix),
+        format!("{}batched", prefix),
     );
     let mut out: Run = Vec::new();
     if wants(What::Floor) {
         let t = clock.now();
-        (on.floor)()?;
+        store.floor()?;
         out.push((floor_w.clone(), "total".into(), clock.since(t)));
         record(hist, &floor_w, "total", clock.since(t));
     }
     if wants(What::Legacy) {
         let t = clock.now();
-        let l = (on.legacy)(clock)?;
+        let l = store.legacy(form, clock)?;
         let legacy_total = clock.since(t);
         for (phase, d) in &l.timings {
             out.push((legacy_w.clone(), phase.to_string(), *d));
@@ -117,7 +85,7 @@ pub fn run_once_on(
         let t = clock.now();
         let mut phases: Vec<(&'static str, Duration)> = Vec::new();
         let mut slowest = Duration::ZERO;
-        full_pass_with_clock(on.source, cfg, clock, |tick| {
+        full_pass_with_clock(store.source(), cfg, clock, |tick| {
             let whole: Duration = tick.timings.iter().map(|x| x.1).sum();
             slowest = slowest.max(whole);
             record(hist, &batched_w, "tick", whole);
@@ -333,6 +301,6 @@ mod tests {
                 |r| r.get(0),
             )
             .unwrap();
-        assert_eq!(floor(&conn).unwrap() as i64, want);
+        assert_eq!(conn.floor().unwrap() as i64, want);
     }
 }

@@ -8,11 +8,12 @@
 
 use crate::analysis::convergence::{self, Scope, Semantics, Target};
 use crate::analysis::liveness::{Finding, Monitor};
+use crate::backends::store::Store;
 use crate::domain::clock::RealClock;
 use crate::fleet::scenario::{Expect, Scenario};
 use crate::harness::faults::{FaultPlan, FaultyCursor};
 use crate::paths::batched::{self, BatchedConfig, Outcome};
-use crate::paths::cursor::{CursorStore, SqliteCursor};
+use crate::paths::cursor::CursorStore;
 use rusqlite::Connection;
 
 /// The bug catalog, built into the binary: (name, scenario text).
@@ -132,32 +133,36 @@ fn withheld_by_b6(conn: &Connection, sem: Semantics) -> anyhow::Result<u64> {
 
 /// Runs a bug scenario on SQLite in memory, the cursor in the database.
 pub fn run(s: &Scenario) -> anyhow::Result<ReproOutcome> {
-    run_on(s, None, None)
+    let conn = fleet(s)?;
+    run_on(s, &conn, &conn, None)
 }
 
-/// Runs a bug scenario; with `my`, the batched ticks read from that MySQL database (the
-/// fleet loaded there first; the in-memory SQLite copy stays the monitor's facts, the fleet
-/// does not change), and with `redis` the cursor lives there (reset to "" first).
-pub fn run_on(
-    s: &Scenario,
-    my: Option<&crate::backends::mysqldb::MyDb>,
-    redis: Option<&mut crate::backends::rediscursor::RedisCursor>,
-) -> anyhow::Result<ReproOutcome> {
-    let expect = s.expect.clone().unwrap_or_default();
+/// The scenario's fleet, generated in memory.
+pub fn fleet(s: &Scenario) -> anyhow::Result<Connection> {
     let mut conn = Connection::open_in_memory()?;
     crate::fleet::generator::generate_into(&mut conn, s, &crate::support::progress::Silent)?;
-    if let Some(my) = my {
-        crate::backends::mysqldb::load_from_sqlite(my, &conn, &crate::support::progress::Silent)?;
-    }
-    let src: &dyn batched::Source = match my {
-        Some(m) => m,
-        None => &conn,
-    };
-    // The cursor store, once for the run, set to "" (a scenario starts a fresh pass).
-    let mut store: Box<dyn CursorStore + '_> = match (redis, my) {
-        (Some(r), _) => Box::new(r),
-        (None, Some(m)) => Box::new(crate::backends::mysqldb::MyCursor::new(m)?),
-        (None, None) => Box::new(SqliteCursor::new(&conn)?),
+    Ok(conn)
+}
+
+/// Runs a bug scenario whose fleet `conn` holds (`fleet`): the batched ticks read from
+/// `store` (`conn` itself, or a server the fleet was loaded into; `conn` stays the monitor's
+/// facts, the fleet does not change), the cursor in `cursor` when given, else in `store`'s
+/// database; either is set to "" first (a scenario starts a fresh pass).
+pub fn run_on(
+    s: &Scenario,
+    conn: &Connection,
+    store: &dyn Store,
+    cursor: Option<&mut dyn CursorStore>,
+) -> anyhow::Result<ReproOutcome> {
+    let expect = s.expect.clone().unwrap_or_default();
+    let src = store.source();
+    let mut own;
+    let store: &mut dyn CursorStore = match cursor {
+        Some(c) => c,
+        None => {
+            own = store.cursor()?;
+            own.as_mut()
+        }
     };
     store.write("")?;
     let mut rules = s
@@ -172,7 +177,7 @@ pub fn run_on(
     };
     let plan = FaultPlan::new(s.run.seed, s.faults.clone());
     let mut monitor = Monitor::new(cfg.batch_size, rules, cfg.variant, 3);
-    let listed = monitor.listed_rows(&conn)?.1;
+    let listed = monitor.listed_rows(conn)?.1;
     let ticks = expect
         .ticks
         .unwrap_or_else(|| 3 * monitor.pass_ticks(listed));
@@ -180,14 +185,14 @@ pub fn run_on(
     let mut lines = Vec::new();
     for tick in 0..ticks {
         let mut cursor = FaultyCursor {
-            inner: store.as_mut(),
+            inner: &mut *store,
             plan: &plan,
             tick,
         };
         let r = batched::tick_with_faults(src, &mut cursor, &cfg, &clock, &|phase| {
             plan.phase_error(phase, tick)
         });
-        monitor.observe(&conn, tick, &r)?;
+        monitor.observe(conn, tick, &r)?;
         let (outcome, message) = match &r.outcome {
             Outcome::Ok => ("ok", r.logged.clone().unwrap_or_default()),
             Outcome::Empty => ("empty", String::new()),
@@ -202,8 +207,8 @@ pub fn run_on(
             message,
         });
     }
-    let vitals = vitals_withheld(&conn, rules)?;
-    let legacy_vitals = legacy_vitals_withheld(&conn)?;
+    let vitals = vitals_withheld(conn, rules)?;
+    let legacy_vitals = legacy_vitals_withheld(conn)?;
     let checks = check(&expect, &lines, &monitor.findings, vitals);
     Ok(ReproOutcome {
         reproduced: checks.iter().all(|c| c.held),

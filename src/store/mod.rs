@@ -7,4 +7,5 @@
 
 pub mod meta;
 pub mod schema;
+pub mod tables;
 pub mod txn;

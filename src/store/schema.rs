@@ -6,6 +6,7 @@
 //! the generator applies 1, bulk-loads in primary-key order, then applies 2, because building an
 //! index once over sorted data is far cheaper than maintaining it row by row during the load.
 
+use crate::store::tables::{self, Dialect};
 use crate::support::timefmt::{DATETIME6_FORMAT, TIMESTAMP_FORMAT};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use std::path::Path;
@@ -176,10 +177,7 @@ pub fn check_values(conn: &Connection) -> Result<(), SchemaError> {
         if let Some((row, hit)) = bad {
             let (i, value) = hit.split_once('|').unwrap_or(("0", &hit));
             let (column, _, expected) = columns[i.parse::<usize>().unwrap_or(0)];
-            let table = CONTRACT
-                .iter()
-                .find(|(t, _)| *t == table)
-                .map_or("?", |(t, _)| t);
+            let table = tables::get(table).map_or("?", |t| t.name);
             return Err(SchemaError::BadValue {
                 table,
                 column,
@@ -235,16 +233,11 @@ pub fn check_timestamps(conn: &Connection) -> Result<(), SchemaError> {
             .query_row(&sql, [pattern], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         if let Some((row, value)) = bad {
-            let table = CONTRACT
+            let table = tables::get(table).map_or("?", |t| t.name);
+            let column = tables::TABLES
                 .iter()
-                .find(|(t, _)| *t == table)
-                .map_or("?", |(t, _)| t);
-            let column = CONTRACT
-                .iter()
-                .flat_map(|(_, cols)| cols.iter())
-                .find(|c| **c == column)
-                .copied()
-                .unwrap_or("?");
+                .find_map(|t| t.column(column))
+                .map_or("?", |c| c.name);
             return Err(crate::support::timefmt::BadTimestamp {
                 table,
                 column,
@@ -258,113 +251,45 @@ pub fn check_timestamps(conn: &Connection) -> Result<(), SchemaError> {
     Ok(())
 }
 
-/// Migration 1: the spec §1 tables. `label_membership` is `WITHOUT ROWID`: its rows are the
-/// key, so it is stored in (host_id, label_id) order as InnoDB clusters it in Fleet's MySQL, with
-/// one b-tree instead of two. `host_mdm_apple_profiles` stays a rowid table: its rows are wide
-/// (~240 bytes), and a `WITHOUT ROWID` table makes every secondary index entry carry the whole
-/// 73-byte key; measured at 100k hosts, that made the `status`/`operation_type` index builds
-/// twice as slow. The generator inserts it in (host_uuid, profile_uuid) order, so rowid order is
-/// key order anyway (spec §9).
-pub const MIGRATION_TABLES: &str = r#"
-CREATE TABLE teams (
-  id   INTEGER PRIMARY KEY,
-  name TEXT NOT NULL UNIQUE
-);
-CREATE TABLE hosts (
-  id               INTEGER PRIMARY KEY,
-  uuid             TEXT NOT NULL DEFAULT '',
-  hostname         TEXT NOT NULL DEFAULT '',
-  platform         TEXT NOT NULL DEFAULT '',
-  team_id          INTEGER NULL,
-  label_updated_at TIMESTAMP NOT NULL DEFAULT '2000-01-01 00:00:00'
-);
-CREATE TABLE nano_devices (
-  id              TEXT PRIMARY KEY,
-  authenticate_at TIMESTAMP NOT NULL
-);
-CREATE TABLE nano_enrollments (
-  id        TEXT PRIMARY KEY,
-  device_id TEXT NOT NULL,
-  user_id   TEXT NULL,
-  type      TEXT NOT NULL,
-  enabled   INTEGER NOT NULL DEFAULT 1
-);
-CREATE TABLE host_mdm (
-  host_id  INTEGER PRIMARY KEY,
-  enrolled INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE labels (
-  id                    INTEGER PRIMARY KEY,
-  name                  TEXT NOT NULL UNIQUE,
-  label_membership_type INTEGER NOT NULL DEFAULT 0,
-  created_at            TIMESTAMP NULL
-);
-CREATE TABLE label_membership (
-  label_id INTEGER NOT NULL,
-  host_id  INTEGER NOT NULL,
-  PRIMARY KEY (host_id, label_id)
-) WITHOUT ROWID;
-CREATE TABLE mdm_apple_configuration_profiles (
-  profile_uuid       TEXT PRIMARY KEY,
-  team_id            INTEGER NOT NULL DEFAULT 0,
-  identifier         TEXT NOT NULL,
-  name               TEXT NOT NULL,
-  checksum           BLOB NOT NULL,
-  secrets_updated_at DATETIME NULL,
-  scope              TEXT NOT NULL DEFAULT 'System',
-  uploaded_at        TIMESTAMP NULL,
-  UNIQUE (team_id, identifier),
-  UNIQUE (team_id, name)
-);
-CREATE TABLE mdm_configuration_profile_labels (
-  id                 INTEGER PRIMARY KEY,
-  apple_profile_uuid TEXT NULL
-    REFERENCES mdm_apple_configuration_profiles (profile_uuid) ON DELETE CASCADE,
-  label_name         TEXT NOT NULL,
-  label_id           INTEGER NULL REFERENCES labels (id) ON DELETE SET NULL,
-  exclude            INTEGER NOT NULL DEFAULT 0,
-  require_all        INTEGER NOT NULL DEFAULT 0,
-  UNIQUE (apple_profile_uuid, label_name)
-);
-CREATE TABLE host_mdm_apple_profiles (
-  host_uuid          TEXT NOT NULL,
-  profile_uuid       TEXT NOT NULL,
-  profile_identifier TEXT NOT NULL,
-  profile_name       TEXT NOT NULL DEFAULT '',
-  status             TEXT NULL,
-  operation_type     TEXT NULL,
-  detail             TEXT NULL,
-  command_uuid       TEXT NOT NULL DEFAULT '',
-  checksum           BLOB NOT NULL,
-  secrets_updated_at DATETIME NULL,
-  ignore_error       INTEGER NOT NULL DEFAULT 0,
-  scope              TEXT NOT NULL DEFAULT 'System',
-  PRIMARY KEY (host_uuid, profile_uuid)
-);
-"#;
+/// Migration 1: the contract tables, rendered from `tables::TABLES`. `label_membership` is
+/// `WITHOUT ROWID`: its rows are the key, so it is stored in (host_id, label_id) order as InnoDB
+/// clusters it in Fleet's MySQL, with one b-tree instead of two. `host_mdm_apple_profiles` stays
+/// a rowid table: its rows are wide (~240 bytes), and a `WITHOUT ROWID` table makes every
+/// secondary index entry carry the whole 73-byte key; measured at 100k hosts, that made the
+/// `status`/`operation_type` index builds twice as slow. The generator inserts it in
+/// (host_uuid, profile_uuid) order, so rowid order is key order anyway (semantics §9).
+pub fn migration_tables() -> String {
+    statements(&Dialect::Sqlite.tables(tables::contract()))
+}
 
-/// Migration 2: Fleet's secondary indexes (spec §1), and nothing more: both reconciler paths
-/// get exactly these, so neither is favoured.
-pub const MIGRATION_INDEXES: &str = r#"
-CREATE INDEX idx_hosts_uuid ON hosts (uuid);
-CREATE INDEX idx_hosts_platform ON hosts (platform);
-CREATE INDEX idx_hosts_team_id ON hosts (team_id);
-CREATE INDEX idx_nano_enrollments_device_id ON nano_enrollments (device_id);
-CREATE INDEX idx_label_membership_label_id ON label_membership (label_id);
-CREATE INDEX idx_host_mdm_apple_profiles_status ON host_mdm_apple_profiles (status);
-CREATE INDEX idx_host_mdm_apple_profiles_operation_type ON host_mdm_apple_profiles (operation_type);
-"#;
+/// Migration 2: Fleet's secondary indexes (semantics §1), and nothing more: both reconciler
+/// paths get exactly these, so neither is favoured.
+pub fn migration_indexes() -> String {
+    statements(&Dialect::Sqlite.indexes())
+}
+
+/// `\nA;\nB;\n`: statements as one batch, the way `reconsim schema` prints them.
+fn statements(list: &[String]) -> String {
+    let mut out = String::from("\n");
+    for s in list {
+        out.push_str(s);
+        out.push_str(";\n");
+    }
+    out
+}
 
 /// All migrations, in order; migration `i` brings the database to `user_version = i + 1`.
-pub const MIGRATIONS: &[&str] = &[MIGRATION_TABLES, MIGRATION_INDEXES];
+pub fn migrations() -> [String; 2] {
+    [migration_tables(), migration_indexes()]
+}
 
 /// The highest schema version this build knows.
-pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
+pub const LATEST_VERSION: i64 = 2;
 
 /// The full DDL, as `reconsim schema` prints it.
 pub fn ddl() -> String {
     let mut out = String::new();
-    for (i, m) in MIGRATIONS.iter().enumerate() {
+    for (i, m) in migrations().iter().enumerate() {
         out.push_str(&format!(
             "-- migration {} (PRAGMA user_version = {})",
             i + 1,
@@ -392,7 +317,7 @@ pub fn migrate_to(conn: &mut Connection, target: i64) -> Result<(), SchemaError>
         });
     }
     for version in (current + 1)..=target.min(LATEST_VERSION) {
-        let sql = MIGRATIONS[(version - 1) as usize];
+        let sql = &migrations()[(version - 1) as usize];
         let tx = conn.transaction()?;
         tx.execute_batch(sql)
             .and_then(|_| tx.pragma_update(None, "user_version", version))
@@ -402,78 +327,11 @@ pub fn migrate_to(conn: &mut Connection, target: i64) -> Result<(), SchemaError>
     Ok(())
 }
 
-/// Every table and column spec §1 names; `check_contract` requires them, ignores the rest.
-pub const CONTRACT: &[(&str, &[&str])] = &[
-    ("teams", &["id", "name"]),
-    (
-        "hosts",
-        &[
-            "id",
-            "uuid",
-            "hostname",
-            "platform",
-            "team_id",
-            "label_updated_at",
-        ],
-    ),
-    ("nano_devices", &["id", "authenticate_at"]),
-    (
-        "nano_enrollments",
-        &["id", "device_id", "user_id", "type", "enabled"],
-    ),
-    ("host_mdm", &["host_id", "enrolled"]),
-    (
-        "labels",
-        &["id", "name", "label_membership_type", "created_at"],
-    ),
-    ("label_membership", &["label_id", "host_id"]),
-    (
-        "mdm_apple_configuration_profiles",
-        &[
-            "profile_uuid",
-            "team_id",
-            "identifier",
-            "name",
-            "checksum",
-            "secrets_updated_at",
-            "scope",
-            "uploaded_at",
-        ],
-    ),
-    (
-        "mdm_configuration_profile_labels",
-        &[
-            "id",
-            "apple_profile_uuid",
-            "label_name",
-            "label_id",
-            "exclude",
-            "require_all",
-        ],
-    ),
-    (
-        "host_mdm_apple_profiles",
-        &[
-            "host_uuid",
-            "profile_uuid",
-            "profile_identifier",
-            "profile_name",
-            "status",
-            "operation_type",
-            "detail",
-            "command_uuid",
-            "checksum",
-            "secrets_updated_at",
-            "ignore_error",
-            "scope",
-        ],
-    ),
-];
-
 /// Checks that the database has every table and column of spec §1, in the order the spec
 /// lists them, and names the first one missing. Extra tables and columns are fine.
 pub fn check_contract(conn: &Connection) -> Result<(), SchemaError> {
-    for (table, columns) in CONTRACT {
+    for t in tables::contract() {
+        let (table, columns) = (t.name, t.columns);
         let mut stmt = conn.prepare("SELECT name FROM pragma_table_info(?1)")?;
         let present: Vec<String> = stmt
             .query_map([table], |r| r.get(0))?
@@ -481,7 +339,7 @@ pub fn check_contract(conn: &Connection) -> Result<(), SchemaError> {
         if present.is_empty() {
             return Err(SchemaError::MissingTable { table });
         }
-        for column in *columns {
+        for column in columns.iter().map(|c| c.name) {
             if !present.iter().any(|c| c.eq_ignore_ascii_case(column)) {
                 return Err(SchemaError::MissingColumn { table, column });
             }
@@ -523,23 +381,23 @@ pub const FLOOR_SCANS: [&str; 3] = [
      FROM host_mdm_apple_profiles",
 ];
 
-/// The spec §1 tables and their primary keys (one or two columns).
-pub const KEYS: &[(&str, &[&str])] = &[
-    ("teams", &["id"]),
-    ("hosts", &["id"]),
-    ("nano_devices", &["id"]),
-    ("nano_enrollments", &["id"]),
-    ("host_mdm", &["host_id"]),
-    ("labels", &["id"]),
-    ("label_membership", &["host_id", "label_id"]),
-    ("mdm_apple_configuration_profiles", &["profile_uuid"]),
-    ("mdm_configuration_profile_labels", &["id"]),
-    ("host_mdm_apple_profiles", &["host_uuid", "profile_uuid"]),
-];
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The SQLite DDL is rendered from `tables::TABLES`; its text is pinned (it is stored in
+    /// every generated file, so a change would change every fleet's bytes). The pin is the
+    /// text the migrations had as hand-written SQL before they were rendered.
+    #[test]
+    fn rendered_ddl_is_pinned() {
+        use sha2::Digest;
+        let text = migration_tables() + &migration_indexes();
+        let digest = hex::encode(sha2::Sha256::digest(text.as_bytes()));
+        assert_eq!(
+            digest, "4299b49e8eb5fcd99023c0ade49705bf0b04d3aef54830d22f3cc378e624c682",
+            "{text}"
+        );
+    }
 
     fn fresh() -> Connection {
         let mut conn = Connection::open_in_memory().unwrap();
@@ -588,7 +446,7 @@ mod tests {
     #[test]
     fn contract_names_the_first_missing_column() {
         let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(MIGRATION_TABLES).unwrap();
+        conn.execute_batch(&migration_tables()).unwrap();
         conn.execute_batch(
             "ALTER TABLE hosts DROP COLUMN label_updated_at; ALTER TABLE hosts ADD COLUMN extra TEXT",
         )

@@ -11,7 +11,6 @@ use mysql::prelude::Queryable;
 use reconsim::backends::mysqldb::{self, MyDb};
 use reconsim::domain::variant::Variant;
 use reconsim::paths::batched::{self, BatchedConfig, Outcome, Source};
-use reconsim::paths::legacy;
 
 pub fn server(var: &str, test: &str) -> Option<String> {
     match std::env::var(var) {
@@ -779,17 +778,20 @@ fn loadtest_runs_side_by_side_on_two_backends() {
 }
 
 /// The conformance suite's second backend (style: one suite, every implementation): the
-/// fixture loaded into a fresh database on the test server, then the legacy SQL in both forms
-/// and a batched pass there. None when no server is configured.
-pub fn on_mysql(
-    conn: &rusqlite::Connection,
-    cfg: &BatchedConfig,
-    test: &str,
-) -> Option<(
-    legacy::LegacyResult,
-    legacy::LegacyResult,
-    Vec<reconsim::domain::model::Delta>,
-)> {
+/// fixture loaded into a fresh database on the test server, dropped again when the value is.
+/// None when no server is configured.
+pub struct ServerFleet {
+    pub my: MyDb,
+    db: String,
+}
+
+impl Drop for ServerFleet {
+    fn drop(&mut self) {
+        let _ = self.my.exec(&format!("DROP DATABASE {}", self.db));
+    }
+}
+
+pub fn on_mysql(conn: &rusqlite::Connection, test: &str) -> Option<ServerFleet> {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     static N: AtomicUsize = AtomicUsize::new(0);
     static SAID: AtomicBool = AtomicBool::new(false);
@@ -804,13 +806,63 @@ pub fn on_mysql(
     let url = fresh_db(&base, &format!("conf_{}_{n}", std::process::id()));
     let my = MyDb::connect(&url).unwrap();
     mysqldb::load_from_sqlite(&my, conn, &reconsim::support::progress::Silent).unwrap();
-    let clock = reconsim::domain::clock::RealClock::default();
-    let written = my.legacy(legacy::LegacySql::AsWritten, &clock).unwrap();
-    let tuned = my.legacy(legacy::LegacySql::Tuned, &clock).unwrap();
-    let pass = batched::full_pass(&my, cfg).unwrap();
     let db = url.rsplit_once('/').unwrap().1.to_string();
-    my.exec(&format!("DROP DATABASE {db}")).unwrap();
-    Some((written, tuned, pass.deltas))
+    Some(ServerFleet { my, db })
+}
+
+/// One cursor conformance suite over every `CursorStore`: starts at "", keeps the last value
+/// written (empty included), and a second handle on the same store reads it back.
+#[test]
+fn every_cursor_store_behaves_alike() {
+    use reconsim::backends::store::Store;
+    use reconsim::paths::cursor::{CursorStore, FileCursor, MemoryCursor};
+    let dir = tempfile::tempdir().unwrap();
+    let lite = rusqlite::Connection::open(dir.path().join("c.db")).unwrap();
+    let conn = quick_fleet();
+    let fleet = on_mysql(&conn, "every_cursor_store_behaves_alike");
+    let redis_url = server("RECONSIM_TEST_REDIS", "every_cursor_store_behaves_alike");
+    type Open<'a> = Box<dyn Fn() -> Box<dyn CursorStore + 'a> + 'a>;
+    let file = dir.path().join("cursor.txt");
+    let key = format!("reconsim:test:conformance:{}", std::process::id());
+    let mut stores: Vec<(&str, Open<'_>)> = vec![
+        ("sqlite", Box::new(|| lite.cursor().unwrap())),
+        (
+            "file",
+            Box::new(|| Box::new(FileCursor { path: file.clone() })),
+        ),
+    ];
+    if let Some(s) = &fleet {
+        stores.push(("mysql", Box::new(|| Store::cursor(&s.my).unwrap())));
+    }
+    if let Some(url) = &redis_url {
+        let mut r = reconsim::backends::rediscursor::RedisCursor::connect(url, &key).unwrap();
+        r.reset().unwrap();
+        stores.push((
+            "redis",
+            Box::new(|| {
+                Box::new(reconsim::backends::rediscursor::RedisCursor::connect(url, &key).unwrap())
+            }),
+        ));
+    }
+    let mut memory = MemoryCursor::default();
+    assert_eq!(memory.read().unwrap(), "");
+    for (name, open) in &stores {
+        let mut a = open();
+        assert_eq!(a.read().unwrap(), "", "{name}: a new store starts at \"\"");
+        for value in ["uuid-0042", "", "uuid-9999"] {
+            a.write(value).unwrap();
+            assert_eq!(a.read().unwrap(), value, "{name}: reads what it wrote");
+            assert_eq!(
+                open().read().unwrap(),
+                value,
+                "{name}: a second handle agrees"
+            );
+        }
+    }
+    let names: Vec<&str> = stores.iter().map(|s| s.0).collect();
+    if std::env::var("RECONSIM_REQUIRE_BACKENDS").is_ok() {
+        assert_eq!(names, ["sqlite", "file", "mysql", "redis"]);
+    }
 }
 
 /// The loadtest's replication (issue 6, `reconsim::backends::mirror`): after inserts, updates and
@@ -854,13 +906,8 @@ fn the_mirror_replays_every_change() {
 
 /// Every spec §1 table of `a` and `b`, row by row in key order, must be equal.
 fn assert_same_rows(a: &rusqlite::Connection, b: &rusqlite::Connection) {
-    for (table, keys) in reconsim::store::schema::KEYS {
-        let cols = reconsim::store::schema::CONTRACT
-            .iter()
-            .find(|(t, _)| t == table)
-            .unwrap()
-            .1
-            .join(", ");
+    for t in reconsim::store::tables::contract() {
+        let (table, keys, cols) = (t.name, t.primary, t.column_names().join(", "));
         let dump = |c: &rusqlite::Connection| -> Vec<String> {
             let mut st = c
                 .prepare(&format!(

@@ -1,13 +1,15 @@
-//! One conformance suite, three implementations (legacy SQL in both forms, the batched path,
-//! and the spec-literal reference): hand-written fixture fleets for every case of spec §2–§4,
+//! One conformance suite over every `Store` (SQLite, and MySQL when configured) and every
+//! implementation (legacy SQL in both forms, the batched path, and the spec-literal reference): hand-written fixture fleets for every case of spec §2–§4,
 //! each asserting the exact delta set of each path.
 
 use crate::util::fixture::{Fixture, T0};
 use crate::util::reference::World;
+use reconsim::backends::store::Store;
+use reconsim::domain::clock::RealClock;
 use reconsim::domain::model::Delta;
 use reconsim::domain::rules::Rules;
 use reconsim::paths::batched::{self, BatchedConfig};
-use reconsim::paths::legacy::{self, LegacySql};
+use reconsim::paths::legacy::LegacySql;
 use std::collections::BTreeSet;
 
 /// Both paths' delta sets, after checking every implementation against the others.
@@ -29,76 +31,58 @@ fn sorted(v: &[Delta]) -> Vec<Delta> {
 }
 
 fn run(fx: &Fixture, rules: Rules, batch: usize) -> Out {
-    let written = legacy::run(&fx.conn, LegacySql::AsWritten).expect("as-written");
-    let tuned = legacy::run(&fx.conn, LegacySql::Tuned).expect("tuned");
     let world = World::load(&fx.conn);
     let (ref_i, ref_r) = world.legacy();
-    // spec §3, both forms and the reference, duplicates included.
-    assert_eq!(
-        sorted(&written.installs),
-        sorted(&tuned.installs),
-        "as-written vs tuned installs"
-    );
-    assert_eq!(
-        sorted(&written.removes),
-        sorted(&tuned.removes),
-        "as-written vs tuned removes"
-    );
-    assert_eq!(
-        sorted(&tuned.installs),
-        sorted(&ref_i),
-        "legacy installs vs reference"
-    );
-    assert_eq!(
-        sorted(&tuned.removes),
-        sorted(&ref_r),
-        "legacy removes vs reference"
-    );
+    let ref_batched = sorted(&world.batched(&rules, batch));
     let cfg = BatchedConfig {
         batch_size: batch,
         rules,
         variant: Default::default(),
     };
-    let pass = batched::full_pass(&fx.conn, &cfg).expect("pass");
-    // The same case on a MySQL-compatible server (issue 6), when one is configured.
-    if let Some((my_written, my_tuned, my_batched)) =
-        crate::suite::backends::on_mysql(&fx.conn, &cfg, "conformance on MySQL")
-    {
-        assert_eq!(
-            sorted(&my_written.installs),
-            sorted(&written.installs),
-            "MySQL as-written installs"
-        );
-        assert_eq!(
-            sorted(&my_written.removes),
-            sorted(&written.removes),
-            "MySQL as-written removes"
-        );
-        assert_eq!(
-            sorted(&my_tuned.installs),
-            sorted(&tuned.installs),
-            "MySQL tuned installs"
-        );
-        assert_eq!(
-            sorted(&my_tuned.removes),
-            sorted(&tuned.removes),
-            "MySQL tuned removes"
-        );
-        assert_eq!(sorted(&my_batched), sorted(&pass.deltas), "MySQL batched");
+    // Every backend through the one storage seam: SQLite, and a MySQL-compatible server (issue
+    // 6) when one is configured.
+    let server = crate::suite::backends::on_mysql(&fx.conn, "conformance on MySQL");
+    let mut stores: Vec<&dyn Store> = vec![&fx.conn];
+    if let Some(s) = &server {
+        stores.push(&s.my);
     }
-    assert_eq!(
-        sorted(&pass.deltas),
-        sorted(&world.batched(&rules, batch)),
-        "batched vs reference"
-    );
-    let mut legacy: Vec<Delta> = tuned.installs.clone();
-    legacy.extend(tuned.removes.clone());
-    Out {
-        legacy: legacy.iter().map(text).collect(),
-        batched: pass.deltas.iter().map(text).collect(),
-        legacy_duplicates: tuned.duplicate_installs(),
-        ticks: pass.ticks.len(),
+    let clock = RealClock::default();
+    let mut out = None;
+    for store in stores {
+        let on = store.engine();
+        let written = store
+            .legacy(LegacySql::AsWritten, &clock)
+            .expect("as-written");
+        let tuned = store.legacy(LegacySql::Tuned, &clock).expect("tuned");
+        // spec §3, both forms and the reference, duplicates included.
+        for (form, r) in [("as-written", &written), ("tuned", &tuned)] {
+            assert_eq!(
+                sorted(&r.installs),
+                sorted(&ref_i),
+                "{on}: {form} installs vs reference"
+            );
+            assert_eq!(
+                sorted(&r.removes),
+                sorted(&ref_r),
+                "{on}: {form} removes vs reference"
+            );
+        }
+        let pass = batched::full_pass(store.source(), &cfg).expect("pass");
+        assert_eq!(
+            sorted(&pass.deltas),
+            ref_batched,
+            "{on}: batched vs reference"
+        );
+        let mut legacy: Vec<Delta> = tuned.installs.clone();
+        legacy.extend(tuned.removes.clone());
+        out.get_or_insert(Out {
+            legacy: legacy.iter().map(text).collect(),
+            batched: pass.deltas.iter().map(text).collect(),
+            legacy_duplicates: tuned.duplicate_installs(),
+            ticks: pass.ticks.len(),
+        });
     }
+    out.expect("SQLite ran")
 }
 
 fn set(items: &[&str]) -> BTreeSet<String> {

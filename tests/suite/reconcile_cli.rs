@@ -247,7 +247,7 @@ fn a_malformed_timestamp_names_table_column_and_row() {
 fn diff_works_on_a_hand_written_database() {
     let wd = Workdir::new();
     let conn = rusqlite::Connection::open(wd.path("hand.db")).unwrap();
-    conn.execute_batch(reconsim::store::schema::MIGRATION_TABLES)
+    conn.execute_batch(&reconsim::store::schema::migration_tables())
         .unwrap();
     conn.execute_batch(
         "INSERT INTO hosts (id, uuid, platform) VALUES (1, 'U1', 'darwin');

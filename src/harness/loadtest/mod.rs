@@ -14,6 +14,7 @@
 use crate::analysis::convergence::{self, Sample, SampleOutcome, Scope, Semantics, Tracker};
 use crate::analysis::equivalence::{Classifier, OpSet};
 use crate::analysis::liveness::{Finding, Monitor};
+use crate::backends::store::{CursorSpec, Replica, Store};
 use crate::domain::clock::Clock;
 use crate::domain::eligibility::ELIGIBLE_HOST;
 use crate::domain::handlers;
@@ -24,7 +25,7 @@ use crate::harness::faults::{FaultPlan, FaultyCursor};
 use crate::paths::batched::{self, BatchedConfig, Outcome};
 use crate::paths::cursor::SqliteCursor;
 use crate::paths::device::{self, DeviceModel};
-use crate::paths::legacy::{self, LegacySql};
+use crate::paths::legacy::LegacySql;
 use crate::support::histogram::Latency;
 use crate::{paths::writer, support::procstat, support::timefmt};
 use anyhow::Context;
@@ -227,10 +228,10 @@ struct PathState {
     faults: FaultPlan,
     /// Batched: the cursor liveness monitor.
     monitor: Option<Monitor>,
-    /// The reconciler reads from this MySQL mirror of `conn` (issue 6).
-    mirror: Option<crate::backends::mirror::Mirror>,
+    /// The reconciler reads from this server copy of `conn` (issue 6).
+    mirror: Option<Box<dyn Replica>>,
     /// Batched: the cursor in Redis (issue 6).
-    redis: Option<crate::backends::rediscursor::RedisCursor>,
+    redis: Option<Box<dyn crate::paths::cursor::CursorStore>>,
 }
 
 /// Counts the busy handler's retries and the time it slept on one connection: the lock waits
@@ -336,7 +337,7 @@ fn path_state(
     conn: Connection,
     db: PathBuf,
     cfg: &LoadtestConfig,
-    mirror: Option<crate::backends::mirror::Mirror>,
+    mirror: Option<Box<dyn Replica>>,
 ) -> anyhow::Result<(PathState, record::Shared)> {
     let s = &cfg.scenario;
     let file = db.display().to_string();
@@ -401,11 +402,12 @@ struct SharedState {
     touched_profiles: FxHashMap<String, u32>,
 }
 
-/// `run` with each path's reconciler reading from a MySQL mirror of its database (issue 6;
-/// see `crate::backends::mirror`), one entry per path in `dbs`' order (missing = SQLite).
+/// `run` with each path's reconciler reading from a server copy of its database (issue 6;
+/// see `crate::backends::store::Replica`), one entry per path in `dbs`' order (missing =
+/// SQLite).
 pub fn run_on(
     dbs: PathDbs,
-    mirrors: Vec<Option<crate::backends::mirror::Mirror>>,
+    mirrors: Vec<Option<Box<dyn Replica>>>,
     cfg: &LoadtestConfig,
     universe: &Universe,
     clock: &dyn Clock,
@@ -466,8 +468,8 @@ pub fn run_on(
     // resumed run continues the chain the killed run committed.
     if let Some(url) = &cfg.cursor_url {
         for st in states.iter_mut().filter(|st| st.kind == PathKind::Batched) {
-            let mut c = crate::backends::rediscursor::RedisCursor::connect(url, &cfg.cursor_key)?;
-            crate::paths::cursor::CursorStore::write(&mut c, &st.cursor.value)?;
+            let mut c = CursorSpec::Redis(url.clone()).open_external(&cfg.cursor_key)?;
+            c.write(&st.cursor.value)?;
             st.redis = Some(c);
         }
     }
@@ -948,23 +950,17 @@ fn reconcile_tick(
         m.sync(conn)?;
         record(run, "replicate", clock.since(tr));
     }
+    // Where the reconciler reads: the server copy, else the path's own database.
+    let reads: &dyn Store = match &st.mirror {
+        Some(m) => m.store(),
+        None => &*conn,
+    };
     let t0 = clock.now();
     let deltas: Vec<Delta> = match st.kind {
         PathKind::Legacy => {
-            let r = match &st.mirror {
-                Some(m) => {
-                    m.db.begin_snapshot()?;
-                    let r = m.db.legacy(cfg.legacy_sql, clock);
-                    m.db.commit()?;
-                    r
-                }
-                None => {
-                    conn.execute_batch("BEGIN")?;
-                    let r = legacy::run_with_clock(conn, cfg.legacy_sql, clock);
-                    conn.execute_batch("COMMIT")?;
-                    r
-                }
-            };
+            reads.begin()?;
+            let r = reads.legacy(cfg.legacy_sql, clock);
+            reads.commit()?;
             match r {
                 Ok(r) => {
                     for (phase, d) in &r.timings {
@@ -992,7 +988,7 @@ fn reconcile_tick(
             let store: &mut dyn crate::paths::cursor::CursorStore = match st.redis.as_mut() {
                 Some(r) => {
                     remembered = Remember {
-                        inner: r,
+                        inner: r.as_mut(),
                         held: &mut held,
                     };
                     &mut remembered
@@ -1005,13 +1001,13 @@ fn reconcile_tick(
                 plan,
                 tick,
             };
-            let src: &dyn batched::Source = match &st.mirror {
-                Some(m) => &m.db,
-                None => conn,
-            };
-            let r = batched::tick_with_faults(src, &mut cursor, &cfg.batched, clock, &|phase| {
-                plan.phase_error(phase, tick)
-            });
+            let r = batched::tick_with_faults(
+                reads.source(),
+                &mut cursor,
+                &cfg.batched,
+                clock,
+                &|phase| plan.phase_error(phase, tick),
+            );
             for (phase, d) in &r.timings {
                 record(run, phase, *d);
             }
