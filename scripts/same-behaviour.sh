@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Shows that a refactoring changed no behaviour: builds REV (default: the parent of the first
 # refactoring commit, 0e4c3ca) in a scratch worktree and runs both binaries on the same inputs:
-# `diff` of each path and `compare` on quick and fleet-10k (byte-identical files), and a
-# loadtest of quick and of fleet-10k (6 ticks) checked with `report identical` (timings aside).
+# `generate` (byte-identical database files), `diff` of each path and `compare` on quick and
+# fleet-10k (byte-identical files), and a loadtest of quick and of fleet-10k (6 ticks) checked with `report identical` (timings aside).
 # Usage: scripts/same-behaviour.sh [REV]. Prints one line per check; exit 1 if any differs.
 set -euo pipefail
 rev=${1:-0e4c3ca}
@@ -17,7 +17,9 @@ check() { # check NAME A B: byte-identical files
   if cmp -s "$2" "$3"; then echo "same: $1"; else echo "DIFFERENT: $1"; status=1; fi
 }
 for s in quick fleet-10k; do
+  "$old" generate --scenario "scenarios/$s.toml" --db "$work/$s-old.db" --force --quiet
   "$bin" generate --scenario "scenarios/$s.toml" --db "$work/$s.db" --force --quiet
+  check "$s generate (database file)" "$work/$s-old.db" "$work/$s.db"
   for p in legacy batched; do
     "$old" diff --db "$work/$s.db" --path "$p" --out "$work/$s-$p-old.csv"
     "$bin" diff --db "$work/$s.db" --path "$p" --out "$work/$s-$p-new.csv"

@@ -282,45 +282,20 @@ pub struct Sample {
     pub end_s: Option<u64>,
 }
 
-/// Where a convergence sample ended.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum SampleOutcome {
-    /// Not reached when the run ended.
-    Open,
-    /// The row reached the target.
-    Converged,
-    /// The device failed the command (final).
-    Failed,
-    /// A later event changed the pair's target again; a new sample started.
-    Superseded,
-}
-
-impl SampleOutcome {
-    pub const ALL: [SampleOutcome; 4] = [
-        SampleOutcome::Open,
-        SampleOutcome::Converged,
-        SampleOutcome::Failed,
-        SampleOutcome::Superseded,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            SampleOutcome::Open => "open",
-            SampleOutcome::Converged => "converged",
-            SampleOutcome::Failed => "failed",
-            SampleOutcome::Superseded => "superseded",
-        }
+crate::support::named::named_enum!(
+    "lowercase",
+    /// Where a convergence sample ended.
+    pub enum SampleOutcome {
+        /// Not reached when the run ended.
+        Open,
+        /// The row reached the target.
+        Converged,
+        /// The device failed the command (final).
+        Failed,
+        /// A later event changed the pair's target again; a new sample started.
+        Superseded,
     }
-}
-
-impl std::fmt::Display for SampleOutcome {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
+);
 
 impl Sample {
     /// Virtual seconds from the event to convergence.

@@ -9,6 +9,7 @@
 //! (D5, D9, D6, D8; D9 before D6 because a `''` uuid is never listed whether or not it is
 //! duplicated); otherwise the pair is `unexplained`, a bug here or a new finding.
 
+use crate::analysis::class::{Cause, Class};
 use crate::domain::eligibility::ELIGIBLE_HOST;
 use crate::domain::handlers::{self, CatalogEntry};
 use crate::domain::model::{CurrentRow, Delta, Host, LabelRef, Op, Profile, macos_only_withheld};
@@ -35,7 +36,7 @@ pub struct Divergence {
     pub profile_uuid: String,
     pub legacy: OpSet,
     pub batched: OpSet,
-    pub class: String,
+    pub class: Class,
     pub explanation: Explanation,
 }
 
@@ -284,7 +285,7 @@ impl<'c> Classifier<'c> {
         let explanation = explain(profile.as_ref(), facts, row.as_ref(), &rules, &skipped);
         let mut class = None;
         if eval(&rules) != *batched {
-            class = Some("unexplained".to_string());
+            class = Some(Class::Unexplained);
         }
         if class.is_none() {
             // Only flips toward legacy can explain a divergence (flipping D7 on, say, can hide a
@@ -293,13 +294,9 @@ impl<'c> Classifier<'c> {
             'search: for size in 1..=candidates.len() {
                 for flips in combinations(&candidates, size) {
                     if eval(&rules.flipped(&flips)) == *legacy {
-                        class = Some(
-                            flips
-                                .iter()
-                                .map(Rule::to_string)
-                                .collect::<Vec<_>>()
-                                .join("+"),
-                        );
+                        class = Some(Class::Explained(
+                            flips.iter().map(|r| Cause::from(*r)).collect(),
+                        ));
                         break 'search;
                     }
                 }
@@ -313,17 +310,16 @@ impl<'c> Classifier<'c> {
                     .any(|r| r.exclude && !r.broken() && r.created_at.is_none())
             });
             if !any_eligible {
-                "D5"
+                Class::one(Cause::D5)
             } else if host_uuid.is_empty() {
-                "D9"
+                Class::one(Cause::D9)
             } else if facts.rows.len() > 1 {
-                "D6"
+                Class::one(Cause::D6)
             } else if d8 {
-                "D8"
+                Class::one(Cause::D8)
             } else {
-                "unexplained"
+                Class::Unexplained
             }
-            .to_string()
         });
         Ok(Divergence {
             host_uuid: host_uuid.to_string(),
@@ -576,7 +572,7 @@ impl Comparison {
     pub fn class_counts(&self) -> BTreeMap<String, usize> {
         let mut m = BTreeMap::new();
         for d in &self.divergences {
-            *m.entry(d.class.clone()).or_default() += 1;
+            *m.entry(d.class.to_string()).or_default() += 1;
         }
         m
     }
@@ -588,7 +584,7 @@ impl Comparison {
     pub fn unexplained(&self) -> usize {
         self.divergences
             .iter()
-            .filter(|d| d.class == "unexplained")
+            .filter(|d| d.class.is_unexplained())
             .count()
     }
 }

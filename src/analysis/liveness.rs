@@ -16,6 +16,7 @@
 //! under D7, uuid not `''` (never listed, D9), and for the de-duplicating versions only the
 //! highest id of each uuid.
 
+use crate::analysis::names::FindingKind;
 use crate::domain::eligibility::ELIGIBLE_HOST;
 use crate::domain::rules::Rules;
 use crate::domain::variant::Variant;
@@ -27,8 +28,7 @@ use rustc_hash::FxHashMap;
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Finding {
     pub tick: u32,
-    #[serde(deserialize_with = "crate::analysis::names::static_str")]
-    pub kind: crate::analysis::names::StaticName,
+    pub kind: FindingKind,
     /// Hosts concerned (or ticks, for `stuck_cursor`).
     pub count: u64,
     pub detail: String,
@@ -155,7 +155,7 @@ impl Monitor {
     fn hosts_finding(
         &mut self,
         tick: u32,
-        kind: &'static str,
+        kind: FindingKind,
         rows: &[(i64, String)],
         detail: String,
     ) {
@@ -201,7 +201,7 @@ impl Monitor {
                 };
                 self.findings.push(Finding {
                     tick,
-                    kind: "stuck_cursor",
+                    kind: FindingKind::StuckCursor,
                     count: self.fail_streak as u64,
                     detail: format!(
                         "cursor {:?} unchanged for {} failing ticks: {e}",
@@ -229,13 +229,13 @@ impl Monitor {
             revisited.len(),
             self.pass_start
         );
-        self.hosts_finding(tick, "revisited_hosts", &revisited, detail);
+        self.hosts_finding(tick, FindingKind::RevisitedHosts, &revisited, detail);
         // cursor_not_advancing: a successful full page that left the cursor in place.
         if !failed && !r.visited.is_empty() && r.cursor_after == r.cursor_before && !r.pass_complete
         {
             self.findings.push(Finding {
                 tick,
-                kind: "cursor_not_advancing",
+                kind: FindingKind::CursorNotAdvancing,
                 count: r.visited.len() as u64,
                 detail: format!(
                     "tick succeeded but the cursor stayed at {:?}{}",
@@ -273,7 +273,7 @@ impl Monitor {
                 "{} listed host rows not visited in ticks {since}–{tick} (a full pass is {window} ticks)",
                 starved.len()
             );
-            self.hosts_finding(tick, "starved_hosts", &starved, detail);
+            self.hosts_finding(tick, FindingKind::StarvedHosts, &starved, detail);
         }
         Ok(())
     }
@@ -302,7 +302,7 @@ impl Monitor {
             self.pass_start,
             skipped.len()
         );
-        self.hosts_finding(tick, "skipped_hosts", &skipped, detail);
+        self.hosts_finding(tick, FindingKind::SkippedHosts, &skipped, detail);
         let took = tick - self.pass_start + 1;
         let want = self.pass_ticks(self.expected_rows);
         // A pass that ends with an empty tick takes want ticks; one whose last page was short
@@ -315,7 +315,7 @@ impl Monitor {
         if took < minimum.max(1) {
             self.findings.push(Finding {
                 tick,
-                kind: "early_wrap",
+                kind: FindingKind::EarlyWrap,
                 count: took as u64,
                 detail: format!(
                     "the pass of ticks {}–{tick} wrapped after {took} tick(s); {} listed rows at {} a window need {minimum}",

@@ -5,6 +5,7 @@
 //!
 //! May import: `support`, `domain`, `store`, `paths`, `backends`.
 
+pub mod class;
 pub mod convergence;
 pub mod equivalence;
 pub mod liveness;

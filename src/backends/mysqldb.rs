@@ -27,6 +27,7 @@ use crate::domain::rules::Rules;
 use crate::domain::variant::Variant;
 use crate::paths::batched::{self, BatchedError, CatalogRow, CurrentRows, Source};
 use crate::paths::legacy::{self, LegacyError, LegacyResult, LegacySql};
+use crate::paths::phase::Phase;
 use crate::store::tables::{self, ColType, Dialect};
 use mysql::consts::ColumnType;
 use mysql::prelude::Queryable;
@@ -1178,13 +1179,13 @@ impl MyDb {
                 let t = clock.now();
                 res.installs = self
                     .installs(&legacy::install_sql_as_written())
-                    .map_err(le("install"))?;
-                res.timings.push(("install", clock.since(t)));
+                    .map_err(le(Phase::Install.name()))?;
+                res.timings.push((Phase::Install.name(), clock.since(t)));
                 let t = clock.now();
                 res.removes = self
                     .removes(&legacy::remove_sql_as_written())
-                    .map_err(le("remove"))?;
-                res.timings.push(("remove", clock.since(t)));
+                    .map_err(le(Phase::Remove.name()))?;
+                res.timings.push((Phase::Remove.name(), clock.since(t)));
             }
             LegacySql::Tuned => {
                 let t = clock.now();
@@ -1205,17 +1206,17 @@ impl MyDb {
                         _ => le("desired state")(e),
                     })?;
                 }
-                res.timings.push(("desired", clock.since(t)));
+                res.timings.push((Phase::Desired.name(), clock.since(t)));
                 let t = clock.now();
                 res.installs = self
                     .installs(&format!("{TUNED_INSTALL}{}", legacy::INSTALL_WHERE))
-                    .map_err(le("install"))?;
-                res.timings.push(("install", clock.since(t)));
+                    .map_err(le(Phase::Install.name()))?;
+                res.timings.push((Phase::Install.name(), clock.since(t)));
                 let t = clock.now();
                 res.removes = self
                     .removes(&format!("{TUNED_REMOVE}{}", legacy::REMOVE_WHERE))
-                    .map_err(le("remove"))?;
-                res.timings.push(("remove", clock.since(t)));
+                    .map_err(le(Phase::Remove.name()))?;
+                res.timings.push((Phase::Remove.name(), clock.since(t)));
                 self.exec("DROP TEMPORARY TABLE reconsim_legacy_ds, reconsim_legacy_eligible")
                     .map_err(le("cleanup"))?;
             }

@@ -12,6 +12,7 @@ use crate::fleet::scenario::Scenario;
 use crate::harness::loadtest::{self, LoadtestConfig, PathKind, Universe, record};
 use crate::paths::batched::BatchedConfig;
 use crate::report::csv::write_atomic;
+use crate::report::manifest::{Manifest, PathDetail};
 use crate::support::files::Lock;
 use anyhow::Context;
 use indicatif::ProgressBar;
@@ -566,61 +567,83 @@ fn execute(
         // The wall clock covers only the resumed part: no share to report.
         harness.1 = f64::NAN;
     }
-    let mut manifest = serde_json::json!({
-        "reconsim_version": env!("CARGO_PKG_VERSION"),
-        "git_commit": option_env!("RECONSIM_GIT_COMMIT").unwrap_or("unknown"),
-        "rustc_version": option_env!("RECONSIM_RUSTC_VERSION").unwrap_or("unknown"),
-        "command_line": spec.command_line,
-        "resume_command_line": resumed_at.map(|_| crate::backends::mysqldb::command_line()),
-        "resumed_at_tick": resumed_at,
-        "scenario_file": spec.scenario_file,
-        "scenario_sha256": hex::encode(Sha256::digest(text.as_bytes())),
-        "scenario_text": text,
-        "seed": args_seed,
-        "database": args_db,
-        "backend": spec.backend.as_deref().map_or("sqlite".to_string(), crate::backends::backend::shown_url),
-        "server_version": server_version,
-        "cursor": spec.cursor.as_deref().map_or("database".to_string(), crate::backends::backend::shown_url),
-        "paths": cfg.paths.iter().map(|p| p.name()).collect::<Vec<_>>(),
-        "ticks": ticks,
-        "interval_s": scenario.loadtest.interval_s,
-        "churn_ticks": scenario.loadtest.churn_ticks,
-        "batch_size": batch_size,
-        "rules": rules.describe(),
-        "variant": variant.to_string(),
-        "legacy_sql": spec.legacy_sql,
-        "concurrent_churn": spec.concurrent_churn,
-        "warmup_ticks": spec.warmup_ticks,
-        "sqlite_version": rusqlite::version(),
-        "pragmas": ["synchronous=OFF", "temp_store=MEMORY", "cache_size=-262144", "mmap_size=4294967296"],
-        "cpu_count": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
-        "started_utc": spec.started_utc,
-        "ended_utc": chrono::Utc::now().to_rfc3339(),
-        "wall_s": wall.as_secs_f64(),
-        "outside_ticks_share": (!harness.1.is_nan()).then_some(harness.1),
+    let shown = |u: &Option<String>, none: &str| {
+        u.as_deref()
+            .map_or(none.to_string(), crate::backends::backend::shown_url)
+    };
+    let manifest = Manifest {
+        reconsim_version: env!("CARGO_PKG_VERSION").into(),
+        git_commit: option_env!("RECONSIM_GIT_COMMIT")
+            .unwrap_or("unknown")
+            .into(),
+        rustc_version: option_env!("RECONSIM_RUSTC_VERSION")
+            .unwrap_or("unknown")
+            .into(),
+        command_line: spec.command_line.clone(),
+        resume_command_line: resumed_at.map(|_| crate::backends::mysqldb::command_line()),
+        resumed_at_tick: resumed_at,
+        scenario_file: spec.scenario_file.clone(),
+        scenario_sha256: hex::encode(Sha256::digest(text.as_bytes())),
+        scenario_text: text.clone(),
+        seed: args_seed,
+        database: args_db,
+        backend: shown(&spec.backend, "sqlite"),
+        server_version,
+        cursor: shown(&spec.cursor, "database"),
+        paths: cfg.paths.iter().map(|p| p.name().to_string()).collect(),
+        ticks,
+        interval_s: scenario.loadtest.interval_s,
+        churn_ticks: scenario.loadtest.churn_ticks,
+        batch_size,
+        rules: rules.describe(),
+        variant: variant.to_string(),
+        legacy_sql: spec.legacy_sql.clone(),
+        concurrent_churn: spec.concurrent_churn,
+        warmup_ticks: spec.warmup_ticks,
+        sqlite_version: rusqlite::version().into(),
+        pragmas: [
+            "synchronous=OFF",
+            "temp_store=MEMORY",
+            "cache_size=-262144",
+            "mmap_size=4294967296",
+        ]
+        .map(String::from)
+        .to_vec(),
+        cpu_count: std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+        started_utc: spec.started_utc.clone(),
+        ended_utc: chrono::Utc::now().to_rfc3339(),
+        wall_s: wall.as_secs_f64(),
+        outside_ticks_share: (!harness.1.is_nan()).then_some(harness.1),
         // Wall time timed by no phase (bookkeeping between phases), over the run's wall time.
-        "untimed_share": (!harness.1.is_nan()).then(|| {
-            harness.0.iter().find(|p| p.0 == "other").map_or(0.0, |p| p.1)
-                / wall.saturating_sub(result.warmup_time).as_secs_f64().max(1e-9)
+        untimed_share: (!harness.1.is_nan()).then(|| {
+            harness
+                .0
+                .iter()
+                .find(|p| p.0 == "other")
+                .map_or(0.0, |p| p.1)
+                / wall
+                    .saturating_sub(result.warmup_time)
+                    .as_secs_f64()
+                    .max(1e-9)
         }),
-        "outside_ticks_s": harness.0.iter().map(|(k, v)| (k.to_string(), *v)).collect::<std::collections::BTreeMap<_, _>>(),
-        "events": result.events,
-        "equivalence_verdict": verdict,
-        "paths_detail": runs.iter().map(|(p, r)| serde_json::json!({
-            "path": p.name(),
-            "cpu_s": r.cpu.as_secs_f64(),
-            "peak_rss_kib": r.peak_rss_kib,
-        })).collect::<Vec<_>>(),
-    });
-    if let Some(m) = manifest.as_object_mut() {
-        m.insert("hgrm_unit".into(), spec.hgrm_unit.name().into());
-        m.insert("verdict".into(), decided.answer.clone().into());
-        m.insert("exit_code".into(), decided.exit_code.into());
-    }
-    write_atomic(
-        &out.join("manifest.json"),
-        serde_json::to_string_pretty(&manifest)?.as_bytes(),
-    )?;
+        outside_ticks_s: harness.0.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        events: result.events.clone(),
+        equivalence_verdict: verdict.clone(),
+        paths_detail: runs
+            .iter()
+            .map(|(p, r)| PathDetail {
+                path: p.name().into(),
+                cpu_s: r.cpu.as_secs_f64(),
+                peak_rss_kib: r.peak_rss_kib,
+            })
+            .collect(),
+        hgrm_unit: spec.hgrm_unit.name().into(),
+        verdict: decided.answer.clone(),
+        exit_code: decided.exit_code,
+    };
+    write_atomic(&out.join("manifest.json"), manifest.to_json()?.as_bytes())?;
     let summary = crate::report::verdict::Summary {
         schema_version: crate::report::verdict::SCHEMA_VERSION,
         reconsim_version: env!("CARGO_PKG_VERSION").to_string(),

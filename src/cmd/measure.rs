@@ -71,7 +71,7 @@ pub fn run(args: MeasureArgs) -> anyhow::Result<i32> {
             } else {
                 String::new()
             };
-            run.extend(measure::run_once_on(
+            run.extend(measure::run_once(
                 snap.store(),
                 &prefix,
                 args.common.legacy_sql,

@@ -1,5 +1,6 @@
 //! `reconsim shrink --db PATH [--class CLASS]`: a minimal database showing one divergence.
 
+use crate::analysis::class::Class;
 use crate::cli::{EXIT_OK, ShrinkArgs};
 use crate::harness::shrink::{self, Target};
 use crate::report::csv::write_atomic;
@@ -7,21 +8,11 @@ use anyhow::Context;
 use rusqlite::Connection;
 use std::io::Write;
 
-/// A class `compare` can give a pair: `unexplained`, or D1…D9 joined by `+` (`D1+D4`).
-fn valid_class(class: &str) -> bool {
-    class == "unexplained"
-        || class.split('+').all(|c| {
-            c.len() == 2 && c.starts_with('D') && c[1..].chars().all(|d| ('1'..='9').contains(&d))
-        })
-}
-
 pub fn run(args: ShrinkArgs) -> anyhow::Result<i32> {
-    if !valid_class(&args.class) {
-        anyhow::bail!(
-            "--class {:?}: not a divergence class (unexplained, or D1…D9 joined by +, e.g. D1+D4)",
-            args.class
-        );
-    }
+    let class: Class = args
+        .class
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--class {e}"))?;
     let db = &args.common.sqlite_db("shrink")?;
     let src = crate::store::schema::open_contract_db(db)?;
     let mut conn = Connection::open_in_memory()?;
@@ -37,8 +28,8 @@ pub fn run(args: ShrinkArgs) -> anyhow::Result<i32> {
     let progress = super::spinner(args.common.quiet);
     progress.set_message("finding divergences");
     let all = shrink::divergences(&conn, &cfg, form)?;
-    let Some(target) = all.iter().find(|d| d.class == args.class).cloned() else {
-        let mut classes: Vec<&str> = all.iter().map(|d| d.class.as_str()).collect();
+    let Some(target) = all.iter().find(|d| d.class == class).cloned() else {
+        let mut classes: Vec<String> = all.iter().map(|d| d.class.to_string()).collect();
         classes.sort_unstable();
         classes.dedup();
         anyhow::bail!(
@@ -75,7 +66,7 @@ pub fn run(args: ShrinkArgs) -> anyhow::Result<i32> {
     }
     std::fs::rename(&tmp, &repro_db)?;
     let command = command_line(&repro_db, &args, &cfg);
-    let toml = repro_toml(&target, &cfg, form, before, after, &command);
+    let toml = repro_toml(&target, &cfg, form, before, after, &command)?;
     write_atomic(&args.out_dir.join("repro.toml"), toml.as_bytes())?;
     let mut o = std::io::stdout().lock();
     writeln!(
@@ -112,6 +103,27 @@ fn command_line(
     c
 }
 
+/// `repro.toml`: what a shrunk repro keeps, and the command that shows it.
+#[derive(serde::Serialize)]
+struct ReproToml<'a> {
+    repro: ReproSection<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct ReproSection<'a> {
+    class: &'a Class,
+    host_uuid: &'a str,
+    profile_uuid: &'a str,
+    batch_size: usize,
+    variant: &'a str,
+    rules: String,
+    mutant: &'a str,
+    legacy_sql: String,
+    rows_before: u64,
+    rows_after: u64,
+    command: &'a str,
+}
+
 fn repro_toml(
     t: &Target,
     cfg: &crate::paths::batched::BatchedConfig,
@@ -119,19 +131,24 @@ fn repro_toml(
     before: u64,
     after: u64,
     command: &str,
-) -> String {
-    let q = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
-    format!(
-        "# A minimal repro written by `reconsim shrink`: repro.db (built from repro.sql) shows it.\n\
-         [repro]\nclass = {}\nhost_uuid = {}\nprofile_uuid = {}\nbatch_size = {}\nvariant = {}\nrules = {}\nmutant = {}\nlegacy_sql = {}\nrows_before = {before}\nrows_after = {after}\ncommand = {}\n",
-        q(&t.class),
-        q(&t.host_uuid),
-        q(&t.profile_uuid),
-        cfg.batch_size,
-        q(cfg.variant.name()),
-        q(&cfg.rules.describe()),
-        q(cfg.rules.mutant.map_or("", |m| m.name())),
-        q(&form.to_string()),
-        q(command)
-    )
+) -> anyhow::Result<String> {
+    let doc = ReproToml {
+        repro: ReproSection {
+            class: &t.class,
+            host_uuid: &t.host_uuid,
+            profile_uuid: &t.profile_uuid,
+            batch_size: cfg.batch_size,
+            variant: cfg.variant.name(),
+            rules: cfg.rules.describe(),
+            mutant: cfg.rules.mutant.map_or("", |m| m.name()),
+            legacy_sql: form.to_string(),
+            rows_before: before,
+            rows_after: after,
+            command,
+        },
+    };
+    Ok(format!(
+        "# A minimal repro written by `reconsim shrink`: repro.db (built from repro.sql) shows it.\n{}",
+        toml::to_string(&doc)?
+    ))
 }

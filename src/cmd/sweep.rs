@@ -86,7 +86,8 @@ pub fn run(args: SweepArgs) -> anyhow::Result<i32> {
                 };
                 let mut hist = measure::Histograms::new();
                 let run = measure::run_once(
-                    &snap.conn,
+                    snap.store(),
+                    "",
                     args.run.legacy_sql,
                     &cfg,
                     Some(what),

@@ -758,34 +758,27 @@ mod tests {
         let by_uuid: FxHashMap<&str, usize> = [("a1", 0)].into_iter().collect();
         let hu: Arc<str> = Arc::from("H1");
         let mut h = host();
+        let deltas = |h: &Host, rows: &[CurrentRow]| {
+            let mut out = Vec::new();
+            let members = members(&[]);
+            host_deltas(
+                h,
+                &hu,
+                &catalog,
+                &[0],
+                &by_uuid,
+                &members,
+                rows,
+                &d,
+                &mut out,
+            );
+            out
+        };
         for (platform, installs) in [("darwin", 1), ("ios", 0), ("ipados", 0)] {
             h.platform = platform.into();
-            let mut out = Vec::new();
-            host_deltas(
-                &h,
-                &hu,
-                &catalog,
-                &[0],
-                &by_uuid,
-                &members(&[]),
-                &[],
-                &d,
-                &mut out,
-            );
-            assert_eq!(out.len(), installs, "{platform}");
+            assert_eq!(deltas(&h, &[]).len(), installs, "{platform}");
             let existing = row(Some("install"), Some("verified"));
-            let mut out = Vec::new();
-            host_deltas(
-                &h,
-                &hu,
-                &catalog,
-                &[0],
-                &by_uuid,
-                &members(&[]),
-                std::slice::from_ref(&existing),
-                &d,
-                &mut out,
-            );
+            let out = deltas(&h, std::slice::from_ref(&existing));
             assert!(
                 out.is_empty(),
                 "{platform}: a withheld pair is still desired, never removed"

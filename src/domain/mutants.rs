@@ -2,42 +2,21 @@
 //! `--mutate NAME`, to check that `compare` (divergences no rule or fact explains) and the
 //! cursor liveness monitor catch each of them. Never set in a normal run.
 
-use serde::{Deserialize, Serialize};
-
-/// A deliberate bug.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Mutant {
-    /// A full window's last host is not processed, though the cursor moves past it.
-    WindowOffByOne,
-    /// The window lists `uuid >= cursor` instead of `>`.
-    CursorGe,
-    /// The broken-label check is gone: broken profiles lose their removal exemption and
-    /// their broken refs pass the gates.
-    NoBrokenCheck,
-    /// The timing rule uses `<=`: a host that reported exactly at the label's creation is
-    /// "not evaluated yet".
-    TimingLe,
-    /// Include-any profiles are treated as include-all.
-    AnyAsAll,
-}
-
-impl Mutant {
-    pub const ALL: [Mutant; 5] = [
-        Mutant::WindowOffByOne,
-        Mutant::CursorGe,
-        Mutant::NoBrokenCheck,
-        Mutant::TimingLe,
-        Mutant::AnyAsAll,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Mutant::WindowOffByOne => "window-off-by-one",
-            Mutant::CursorGe => "cursor-ge",
-            Mutant::NoBrokenCheck => "no-broken-check",
-            Mutant::TimingLe => "timing-le",
-            Mutant::AnyAsAll => "any-as-all",
-        }
+crate::support::named::named_enum!(
+    "kebab-case",
+    /// A deliberate bug.
+    pub enum Mutant {
+        /// A full window's last host is not processed, though the cursor moves past it.
+        WindowOffByOne,
+        /// The window lists `uuid >= cursor` instead of `>`.
+        CursorGe,
+        /// The broken-label check is gone: broken profiles lose their removal exemption and
+        /// their broken refs pass the gates.
+        NoBrokenCheck,
+        /// The timing rule uses `<=`: a host that reported exactly at the label's creation is
+        /// "not evaluated yet".
+        TimingLe,
+        /// Include-any profiles are treated as include-all.
+        AnyAsAll,
     }
-}
+);

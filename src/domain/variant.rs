@@ -9,39 +9,27 @@
 //! | `dedupe` | `lbl.created_at` | logged, tick ok (B3) | `uuid, id DESC`, one row per uuid; "full" after de-duplication (B5) | B6 | off |
 //! | `latest` | `lbl.created_at` | fails the tick | as dedupe, "full" before de-duplication | dynamic labels only | on |
 
-use serde::{Deserialize, Serialize};
-use std::fmt;
-
-/// A version of the batched path (spec §8).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Variant {
-    /// The first draft: B1, B3, B4.
-    Seed,
-    /// The catalog selects `lbl.created_at` itself: B3, B4.
-    #[default]
-    Merged,
-    /// Window ordered `uuid, id DESC`, de-duplicated by uuid: B3, B5.
-    Dedupe,
-    /// Every fix: none of B1–B6.
-    Latest,
-}
+crate::support::named::named_enum!(
+    "lowercase",
+    /// A version of the batched path (spec §8).
+    #[derive(Default)]
+    pub enum Variant {
+        /// The first draft: B1, B3, B4.
+        Seed,
+        /// The catalog selects `lbl.created_at` itself: B3, B4.
+        #[default]
+        Merged,
+        /// Window ordered `uuid, id DESC`, de-duplicated by uuid: B3, B5.
+        Dedupe,
+        /// Every fix: none of B1–B6.
+        Latest,
+    }
+);
 
 impl Variant {
-    pub const ALL: [Variant; 4] = [
-        Variant::Seed,
-        Variant::Merged,
-        Variant::Dedupe,
-        Variant::Latest,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Variant::Seed => "seed",
-            Variant::Merged => "merged",
-            Variant::Dedupe => "dedupe",
-            Variant::Latest => "latest",
-        }
+    /// `s` (spaces around it ignored), or a message listing the known variants.
+    pub fn parse(s: &str) -> Result<Variant, String> {
+        crate::support::named::parse("variant", s.trim())
     }
 
     /// B1: the catalog's created_at goes through COALESCE and loses its declared type.
@@ -93,22 +81,6 @@ impl Variant {
     }
 }
 
-impl fmt::Display for Variant {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for Variant {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Variant, String> {
-        Variant::ALL
-            .into_iter()
-            .find(|v| v.name() == s.trim())
-            .ok_or_else(|| format!("unknown variant {s:?} (known: seed, merged, dedupe, latest)"))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,11 +102,12 @@ mod tests {
 
     #[test]
     fn names_parse_and_unknown_ones_are_refused() {
-        for v in Variant::ALL {
-            assert_eq!(v.name().parse::<Variant>().unwrap(), v);
+        for &v in Variant::ALL {
+            assert_eq!(Variant::parse(v.name()).unwrap(), v);
+            assert_eq!(v.to_string(), v.name());
         }
         assert_eq!(
-            "newest".parse::<Variant>().unwrap_err(),
+            Variant::parse("newest").unwrap_err(),
             "unknown variant \"newest\" (known: seed, merged, dedupe, latest)"
         );
     }

@@ -560,14 +560,8 @@ impl Scenario {
         }
         if let Some(e) = &self.expect {
             for (i, k) in e.findings.iter().flatten().enumerate() {
-                if !crate::analysis::names::KINDS.contains(&k.as_str()) {
-                    v.fail(
-                        &format!("expect.findings[{i}]"),
-                        format!(
-                            "unknown finding {k:?} (known: {})",
-                            crate::analysis::names::KINDS.join(", ")
-                        ),
-                    );
+                if let Err(e) = crate::analysis::names::FindingKind::parse(k) {
+                    v.fail(&format!("expect.findings[{i}]"), e);
                 }
             }
         }

@@ -268,42 +268,35 @@ impl Summary {
             other,
             Some(rows),
         );
-        s.push(
-            "current rows",
-            "stale checksum",
-            one("SELECT count(*) FROM host_mdm_apple_profiles r
-                 JOIN mdm_apple_configuration_profiles p ON p.profile_uuid = r.profile_uuid
-                 WHERE r.checksum != p.checksum")?,
-            Some(rows),
+        let ineligible = format!(
+            "SELECT count(*) FROM host_mdm_apple_profiles r WHERE r.host_uuid NOT IN (
+               SELECT h.uuid FROM hosts h WHERE {ELIGIBLE_HOST})"
         );
-        s.push(
-            "current rows",
-            "stale secrets (row NULL or older, profile set)",
-            one("SELECT count(*) FROM host_mdm_apple_profiles r
+        let counts: [(&str, &str); 4] = [
+            (
+                "stale checksum",
+                "SELECT count(*) FROM host_mdm_apple_profiles r
+                 JOIN mdm_apple_configuration_profiles p ON p.profile_uuid = r.profile_uuid
+                 WHERE r.checksum != p.checksum",
+            ),
+            (
+                "stale secrets (row NULL or older, profile set)",
+                "SELECT count(*) FROM host_mdm_apple_profiles r
                  JOIN mdm_apple_configuration_profiles p ON p.profile_uuid = r.profile_uuid
                  WHERE p.secrets_updated_at IS NOT NULL
-                   AND (r.secrets_updated_at IS NULL OR r.secrets_updated_at < p.secrets_updated_at)")?,
-            Some(rows),
-        );
-        s.push(
-            "current rows",
-            "of deleted profiles",
-            one(
+                   AND (r.secrets_updated_at IS NULL OR r.secrets_updated_at < p.secrets_updated_at)",
+            ),
+            (
+                "of deleted profiles",
                 "SELECT count(*) FROM host_mdm_apple_profiles r WHERE NOT EXISTS (
                    SELECT 1 FROM mdm_apple_configuration_profiles p
                    WHERE p.profile_uuid = r.profile_uuid)",
-            )?,
-            Some(rows),
-        );
-        s.push(
-            "current rows",
-            "of ineligible or deleted hosts (D5)",
-            one(&format!(
-                "SELECT count(*) FROM host_mdm_apple_profiles r WHERE r.host_uuid NOT IN (
-                   SELECT h.uuid FROM hosts h WHERE {ELIGIBLE_HOST})"
-            ))?,
-            Some(rows),
-        );
+            ),
+            ("of ineligible or deleted hosts (D5)", &ineligible),
+        ];
+        for (metric, sql) in counts {
+            s.push("current rows", metric, one(sql)?, Some(rows));
+        }
         Ok(s)
     }
 

@@ -3,6 +3,7 @@
 //! failures. Every decision is a function of (seed, what, tick), so runs stay reproducible.
 
 use crate::fleet::scenario::Faults;
+use crate::harness::error::Result;
 use crate::paths::cursor::{CursorError, CursorStore};
 use crate::paths::device::uniform;
 
@@ -68,7 +69,7 @@ impl FaultPlan {
     pub fn hold_write_lock(
         db: &std::path::Path,
         hold: std::time::Duration,
-    ) -> anyhow::Result<std::thread::JoinHandle<()>> {
+    ) -> Result<std::thread::JoinHandle<()>> {
         let conn = rusqlite::Connection::open(db)?;
         let (tx, rx) = std::sync::mpsc::channel();
         let handle = std::thread::spawn(move || {

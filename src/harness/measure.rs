@@ -6,10 +6,10 @@
 
 use crate::backends::store::Store;
 use crate::domain::clock::Clock;
+use crate::harness::error::Result;
 use crate::paths::batched::{BatchedConfig, full_pass_with_clock};
 use crate::paths::legacy::LegacySql;
 use crate::support::histogram::Latency;
-use rusqlite::Connection;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -34,21 +34,9 @@ fn record(h: &mut Histograms, what: &str, phase: &str, d: Duration) {
         .record(d);
 }
 
-/// Times floor, legacy and batched once each (or only `only`) on SQLite.
+/// Times floor, legacy and batched once each (or only `only`) on a backend, the `what` names
+/// prefixed (`""`, or `mysql.` when several backends are compared). The batched pass keeps no deltas, only per-phase times.
 pub fn run_once(
-    conn: &Connection,
-    form: LegacySql,
-    cfg: &BatchedConfig,
-    only: Option<What>,
-    hist: &mut Histograms,
-    clock: &dyn Clock,
-) -> anyhow::Result<Run> {
-    run_once_on(conn, "", form, cfg, only, hist, clock)
-}
-
-/// `run_once` on any backend, the `what` names prefixed (`""`, or `mysql.` when several
-/// backends are compared). The batched pass keeps no deltas, only per-phase times.
-pub fn run_once_on(
     store: &dyn Store,
     prefix: &str,
     form: LegacySql,
@@ -56,7 +44,7 @@ pub fn run_once_on(
     only: Option<What>,
     hist: &mut Histograms,
     clock: &dyn Clock,
-) -> anyhow::Result<Run> {
+) -> Result<Run> {
     let wants = |w: What| only.is_none_or(|o| o == w);
     let (floor_w, legacy_w, batched_w) = (
         format!("{}floor", prefix),
@@ -259,7 +247,7 @@ mod tests {
         };
         let clock = crate::domain::clock::FakeClock::stepping(ms(1));
         let mut hist = Histograms::new();
-        let run = run_once(&conn, LegacySql::Tuned, &cfg, None, &mut hist, &clock).unwrap();
+        let run = run_once(&conn, "", LegacySql::Tuned, &cfg, None, &mut hist, &clock).unwrap();
         let get = |w: &str, p: &str| run.iter().find(|x| x.0 == w && x.1 == p).unwrap().2;
         assert_eq!(get("floor", "total"), ms(1));
         // Legacy: three phases of 1 ms each, read between the outer two readings: 7 ms.

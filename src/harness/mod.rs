@@ -4,6 +4,7 @@
 //!
 //! May import: every layer below (`support` … `fleet`).
 
+pub mod error;
 pub mod faults;
 pub mod loadtest;
 pub mod measure;

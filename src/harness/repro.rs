@@ -8,48 +8,28 @@
 
 use crate::analysis::convergence::{self, Scope, Semantics, Target};
 use crate::analysis::liveness::{Finding, Monitor};
+use crate::analysis::names::FindingKind;
 use crate::backends::store::Store;
 use crate::domain::clock::RealClock;
 use crate::fleet::scenario::{Expect, Scenario};
+use crate::harness::error::{HarnessError, Result};
 use crate::harness::faults::{FaultPlan, FaultyCursor};
 use crate::paths::batched::{self, BatchedConfig, Outcome};
 use crate::paths::cursor::CursorStore;
 use rusqlite::Connection;
 
+/// `(name, the text of scenarios/bugs/NAME.toml)` for each name.
+macro_rules! bug_scenarios {
+    ($($name:literal),* $(,)?) => {
+        [$(($name, include_str!(concat!("../../scenarios/bugs/", $name, ".toml")))),*]
+    };
+}
+
 /// The bug catalog, built into the binary: (name, scenario text).
-pub const CATALOG: [(&str, &str); 13] = [
-    ("b1", include_str!("../../scenarios/bugs/b1.toml")),
-    (
-        "b1-fixed",
-        include_str!("../../scenarios/bugs/b1-fixed.toml"),
-    ),
-    ("b2", include_str!("../../scenarios/bugs/b2.toml")),
-    (
-        "b2-fixed",
-        include_str!("../../scenarios/bugs/b2-fixed.toml"),
-    ),
-    ("b3", include_str!("../../scenarios/bugs/b3.toml")),
-    (
-        "b3-fixed",
-        include_str!("../../scenarios/bugs/b3-fixed.toml"),
-    ),
-    ("b3-loud", include_str!("../../scenarios/bugs/b3-loud.toml")),
-    ("b4", include_str!("../../scenarios/bugs/b4.toml")),
-    (
-        "b4-fixed",
-        include_str!("../../scenarios/bugs/b4-fixed.toml"),
-    ),
-    ("b5", include_str!("../../scenarios/bugs/b5.toml")),
-    (
-        "b5-fixed",
-        include_str!("../../scenarios/bugs/b5-fixed.toml"),
-    ),
-    ("b6", include_str!("../../scenarios/bugs/b6.toml")),
-    (
-        "b6-fixed",
-        include_str!("../../scenarios/bugs/b6-fixed.toml"),
-    ),
-];
+pub const CATALOG: [(&str, &str); 13] = bug_scenarios!(
+    "b1", "b1-fixed", "b2", "b2-fixed", "b3", "b3-fixed", "b3-loud", "b4", "b4-fixed", "b5",
+    "b5-fixed", "b6", "b6-fixed",
+);
 
 /// One tick as the evidence shows it.
 #[derive(Debug, Clone)]
@@ -83,23 +63,20 @@ pub struct ReproOutcome {
 }
 
 /// Pairs desired once B6 is fixed but not under `rules` (0 when `rules` fix it already).
-pub fn vitals_withheld(
-    conn: &Connection,
-    rules: crate::domain::rules::Rules,
-) -> anyhow::Result<u64> {
+pub fn vitals_withheld(conn: &Connection, rules: crate::domain::rules::Rules) -> Result<u64> {
     withheld_by_b6(conn, Semantics::batched(rules))
 }
 
 /// The same count for legacy, which always carries B6 (spec §8), judged by the handlers with
 /// legacy's rules (spec §6 D1–D5 aligned, D7 off).
-pub fn legacy_vitals_withheld(conn: &Connection) -> anyhow::Result<u64> {
+pub fn legacy_vitals_withheld(conn: &Connection) -> Result<u64> {
     withheld_by_b6(
         conn,
         Semantics::legacy(crate::domain::rules::Rules::default()),
     )
 }
 
-fn withheld_by_b6(conn: &Connection, sem: Semantics) -> anyhow::Result<u64> {
+fn withheld_by_b6(conn: &Connection, sem: Semantics) -> Result<u64> {
     let rules = sem.rules;
     if rules.b6_fixed {
         return Ok(0);
@@ -132,13 +109,13 @@ fn withheld_by_b6(conn: &Connection, sem: Semantics) -> anyhow::Result<u64> {
 }
 
 /// Runs a bug scenario on SQLite in memory, the cursor in the database.
-pub fn run(s: &Scenario) -> anyhow::Result<ReproOutcome> {
+pub fn run(s: &Scenario) -> Result<ReproOutcome> {
     let conn = fleet(s)?;
     run_on(s, &conn, &conn, None)
 }
 
 /// The scenario's fleet, generated in memory.
-pub fn fleet(s: &Scenario) -> anyhow::Result<Connection> {
+pub fn fleet(s: &Scenario) -> Result<Connection> {
     let mut conn = Connection::open_in_memory()?;
     crate::fleet::generator::generate_into(&mut conn, s, &crate::support::progress::Silent)?;
     Ok(conn)
@@ -153,7 +130,7 @@ pub fn run_on(
     conn: &Connection,
     store: &dyn Store,
     cursor: Option<&mut dyn CursorStore>,
-) -> anyhow::Result<ReproOutcome> {
+) -> Result<ReproOutcome> {
     let expect = s.expect.clone().unwrap_or_default();
     let src = store.source();
     let mut own;
@@ -168,7 +145,7 @@ pub fn run_on(
     let mut rules = s
         .rules
         .rules()
-        .map_err(|(k, m)| anyhow::anyhow!("scenario key `{k}`: {m}"))?;
+        .map_err(|(k, m)| HarnessError::Refused(format!("scenario key `{k}`: {m}")))?;
     s.run.variant.preset(&mut rules);
     let cfg = BatchedConfig {
         batch_size: s.run.batch_size as usize,
@@ -230,8 +207,8 @@ pub fn check(e: &Expect, ticks: &[TickLine], findings: &[Finding], vitals: u64) 
             observed,
         })
     };
-    let has = |k: &str| findings.iter().any(|f| f.kind == k);
-    let max = |k: &str| {
+    let has = |k: FindingKind| findings.iter().any(|f| f.kind == k);
+    let max = |k: FindingKind| {
         findings
             .iter()
             .filter(|f| f.kind == k)
@@ -250,21 +227,29 @@ pub fn check(e: &Expect, ticks: &[TickLine], findings: &[Finding], vitals: u64) 
         );
     }
     for (key, want, kind) in [
-        ("stuck_cursor", e.stuck_cursor, "stuck_cursor"),
+        ("stuck_cursor", e.stuck_cursor, FindingKind::StuckCursor),
         (
             "cursor_not_advancing",
             e.cursor_not_advancing,
-            "cursor_not_advancing",
+            FindingKind::CursorNotAdvancing,
         ),
-        ("early_wrap", e.early_wrap, "early_wrap"),
+        ("early_wrap", e.early_wrap, FindingKind::EarlyWrap),
     ] {
         if let Some(want) = want {
             push(key, has(kind) == want, format!("{}", has(kind)));
         }
     }
     for (key, min, kind) in [
-        ("starved_hosts_min", e.starved_hosts_min, "starved_hosts"),
-        ("skipped_hosts_min", e.skipped_hosts_min, "skipped_hosts"),
+        (
+            "starved_hosts_min",
+            e.starved_hosts_min,
+            FindingKind::StarvedHosts,
+        ),
+        (
+            "skipped_hosts_min",
+            e.skipped_hosts_min,
+            FindingKind::SkippedHosts,
+        ),
     ] {
         if let Some(min) = min {
             push(
@@ -281,7 +266,7 @@ pub fn check(e: &Expect, ticks: &[TickLine], findings: &[Finding], vitals: u64) 
         push("vitals_withheld_max", vitals <= most, vitals.to_string());
     }
     if let Some(want) = &e.findings {
-        let mut seen: Vec<&str> = findings.iter().map(|f| f.kind).collect();
+        let mut seen: Vec<&str> = findings.iter().map(|f| f.kind.name()).collect();
         seen.sort_unstable();
         seen.dedup();
         let mut want: Vec<&str> = want.iter().map(String::as_str).collect();
@@ -293,21 +278,23 @@ pub fn check(e: &Expect, ticks: &[TickLine], findings: &[Finding], vitals: u64) 
 }
 
 /// The scenario of a catalog name, or of a file path.
-pub fn load(name_or_file: &str) -> anyhow::Result<(String, Scenario)> {
+pub fn load(name_or_file: &str) -> Result<(String, Scenario)> {
     if let Some((name, text)) = CATALOG.iter().find(|(n, _)| *n == name_or_file) {
         let s = Scenario::parse(text, &format!("scenarios/bugs/{name}.toml"))?;
         return Ok((name.to_string(), s));
     }
     let path = std::path::Path::new(name_or_file);
     if !path.exists() {
-        anyhow::bail!(
+        return Err(HarnessError::Refused(format!(
             "repro: {name_or_file:?} is neither a catalog entry ({}) nor a file",
             CATALOG.map(|c| c.0).join(", ")
-        );
+        )));
     }
     let s = Scenario::load(path)?;
     if s.expect.is_none() {
-        anyhow::bail!("scenario {name_or_file}: no [expect] section: nothing to check");
+        return Err(HarnessError::Refused(format!(
+            "scenario {name_or_file}: no [expect] section: nothing to check"
+        )));
     }
     Ok((name_or_file.to_string(), s))
 }

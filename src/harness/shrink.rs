@@ -11,6 +11,7 @@
 //! one-line command that shows the divergence.
 
 use crate::analysis::equivalence::{self, Classifier};
+use crate::harness::error::Result;
 use crate::paths::batched::{self, BatchedConfig};
 use crate::paths::legacy::{self, LegacySql};
 use rusqlite::Connection;
@@ -21,7 +22,7 @@ use rusqlite::types::ValueRef;
 pub struct Target {
     pub host_uuid: String,
     pub profile_uuid: String,
-    pub class: String,
+    pub class: crate::analysis::class::Class,
 }
 
 /// Tables reduced, in order, with the key that identifies a row.
@@ -39,11 +40,7 @@ const TABLES: [(&str, &str); 10] = [
 ];
 
 /// The divergences of a database: (host, profile, class) of each divergent pair.
-pub fn divergences(
-    conn: &Connection,
-    cfg: &BatchedConfig,
-    form: LegacySql,
-) -> anyhow::Result<Vec<Target>> {
+pub fn divergences(conn: &Connection, cfg: &BatchedConfig, form: LegacySql) -> Result<Vec<Target>> {
     let l = legacy::run(conn, form)?;
     let pass = batched::full_pass(conn, cfg)?;
     let mut legacy_all = l.installs;
@@ -63,12 +60,7 @@ pub fn divergences(
 }
 
 /// Whether the target pair still diverges with its class.
-pub fn shows(
-    conn: &Connection,
-    cfg: &BatchedConfig,
-    form: LegacySql,
-    t: &Target,
-) -> anyhow::Result<bool> {
+pub fn shows(conn: &Connection, cfg: &BatchedConfig, form: LegacySql, t: &Target) -> Result<bool> {
     Ok(divergences(conn, cfg, form)?.contains(t))
 }
 
@@ -90,7 +82,7 @@ fn attempt(
     form: LegacySql,
     t: &Target,
     sql: &str,
-) -> anyhow::Result<bool> {
+) -> Result<bool> {
     conn.execute_batch("SAVEPOINT shrink")?;
     conn.execute_batch(sql)?;
     let keep = shows(conn, cfg, form, t)?;
@@ -113,7 +105,7 @@ pub fn shrink(
     form: LegacySql,
     t: &Target,
     mut progress: impl FnMut(u64),
-) -> anyhow::Result<()> {
+) -> Result<()> {
     let host = quote(&t.host_uuid);
     let profile = quote(&t.profile_uuid);
     // Big cuts.

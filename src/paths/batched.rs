@@ -12,6 +12,7 @@ use crate::domain::model::{Checksum, CurrentRow, Delta, Host, LabelRef, Op, Prof
 use crate::domain::rules::Rules;
 use crate::domain::variant::Variant;
 use crate::paths::cursor::CursorStore;
+use crate::paths::phase::Phase;
 use crate::support::timefmt;
 use rusqlite::Connection;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -295,7 +296,7 @@ pub fn load_window_for(
 ) -> Result<(Vec<Host>, usize), BatchedError> {
     let mut stmt = conn
         .prepare_cached(&window_sql_for(rules, variant))
-        .map_err(q("window"))?;
+        .map_err(q(Phase::Window.name()))?;
     strict_time_column(&stmt, 4)?;
     let rows = stmt
         .query_map(rusqlite::params![cursor, limit as i64], |r| {
@@ -307,8 +308,8 @@ pub fn load_window_for(
                 label_updated_at: r.get(4)?,
             })
         })
-        .map_err(q("window"))?;
-    window_from_rows(rows.map(|h| h.map_err(q("window"))), variant)
+        .map_err(q(Phase::Window.name()))?;
+    window_from_rows(rows.map(|h| h.map_err(q(Phase::Window.name()))), variant)
 }
 
 /// The window's hosts from the query's rows, whatever the backend: timestamps checked, one
@@ -348,7 +349,9 @@ pub fn load_profiles_for(
     variant: Variant,
 ) -> Result<Vec<Profile>, BatchedError> {
     let sql = catalog_sql(variant);
-    let mut stmt = conn.prepare_cached(&sql).map_err(q("catalog"))?;
+    let mut stmt = conn
+        .prepare_cached(&sql)
+        .map_err(q(Phase::Catalog.name()))?;
     let created_at_typed = strict_time_column(&stmt, 4);
     let secrets_typed = strict_time_column(&stmt, 6);
     let rows = stmt
@@ -369,9 +372,9 @@ pub fn load_profiles_for(
                 require_all: r.get(12)?,
             })
         })
-        .map_err(q("catalog"))?;
+        .map_err(q(Phase::Catalog.name()))?;
     profiles_from_rows(
-        rows.map(|r| r.map_err(q("catalog"))),
+        rows.map(|r| r.map_err(q(Phase::Catalog.name()))),
         created_at_typed,
         secrets_typed,
     )
@@ -466,13 +469,13 @@ pub fn load_memberships(
     let hosts = serde_json::to_string(host_ids).unwrap_or_else(|_| "[]".into());
     let mut stmt = conn
         .prepare_cached(MEMBERSHIPS_SQL)
-        .map_err(q("memberships"))?;
+        .map_err(q(Phase::Memberships.name()))?;
     let rows = stmt
         .query_map([hosts], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
-        .map_err(q("memberships"))?;
+        .map_err(q(Phase::Memberships.name()))?;
     let mut out = FxHashSet::default();
     for row in rows {
-        let (h, l) = row.map_err(q("memberships"))?;
+        let (h, l) = row.map_err(q(Phase::Memberships.name()))?;
         if label_ids.binary_search(&l).is_ok() {
             out.insert((h, l));
         }
@@ -706,7 +709,7 @@ pub fn tick_with_faults(
     let t = clock.now();
     // Step 1: a read error means "start from the beginning".
     let before = cursor.read().unwrap_or_default();
-    timings.push(("cursor_read", clock.since(t)));
+    timings.push((Phase::CursorRead.name(), clock.since(t)));
     let mut report = TickReport {
         cursor_before: before.clone(),
         cursor_after: before.clone(),
@@ -724,7 +727,7 @@ pub fn tick_with_faults(
             if next != before {
                 let t = clock.now();
                 let written = cursor.write(&next);
-                timings.push(("cursor_write", clock.since(t)));
+                timings.push((Phase::CursorWrite.name(), clock.since(t)));
                 if let Err(e) = written {
                     if cfg.variant.swallows_cursor_write_errors() {
                         // B3 (spec §8): logged, and the tick reports success; the cursor
@@ -767,8 +770,8 @@ fn tick_inner(
     };
     let t = clock.now();
     let (hosts, raw_len) = conn.window(cursor, cfg.batch_size, &cfg.rules, cfg.variant)?;
-    timings.push(("window", clock.since(t)));
-    fault("window")?;
+    timings.push((Phase::Window.name(), clock.since(t)));
+    fault(Phase::Window.name())?;
     report.rows_read = hosts.len() as u64;
     if hosts.is_empty() {
         report.outcome = Outcome::Empty;
@@ -777,7 +780,7 @@ fn tick_inner(
             let catalog = Catalog::new(conn.profiles(cfg.variant)?, &cfg.rules);
             report.deltas = sweep_ineligible(conn, &catalog, &cfg.rules)?;
         }
-        timings.push(("compute", clock.since(t)));
+        timings.push((Phase::Compute.name(), clock.since(t)));
         return Ok(String::new());
     }
     // "Page full": after de-duplication in `dedupe` (B5), before it otherwise.
@@ -798,8 +801,8 @@ fn tick_inner(
     }
     let t = clock.now();
     let catalog = Catalog::new(conn.profiles(cfg.variant)?, &cfg.rules);
-    timings.push(("catalog", clock.since(t)));
-    fault("catalog")?;
+    timings.push((Phase::Catalog.name(), clock.since(t)));
+    fault(Phase::Catalog.name())?;
     report.rows_read += catalog
         .entries
         .iter()
@@ -809,16 +812,16 @@ fn tick_inner(
     let t = clock.now();
     let ids: Vec<i64> = hosts.iter().map(|h| h.id).collect();
     let members = conn.memberships(&ids, &catalog.label_ids)?;
-    timings.push(("memberships", clock.since(t)));
-    fault("memberships")?;
+    timings.push((Phase::Memberships.name(), clock.since(t)));
+    fault(Phase::Memberships.name())?;
     report.rows_read += members.len() as u64;
 
     let t = clock.now();
     let mut uuids: Vec<&str> = hosts.iter().map(|h| h.uuid.as_str()).collect();
     uuids.dedup();
     let current = conn.current(&uuids, &catalog)?;
-    timings.push(("current_rows", clock.since(t)));
-    fault("current_rows")?;
+    timings.push((Phase::CurrentRows.name(), clock.since(t)));
+    fault(Phase::CurrentRows.name())?;
     report.rows_read += current.len() as u64;
 
     let t = clock.now();
@@ -847,8 +850,8 @@ fn tick_inner(
             .deltas
             .extend(sweep_ineligible(conn, &catalog, &cfg.rules)?);
     }
-    timings.push(("compute", clock.since(t)));
-    fault("compute")?;
+    timings.push((Phase::Compute.name(), clock.since(t)));
+    fault(Phase::Compute.name())?;
     report.visited = ids;
     Ok(next)
 }
@@ -1036,18 +1039,7 @@ pub(crate) mod tests {
         let mut cursor = crate::paths::cursor::MemoryCursor::default();
         let r = tick_with_clock(&conn, &mut cursor, &cfg, &clock);
         let names: Vec<&str> = r.timings.iter().map(|t| t.0).collect();
-        assert_eq!(
-            names,
-            [
-                "cursor_read",
-                "window",
-                "catalog",
-                "memberships",
-                "current_rows",
-                "compute",
-                "cursor_write"
-            ]
-        );
+        assert_eq!(names, Phase::BATCHED.map(Phase::name));
         // Every phase reads the clock exactly twice: 3 ms each, exactly.
         assert!(
             r.timings.iter().all(|t| t.1 == Duration::from_millis(3)),

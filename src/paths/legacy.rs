@@ -19,6 +19,7 @@
 use crate::domain::clock::{Clock, RealClock};
 use crate::domain::eligibility::ELIGIBLE_HOST;
 use crate::domain::model::{Delta, Op, macos_only_withheld};
+use crate::paths::phase::Phase;
 use rusqlite::Connection;
 use std::time::Duration;
 
@@ -326,11 +327,13 @@ pub fn run_with_clock(
     match form {
         LegacySql::AsWritten => {
             let t = clock.now();
-            res.installs = query_installs(conn, &install_sql_as_written()).map_err(q("install"))?;
-            res.timings.push(("install", clock.since(t)));
+            res.installs = query_installs(conn, &install_sql_as_written())
+                .map_err(q(Phase::Install.name()))?;
+            res.timings.push((Phase::Install.name(), clock.since(t)));
             let t = clock.now();
-            res.removes = query_removes(conn, &remove_sql_as_written()).map_err(q("remove"))?;
-            res.timings.push(("remove", clock.since(t)));
+            res.removes =
+                query_removes(conn, &remove_sql_as_written()).map_err(q(Phase::Remove.name()))?;
+            res.timings.push((Phase::Remove.name(), clock.since(t)));
         }
         LegacySql::Tuned => {
             let t = clock.now();
@@ -341,15 +344,15 @@ pub fn run_with_clock(
                 tuned_desired_sql()
             ))
             .map_err(q("desired state"))?;
-            res.timings.push(("desired", clock.since(t)));
+            res.timings.push((Phase::Desired.name(), clock.since(t)));
             let t = clock.now();
             res.installs = query_installs(conn, &format!("{TUNED_INSTALL}{INSTALL_WHERE}"))
-                .map_err(q("install"))?;
-            res.timings.push(("install", clock.since(t)));
+                .map_err(q(Phase::Install.name()))?;
+            res.timings.push((Phase::Install.name(), clock.since(t)));
             let t = clock.now();
             res.removes = query_removes(conn, &format!("{TUNED_REMOVE}{REMOVE_WHERE}"))
-                .map_err(q("remove"))?;
-            res.timings.push(("remove", clock.since(t)));
+                .map_err(q(Phase::Remove.name()))?;
+            res.timings.push((Phase::Remove.name(), clock.since(t)));
             conn.execute_batch("DROP TABLE temp.legacy_ds; DROP TABLE temp.legacy_eligible;")
                 .map_err(q("cleanup"))?;
         }

@@ -9,4 +9,5 @@ pub mod batched;
 pub mod cursor;
 pub mod device;
 pub mod legacy;
+pub mod phase;
 pub mod writer;

@@ -41,7 +41,7 @@ pub fn divergences_csv(divs: &[Divergence]) -> csv::Result<Vec<u8>> {
             &*d.profile_uuid,
             &ops_text(&d.legacy),
             &ops_text(&d.batched),
-            &d.class,
+            &d.class.to_string(),
             &d.explanation.legacy,
             &d.explanation.batched,
             &d.explanation.current_row,

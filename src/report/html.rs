@@ -15,7 +15,7 @@ pub struct ReportInput<'a> {
     pub result: &'a LoadtestResult,
     pub verdict: &'a str,
     pub decided: &'a crate::report::verdict::Verdict,
-    pub manifest: &'a serde_json::Value,
+    pub manifest: &'a crate::report::manifest::Manifest,
 }
 
 fn color(path: PathKind) -> &'static str {
@@ -27,24 +27,7 @@ fn color(path: PathKind) -> &'static str {
 
 /// Phases in reading order: the tick, the reconciler's, the writer's; then the rest by name.
 pub fn phase_rank(p: &str) -> (usize, String) {
-    const ORDER: [&str; 12] = [
-        "tick",
-        "desired",
-        "install",
-        "remove",
-        "cursor_read",
-        "window",
-        "catalog",
-        "memberships",
-        "current_rows",
-        "compute",
-        "cursor_write",
-        "write",
-    ];
-    (
-        ORDER.iter().position(|x| *x == p).unwrap_or(ORDER.len()),
-        p.to_string(),
-    )
+    crate::paths::phase::Phase::rank(p)
 }
 
 /// The phases of a group (`reconciler`, `harness`) present in any path, in reading order.
@@ -330,16 +313,16 @@ th{{background:#f4f4f4}}td:first-child,th:first-child{{text-align:left}}.verdict
     let _ = write!(
         o,
         r##"<p class="note">seed {} · {} ticks of {} s (virtual) · batch size {} · rules {} · legacy SQL {} · SQLite {} · reconsim {} ({}) · started {}</p>"##,
-        m["seed"],
-        m["ticks"],
+        m.seed,
+        m.ticks,
         input.interval_s,
-        m["batch_size"],
-        esc(m["rules"].as_str().unwrap_or("")),
-        esc(m["legacy_sql"].as_str().unwrap_or("")),
-        esc(m["sqlite_version"].as_str().unwrap_or("")),
-        esc(m["reconsim_version"].as_str().unwrap_or("")),
-        esc(m["git_commit"].as_str().unwrap_or("")),
-        esc(m["started_utc"].as_str().unwrap_or(""))
+        m.batch_size,
+        esc(&m.rules),
+        esc(&m.legacy_sql),
+        esc(&m.sqlite_version),
+        esc(&m.reconsim_version),
+        esc(&m.git_commit),
+        esc(&m.started_utc)
     );
     if r.runs.iter().any(|(k, _)| *k == PathKind::Legacy) {
         o.push_str(r##"<p class="note">Each legacy tick is a diff of the whole fleet (about 28–40 s at 100k hosts on this machine class); the batched path covers one window per tick.</p>"##);

@@ -6,6 +6,7 @@
 //! - `summary.csv`: `path`, `phase`, `count`, and every column of virtual-clock rows;
 //! - `manifest.json`: `events` and `equivalence_verdict`.
 
+use crate::report::manifest::Manifest;
 use std::path::Path;
 
 /// The files compared, in the order differences are reported.
@@ -80,18 +81,17 @@ fn csv_rows(file: &Path, name: &str) -> Result<Vec<String>, IdentityError> {
 
 /// The manifest's fields that must match.
 fn manifest_rows(file: &Path) -> Result<Vec<String>, IdentityError> {
-    let shown = file.display().to_string();
-    let text = std::fs::read_to_string(file).map_err(|source| IdentityError::Read {
-        file: shown.clone(),
-        source,
-    })?;
-    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| IdentityError::Bad {
-        file: shown,
+    let m = Manifest::read(file).map_err(|e| IdentityError::Bad {
+        file: file.display().to_string(),
         detail: e.to_string(),
     })?;
+    let json = |v: serde_json::Result<String>| v.unwrap_or_default();
     Ok(vec![
-        format!("events {}", v["events"]),
-        format!("equivalence_verdict {}", v["equivalence_verdict"]),
+        format!("events {}", json(serde_json::to_string(&m.events))),
+        format!(
+            "equivalence_verdict {}",
+            json(serde_json::to_string(&m.equivalence_verdict))
+        ),
     ])
 }
 
@@ -152,7 +152,7 @@ mod tests {
         w(
             "manifest.json",
             &format!(
-                "{{\"events\":{{\"flip\":2}},\"equivalence_verdict\":\"{verdict}\",\"wall_s\":{duration}}}"
+                "{{\"events\":{{\"membership_flip\":2}},\"equivalence_verdict\":\"{verdict}\",\"wall_s\":{duration}}}"
             ),
         );
     }

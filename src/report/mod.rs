@@ -9,6 +9,7 @@ pub mod charts;
 pub mod csv;
 pub mod html;
 pub mod identity;
+pub mod manifest;
 pub mod regression;
 pub mod sidebyside;
 pub mod sweep_chart;

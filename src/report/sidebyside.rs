@@ -5,6 +5,7 @@
 
 use crate::report::charts::esc;
 use crate::report::csv::write_atomic;
+use crate::report::manifest::Manifest;
 use crate::report::verdict::{PhaseStats, Summary};
 use crate::support::units::{human_s, human_us, thousands};
 use std::fmt::Write as _;
@@ -20,6 +21,19 @@ fn phase_rank(p: &PhaseStats) -> (u8, (usize, String)) {
         crate::report::verdict::group_rank(&p.group),
         crate::report::html::phase_rank(&p.phase),
     )
+}
+
+/// What writing the side-by-side report can fail on.
+#[derive(Debug, thiserror::Error)]
+pub enum SideBySideError {
+    #[error("{file}: {detail}")]
+    Summary { file: String, detail: String },
+    #[error(transparent)]
+    Csv(#[from] csv::Error),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Fmt(#[from] std::fmt::Error),
 }
 
 /// The header of `backends.csv` (long: one row per backend × path × phase; µs, `convergence`
@@ -60,21 +74,20 @@ pub fn backends_csv(runs: &[(&str, &Summary)]) -> csv::Result<Vec<u8>> {
 
 /// Writes `backends.csv` and `report.html` into `out` from each backend's `summary.json`;
 /// returns a text table for stdout (80 columns).
-pub fn write(out: &Path, title: &str) -> anyhow::Result<String> {
+pub fn write(out: &Path, title: &str) -> Result<String, SideBySideError> {
     let mut runs = Vec::new();
     for (dir, _) in BACKENDS {
         let file = out.join(dir).join("summary.json");
-        let s = Summary::read(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+        let s = Summary::read(&file).map_err(|e| SideBySideError::Summary {
+            file: file.display().to_string(),
+            detail: e,
+        })?;
         runs.push(s);
     }
-    let manifests: Vec<serde_json::Value> = BACKENDS
+    // A missing or unreadable manifest shows its facts as "—".
+    let manifests: Vec<Option<Manifest>> = BACKENDS
         .iter()
-        .map(|(dir, _)| {
-            std::fs::read_to_string(out.join(dir).join("manifest.json"))
-                .ok()
-                .and_then(|t| serde_json::from_str(&t).ok())
-                .unwrap_or_default()
-        })
+        .map(|(dir, _)| Manifest::read(&out.join(dir).join("manifest.json")).ok())
         .collect();
     let named: Vec<(&str, &Summary)> = BACKENDS.iter().map(|b| b.0).zip(&runs).collect();
     write_atomic(&out.join("backends.csv"), &backends_csv(&named)?)?;
@@ -157,15 +170,11 @@ pub fn write(out: &Path, title: &str) -> anyhow::Result<String> {
         )?;
     }
 
-    let fact = |i: usize, k: &str| -> String {
-        match &manifests[i][k] {
-            serde_json::Value::Null => "—".to_string(),
-            serde_json::Value::String(s) => s.clone(),
-            serde_json::Value::Number(n) if n.is_f64() => {
-                format!("{:.1}", n.as_f64().unwrap_or_default())
-            }
-            v => v.to_string(),
-        }
+    let fact = |i: usize, f: fn(&Manifest) -> Option<String>| -> String {
+        manifests[i]
+            .as_ref()
+            .and_then(f)
+            .unwrap_or_else(|| "—".to_string())
     };
     let mut html = String::new();
     write!(
@@ -209,11 +218,11 @@ pub fn write(out: &Path, title: &str) -> anyhow::Result<String> {
          <tr><td>changes still open at the end</td><td class=n>{}</td><td class=n>{}</td></tr>\
          <tr><td>own report</td><td><a href=\"sqlite/report.html\">sqlite/report.html</a></td>\
          <td><a href=\"mysql/report.html\">mysql/report.html</a></td></tr></table>",
-        esc(&fact(0, "sqlite_version")),
-        esc(&fact(1, "server_version")),
-        esc(&fact(1, "backend")),
-        esc(&fact(0, "wall_s")),
-        esc(&fact(1, "wall_s")),
+        esc(&fact(0, |m| Some(m.sqlite_version.clone()))),
+        esc(&fact(1, |m| m.server_version.clone())),
+        esc(&fact(1, |m| Some(m.backend.clone()))),
+        esc(&fact(0, |m| Some(format!("{:.1}", m.wall_s)))),
+        esc(&fact(1, |m| Some(format!("{:.1}", m.wall_s)))),
         open_text(&runs[0]),
         open_text(&runs[1]),
     )?;

@@ -6,7 +6,7 @@
 //! the generator applies 1, bulk-loads in primary-key order, then applies 2, because building an
 //! index once over sorted data is far cheaper than maintaining it row by row during the load.
 
-use crate::store::tables::{self, Dialect};
+use crate::store::tables::{self, ColType, Dialect};
 use crate::support::timefmt::{DATETIME6_FORMAT, TIMESTAMP_FORMAT};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use std::path::Path;
@@ -45,7 +45,7 @@ pub enum SchemaError {
         column: &'static str,
         row: String,
         value: String,
-        expected: &'static str,
+        expected: String,
     },
     #[error(transparent)]
     Sql(#[from] rusqlite::Error),
@@ -63,102 +63,20 @@ const TS_GLOB: &str = "[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9] [0-2][0-9]:[0-
 /// checksums, non-integer flags and ids, and `status` / `operation_type` outside spec §1's sets.
 pub fn check_values(conn: &Connection) -> Result<(), SchemaError> {
     check_timestamps(conn)?;
-    const TEXT: &str = "text";
-    const INT: &str = "an integer";
-    const INT_OR_NULL: &str = "an integer or NULL";
-    const BLOB: &str = "a BLOB (binary checksum)";
-    const STATUS: &str = "one of NULL, 'pending', 'verifying', 'verified', 'failed' (spec §1)";
-    const OPERATION: &str = "one of NULL, 'install', 'remove' (spec §1)";
-    // (table, row label SQL, [(column, condition the value fails, what it should be)])
-    type Check = (
-        &'static str,
-        &'static str,
-        &'static [(&'static str, &'static str, &'static str)],
-    );
-    let checks: [Check; 7] = [
-        (
-            "hosts",
-            "'host id ' || quote(id)",
-            &[
-                ("id", "typeof(id) != 'integer'", INT),
-                ("uuid", "typeof(uuid) != 'text'", TEXT),
-                ("platform", "typeof(platform) != 'text'", TEXT),
-                (
-                    "team_id",
-                    "typeof(team_id) NOT IN ('integer', 'null')",
-                    INT_OR_NULL,
-                ),
-            ],
-        ),
-        (
-            "host_mdm",
-            "'host_id ' || quote(host_id)",
-            &[("enrolled", "typeof(enrolled) != 'integer'", INT)],
-        ),
-        (
-            "nano_enrollments",
-            "'id ' || quote(id)",
-            &[
-                ("enabled", "typeof(enabled) != 'integer'", INT),
-                ("type", "typeof(type) != 'text'", TEXT),
-                ("device_id", "typeof(device_id) != 'text'", TEXT),
-            ],
-        ),
-        (
-            "labels",
-            "'label id ' || quote(id)",
-            &[(
-                "label_membership_type",
-                "typeof(label_membership_type) != 'integer'",
-                INT,
-            )],
-        ),
-        (
-            "mdm_apple_configuration_profiles",
-            "'profile_uuid ' || quote(profile_uuid)",
-            &[
-                ("profile_uuid", "typeof(profile_uuid) != 'text'", TEXT),
-                ("team_id", "typeof(team_id) != 'integer'", INT),
-                ("checksum", "typeof(checksum) != 'blob'", BLOB),
-            ],
-        ),
-        (
-            "mdm_configuration_profile_labels",
-            "'id ' || quote(id)",
-            &[
-                (
-                    "label_id",
-                    "typeof(label_id) NOT IN ('integer', 'null')",
-                    INT_OR_NULL,
-                ),
-                ("exclude", "typeof(exclude) != 'integer'", INT),
-                ("require_all", "typeof(require_all) != 'integer'", INT),
-                ("label_name", "typeof(label_name) != 'text'", TEXT),
-            ],
-        ),
-        (
-            "host_mdm_apple_profiles",
-            "'host_uuid ' || quote(host_uuid) || ', profile_uuid ' || quote(profile_uuid)",
-            &[
-                ("host_uuid", "typeof(host_uuid) != 'text'", TEXT),
-                ("profile_uuid", "typeof(profile_uuid) != 'text'", TEXT),
-                ("checksum", "typeof(checksum) != 'blob'", BLOB),
-                (
-                    "status",
-                    "status IS NOT NULL AND (typeof(status) != 'text' OR status NOT IN \
-                     ('pending', 'verifying', 'verified', 'failed'))",
-                    STATUS,
-                ),
-                (
-                    "operation_type",
-                    "operation_type IS NOT NULL AND (typeof(operation_type) != 'text' OR \
-                     operation_type NOT IN ('install', 'remove'))",
-                    OPERATION,
-                ),
-            ],
-        ),
-    ];
-    for (table, label, columns) in checks {
+    for t in tables::contract() {
+        let columns: Vec<(&'static str, String, String)> = t
+            .columns
+            .iter()
+            .filter(|c| c.checked && !matches!(c.ty, ColType::Timestamp | ColType::Micros))
+            .map(|c| {
+                let (cond, expected) = c.bad_value();
+                (c.name, cond, expected)
+            })
+            .collect();
+        if columns.is_empty() {
+            continue;
+        }
+        let label = row_label(t);
         let which: String = columns
             .iter()
             .enumerate()
@@ -170,20 +88,22 @@ pub fn check_values(conn: &Connection) -> Result<(), SchemaError> {
             .map(|(_, cond, _)| format!("({cond})"))
             .collect::<Vec<_>>()
             .join(" OR ");
-        let sql = format!("SELECT {label}, CASE {which} END FROM {table} WHERE {any} LIMIT 1");
+        let sql = format!(
+            "SELECT {label}, CASE {which} END FROM {} WHERE {any} LIMIT 1",
+            t.name
+        );
         let bad: Option<(String, String)> = conn
             .query_row(&sql, [], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         if let Some((row, hit)) = bad {
             let (i, value) = hit.split_once('|').unwrap_or(("0", &hit));
-            let (column, _, expected) = columns[i.parse::<usize>().unwrap_or(0)];
-            let table = tables::get(table).map_or("?", |t| t.name);
+            let (column, _, expected) = &columns[i.parse::<usize>().unwrap_or(0)];
             return Err(SchemaError::BadValue {
-                table,
+                table: t.name,
                 column,
                 row,
                 value: value.to_string(),
-                expected,
+                expected: expected.clone(),
             });
         }
     }
@@ -192,63 +112,50 @@ pub fn check_values(conn: &Connection) -> Result<(), SchemaError> {
 
 pub fn check_timestamps(conn: &Connection) -> Result<(), SchemaError> {
     let dt6 = format!("{TS_GLOB}.[0-9][0-9][0-9][0-9][0-9][0-9]");
-    // (table, column, row label SQL, pattern, nullable, format)
-    let checks: [(&str, &str, &str, &str, &str); 4] = [
-        (
-            "hosts",
-            "label_updated_at",
-            "'host id ' || id",
-            TS_GLOB,
-            TIMESTAMP_FORMAT,
-        ),
-        (
-            "labels",
-            "created_at",
-            "'label id ' || id",
-            TS_GLOB,
-            TIMESTAMP_FORMAT,
-        ),
-        (
-            "mdm_apple_configuration_profiles",
-            "secrets_updated_at",
-            "'profile_uuid ' || profile_uuid",
-            &dt6,
-            DATETIME6_FORMAT,
-        ),
-        (
-            "host_mdm_apple_profiles",
-            "secrets_updated_at",
-            "'host_uuid ' || host_uuid || ', profile_uuid ' || profile_uuid",
-            &dt6,
-            DATETIME6_FORMAT,
-        ),
-    ];
-    for (table, column, label, pattern, format) in checks {
-        let sql = format!(
-            "SELECT {label}, CAST({column} AS TEXT) FROM {table}
-             WHERE {column} IS NOT NULL AND (typeof({column}) != 'text' OR {column} NOT GLOB ?1)
-             LIMIT 1"
-        );
-        let bad: Option<(String, String)> = conn
-            .query_row(&sql, [pattern], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
-        if let Some((row, value)) = bad {
-            let table = tables::get(table).map_or("?", |t| t.name);
-            let column = tables::TABLES
-                .iter()
-                .find_map(|t| t.column(column))
-                .map_or("?", |c| c.name);
-            return Err(crate::support::timefmt::BadTimestamp {
-                table,
-                column,
-                row,
-                value,
-                format,
+    for t in tables::contract() {
+        for c in t.columns.iter().filter(|c| c.checked) {
+            let (pattern, format) = match c.ty {
+                ColType::Timestamp => (TS_GLOB, TIMESTAMP_FORMAT),
+                ColType::Micros => (dt6.as_str(), DATETIME6_FORMAT),
+                _ => continue,
+            };
+            let (column, label) = (c.name, row_label(t));
+            let sql = format!(
+                "SELECT {label}, CAST({column} AS TEXT) FROM {}
+                 WHERE {column} IS NOT NULL AND (typeof({column}) != 'text' OR {column} NOT GLOB ?1)
+                 LIMIT 1",
+                t.name
+            );
+            let bad: Option<(String, String)> = conn
+                .query_row(&sql, [pattern], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            if let Some((row, value)) = bad {
+                return Err(crate::support::timefmt::BadTimestamp {
+                    table: t.name,
+                    column,
+                    row,
+                    value,
+                    format,
+                }
+                .into());
             }
-            .into());
         }
     }
     Ok(())
+}
+
+/// How a row of `t` is named in messages, as SQL: `host id 17`, `host_uuid 'h1', profile_uuid
+/// 'p1'`.
+fn row_label(t: &tables::Table) -> String {
+    t.primary
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            let noun = if i == 0 { t.noun } else { ", " };
+            format!("'{noun}{k} ' || quote({k})")
+        })
+        .collect::<Vec<_>>()
+        .join(" || ")
 }
 
 /// Migration 1: the contract tables, rendered from `tables::TABLES`. `label_membership` is
@@ -478,7 +385,7 @@ mod tests {
         )
         .unwrap();
         let e = check_timestamps(&conn).unwrap_err().to_string();
-        assert!(e.starts_with("table `mdm_apple_configuration_profiles`, column `secrets_updated_at`, profile_uuid a1"), "{e}");
+        assert!(e.starts_with("table `mdm_apple_configuration_profiles`, column `secrets_updated_at`, profile_uuid 'a1'"), "{e}");
     }
 
     #[test]

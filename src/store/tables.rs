@@ -41,6 +41,59 @@ pub struct Column {
     pub default: Default,
     /// MySQL `AUTO_INCREMENT` (SQLite's `INTEGER PRIMARY KEY` is its rowid, which already is).
     pub auto: bool,
+    /// The reconcilers read it: `schema::check_values` checks its values' types (timestamps:
+    /// their formats) before any of them runs.
+    pub checked: bool,
+    /// The only values it may hold besides NULL (empty: any of its type).
+    pub one_of: &'static [&'static str],
+}
+
+impl Column {
+    /// The same column, its values checked before a reconciler runs.
+    pub const fn checked(self) -> Column {
+        Column {
+            checked: true,
+            ..self
+        }
+    }
+
+    /// The same column, checked to hold one of `values` or NULL.
+    pub const fn one_of(self, values: &'static [&'static str]) -> Column {
+        Column {
+            checked: true,
+            one_of: values,
+            ..self
+        }
+    }
+
+    /// The SQL condition a bad value of the column meets, and what the value should be.
+    pub fn bad_value(&self) -> (String, String) {
+        let c = self.name;
+        if !self.one_of.is_empty() {
+            let list: Vec<String> = self.one_of.iter().map(|v| format!("'{v}'")).collect();
+            return (
+                format!(
+                    "{c} IS NOT NULL AND (typeof({c}) != 'text' OR {c} NOT IN ({}))",
+                    list.join(", ")
+                ),
+                format!("one of NULL, {} (semantics §1)", list.join(", ")),
+            );
+        }
+        let (sqlite, what) = match self.ty {
+            Int | Bool => ("integer", "an integer"),
+            Str(_) | LongText => ("text", "text"),
+            Md5 => ("blob", "a BLOB (binary checksum)"),
+            Timestamp | Micros => ("text", "a timestamp"),
+        };
+        if self.null {
+            (
+                format!("typeof({c}) NOT IN ('{sqlite}', 'null')"),
+                format!("{what} or NULL"),
+            )
+        } else {
+            (format!("typeof({c}) != '{sqlite}'"), what.to_string())
+        }
+    }
 }
 
 /// A foreign key on one column.
@@ -76,6 +129,8 @@ pub struct Table {
     pub contract: bool,
     /// Rendered on one line (`reconsim_meta`, as the generator has always written it).
     pub one_line: bool,
+    /// What a row is called in messages, before its key (`host` → `host id 17`).
+    pub noun: &'static str,
 }
 
 const fn col(name: &'static str, ty: ColType) -> Column {
@@ -85,6 +140,8 @@ const fn col(name: &'static str, ty: ColType) -> Column {
         null: false,
         default: Default::None,
         auto: false,
+        checked: false,
+        one_of: &[],
     }
 }
 
@@ -109,6 +166,10 @@ const fn auto(name: &'static str) -> Column {
     }
 }
 
+const fn key(name: &'static str, columns: &'static [&'static str]) -> Key {
+    Key { name, columns }
+}
+
 const fn table(name: &'static str, columns: &'static [Column]) -> Table {
     Table {
         name,
@@ -120,6 +181,7 @@ const fn table(name: &'static str, columns: &'static [Column]) -> Table {
         without_rowid: false,
         contract: true,
         one_line: false,
+        noun: "",
     }
 }
 
@@ -128,36 +190,25 @@ use ColType::*;
 /// Every table, parents first (the order tables are created, loaded and checked).
 pub const TABLES: &[Table] = &[
     Table {
-        unique: &[Key {
-            name: "idx_teams_name",
-            columns: &["name"],
-        }],
+        unique: &[key("idx_teams_name", &["name"])],
         ..table("teams", &[col("id", Int), col("name", Str(255))])
     },
     Table {
         indexes: &[
-            Key {
-                name: "idx_hosts_uuid",
-                columns: &["uuid"],
-            },
-            Key {
-                name: "idx_hosts_platform",
-                columns: &["platform"],
-            },
-            Key {
-                name: "idx_hosts_team_id",
-                columns: &["team_id"],
-            },
+            key("idx_hosts_uuid", &["uuid"]),
+            key("idx_hosts_platform", &["platform"]),
+            key("idx_hosts_team_id", &["team_id"]),
         ],
+        noun: "host ",
         ..table(
             "hosts",
             &[
-                auto("id"),
-                with_default("uuid", Str(255), "''"),
+                auto("id").checked(),
+                with_default("uuid", Str(255), "''").checked(),
                 with_default("hostname", Str(255), "''"),
-                with_default("platform", Str(255), "''"),
-                nullable("team_id", Int),
-                with_default("label_updated_at", Timestamp, "'2000-01-01 00:00:00'"),
+                with_default("platform", Str(255), "''").checked(),
+                nullable("team_id", Int).checked(),
+                with_default("label_updated_at", Timestamp, "'2000-01-01 00:00:00'").checked(),
             ],
         )
     },
@@ -172,18 +223,15 @@ pub const TABLES: &[Table] = &[
         ],
     ),
     Table {
-        indexes: &[Key {
-            name: "idx_nano_enrollments_device_id",
-            columns: &["device_id"],
-        }],
+        indexes: &[key("idx_nano_enrollments_device_id", &["device_id"])],
         ..table(
             "nano_enrollments",
             &[
                 col("id", Str(255)),
-                col("device_id", Str(255)),
+                col("device_id", Str(255)).checked(),
                 nullable("user_id", Str(255)),
-                col("type", Str(255)),
-                with_default("enabled", Bool, "1"),
+                col("type", Str(255)).checked(),
+                with_default("enabled", Bool, "1").checked(),
             ],
         )
     },
@@ -191,30 +239,28 @@ pub const TABLES: &[Table] = &[
         primary: &["host_id"],
         ..table(
             "host_mdm",
-            &[col("host_id", Int), with_default("enrolled", Bool, "0")],
+            &[
+                col("host_id", Int),
+                with_default("enrolled", Bool, "0").checked(),
+            ],
         )
     },
     Table {
-        unique: &[Key {
-            name: "idx_label_unique_name",
-            columns: &["name"],
-        }],
+        unique: &[key("idx_label_unique_name", &["name"])],
+        noun: "label ",
         ..table(
             "labels",
             &[
                 auto("id"),
                 col("name", Str(255)),
-                with_default("label_membership_type", Int, "0"),
-                nullable("created_at", Timestamp),
+                with_default("label_membership_type", Int, "0").checked(),
+                nullable("created_at", Timestamp).checked(),
             ],
         )
     },
     Table {
         primary: &["host_id", "label_id"],
-        indexes: &[Key {
-            name: "idx_label_membership_label_id",
-            columns: &["label_id"],
-        }],
+        indexes: &[key("idx_label_membership_label_id", &["label_id"])],
         without_rowid: true,
         ..table(
             "label_membership",
@@ -224,34 +270,31 @@ pub const TABLES: &[Table] = &[
     Table {
         primary: &["profile_uuid"],
         unique: &[
-            Key {
-                name: "idx_mdm_apple_config_prof_team_identifier",
-                columns: &["team_id", "identifier"],
-            },
-            Key {
-                name: "idx_mdm_apple_config_prof_team_name",
-                columns: &["team_id", "name"],
-            },
+            key(
+                "idx_mdm_apple_config_prof_team_identifier",
+                &["team_id", "identifier"],
+            ),
+            key("idx_mdm_apple_config_prof_team_name", &["team_id", "name"]),
         ],
         ..table(
             "mdm_apple_configuration_profiles",
             &[
-                col("profile_uuid", Str(37)),
-                with_default("team_id", Int, "0"),
+                col("profile_uuid", Str(37)).checked(),
+                with_default("team_id", Int, "0").checked(),
                 col("identifier", Str(255)),
                 col("name", Str(255)),
-                col("checksum", Md5),
-                nullable("secrets_updated_at", Micros),
+                col("checksum", Md5).checked(),
+                nullable("secrets_updated_at", Micros).checked(),
                 with_default("scope", Str(31), "'System'"),
                 nullable("uploaded_at", Timestamp),
             ],
         )
     },
     Table {
-        unique: &[Key {
-            name: "idx_mdm_configuration_profile_labels_apple_label_name",
-            columns: &["apple_profile_uuid", "label_name"],
-        }],
+        unique: &[key(
+            "idx_mdm_configuration_profile_labels_apple_label_name",
+            &["apple_profile_uuid", "label_name"],
+        )],
         foreign: &[
             Foreign {
                 name: "mdm_configuration_profile_labels_ibfk_1",
@@ -273,38 +316,35 @@ pub const TABLES: &[Table] = &[
             &[
                 auto("id"),
                 nullable("apple_profile_uuid", Str(37)),
-                col("label_name", Str(255)),
-                nullable("label_id", Int),
-                with_default("exclude", Bool, "0"),
-                with_default("require_all", Bool, "0"),
+                col("label_name", Str(255)).checked(),
+                nullable("label_id", Int).checked(),
+                with_default("exclude", Bool, "0").checked(),
+                with_default("require_all", Bool, "0").checked(),
             ],
         )
     },
     Table {
         primary: &["host_uuid", "profile_uuid"],
         indexes: &[
-            Key {
-                name: "idx_host_mdm_apple_profiles_status",
-                columns: &["status"],
-            },
-            Key {
-                name: "idx_host_mdm_apple_profiles_operation_type",
-                columns: &["operation_type"],
-            },
+            key("idx_host_mdm_apple_profiles_status", &["status"]),
+            key(
+                "idx_host_mdm_apple_profiles_operation_type",
+                &["operation_type"],
+            ),
         ],
         ..table(
             "host_mdm_apple_profiles",
             &[
-                col("host_uuid", Str(255)),
-                col("profile_uuid", Str(37)),
+                col("host_uuid", Str(255)).checked(),
+                col("profile_uuid", Str(37)).checked(),
                 col("profile_identifier", Str(255)),
                 with_default("profile_name", Str(255), "''"),
-                nullable("status", Str(20)),
-                nullable("operation_type", Str(20)),
+                nullable("status", Str(20)).one_of(&["pending", "verifying", "verified", "failed"]),
+                nullable("operation_type", Str(20)).one_of(&["install", "remove"]),
                 nullable("detail", LongText),
                 with_default("command_uuid", Str(127), "''"),
-                col("checksum", Md5),
-                nullable("secrets_updated_at", Micros),
+                col("checksum", Md5).checked(),
+                nullable("secrets_updated_at", Micros).checked(),
                 with_default("ignore_error", Bool, "0"),
                 with_default("scope", Str(31), "'System'"),
             ],

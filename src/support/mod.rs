@@ -1,7 +1,7 @@
 //! Support: what any layer may use and that knows nothing of fleets or reconcilers — atomic
 //! file writes, locks and temp-file clean-up (`files`), crash points for the kill-and-resume
 //! tests (`crashpoint`), process statistics (`procstat`), Fleet's timestamp text (`timefmt`),
-//! latency histograms (`histogram`), numbers for people (`units`) and progress reporting
+//! latency histograms (`histogram`), named enums (`named`), numbers for people (`units`) and progress reporting
 //! (`progress`: a trait the CLI shows as a progress bar).
 //!
 //! May import: nothing of this crate.
@@ -9,6 +9,7 @@
 pub mod crashpoint;
 pub mod files;
 pub mod histogram;
+pub mod named;
 pub mod procstat;
 pub mod progress;
 pub mod timefmt;

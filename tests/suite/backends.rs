@@ -8,6 +8,7 @@
 
 use crate::util::{Workdir, expect_error, scenario};
 use mysql::prelude::Queryable;
+use reconsim::analysis::names::FindingKind;
 use reconsim::backends::mysqldb::{self, MyDb};
 use reconsim::domain::variant::Variant;
 use reconsim::paths::batched::{self, BatchedConfig, Outcome, Source};
@@ -503,10 +504,10 @@ fn redis_stopped_mid_run_feeds_the_liveness_monitor() {
             ),
         }
         assert!(
-            monitor
-                .findings
-                .iter()
-                .any(|f| f.kind == "cursor_not_advancing" || f.kind == "stuck_cursor"),
+            monitor.findings.iter().any(|f| matches!(
+                f.kind,
+                FindingKind::CursorNotAdvancing | FindingKind::StuckCursor
+            )),
             "{variant}: {:?}",
             monitor.findings
         );

@@ -116,7 +116,7 @@ fn classes(conn: &Connection, rules: Rules, batch: usize) -> BTreeSet<String> {
         .unwrap()
         .divergences
         .into_iter()
-        .map(|d| d.class)
+        .map(|d| d.class.to_string())
         .collect()
 }
 

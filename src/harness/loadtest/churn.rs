@@ -183,19 +183,19 @@ pub fn events(s: &Scenario, u: &Universe, tick: u32) -> Vec<Event> {
 }
 
 /// The kind of an event, for counts.
-pub fn event_kind(e: &Event) -> &'static str {
+pub fn event_kind(e: &Event) -> EventKind {
     match e {
-        Event::Flip { .. } => "membership_flip",
-        Event::Report { .. } => "label_report",
-        Event::Edit { .. } => "profile_edit",
-        Event::Transfer { .. } => "team_transfer",
-        Event::NewLabel { .. } => "new_label",
-        Event::DeleteLabel { .. } => "label_deletion",
-        Event::AddProfile { .. } => "profile_add",
-        Event::DeleteProfile { .. } => "profile_deletion",
-        Event::Secrets { .. } => "secrets_update",
-        Event::ToggleEnrollment { .. } => "enrollment_toggle",
-        Event::Duplicate { .. } => "duplicate_host",
+        Event::Flip { .. } => EventKind::MembershipFlip,
+        Event::Report { .. } => EventKind::LabelReport,
+        Event::Edit { .. } => EventKind::ProfileEdit,
+        Event::Transfer { .. } => EventKind::TeamTransfer,
+        Event::NewLabel { .. } => EventKind::NewLabel,
+        Event::DeleteLabel { .. } => EventKind::LabelDeletion,
+        Event::AddProfile { .. } => EventKind::ProfileAdd,
+        Event::DeleteProfile { .. } => EventKind::ProfileDeletion,
+        Event::Secrets { .. } => EventKind::SecretsUpdate,
+        Event::ToggleEnrollment { .. } => EventKind::EnrollmentToggle,
+        Event::Duplicate { .. } => EventKind::DuplicateHost,
     }
 }
 
@@ -380,17 +380,21 @@ pub fn apply_events(
     tx.commit()
 }
 
-/// The event kinds, as `event_kind` names them.
-pub const EVENT_KINDS: [&str; 11] = [
-    "membership_flip",
-    "label_report",
-    "profile_edit",
-    "team_transfer",
-    "new_label",
-    "label_deletion",
-    "profile_add",
-    "profile_deletion",
-    "secrets_update",
-    "enrollment_toggle",
-    "duplicate_host",
-];
+crate::support::named::named_enum!(
+    "snake_case",
+    /// A churn event's kind, as reports and the manifest name it. Declared in name order, so
+    /// maps keyed by it list kinds alphabetically.
+    pub enum EventKind {
+        DuplicateHost,
+        EnrollmentToggle,
+        LabelDeletion,
+        LabelReport,
+        MembershipFlip,
+        NewLabel,
+        ProfileAdd,
+        ProfileDeletion,
+        ProfileEdit,
+        SecretsUpdate,
+        TeamTransfer,
+    }
+);

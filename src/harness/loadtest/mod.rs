@@ -21,14 +21,15 @@ use crate::domain::handlers;
 use crate::domain::model::{CurrentRow, Delta, Op, Profile};
 use crate::domain::rules::Rules;
 use crate::fleet::scenario::Scenario;
+use crate::harness::error::{Context, HarnessError, Result};
 use crate::harness::faults::{FaultPlan, FaultyCursor};
 use crate::paths::batched::{self, BatchedConfig, Outcome};
 use crate::paths::cursor::SqliteCursor;
 use crate::paths::device::{self, DeviceModel};
 use crate::paths::legacy::LegacySql;
+use crate::paths::phase::Phase;
 use crate::support::histogram::Latency;
 use crate::{paths::writer, support::procstat, support::timefmt};
-use anyhow::Context;
 use md5::{Digest, Md5};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -49,24 +50,14 @@ pub use churn::*;
 pub use output::*;
 pub use states::*;
 
-/// Which reconciler path a run drives.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum PathKind {
-    Legacy,
-    Batched,
-}
-
-impl PathKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            PathKind::Legacy => "legacy",
-            PathKind::Batched => "batched",
-        }
+crate::support::named::named_enum!(
+    "lowercase",
+    /// Which reconciler path a run drives.
+    pub enum PathKind {
+        Legacy,
+        Batched,
     }
-}
+);
 
 /// A checked loadtest configuration.
 #[derive(Debug, Clone)]
@@ -89,8 +80,7 @@ pub struct LoadtestConfig {
 /// One row of `ticks.csv`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TickRow {
-    #[serde(deserialize_with = "crate::analysis::names::static_str")]
-    pub path: crate::analysis::names::StaticName,
+    pub path: PathKind,
     pub tick: u32,
     pub virtual_time_s: u64,
     pub cursor_before: String,
@@ -107,34 +97,20 @@ pub struct TickRow {
     pub busy_retries: u64,
 }
 
-/// How a loadtest tick ended (a row of `ticks.csv`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TickOutcome {
-    /// Deltas computed and written.
-    #[default]
-    Ok,
-    /// The batched window was empty (a pass ended).
-    Empty,
-    /// The tick failed; `error` says why.
-    Error,
-}
-
-impl TickOutcome {
-    pub fn name(self) -> &'static str {
-        match self {
-            TickOutcome::Ok => "ok",
-            TickOutcome::Empty => "empty",
-            TickOutcome::Error => "error",
-        }
+crate::support::named::named_enum!(
+    "lowercase",
+    /// How a loadtest tick ended (a row of `ticks.csv`).
+    #[derive(Default)]
+    pub enum TickOutcome {
+        /// Deltas computed and written.
+        #[default]
+        Ok,
+        /// The batched window was empty (a pass ended).
+        Empty,
+        /// The tick failed; `error` says why.
+        Error,
     }
-}
-
-impl std::fmt::Display for TickOutcome {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
+);
 
 /// The result of one path's run.
 #[derive(Debug, Default, Clone)]
@@ -163,7 +139,7 @@ pub struct LoadtestResult {
     /// Wall time spent comparing states (harness cost).
     pub equivalence_time: Duration,
     /// Churn events applied, per kind.
-    pub events: BTreeMap<&'static str, u64>,
+    pub events: BTreeMap<EventKind, u64>,
     /// Wall time of the warm-up ticks (not part of the run's figures).
     pub warmup_time: Duration,
     /// Wall time spent writing checkpoints (harness cost).
@@ -266,7 +242,7 @@ impl BusyCounter {
 }
 
 /// The runtime of the concurrency mode's churn task (built once).
-fn runtime() -> anyhow::Result<&'static tokio::runtime::Runtime> {
+fn runtime() -> Result<&'static tokio::runtime::Runtime> {
     static RT: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
     if let Some(rt) = RT.get() {
         return Ok(rt);
@@ -285,7 +261,7 @@ fn churn_step(
     sem: &Semantics,
     at_s: i64,
     tick: u32,
-) -> anyhow::Result<(Scope, convergence::Desired, convergence::Desired)> {
+) -> Result<(Scope, convergence::Desired, convergence::Desired)> {
     let scope = scope_of(conn, evs)?;
     let before = convergence::evaluate(conn, &scope, sem)?;
     apply_events(conn, evs, at_s, tick)?;
@@ -326,8 +302,8 @@ pub fn run(
     cfg: &LoadtestConfig,
     universe: &Universe,
     clock: &dyn Clock,
-    on_event: impl FnMut(RunEvent<'_>) -> anyhow::Result<()>,
-) -> anyhow::Result<LoadtestResult> {
+    on_event: impl FnMut(RunEvent<'_>) -> Result<()>,
+) -> Result<LoadtestResult> {
     run_on(dbs, Vec::new(), cfg, universe, clock, on_event)
 }
 
@@ -338,12 +314,15 @@ fn path_state(
     db: PathBuf,
     cfg: &LoadtestConfig,
     mirror: Option<Box<dyn Replica>>,
-) -> anyhow::Result<(PathState, record::Shared)> {
+) -> Result<(PathState, record::Shared)> {
     let s = &cfg.scenario;
     let file = db.display().to_string();
     let (_, rec) = record::load(&conn, &file)?;
     if rec.path != kind {
-        anyhow::bail!("{file}: holds the record of the {} path", rec.path.name());
+        return Err(HarnessError::Refused(format!(
+            "{file}: holds the record of the {} path",
+            rec.path.name()
+        )));
     }
     let sem = match kind {
         PathKind::Legacy => Semantics::legacy(cfg.batched.rules),
@@ -364,7 +343,7 @@ fn path_state(
         kind,
         run: rec
             .run()
-            .map_err(|e| anyhow::anyhow!("{file}: run record: {e}"))?,
+            .map_err(|e| HarnessError::Refused(format!("{file}: run record: {e}")))?,
         tracker: Tracker::restore(sem, rec.open.clone(), rec.closed.clone()),
         conn,
         db,
@@ -411,14 +390,15 @@ pub fn run_on(
     cfg: &LoadtestConfig,
     universe: &Universe,
     clock: &dyn Clock,
-    mut on_event: impl FnMut(RunEvent<'_>) -> anyhow::Result<()>,
-) -> anyhow::Result<LoadtestResult> {
+    mut on_event: impl FnMut(RunEvent<'_>) -> Result<()>,
+) -> Result<LoadtestResult> {
     let s = &cfg.scenario;
     if cfg.concurrent_churn && mirrors.iter().any(Option::is_some) {
-        anyhow::bail!(
-            "--concurrent-churn runs on SQLite only: the churn task's connection is not \
+        return Err(HarnessError::Refused(
+            "concurrent churn runs on SQLite only: the churn task's connection is not \
              replicated to the server"
-        );
+                .to_string(),
+        ));
     }
     let atomic = !cfg.concurrent_churn;
     let mut mirrors = mirrors.into_iter();
@@ -441,28 +421,22 @@ pub fn run_on(
             result.equivalence = sh.equivalence;
             result.equivalence_time = Duration::from_micros(sh.equivalence_time_us);
             result.checkpoint_time = Duration::from_micros(sh.checkpoint_time_us);
-            result.events.clear();
-            for (k, v) in sh.events {
-                let kind = EVENT_KINDS
-                    .iter()
-                    .copied()
-                    .find(|x| *x == k)
-                    .ok_or_else(|| anyhow::anyhow!("run record: unknown event kind {k:?}"))?;
-                result.events.insert(kind, v);
-            }
+            result.events = sh.events;
         }
         states.push(st);
     }
     let lead = states.iter().map(|st| st.pos).max().unwrap_or(0);
     if let Some(st) = states.iter().find(|st| st.pos + 1 < lead) {
-        anyhow::bail!(
+        return Err(HarnessError::Refused(format!(
             "{}: its record is {} steps behind the other path's (a path database from another run?)",
             st.db.display(),
             lead - st.pos
-        );
+        )));
     }
     if lead > 0 && !atomic {
-        anyhow::bail!("a --concurrent-churn run cannot be resumed");
+        return Err(HarnessError::Refused(
+            "a run with concurrent churn cannot be resumed".to_string(),
+        ));
     }
     // The cursor in Redis: set to the value the path's record holds ("" for a new run), so a
     // resumed run continues the chain the killed run committed.
@@ -651,7 +625,7 @@ fn part_a(
     churn_now: Option<&(Vec<Event>, u32, u64)>,
     shared: &mut SharedState,
     atomic: bool,
-) -> anyhow::Result<Timed> {
+) -> Result<Timed> {
     let start = start_s(&cfg.scenario);
     let can_reset_rss = procstat::reset_peak_rss();
     // Concurrency mode: the churn task writes the previous interval's events while this tick
@@ -686,7 +660,7 @@ fn part_a(
     if let Some(task) = task {
         let (conn, r, took, etick, enow) = runtime()?
             .block_on(task)
-            .map_err(|e| anyhow::anyhow!("the churn task failed: {e}"))?;
+            .map_err(|e| HarnessError::Refused(format!("the churn task failed: {e}")))?;
         st.churn = Some(conn);
         let (scope, before, after) = r.context("concurrent churn")?;
         record(&mut st.run, "churn", took);
@@ -731,7 +705,7 @@ fn part_b(
     clock: &dyn Clock,
     tick: u32,
     atomic: bool,
-) -> anyhow::Result<()> {
+) -> Result<()> {
     let now_s = (tick as u64 + 1) * cfg.scenario.loadtest.interval_s as u64;
     if atomic {
         record::ensure_txn(&st.conn)?;
@@ -754,7 +728,7 @@ fn commit(
     shared: &SharedState,
     result: &mut LoadtestResult,
     clock: &dyn Clock,
-) -> anyhow::Result<()> {
+) -> Result<()> {
     let rec = path_record(st, pos, &st.run, shared, result);
     commit_record(st, rec, result, clock).map(|_| ())
 }
@@ -771,16 +745,16 @@ fn commit_tick(
     result: &mut LoadtestResult,
     clock: &dyn Clock,
     atomic: bool,
-) -> anyhow::Result<()> {
+) -> Result<()> {
     let mut provisional = st.run.clone();
-    record(&mut provisional, "write", timed.write);
-    record(&mut provisional, "tick", timed.tick);
+    record(&mut provisional, Phase::Write.name(), timed.write);
+    record(&mut provisional, Phase::Tick.name(), timed.tick);
     let rec = path_record(st, pos, &provisional, shared, result);
     let commit = commit_record(st, rec, result, clock)?;
     // Without steps (the concurrency mode) the writer committed its own transaction.
     let extra = if atomic { commit } else { Duration::ZERO };
-    record(&mut st.run, "write", timed.write + extra);
-    record(&mut st.run, "tick", timed.tick + extra);
+    record(&mut st.run, Phase::Write.name(), timed.write + extra);
+    record(&mut st.run, Phase::Tick.name(), timed.tick + extra);
     if let Some(row) = st.run.ticks.last_mut() {
         row.duration_us = (timed.tick + extra).as_micros() as u64;
     }
@@ -817,11 +791,7 @@ fn path_record(
     rec.shared = record::Shared {
         pos: shared.pos,
         equivalence: result.equivalence.clone(),
-        events: result
-            .events
-            .iter()
-            .map(|(k, v)| (k.to_string(), *v))
-            .collect(),
+        events: result.events.clone(),
         touched_hosts: sorted(&shared.touched_hosts),
         touched_profiles: sorted(&shared.touched_profiles),
         equivalence_time_us: result.equivalence_time.as_micros() as u64,
@@ -837,7 +807,7 @@ fn commit_record(
     rec: record::PathRecord,
     result: &mut LoadtestResult,
     clock: &dyn Clock,
-) -> anyhow::Result<Duration> {
+) -> Result<Duration> {
     let tk = clock.now();
     let pos = rec.pos;
     record::ensure_txn(&st.conn)?;
@@ -924,10 +894,10 @@ fn reconcile_tick(
     clock: &dyn Clock,
     tick: u32,
     atomic: bool,
-) -> anyhow::Result<(TickRow, Option<batched::TickReport>, Timed)> {
+) -> Result<(TickRow, Option<batched::TickReport>, Timed)> {
     let interval = cfg.scenario.loadtest.interval_s as u64;
     let mut row = TickRow {
-        path: st.kind.name(),
+        path: st.kind,
         tick,
         virtual_time_s: tick as u64 * interval,
         cursor_before: String::new(),
@@ -1040,7 +1010,7 @@ fn reconcile_tick(
     // Command uuids from (seed, path, tick): reproducible, and the same after a resume.
     let mut cmd_rng = ChaCha8Rng::seed_from_u64(cfg.scenario.run.seed);
     cmd_rng.set_stream(500 + st.kind as u64 * 1_000_000_000 + tick as u64);
-    if let Some(e) = st.faults.phase_error("write", tick) {
+    if let Some(e) = st.faults.phase_error(Phase::Write.name(), tick) {
         // An injected writer failure: the tick's deltas are lost (the next tick recomputes).
         row.outcome = TickOutcome::Error;
         row.error = format!("write: {e}");

@@ -187,7 +187,7 @@ pub fn liveness_text(findings: &[Finding]) -> String {
     }
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for f in findings {
-        *counts.entry(f.kind).or_default() += 1;
+        *counts.entry(f.kind.name()).or_default() += 1;
     }
     let kinds: Vec<String> = counts.iter().map(|(k, n)| format!("{k} ×{n}")).collect();
     format!(

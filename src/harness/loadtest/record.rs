@@ -62,7 +62,7 @@ pub struct Shared {
     /// The step this shared state is complete through.
     pub pos: u64,
     pub equivalence: Vec<EqRow>,
-    pub events: BTreeMap<String, u64>,
+    pub events: BTreeMap<crate::harness::loadtest::EventKind, u64>,
     pub touched_hosts: Vec<(String, u32)>,
     pub touched_profiles: Vec<(String, u32)>,
     pub equivalence_time_us: u64,
@@ -173,6 +173,12 @@ pub enum RecordError {
     },
     #[error("{file}: not a loadtest path database (no table {TABLE})")]
     Missing { file: String },
+}
+
+impl From<RecordError> for crate::harness::error::HarnessError {
+    fn from(e: RecordError) -> Self {
+        crate::harness::error::HarnessError::Record(Box::new(e))
+    }
 }
 
 /// Creates the record table in a new path database and stores its setup and fresh record.
@@ -326,7 +332,7 @@ mod tests {
         rec.pos = 7;
         rec.cursor = "C".into();
         rec.ticks.push(TickRow {
-            path: "batched",
+            path: PathKind::Batched,
             tick: 3,
             virtual_time_s: 90,
             cursor_before: "A".into(),

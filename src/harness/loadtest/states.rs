@@ -3,6 +3,7 @@
 //! device, history, a divergence class, or unexplained) with one sample per class.
 
 use super::*;
+use crate::harness::error::Result;
 
 /// One row of `equivalence.csv`: per pass boundary, the pairs of one class.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -88,7 +89,7 @@ pub(super) fn compare_states(
     cfg: &LoadtestConfig,
     visited: &HashSet<i64>,
     history: &History<'_>,
-) -> anyhow::Result<Vec<EqRow>> {
+) -> Result<Vec<EqRow>> {
     let History {
         tick: _,
         pass_start,
@@ -100,7 +101,7 @@ pub(super) fn compare_states(
         "ATTACH DATABASE ?1 AS legacy_state",
         [legacy_db.display().to_string()],
     )?;
-    let result = (|| -> anyhow::Result<Vec<EqRow>> {
+    let result = (|| -> Result<Vec<EqRow>> {
         let compared: i64 = batched.query_row(
             "SELECT count(*) FROM (SELECT host_uuid, profile_uuid FROM main.host_mdm_apple_profiles
               UNION SELECT host_uuid, profile_uuid FROM legacy_state.host_mdm_apple_profiles)",
@@ -227,7 +228,7 @@ pub(super) fn compare_states(
                 let mut found = None;
                 if !batched_from_l.is_empty() {
                     let d = classifier.classify_with_row(&h, &p, &none, &batched_from_l, l_row)?;
-                    if d.class != "unexplained" {
+                    if !d.class.is_unexplained() {
                         found = Some(d);
                     }
                 }
@@ -238,7 +239,7 @@ pub(super) fn compare_states(
                     }
                 };
                 explanation = d.explanation;
-                d.class
+                d.class.to_string()
             };
             let e = classes.entry(class.clone()).or_insert_with(|| EqRow {
                 pass_start_tick: 0,
