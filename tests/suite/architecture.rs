@@ -43,7 +43,9 @@ fn modules() -> Vec<(String, String)> {
                 parts.pop();
             }
             let name = parts.join("::");
-            if name == "lib" || name == "main" {
+            // A `tests.rs` is a unit-test module (`#[cfg(test)] mod tests;`): test code may
+            // build fixtures from any layer.
+            if name == "lib" || name == "main" || parts.last().is_some_and(|l| l == "tests") {
                 continue;
             }
             let text = std::fs::read_to_string(&p).unwrap();
@@ -172,4 +174,36 @@ fn the_library_knows_nothing_of_the_command_line() {
         }
     }
     assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
+/// Every `tests.rs` under `src/` is a unit-test module its parent declares under
+/// `#[cfg(test)]`, so the layer check above may skip it.
+#[test]
+fn unit_test_files_are_compiled_for_tests_only() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut stack = vec![src];
+    let mut seen = 0;
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.file_name().is_some_and(|n| n == "tests.rs") {
+                let parent = if dir.join("mod.rs").exists() {
+                    dir.join("mod.rs")
+                } else {
+                    dir.with_extension("rs")
+                };
+                let text = std::fs::read_to_string(&parent).unwrap();
+                assert!(
+                    text.contains("#[cfg(test)]\nmod tests;")
+                        || text.contains("#[cfg(test)]\npub(crate) mod tests;"),
+                    "{}: declares tests.rs without #[cfg(test)]",
+                    parent.display()
+                );
+                seen += 1;
+            }
+        }
+    }
+    assert!(seen > 0);
 }

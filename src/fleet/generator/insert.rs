@@ -1,0 +1,293 @@
+//! Writing the built fleet: every table in primary-key order through one prepared statement
+//! per table, in one transaction.
+
+use super::*;
+
+impl Fleet {
+    /// Inserts every table in primary-key order in one transaction.
+    pub(super) fn insert(
+        &self,
+        conn: &mut Connection,
+        progress: &dyn Progress,
+    ) -> Result<Vec<(&'static str, u64)>, GenerateError> {
+        let memberships: u64 = self.hosts.iter().map(|h| h.labels.len() as u64).sum();
+        let label_rows: u64 = self.profiles.iter().map(|p| p.refs.len() as u64).sum();
+        let total = self.teams.len() as u64
+            + 3 * self.hosts.len() as u64
+            + self.labels.len() as u64
+            + memberships
+            + self.profiles.len() as u64
+            + label_rows
+            + self.current.len() as u64;
+        progress.set_length(total);
+        progress.set_message("inserting rows".into());
+        let tx = conn.transaction().map_err(|source| GenerateError::Load {
+            table: "transaction",
+            source,
+        })?;
+        let mut counts = Vec::new();
+        macro_rules! load {
+            ($table:literal, $sql:expr, $body:expr) => {{
+                let n = (|| -> rusqlite::Result<u64> {
+                    let mut stmt = tx.prepare($sql)?;
+                    #[allow(clippy::redundant_closure_call)]
+                    $body(&mut stmt)
+                })()
+                .map_err(|source| GenerateError::Load {
+                    table: $table,
+                    source,
+                })?;
+                counts.push(($table, n));
+            }};
+        }
+        load!(
+            "teams",
+            "INSERT INTO teams (id, name) VALUES (?1, ?2)",
+            |stmt: &mut rusqlite::Statement| {
+                for (id, name) in &self.teams {
+                    stmt.execute(params![id, name])?;
+                }
+                progress.inc(self.teams.len() as u64);
+                Ok(self.teams.len() as u64)
+            }
+        );
+        load!(
+            "hosts",
+            "INSERT INTO hosts (id, uuid, hostname, platform, team_id, label_updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            |stmt: &mut rusqlite::Statement| {
+                for h in &self.hosts {
+                    stmt.execute(params![
+                        h.id,
+                        h.uuid,
+                        h.hostname,
+                        h.platform,
+                        h.team_id,
+                        timefmt::timestamp(h.label_updated_at)
+                    ])?;
+                }
+                progress.inc(self.hosts.len() as u64);
+                Ok(self.hosts.len() as u64)
+            }
+        );
+        load!(
+            "host_mdm",
+            "INSERT INTO host_mdm (host_id, enrolled) VALUES (?1, ?2)",
+            |stmt: &mut rusqlite::Statement| {
+                for h in &self.hosts {
+                    stmt.execute(params![h.id, h.mdm_enrolled])?;
+                }
+                progress.inc(self.hosts.len() as u64);
+                Ok(self.hosts.len() as u64)
+            }
+        );
+        // Nano rows, one set per distinct uuid, in id order.
+        let mut devices: Vec<(String, i64)> = Vec::new();
+        let mut enrollments: Vec<(String, String, Option<String>, &str, bool)> = Vec::new();
+        {
+            let mut rng = stream(self.seed, 7);
+            let mut seen = HashSet::new();
+            for h in &self.hosts {
+                if h.kind == EnrollKind::NotApple || !seen.insert(h.uuid.clone()) {
+                    continue;
+                }
+                let auth = self.now - rng.random_range(0..30 * 86_400);
+                let (ty, enabled) = match h.kind {
+                    EnrollKind::UserEnrollmentDevice => ("User Enrollment (Device)", true),
+                    EnrollKind::UserOnly => ("User", true),
+                    EnrollKind::Disabled => ("Device", false),
+                    _ => ("Device", true),
+                };
+                if h.kind != EnrollKind::NoNanoDevice {
+                    devices.push((h.uuid.clone(), auth));
+                }
+                if h.kind == EnrollKind::UserOnly {
+                    let user = lower_uuid(&mut rng);
+                    enrollments.push((
+                        format!("{}:{user}", h.uuid),
+                        h.uuid.clone(),
+                        Some(user),
+                        ty,
+                        enabled,
+                    ));
+                } else {
+                    enrollments.push((h.uuid.clone(), h.uuid.clone(), None, ty, enabled));
+                    // macOS hosts often also have a user channel; it never makes a host
+                    // eligible, and must not multiply it either (spec §2: EXISTS).
+                    if h.platform == "darwin" && rng.random_bool(0.5) {
+                        let user = lower_uuid(&mut rng);
+                        enrollments.push((
+                            format!("{}:{user}", h.uuid),
+                            h.uuid.clone(),
+                            Some(user),
+                            "User",
+                            true,
+                        ));
+                    }
+                }
+            }
+            devices.sort();
+            enrollments.sort_by(|a, b| a.0.cmp(&b.0));
+        }
+        load!(
+            "nano_devices",
+            "INSERT INTO nano_devices (id, authenticate_at) VALUES (?1, ?2)",
+            |stmt: &mut rusqlite::Statement| {
+                for (id, at) in &devices {
+                    stmt.execute(params![id, timefmt::timestamp(*at)])?;
+                }
+                Ok(devices.len() as u64)
+            }
+        );
+        load!(
+            "nano_enrollments",
+            "INSERT INTO nano_enrollments (id, device_id, user_id, type, enabled)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            |stmt: &mut rusqlite::Statement| {
+                for (id, dev, user, ty, enabled) in &enrollments {
+                    stmt.execute(params![id, dev, user, ty, enabled])?;
+                }
+                progress.inc(self.hosts.len() as u64);
+                Ok(enrollments.len() as u64)
+            }
+        );
+        load!(
+            "labels",
+            "INSERT INTO labels (id, name, label_membership_type, created_at)
+             VALUES (?1, ?2, ?3, ?4)",
+            |stmt: &mut rusqlite::Statement| {
+                let mut n = 0;
+                for l in self.labels.iter().filter(|l| !l.broken) {
+                    stmt.execute(params![
+                        l.id,
+                        l.name,
+                        l.kind,
+                        l.created_at.map(timefmt::timestamp)
+                    ])?;
+                    n += 1;
+                }
+                progress.inc(self.labels.len() as u64);
+                Ok(n)
+            }
+        );
+        load!(
+            "label_membership",
+            "INSERT INTO label_membership (host_id, label_id) VALUES (?1, ?2)",
+            |stmt: &mut rusqlite::Statement| {
+                for h in &self.hosts {
+                    for l in &h.labels {
+                        stmt.raw_bind_parameter(1, h.id)?;
+                        stmt.raw_bind_parameter(2, l)?;
+                        stmt.raw_execute()?;
+                    }
+                    progress.inc(h.labels.len() as u64);
+                }
+                Ok(memberships)
+            }
+        );
+        load!(
+            "mdm_apple_configuration_profiles",
+            "INSERT INTO mdm_apple_configuration_profiles (profile_uuid, team_id, identifier, name,
+               checksum, secrets_updated_at, scope, uploaded_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            |stmt: &mut rusqlite::Statement| {
+                for p in &self.profiles {
+                    stmt.execute(params![
+                        p.uuid,
+                        p.team_id,
+                        p.identifier,
+                        p.name,
+                        &p.checksum[..],
+                        p.secrets_updated_at.map(timefmt::datetime6),
+                        p.scope,
+                        timefmt::timestamp(p.uploaded_at)
+                    ])?;
+                }
+                progress.inc(self.profiles.len() as u64);
+                Ok(self.profiles.len() as u64)
+            }
+        );
+        load!(
+            "mdm_configuration_profile_labels",
+            "INSERT INTO mdm_configuration_profile_labels (apple_profile_uuid, label_name,
+               label_id, exclude, require_all)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            |stmt: &mut rusqlite::Statement| {
+                for p in &self.profiles {
+                    for &(li, exclude, require_all) in &p.refs {
+                        let l = &self.labels[li];
+                        let label_id = (!l.broken).then_some(l.id);
+                        stmt.execute(params![p.uuid, l.name, label_id, exclude, require_all])?;
+                    }
+                }
+                progress.inc(label_rows);
+                Ok(label_rows)
+            }
+        );
+        load!(
+            "host_mdm_apple_profiles",
+            "INSERT INTO host_mdm_apple_profiles (host_uuid, profile_uuid, profile_identifier,
+               profile_name, status, operation_type, detail, command_uuid, checksum,
+               secrets_updated_at, ignore_error, scope)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0, ?11)",
+            |stmt: &mut rusqlite::Statement| {
+                for (k, r) in self.current.iter().enumerate() {
+                    let (ident, name, scope) = match r.profile {
+                        Some(pi) => {
+                            let p = &self.profiles[pi];
+                            (p.identifier.as_str(), p.name.as_str(), p.scope)
+                        }
+                        None => ("com.example.deleted", "Deleted profile", "System"),
+                    };
+                    let detail = (r.status == Some("failed"))
+                        .then_some("The profile could not be installed.");
+                    stmt.raw_bind_parameter(1, r.host_uuid.as_str())?;
+                    stmt.raw_bind_parameter(2, r.profile_uuid.as_str())?;
+                    stmt.raw_bind_parameter(3, ident)?;
+                    stmt.raw_bind_parameter(4, name)?;
+                    stmt.raw_bind_parameter(5, r.status)?;
+                    stmt.raw_bind_parameter(6, r.operation)?;
+                    stmt.raw_bind_parameter(7, detail)?;
+                    stmt.raw_bind_parameter(8, r.command_uuid.as_str())?;
+                    stmt.raw_bind_parameter(9, &r.checksum[..])?;
+                    stmt.raw_bind_parameter(10, r.secrets_updated_at.map(timefmt::datetime6))?;
+                    stmt.raw_bind_parameter(11, scope)?;
+                    stmt.raw_execute()?;
+                    if k % 65_536 == 0 {
+                        progress.inc(65_536.min((self.current.len() - k) as u64));
+                    }
+                }
+                Ok(self.current.len() as u64)
+            }
+        );
+        load!(
+            "reconsim_meta",
+            &crate::store::tables::Dialect::Sqlite
+                .create_table(crate::store::tables::get("reconsim_meta").expect("defined")),
+            |stmt: &mut rusqlite::Statement| {
+                stmt.raw_execute()?;
+                let mut ins =
+                    tx.prepare("INSERT INTO reconsim_meta (key, value) VALUES (?1, ?2)")?;
+                let meta = [
+                    ("seed", self.seed.to_string()),
+                    ("batch_size", self.batch_size.to_string()),
+                    ("rules", self.rules.describe()),
+                    ("variant", self.variant.to_string()),
+                    (
+                        "generator",
+                        format!("reconsim {}", env!("CARGO_PKG_VERSION")),
+                    ),
+                ];
+                for (k, v) in &meta {
+                    ins.execute(params![k, v])?;
+                }
+                Ok(meta.len() as u64)
+            }
+        );
+        tx.commit().map_err(|source| GenerateError::Load {
+            table: "commit",
+            source,
+        })?;
+        Ok(counts)
+    }
+}

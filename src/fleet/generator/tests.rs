@@ -1,0 +1,275 @@
+//! Unit tests of the parent module.
+
+use super::*;
+use crate::fleet::summary::Summary;
+use sha2::Sha256;
+
+const QUICK: &str = include_str!("../../../scenarios/quick.toml");
+
+fn quick() -> Scenario {
+    Scenario::parse(QUICK, "quick.toml").unwrap()
+}
+
+fn generate(s: &Scenario) -> Connection {
+    let mut conn = Connection::open_in_memory().unwrap();
+    generate_into(&mut conn, s, &crate::support::progress::Silent).unwrap();
+    conn
+}
+
+/// SHA-256 of every contract table's rows in primary-key order, one digest per table.
+fn table_hashes(conn: &Connection) -> Vec<(String, String)> {
+    crate::store::tables::contract()
+        .map(|t| {
+            let (table, cols) = (t.name, t.column_names().join(", "));
+            let sql = format!("SELECT {cols} FROM {table} ORDER BY {cols}");
+            let mut stmt = conn.prepare(&sql).unwrap();
+            let n = stmt.column_count();
+            let mut hasher = Sha256::new();
+            let mut rows = stmt.query([]).unwrap();
+            while let Some(row) = rows.next().unwrap() {
+                for i in 0..n {
+                    let v: rusqlite::types::Value = row.get(i).unwrap();
+                    hasher.update(format!("{v:?}\u{1f}").as_bytes());
+                }
+                hasher.update(b"\x1e");
+            }
+            (table.to_string(), hex::encode(hasher.finalize()))
+        })
+        .collect()
+}
+
+#[test]
+fn same_seed_gives_identical_tables() {
+    let s = quick();
+    assert_eq!(table_hashes(&generate(&s)), table_hashes(&generate(&s)));
+}
+
+#[test]
+fn another_seed_changes_every_random_table() {
+    let a = quick();
+    let mut b = quick();
+    b.run.seed += 1;
+    let (ha, hb) = (table_hashes(&generate(&a)), table_hashes(&generate(&b)));
+    for ((table, x), (_, y)) in ha.iter().zip(&hb) {
+        assert_ne!(x, y, "table {table} did not change with the seed");
+    }
+}
+
+#[test]
+fn sections_use_independent_streams() {
+    // Changing a current-state knob must not move the hosts or the labels.
+    let a = quick();
+    let mut b = quick();
+    b.current.coverage = 0.5;
+    let (ha, hb) = (table_hashes(&generate(&a)), table_hashes(&generate(&b)));
+    let get = |h: &Vec<(String, String)>, t: &str| h.iter().find(|x| x.0 == t).unwrap().1.clone();
+    for t in [
+        "hosts",
+        "labels",
+        "label_membership",
+        "mdm_apple_configuration_profiles",
+    ] {
+        assert_eq!(get(&ha, t), get(&hb, t), "{t}");
+    }
+    assert_ne!(
+        get(&ha, "host_mdm_apple_profiles"),
+        get(&hb, "host_mdm_apple_profiles")
+    );
+}
+
+fn share(summary: &Summary, section: &str, metric: &str) -> f64 {
+    let line = summary
+        .lines
+        .iter()
+        .find(|l| l.section == section && l.metric == metric)
+        .unwrap_or_else(|| panic!("no {section}/{metric}"));
+    line.count as f64 / line.of.unwrap() as f64
+}
+
+fn assert_near(what: &str, got: f64, want: f64, tol: f64) {
+    assert!(
+        (got - want).abs() <= tol,
+        "{what}: got {got:.4}, want {want:.4} ± {tol}"
+    );
+}
+
+#[test]
+fn feature_rates_follow_the_scenario() {
+    let mut s = quick();
+    s.hosts.count = 6000;
+    s.profiles.per_team = 150;
+    s.hosts.duplicate_uuid_rate = 0.02;
+    s.labels.avg_per_host = 6.0;
+    let conn = generate(&s);
+    let sum = Summary::collect(&conn).unwrap();
+    let p = &s.hosts.platforms;
+    let apple_darwin = share(&sum, "hosts", "platform darwin");
+    assert_near("darwin", apple_darwin, p.darwin, 0.02);
+    assert_near("ios", share(&sum, "hosts", "platform ios"), p.ios, 0.02);
+    assert_near(
+        "ipados",
+        share(&sum, "hosts", "platform ipados"),
+        p.ipados,
+        0.02,
+    );
+    assert_near(
+        "no team",
+        share(&sum, "hosts", "no team"),
+        s.hosts.no_team_share,
+        0.02,
+    );
+    assert_near(
+        "duplicate rows",
+        share(&sum, "hosts", "extra rows of duplicated uuids"),
+        s.hosts.duplicate_uuid_rate / (1.0 + s.hosts.duplicate_uuid_rate),
+        0.006,
+    );
+    assert_near(
+        "sentinel",
+        share(&sum, "hosts", "never reported labels (sentinel)"),
+        s.hosts.label_updated_at.sentinel_share,
+        0.01,
+    );
+    assert_near(
+        "host_mdm.enrolled = 0",
+        share(&sum, "hosts", "host_mdm.enrolled = 0 (D7)"),
+        s.hosts.mdm_unenrolled_share,
+        0.01,
+    );
+    // Eligible = Apple × eligible enrollment kinds.
+    let e = &s.hosts.enrollment;
+    let apple = p.darwin + p.ios + p.ipados;
+    assert_near(
+        "eligible",
+        share(&sum, "hosts", "eligible rows (spec §2)"),
+        apple * (e.device + e.user_enrollment_device),
+        0.02,
+    );
+    // Label modes over 750 profiles (the builtins count as "none").
+    let builtin = share(&sum, "profiles", "Fleet's macOS-only profiles");
+    for (name, share_of_others) in s.profiles.label_modes.named() {
+        let want = if name == "none" {
+            share_of_others * (1.0 - builtin) + builtin
+        } else {
+            share_of_others
+        };
+        assert_near(
+            name,
+            share(&sum, "profiles", &format!("mode {name}")),
+            want,
+            0.025,
+        );
+    }
+    assert_eq!(sum.get("profiles", "mode other"), Some(0));
+    assert_near(
+        "secrets",
+        share(&sum, "profiles", "secrets_updated_at set"),
+        s.profiles.secrets_share,
+        0.025,
+    );
+    assert_near(
+        "user scope",
+        share(&sum, "profiles", "scope User"),
+        s.profiles.user_scope_share,
+        0.02,
+    );
+    for ((op, st), w) in s.current.status_op.cells() {
+        let metric = format!("{} / {}", op.unwrap_or("NULL"), st.unwrap_or("NULL"));
+        assert_near(&metric, share(&sum, "current rows", &metric), w, 0.01);
+    }
+    assert_near(
+        "stale checksum",
+        share(&sum, "current rows", "stale checksum"),
+        s.current.stale_checksum_share,
+        0.01,
+    );
+    // Memberships: hosts that reported get avg_per_host draws, minus broken and
+    // not-yet-evaluated labels; so the mean is below the knob, but not far below.
+    let hosts = sum.get("tables", "hosts").unwrap() as f64;
+    let per_host = sum.get("labels", "memberships").unwrap() as f64 / hosts;
+    assert!(
+        per_host > 0.75 * s.labels.avg_per_host && per_host <= s.labels.avg_per_host,
+        "memberships per host {per_host}"
+    );
+}
+
+#[test]
+fn some_hosts_reported_exactly_when_a_label_was_created() {
+    let conn = generate(&quick());
+    let ties: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM hosts h WHERE EXISTS (SELECT 1 FROM labels l
+               WHERE l.created_at = h.label_updated_at AND l.label_membership_type != 1)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(ties > 0, "no host reported at a label's creation time");
+}
+
+#[test]
+fn timestamps_are_in_the_spec_format() {
+    let conn = generate(&quick());
+    let bad: i64 = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM hosts WHERE label_updated_at NOT GLOB
+               '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]')
+             + (SELECT count(*) FROM host_mdm_apple_profiles WHERE secrets_updated_at NOT GLOB
+               '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9][0-9][0-9][0-9]')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(bad, 0);
+}
+
+#[test]
+fn values_have_the_shapes_fleet_uses() {
+    let conn = generate(&quick());
+    let q = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(
+        q("SELECT count(*) FROM mdm_apple_configuration_profiles WHERE profile_uuid NOT LIKE 'a%'"),
+        0
+    );
+    assert_eq!(q("SELECT count(*) FROM hosts WHERE uuid != upper(uuid)"), 0);
+    assert_eq!(
+        q("SELECT count(*) FROM mdm_apple_configuration_profiles WHERE length(checksum) != 16"),
+        0
+    );
+    assert!(
+        q("SELECT count(*) FROM mdm_apple_configuration_profiles WHERE identifier LIKE 'com.%.%'")
+            > 0
+    );
+    // Hostile text is present (and was bound, not spliced).
+    assert!(q("SELECT count(*) FROM hosts WHERE hostname LIKE '%''%'") > 0);
+    // Profile label rows of deleted labels keep their name, lose their id.
+    assert!(q("SELECT count(*) FROM mdm_configuration_profile_labels WHERE label_id IS NULL") > 0);
+    assert_eq!(
+        q(
+            "SELECT count(*) FROM mdm_configuration_profile_labels l WHERE label_id IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM labels WHERE id = l.label_id)"
+        ),
+        0
+    );
+    // Current rows are stored in key order (spec §9): rowid order = (host_uuid, profile_uuid).
+    assert_eq!(
+        q(
+            "SELECT count(*) FROM (SELECT host_uuid || '|' || profile_uuid AS k,
+             lag(host_uuid || '|' || profile_uuid) OVER (ORDER BY rowid) AS prev
+           FROM host_mdm_apple_profiles) WHERE prev >= k"
+        ),
+        0
+    );
+}
+
+#[test]
+fn refuses_to_overwrite_without_force_and_leaves_nothing_on_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("x.db");
+    std::fs::write(&db, b"keep me").unwrap();
+    let err = generate_file(&db, &quick(), false, &crate::support::progress::Silent).unwrap_err();
+    assert!(err.to_string().contains("already exists"), "{err}");
+    assert_eq!(std::fs::read(&db).unwrap(), b"keep me");
+    let listing: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(listing.len(), 1, "a temp file was left behind");
+}

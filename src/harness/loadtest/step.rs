@@ -1,0 +1,445 @@
+//! One step of the run for one path: the measured tick (part A: reconciler and writer, with
+//! the concurrency mode's churn running meanwhile; part B: devices), its commit with the run
+//! record, and the reconciler tick itself on whichever store the path reads.
+
+use super::*;
+
+/// Part A of a measured tick for one path (see `record`): reconciler and writer, with the
+/// concurrency mode's churn task running meanwhile.
+pub(super) fn part_a(
+    st: &mut PathState,
+    cfg: &LoadtestConfig,
+    clock: &dyn Clock,
+    tick: u32,
+    churn_now: Option<&(Vec<Event>, u32, u64)>,
+    shared: &mut SharedState,
+    atomic: bool,
+) -> Result<Timed> {
+    let start = start_s(&cfg.scenario);
+    let can_reset_rss = procstat::reset_peak_rss();
+    // Concurrency mode: the churn task writes the previous interval's events while this tick
+    // runs (spec-free choice: Fleet's own writers never pause for its cron).
+    let task = match (churn_now, st.churn.take()) {
+        (Some((evs, etick, enow)), Some(mut conn)) => {
+            let (evs, sem, etick, enow) = (evs.clone(), st.tracker.sem, *etick, *enow);
+            let at = start + enow as i64;
+            Some(runtime()?.spawn_blocking(move || {
+                let t = std::time::Instant::now();
+                let r = churn_step(&mut conn, &evs, &sem, at, etick);
+                (conn, r, t.elapsed(), etick, enow)
+            }))
+        }
+        (_, conn) => {
+            st.churn = conn;
+            None
+        }
+    };
+    let busy0 = st.busy.as_ref().map(BusyCounter::read);
+    let cpu0 = procstat::thread_cpu();
+    let (mut row, report, timed) = reconcile_tick(st, cfg, clock, tick, atomic)?;
+    crate::support::crashpoint::here("reconciler and writer done, step open");
+    if let (Some(c), Some((r0, w0))) = (&st.busy, busy0) {
+        let (r1, w1) = c.read();
+        row.busy_retries = r1 - r0;
+        if w1 > w0 {
+            // Ticks that waited for the lock, and how long.
+            record(&mut st.run, "busy_wait", Duration::from_micros(w1 - w0));
+        }
+    }
+    if let Some(task) = task {
+        let (conn, r, took, etick, enow) = runtime()?
+            .block_on(task)
+            .map_err(|e| HarnessError::Refused(format!("the churn task failed: {e}")))?;
+        st.churn = Some(conn);
+        let (scope, before, after) = r.context("concurrent churn")?;
+        record(&mut st.run, "churn", took);
+        st.tracker
+            .record_changes(&st.conn, &before, &after, etick, enow)?;
+        // Written while tick `tick` ran: that tick may or may not have seen it.
+        touch(
+            &scope,
+            tick,
+            &mut shared.touched_hosts,
+            &mut shared.touched_profiles,
+        );
+    }
+    if let (Some(a), Some(b)) = (cpu0, procstat::thread_cpu()) {
+        st.run.cpu += b.saturating_sub(a);
+    }
+    if can_reset_rss {
+        st.run.peak_rss_kib = st.run.peak_rss_kib.max(procstat::peak_rss_kib());
+    }
+    if let Some(r) = report {
+        for &id in &r.visited {
+            st.pass_visited.insert(id);
+        }
+        if r.outcome == Outcome::Ok || r.outcome == Outcome::Empty {
+            visit_uuids(&st.conn, &r.visited, tick, &mut st.last_visit)?;
+        }
+        if r.pass_complete {
+            let mut visited: Vec<i64> = std::mem::take(&mut st.pass_visited).into_iter().collect();
+            visited.sort_unstable();
+            st.boundary = Some((st.pass_start, visited));
+            st.pass_start = tick + 1;
+        }
+    }
+    st.run.ticks.push(row);
+    Ok(timed)
+}
+
+/// Part B of a measured tick for one path: devices answer, then the convergence check.
+pub(super) fn part_b(
+    st: &mut PathState,
+    cfg: &LoadtestConfig,
+    clock: &dyn Clock,
+    tick: u32,
+    atomic: bool,
+) -> Result<()> {
+    let now_s = (tick as u64 + 1) * cfg.scenario.loadtest.interval_s as u64;
+    if atomic {
+        record::ensure_txn(&st.conn)?;
+    }
+    let td = clock.now();
+    device::acknowledge(&mut st.conn, &st.model, tick as u64)?;
+    record(&mut st.run, "devices", clock.since(td));
+    let tc = clock.now();
+    for l in st.tracker.check(&st.conn, now_s)? {
+        record(&mut st.run, "convergence", Duration::from_secs(l));
+    }
+    record(&mut st.run, "convergence_check", clock.since(tc));
+    Ok(())
+}
+
+/// Stores the path's record at step `pos` and commits the step (see `record`).
+pub(super) fn commit(
+    st: &mut PathState,
+    pos: u64,
+    shared: &SharedState,
+    result: &mut LoadtestResult,
+    clock: &dyn Clock,
+) -> Result<()> {
+    let rec = path_record(st, pos, &st.run, shared, result);
+    commit_record(st, rec, result, clock).map(|_| ())
+}
+
+/// Commits part A (reconciler and writer) with the record. The step's COMMIT carries the
+/// writer's rows, so its time belongs to the tick, as the writer's own commit always did: the
+/// record holds the tick as measured up to the commit (what a resume after a kill right after
+/// it keeps: timings only), the run in memory the tick with its commit.
+pub(super) fn commit_tick(
+    st: &mut PathState,
+    pos: u64,
+    timed: Timed,
+    shared: &SharedState,
+    result: &mut LoadtestResult,
+    clock: &dyn Clock,
+    atomic: bool,
+) -> Result<()> {
+    let mut provisional = st.run.clone();
+    record(&mut provisional, Phase::Write.name(), timed.write);
+    record(&mut provisional, Phase::Tick.name(), timed.tick);
+    let rec = path_record(st, pos, &provisional, shared, result);
+    let commit = commit_record(st, rec, result, clock)?;
+    // Without steps (the concurrency mode) the writer committed its own transaction.
+    let extra = if atomic { commit } else { Duration::ZERO };
+    record(&mut st.run, Phase::Write.name(), timed.write + extra);
+    record(&mut st.run, Phase::Tick.name(), timed.tick + extra);
+    if let Some(row) = st.run.ticks.last_mut() {
+        row.duration_us = (timed.tick + extra).as_micros() as u64;
+    }
+    Ok(())
+}
+
+/// The path's record at step `pos`, with the measurements of `run`.
+pub(super) fn path_record(
+    st: &PathState,
+    pos: u64,
+    run: &PathRun,
+    shared: &SharedState,
+    result: &LoadtestResult,
+) -> record::PathRecord {
+    let sorted = |m: &FxHashMap<String, u32>| -> Vec<(String, u32)> {
+        let mut v: Vec<(String, u32)> = m.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        v.sort();
+        v
+    };
+    let (open, closed) = st.tracker.parts();
+    let mut pass_visited: Vec<i64> = st.pass_visited.iter().copied().collect();
+    pass_visited.sort_unstable();
+    let mut rec = record::PathRecord::fresh(st.kind);
+    rec.pos = pos;
+    rec.set_run(run);
+    rec.open = open;
+    rec.closed = closed;
+    rec.last_visit = sorted(&st.last_visit);
+    rec.pass_visited = pass_visited;
+    rec.pass_start = st.pass_start;
+    rec.boundary = st.boundary.clone();
+    rec.cursor = st.cursor.value.clone();
+    rec.monitor = st.monitor.clone();
+    rec.shared = record::Shared {
+        pos: shared.pos,
+        equivalence: result.equivalence.clone(),
+        events: result.events.clone(),
+        touched_hosts: sorted(&shared.touched_hosts),
+        touched_profiles: sorted(&shared.touched_profiles),
+        equivalence_time_us: result.equivalence_time.as_micros() as u64,
+        checkpoint_time_us: result.checkpoint_time.as_micros() as u64,
+    };
+    rec
+}
+
+/// Stores `rec` in the step's transaction and commits it; returns how long the COMMIT took
+/// (the step's writes reaching the file). Storing the record is harness time (`checkpoint`).
+pub(super) fn commit_record(
+    st: &mut PathState,
+    rec: record::PathRecord,
+    result: &mut LoadtestResult,
+    clock: &dyn Clock,
+) -> Result<Duration> {
+    let tk = clock.now();
+    let pos = rec.pos;
+    record::ensure_txn(&st.conn)?;
+    crate::support::crashpoint::here("step written, not yet committed");
+    record::store(&st.conn, &rec)?;
+    if st.kind == PathKind::Batched && st.redis.is_none() {
+        // The SQLite store's table shows the cursor the record holds.
+        crate::paths::cursor::CursorStore::write(
+            &mut SqliteCursor::new(&st.conn)?,
+            &st.cursor.value,
+        )?;
+    }
+    result.checkpoint_time += clock.since(tk);
+    let tc = clock.now();
+    st.conn
+        .execute_batch("COMMIT")
+        .with_context(|| format!("{}: committing step {pos}", st.db.display()))?;
+    let commit = clock.since(tc);
+    st.pos = pos;
+    crate::support::crashpoint::here("step committed");
+    Ok(commit)
+}
+
+/// A cursor store that remembers what the inner store holds after each successful read or
+/// write (for the record of a Redis cursor).
+pub(super) struct Remember<'a> {
+    inner: &'a mut dyn crate::paths::cursor::CursorStore,
+    held: &'a mut String,
+}
+
+impl crate::paths::cursor::CursorStore for Remember<'_> {
+    fn read(&mut self) -> Result<String, crate::paths::cursor::CursorError> {
+        let v = self.inner.read()?;
+        self.held.clone_from(&v);
+        Ok(v)
+    }
+    fn write(&mut self, value: &str) -> Result<(), crate::paths::cursor::CursorError> {
+        self.inner.write(value)?;
+        *self.held = value.to_string();
+        Ok(())
+    }
+}
+
+/// A tick's writer and whole time, measured up to the step's commit.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Timed {
+    write: Duration,
+    tick: Duration,
+}
+/// Records the tick at which each visited host uuid was last looked at.
+pub(super) fn visit_uuids(
+    conn: &Connection,
+    ids: &[i64],
+    tick: u32,
+    last: &mut FxHashMap<String, u32>,
+) -> rusqlite::Result<()> {
+    let json = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
+    let mut stmt = conn
+        .prepare_cached("SELECT uuid FROM hosts WHERE id IN (SELECT value FROM json_each(?1))")?;
+    for u in stmt.query_map([json], |r| r.get::<_, String>(0))? {
+        last.insert(u?, tick);
+    }
+    Ok(())
+}
+
+/// One path's reconciler and writer for one tick (what Fleet's cron does each interval).
+/// Writes nothing to the path database before the writer; with `atomic`, the step's
+/// transaction begins right before the writer (`record`). The `write` and `tick` phases are
+/// recorded by the caller once the step has committed (`commit_tick`).
+pub(super) fn reconcile_tick(
+    st: &mut PathState,
+    cfg: &LoadtestConfig,
+    clock: &dyn Clock,
+    tick: u32,
+    atomic: bool,
+) -> Result<(TickRow, Option<batched::TickReport>, Timed)> {
+    let interval = cfg.scenario.loadtest.interval_s as u64;
+    let mut row = TickRow {
+        path: st.kind,
+        tick,
+        virtual_time_s: tick as u64 * interval,
+        cursor_before: String::new(),
+        cursor_after: String::new(),
+        hosts: 0,
+        installs: 0,
+        removes: 0,
+        duration_us: 0,
+        outcome: TickOutcome::Ok,
+        error: String::new(),
+        rows_read: 0,
+        busy_retries: 0,
+    };
+    let conn = &mut st.conn;
+    let run = &mut st.run;
+    let mut report = None;
+    // On a MySQL backend: the changes since the last tick go to the server first (harness).
+    if let Some(m) = st.mirror.as_mut() {
+        let tr = clock.now();
+        m.sync(conn)?;
+        record(run, "replicate", clock.since(tr));
+    }
+    // Where the reconciler reads: the server copy, else the path's own database.
+    let reads: &dyn Store = match &st.mirror {
+        Some(m) => m.store(),
+        None => &*conn,
+    };
+    let t0 = clock.now();
+    let deltas: Vec<Delta> = match st.kind {
+        PathKind::Legacy => {
+            reads.begin()?;
+            let r = reads.legacy(cfg.legacy_sql, clock);
+            reads.commit()?;
+            match r {
+                Ok(r) => {
+                    for (phase, d) in &r.timings {
+                        record(run, phase, *d);
+                    }
+                    row.rows_read = (r.installs.len() + r.removes.len()) as u64;
+                    let mut d = r.installs;
+                    d.sort();
+                    d.dedup();
+                    d.extend(r.removes);
+                    d
+                }
+                Err(e) => {
+                    row.outcome = TickOutcome::Error;
+                    row.error = e.to_string();
+                    Vec::new()
+                }
+            }
+        }
+        PathKind::Batched => {
+            // A Redis cursor: what the store holds after each successful read or write goes
+            // into the record (`held`), so a resume can set the key back to it.
+            let mut held = st.cursor.value.clone();
+            let mut remembered;
+            let store: &mut dyn crate::paths::cursor::CursorStore = match st.redis.as_mut() {
+                Some(r) => {
+                    remembered = Remember {
+                        inner: r.as_mut(),
+                        held: &mut held,
+                    };
+                    &mut remembered
+                }
+                None => &mut st.cursor,
+            };
+            let plan = &st.faults;
+            let mut cursor = FaultyCursor {
+                inner: store,
+                plan,
+                tick,
+            };
+            let r = batched::tick_with_faults(
+                reads.source(),
+                &mut cursor,
+                &cfg.batched,
+                clock,
+                &|phase| plan.phase_error(phase, tick),
+            );
+            for (phase, d) in &r.timings {
+                record(run, phase, *d);
+            }
+            row.cursor_before = r.cursor_before.clone();
+            row.cursor_after = r.cursor_after.clone();
+            row.hosts = r.visited.len() as u64;
+            row.rows_read = r.rows_read;
+            match &r.outcome {
+                Outcome::Ok => row.error = r.logged.clone().unwrap_or_default(),
+                Outcome::Empty => row.outcome = TickOutcome::Empty,
+                Outcome::Error(e) => {
+                    row.outcome = TickOutcome::Error;
+                    row.error = e.clone();
+                }
+            }
+            if st.redis.is_some() {
+                st.cursor.value = held;
+            }
+            if let Some(m) = st.monitor.as_mut() {
+                m.observe(conn, tick, &r)?;
+            }
+            let d = r.deltas.clone();
+            report = Some(r);
+            d
+        }
+    };
+    row.installs = deltas.iter().filter(|d| d.op == Op::Install).count() as u64;
+    row.removes = deltas.len() as u64 - row.installs;
+    let tw = clock.now();
+    // Command uuids from (seed, path, tick): reproducible, and the same after a resume.
+    let mut cmd_rng = ChaCha8Rng::seed_from_u64(cfg.scenario.run.seed);
+    cmd_rng.set_stream(500 + st.kind as u64 * 1_000_000_000 + tick as u64);
+    if let Some(e) = st.faults.phase_error(Phase::Write.name(), tick) {
+        // An injected writer failure: the tick's deltas are lost (the next tick recomputes).
+        row.outcome = TickOutcome::Error;
+        row.error = format!("write: {e}");
+    } else {
+        // Injected SQLITE_BUSY: another connection holds the write lock meanwhile.
+        let blocker = match st.faults.busy_write(tick) {
+            Some(hold) => Some(FaultPlan::hold_write_lock(&st.db, hold)?),
+            None => None,
+        };
+        let begun = if atomic {
+            record::ensure_txn(conn)
+        } else {
+            Ok(())
+        };
+        let written = begun.and_then(|_| {
+            writer::apply(conn, &deltas, || {
+                let bytes: [u8; 16] = cmd_rng.random();
+                uuid::Builder::from_random_bytes(bytes)
+                    .into_uuid()
+                    .hyphenated()
+                    .to_string()
+            })
+        });
+        if let Some(b) = blocker {
+            let _ = b.join();
+        }
+        match written {
+            Ok(_) => {}
+            // The lock never came: a failed tick, as Fleet's cron would log one.
+            Err(rusqlite::Error::SqliteFailure(e, m))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy =>
+            {
+                row.outcome = TickOutcome::Error;
+                row.error = format!("write: {}", m.unwrap_or_else(|| e.to_string()));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let write_time = clock.since(tw);
+    let tick_time = clock.since(t0);
+    row.duration_us = tick_time.as_micros() as u64;
+    if st.kind == PathKind::Legacy {
+        // Outside the timed tick: how many host rows the diff covered.
+        row.hosts = eligible_hosts(conn)?;
+    }
+    Ok((
+        row,
+        report,
+        Timed {
+            write: write_time,
+            tick: tick_time,
+        },
+    ))
+}

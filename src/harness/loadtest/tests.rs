@@ -1,0 +1,350 @@
+//! Unit tests of the parent module.
+
+use super::*;
+
+fn quick() -> Scenario {
+    Scenario::parse(include_str!("../../../scenarios/quick.toml"), "quick.toml").unwrap()
+}
+
+#[test]
+fn churn_is_a_function_of_seed_and_tick() {
+    let s = quick();
+    let u = Universe {
+        host_ids: (1..=100).collect(),
+        label_ids: (1..=10).collect(),
+        profiles: vec!["a1".into(), "a2".into()],
+        teams: vec![1, 2],
+        eligible: 90,
+    };
+    assert_eq!(events(&s, &u, 3), events(&s, &u, 3));
+    assert_ne!(events(&s, &u, 3), events(&s, &u, 4));
+    // Rates per virtual minute over a 30 s interval: 10 flips and 20 reports per tick.
+    let e = events(&s, &u, 0);
+    let flips = e.iter().filter(|x| matches!(x, Event::Flip { .. })).count();
+    let reports = e
+        .iter()
+        .filter(|x| matches!(x, Event::Report { .. }))
+        .count();
+    assert_eq!((flips, reports), (10, 20));
+}
+
+#[test]
+fn fractional_rates_keep_their_mean() {
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let n: usize = (0..10_000).map(|_| count(&mut rng, 0.5, 30)).sum();
+    assert!((n as f64 / 10_000.0 - 0.25).abs() < 0.02, "{n}");
+}
+
+#[test]
+fn a_membership_flip_toggles() {
+    let mut conn = Connection::open_in_memory().unwrap();
+    crate::store::schema::migrate_to(&mut conn, crate::store::schema::LATEST_VERSION).unwrap();
+    let flip = [Event::Flip { host: 1, label: 2 }];
+    conn.execute("INSERT INTO labels (id, name) VALUES (2, 'l2')", [])
+        .unwrap();
+    apply_events(&mut conn, &flip, 0, 0).unwrap();
+    let n = |c: &Connection| -> i64 {
+        c.query_row("SELECT count(*) FROM label_membership", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(n(&conn), 1);
+    apply_events(&mut conn, &flip, 0, 1).unwrap();
+    assert_eq!(n(&conn), 0);
+}
+
+fn config(s: &Scenario, ticks: u32) -> LoadtestConfig {
+    LoadtestConfig {
+        cursor_url: None,
+        cursor_key: String::new(),
+        scenario: s.clone(),
+        paths: vec![PathKind::Batched],
+        ticks,
+        legacy_sql: LegacySql::Tuned,
+        batched: BatchedConfig {
+            batch_size: s.run.batch_size as usize,
+            rules: Rules::default(),
+            variant: Default::default(),
+        },
+        concurrent_churn: false,
+        warmup_ticks: 0,
+    }
+}
+
+#[test]
+fn a_fake_clock_gives_exact_phase_and_tick_figures() {
+    let s = quick();
+    let conn = crate::paths::batched::tests::quick_fleet();
+    let u = Universe::load(&conn).unwrap();
+    let clock = crate::domain::clock::FakeClock::stepping(Duration::from_micros(100));
+    let cfg = config(&s, 3);
+    let setup = record::Setup {
+        format: record::FORMAT,
+        universe: u.clone(),
+        ticks: 3,
+    };
+    record::init(&conn, ":memory:", &setup, PathKind::Batched).unwrap();
+    let dbs = vec![(PathKind::Batched, conn, PathBuf::from(":memory:"))];
+    let r = run(dbs, &cfg, &u, &clock, |_| Ok(())).unwrap();
+    let run = &r.runs[0].1;
+    // Every phase reads the clock twice: one 100 µs step.
+    for phase in [
+        "cursor_read",
+        "window",
+        "catalog",
+        "memberships",
+        "current_rows",
+    ] {
+        let row = run.hist[phase].row();
+        assert_eq!(
+            (row.count, row.p50_us, row.max_us),
+            (3, 100, 100),
+            "{phase}"
+        );
+    }
+    // A full-window tick: cursor read, five phases, cursor write and the writer, each two
+    // clock reads, plus the tick's own end: 17 steps; then the step's COMMIT, which
+    // carries the writer's rows (one step), is added to the tick and to the writer.
+    let ticks: Vec<u64> = run.ticks.iter().map(|t| t.duration_us).collect();
+    assert_eq!(ticks, vec![1800, 1800, 1800]);
+    let row = run.hist["tick"].row();
+    assert_eq!((row.p50_us, row.p99_us, row.max_us), (1800, 1800, 1800));
+    assert!((row.mean_us - 1800.0).abs() < 1e-9);
+    let write = run.hist["write"].row();
+    assert_eq!((write.count, write.p50_us), (3, 200));
+}
+
+fn tiny() -> Connection {
+    let mut conn = Connection::open_in_memory().unwrap();
+    crate::store::schema::migrate_to(&mut conn, crate::store::schema::LATEST_VERSION).unwrap();
+    conn.execute_batch(
+        "INSERT INTO teams (id, name) VALUES (1, 't1');
+         INSERT INTO hosts (id, uuid, platform, team_id) VALUES (1, 'H1', 'darwin', NULL);
+         INSERT INTO nano_devices (id, authenticate_at) VALUES ('H1', '2026-01-01 00:00:00');
+         INSERT INTO nano_enrollments (id, device_id, type) VALUES ('H1', 'H1', 'Device');
+         INSERT INTO labels (id, name, created_at) VALUES (7, 'l7', '2026-01-01 00:00:00');
+         INSERT INTO label_membership (label_id, host_id) VALUES (7, 1);
+         INSERT INTO mdm_apple_configuration_profiles (profile_uuid, team_id, identifier, name, checksum)
+           VALUES ('a1', 0, 'i1', 'n1', x'01');
+         INSERT INTO mdm_configuration_profile_labels (apple_profile_uuid, label_name, label_id)
+           VALUES ('a1', 'l7', 7);",
+    )
+    .unwrap();
+    conn
+}
+
+fn one(conn: &Connection, sql: &str) -> String {
+    conn.query_row(sql, [], |r| r.get::<_, rusqlite::types::Value>(0))
+        .map(|v| format!("{v:?}"))
+        .unwrap()
+}
+
+#[test]
+fn every_event_kind_changes_what_it_names() {
+    let mut c = tiny();
+    let now = 1_780_000_000; // 2026-05-28 20:26:40
+    let at = |c: &mut Connection, e: Event| apply_events(c, &[e], now, 5).unwrap();
+    at(&mut c, Event::Report { host: 1 });
+    assert_eq!(
+        one(&c, "SELECT label_updated_at FROM hosts WHERE id = 1"),
+        "Text(\"2026-05-28 20:26:40\")"
+    );
+    at(
+        &mut c,
+        Event::Transfer {
+            host: 1,
+            team: Some(1),
+        },
+    );
+    assert_eq!(
+        one(&c, "SELECT team_id FROM hosts WHERE id = 1"),
+        "Integer(1)"
+    );
+    at(
+        &mut c,
+        Event::Secrets {
+            profile: "a1".into(),
+        },
+    );
+    assert_eq!(
+        one(
+            &c,
+            "SELECT secrets_updated_at FROM mdm_apple_configuration_profiles"
+        ),
+        "Text(\"2026-05-28 20:26:40.000000\")"
+    );
+    let before = one(
+        &c,
+        "SELECT hex(checksum) FROM mdm_apple_configuration_profiles",
+    );
+    at(
+        &mut c,
+        Event::Edit {
+            profile: "a1".into(),
+        },
+    );
+    assert_ne!(
+        one(
+            &c,
+            "SELECT hex(checksum) FROM mdm_apple_configuration_profiles"
+        ),
+        before
+    );
+    at(
+        &mut c,
+        Event::NewLabel {
+            name: "fresh".into(),
+            profile: "a1".into(),
+            members: vec![1],
+        },
+    );
+    assert_eq!(
+        one(
+            &c,
+            "SELECT created_at || '/' || label_membership_type FROM labels WHERE name = 'fresh'"
+        ),
+        "Text(\"2026-05-28 20:26:40/0\")"
+    );
+    assert_eq!(
+        one(
+            &c,
+            "SELECT exclude FROM mdm_configuration_profile_labels WHERE label_name = 'fresh'"
+        ),
+        "Integer(1)"
+    );
+    at(&mut c, Event::DeleteLabel { label: 7 });
+    assert_eq!(
+        one(
+            &c,
+            "SELECT label_id FROM mdm_configuration_profile_labels WHERE label_name = 'l7'"
+        ),
+        "Null",
+        "the profile row goes broken"
+    );
+    assert_eq!(
+        one(
+            &c,
+            "SELECT count(*) FROM label_membership WHERE label_id = 7"
+        ),
+        "Integer(0)"
+    );
+    at(
+        &mut c,
+        Event::AddProfile {
+            uuid: "a2".into(),
+            team: 1,
+        },
+    );
+    assert_eq!(
+        one(
+            &c,
+            "SELECT team_id FROM mdm_apple_configuration_profiles WHERE profile_uuid = 'a2'"
+        ),
+        "Integer(1)"
+    );
+    at(
+        &mut c,
+        Event::DeleteProfile {
+            profile: "a1".into(),
+        },
+    );
+    assert_eq!(
+        one(&c, "SELECT count(*) FROM mdm_configuration_profile_labels"),
+        "Integer(0)"
+    );
+    assert_eq!(
+        one(&c, "SELECT count(*) FROM mdm_apple_configuration_profiles"),
+        "Integer(1)"
+    );
+    at(&mut c, Event::ToggleEnrollment { host: 1 });
+    assert_eq!(
+        one(&c, "SELECT enabled FROM nano_enrollments"),
+        "Integer(0)"
+    );
+    at(&mut c, Event::Duplicate { host: 1 });
+    assert_eq!(
+        one(&c, "SELECT count(*) FROM hosts WHERE uuid = 'H1'"),
+        "Integer(2)"
+    );
+    // Events naming rows that are gone do nothing.
+    at(&mut c, Event::Flip { host: 1, label: 7 });
+    at(
+        &mut c,
+        Event::NewLabel {
+            name: "late".into(),
+            profile: "a1".into(),
+            members: vec![1],
+        },
+    );
+    assert_eq!(
+        one(&c, "SELECT count(*) FROM labels WHERE name = 'late'"),
+        "Integer(0)"
+    );
+}
+
+#[test]
+fn the_scope_names_the_hosts_and_profiles_events_touch() {
+    let c = tiny();
+    let scope = scope_of(
+        &c,
+        &[
+            Event::Report { host: 1 },
+            Event::Edit {
+                profile: "a9".into(),
+            },
+            Event::DeleteLabel { label: 7 },
+            Event::Report { host: 99 },
+        ],
+    )
+    .unwrap();
+    assert_eq!(scope.hosts.into_iter().collect::<Vec<_>>(), vec!["H1"]);
+    assert_eq!(
+        scope.profiles.into_iter().collect::<Vec<_>>(),
+        vec!["a1", "a9"]
+    );
+}
+
+#[test]
+fn churn_stops_after_churn_ticks() {
+    let mut s = quick();
+    s.loadtest.churn_ticks = Some(2);
+    let u = Universe {
+        host_ids: (1..=100).collect(),
+        label_ids: (1..=10).collect(),
+        profiles: vec!["a1".into()],
+        teams: vec![1],
+        eligible: 90,
+    };
+    assert!(!events(&s, &u, 1).is_empty());
+    assert!(events(&s, &u, 2).is_empty());
+}
+
+#[test]
+fn the_busy_counter_counts_lock_waits() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("w.db");
+    let mut a = Connection::open(&db).unwrap();
+    a.pragma_update(None, "journal_mode", "WAL").unwrap();
+    a.execute_batch("CREATE TABLE t (x INTEGER)").unwrap();
+    let mut b = Connection::open(&db).unwrap();
+    let counter = BusyCounter::install(&mut b).unwrap();
+    assert_eq!(counter.read(), (0, 0));
+    // `a` holds the write lock for 60 ms while `b` writes.
+    let tx = a
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .unwrap();
+    tx.execute("INSERT INTO t VALUES (1)", []).unwrap();
+    let writer = std::thread::spawn(move || {
+        b.execute("INSERT INTO t VALUES (2)", []).unwrap();
+        b
+    });
+    std::thread::sleep(Duration::from_millis(60));
+    tx.commit().unwrap();
+    let b = writer.join().unwrap();
+    let (retries, waited_us) = counter.read();
+    assert!(retries >= 10, "{retries}");
+    assert!(waited_us >= 10_000, "{waited_us}");
+    let n: i64 = b
+        .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 2);
+}

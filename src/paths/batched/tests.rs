@@ -1,0 +1,166 @@
+//! Unit tests of the parent module.
+
+use super::*;
+use crate::fleet::generator::generate_into;
+use crate::fleet::scenario::Scenario;
+
+/// The quick fleet, generated and ANALYZEd, in memory.
+pub(crate) fn quick_fleet() -> Connection {
+    let s = Scenario::parse(include_str!("../../../scenarios/quick.toml"), "quick.toml").unwrap();
+    let mut conn = Connection::open_in_memory().unwrap();
+    generate_into(&mut conn, &s, &crate::support::progress::Silent).unwrap();
+    conn
+}
+
+/// The plan's detail lines, joined with " | ".
+pub(crate) fn plan(conn: &Connection, sql: &str) -> String {
+    let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+    let n = stmt.parameter_count();
+    let params: Vec<String> = (0..n).map(|_| "[]".to_string()).collect();
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(params), |r| {
+            r.get::<_, String>(3)
+        })
+        .unwrap();
+    rows.map(|r| r.unwrap()).collect::<Vec<_>>().join(" | ")
+}
+
+// Pinned plans (spec §9: SQLite changes plans as data grows; these are the ones that
+// matter for the batched path's cost).
+
+#[test]
+fn window_walks_the_uuid_index() {
+    let p = plan(&quick_fleet(), &window_sql(&Rules::default()));
+    assert!(
+        p.starts_with("SEARCH h USING INDEX idx_hosts_uuid (uuid>?)"),
+        "{p}"
+    );
+    assert!(!p.contains("TEMP B-TREE"), "the window must not sort: {p}");
+}
+
+#[test]
+fn memberships_probe_the_primary_key_per_host() {
+    let p = plan(&quick_fleet(), MEMBERSHIPS_SQL);
+    assert!(p.contains("SEARCH lm USING PRIMARY KEY (host_id=?)"), "{p}");
+}
+
+#[test]
+fn current_rows_probe_the_primary_key_per_uuid() {
+    let p = plan(&quick_fleet(), CURRENT_ROWS_SQL);
+    assert!(
+        p.contains(
+            "SEARCH host_mdm_apple_profiles USING INDEX \
+             sqlite_autoindex_host_mdm_apple_profiles_1 (host_uuid=?)"
+        ),
+        "{p}"
+    );
+}
+
+#[test]
+fn json_each_takes_a_full_window_of_5000_keys() {
+    let conn = quick_fleet();
+    let ids: Vec<i64> = (1..=5000).collect();
+    let all: Vec<i64> = (1..=100).collect();
+    let m = load_memberships(&conn, &ids, &all).unwrap();
+    let n: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM label_membership WHERE host_id <= 5000",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(m.len() as i64, n);
+}
+
+#[test]
+fn tick_phases_are_timed_by_the_clock() {
+    let conn = quick_fleet();
+    let cfg = BatchedConfig {
+        batch_size: 500,
+        rules: Rules::default(),
+        variant: Default::default(),
+    };
+    let clock = crate::domain::clock::FakeClock::stepping(Duration::from_millis(3));
+    let mut cursor = crate::paths::cursor::MemoryCursor::default();
+    let r = tick_with_clock(&conn, &mut cursor, &cfg, &clock);
+    let names: Vec<&str> = r.timings.iter().map(|t| t.0).collect();
+    assert_eq!(names, Phase::BATCHED.map(Phase::name));
+    // Every phase reads the clock exactly twice: 3 ms each, exactly.
+    assert!(
+        r.timings.iter().all(|t| t.1 == Duration::from_millis(3)),
+        "{:?}",
+        r.timings
+    );
+}
+
+#[test]
+fn a_tick_writes_the_cursor_only_when_it_changes() {
+    let conn = quick_fleet();
+    let cfg = BatchedConfig {
+        batch_size: 5000,
+        rules: Rules::default(),
+        variant: Default::default(),
+    };
+    let mut cursor = crate::paths::cursor::MemoryCursor::default();
+    let r = tick(&conn, &mut cursor, &cfg);
+    assert_eq!(r.outcome, Outcome::Ok);
+    assert!(r.pass_complete);
+    assert_eq!(
+        cursor.writes, 0,
+        "N < B: next cursor is '' as before: no write"
+    );
+    let cfg = BatchedConfig {
+        batch_size: 500,
+        ..cfg
+    };
+    let r = tick(&conn, &mut cursor, &cfg);
+    assert_eq!(r.visited.len(), 500);
+    assert_eq!(cursor.writes, 1);
+    assert_eq!(cursor.value, r.cursor_after);
+    let r2 = tick(&conn, &mut cursor, &cfg);
+    assert_eq!(r2.cursor_before, r.cursor_after);
+    assert!(
+        r2.cursor_after > r.cursor_after,
+        "the cursor strictly increases"
+    );
+}
+
+#[test]
+fn the_strict_scanner_wants_a_time_typed_column() {
+    let conn = quick_fleet();
+    let plain = conn.prepare(&catalog_sql(Variant::Merged)).unwrap();
+    assert!(strict_time_column(&plain, 4).is_ok());
+    assert!(
+        strict_time_column(&plain, 6).is_ok(),
+        "secrets_updated_at is DATETIME"
+    );
+    let seed = conn.prepare(&catalog_sql(Variant::Seed)).unwrap();
+    assert_eq!(
+        strict_time_column(&seed, 4).unwrap_err().to_string(),
+        "scan error on column index 4, name \"label_created_at\": unsupported scan, storing text into a timestamp"
+    );
+    // A label-free fleet never scans the column: B1 stays hidden (spec §8).
+    conn.execute_batch("DELETE FROM mdm_configuration_profile_labels")
+        .unwrap();
+    assert!(load_profiles_for(&conn, Variant::Seed).is_ok());
+}
+
+#[test]
+fn dedupe_windows_keep_the_highest_id_of_each_uuid() {
+    let conn = quick_fleet();
+    let dup: (String, i64) = conn
+        .query_row(
+            "SELECT uuid, max(id) FROM hosts GROUP BY uuid HAVING count(*) > 1 LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let (hosts, raw) =
+        load_window_for(&conn, "", 100_000, &Rules::default(), Variant::Latest).unwrap();
+    let of: Vec<&Host> = hosts.iter().filter(|h| h.uuid == dup.0).collect();
+    assert!(of.len() <= 1);
+    if let Some(h) = of.first() {
+        assert_eq!(h.id, dup.1);
+    }
+    assert!(raw > hosts.len(), "the raw page counts the duplicates");
+}
