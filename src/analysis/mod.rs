@@ -1,7 +1,6 @@
-//! Analysis: what the outputs mean — the state-of-record names a run record restores
-//! (`names`), the classifier that explains every divergence between the paths
-//! (`equivalence`), convergence samples (`convergence`) and the cursor liveness monitor
-//! (`liveness`).
+//! Analysis: what the outputs mean — the classifier that explains every divergence between the
+//! paths (`equivalence`) and its classes (`class`: D1–D9 or unexplained), convergence samples
+//! (`convergence`), the cursor liveness monitor (`liveness`) and its finding kinds (`names`).
 //!
 //! May import: `support`, `domain`, `store`, `paths`, `backends`.
 

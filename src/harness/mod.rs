@@ -1,6 +1,7 @@
 //! Harness: runs that exercise the paths — the lockstep loadtest with crash-exact resume
 //! (`loadtest`), the bug catalog (`repro`), divergence shrinking (`shrink`), timed passes
-//! (`measure`), size sweeps (`sweep`) and injected faults (`faults`).
+//! (`measure`), size sweeps (`sweep`), injected faults (`faults`) and their one error type
+//! (`error`).
 //!
 //! May import: every layer below (`support` … `fleet`).
 

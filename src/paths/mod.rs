@@ -1,7 +1,8 @@
 //! Paths: the two reconcilers and what acts on their output — the legacy SQL diff
 //! (`legacy`), the batched cursor-paged reconciler with its `Source` seam for the reads
-//! (`batched`), the cursor stores (`cursor`: database, file, memory; Redis is a backend), the
-//! downstream writer (`writer`) and the simulated devices (`device`).
+//! (`batched`), the timed phases of both (`phase`), the cursor stores (`cursor`: database,
+//! file, memory; Redis is a backend), the downstream writer (`writer`) and the simulated
+//! devices (`device`).
 //!
 //! May import: `support`, `domain`, `store`.
 

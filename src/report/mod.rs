@@ -1,6 +1,7 @@
 //! Report: results for people and CI — CSV outputs (`csv`), the verdict and `summary.json`
-//! (`verdict`), the report page (`html`), its SVG charts (`charts`) and the sweep chart (`sweep_chart`), run comparison
-//! (`regression`), the two-backend page (`sidebyside`) and run identity (`identity`).
+//! (`verdict`), `manifest.json` (`manifest`), the report page (`html`), its SVG charts
+//! (`charts`) and the sweep chart (`sweep_chart`), run comparison (`regression`), the
+//! two-backend page (`sidebyside`) and run identity (`identity`).
 //!
 //! May import: every layer below (`support` … `harness`). The CLI (`cli`, `cmd`) sits above
 //! all of them and is the only place the argument parser and the progress bars appear.

@@ -142,15 +142,9 @@ impl MyDb {
 }
 
 impl Source for MyDb {
-    fn window(
-        &self,
-        cursor: &str,
-        limit: usize,
-        rules: &Rules,
-        variant: Variant,
-    ) -> Result<(Vec<Host>, usize), BatchedError> {
-        let sql = mysql_params(&batched::window_sql_for(rules, variant));
-        let (cols, rows) = self.rows("window", &sql, (cursor, limit as u64).into())?;
+    fn window(&self, w: &batched::WindowRead<'_>) -> Result<(Vec<Host>, usize), BatchedError> {
+        let sql = mysql_params(&batched::window_sql_for(w.rules, w.variant));
+        let (cols, rows) = self.rows("window", &sql, (w.cursor, w.limit as u64).into())?;
         strict_time_column(&cols, 4)?;
         let hosts = rows.iter().map(|r| {
             Ok(Host {
@@ -161,7 +155,7 @@ impl Source for MyDb {
                 label_updated_at: v_time(at(r, 4), false).unwrap_or_default(),
             })
         });
-        batched::window_from_rows(hosts, variant)
+        batched::window_from_rows(hosts, w.variant)
     }
 
     fn profiles(&self, variant: Variant) -> Result<Vec<Profile>, BatchedError> {

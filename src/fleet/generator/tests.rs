@@ -105,37 +105,30 @@ fn feature_rates_follow_the_scenario() {
     let p = &s.hosts.platforms;
     let apple_darwin = share(&sum, "hosts", "platform darwin");
     assert_near("darwin", apple_darwin, p.darwin, 0.02);
-    assert_near("ios", share(&sum, "hosts", "platform ios"), p.ios, 0.02);
-    assert_near(
-        "ipados",
-        share(&sum, "hosts", "platform ipados"),
-        p.ipados,
-        0.02,
-    );
-    assert_near(
-        "no team",
-        share(&sum, "hosts", "no team"),
-        s.hosts.no_team_share,
-        0.02,
-    );
-    assert_near(
-        "duplicate rows",
-        share(&sum, "hosts", "extra rows of duplicated uuids"),
-        s.hosts.duplicate_uuid_rate / (1.0 + s.hosts.duplicate_uuid_rate),
-        0.006,
-    );
-    assert_near(
-        "sentinel",
-        share(&sum, "hosts", "never reported labels (sentinel)"),
-        s.hosts.label_updated_at.sentinel_share,
-        0.01,
-    );
-    assert_near(
-        "host_mdm.enrolled = 0",
-        share(&sum, "hosts", "host_mdm.enrolled = 0 (D7)"),
-        s.hosts.mdm_unenrolled_share,
-        0.01,
-    );
+    // (section, metric, wanted share, tolerance)
+    let hosts = [
+        ("platform ios", p.ios, 0.02),
+        ("platform ipados", p.ipados, 0.02),
+        ("no team", s.hosts.no_team_share, 0.02),
+        (
+            "extra rows of duplicated uuids",
+            s.hosts.duplicate_uuid_rate / (1.0 + s.hosts.duplicate_uuid_rate),
+            0.006,
+        ),
+        (
+            "never reported labels (sentinel)",
+            s.hosts.label_updated_at.sentinel_share,
+            0.01,
+        ),
+        (
+            "host_mdm.enrolled = 0 (D7)",
+            s.hosts.mdm_unenrolled_share,
+            0.01,
+        ),
+    ];
+    for (metric, want, tol) in hosts {
+        assert_near(metric, share(&sum, "hosts", metric), want, tol);
+    }
     // Eligible = Apple × eligible enrollment kinds.
     let e = &s.hosts.enrollment;
     let apple = p.darwin + p.ios + p.ipados;
@@ -161,18 +154,12 @@ fn feature_rates_follow_the_scenario() {
         );
     }
     assert_eq!(sum.get("profiles", "mode other"), Some(0));
-    assert_near(
-        "secrets",
-        share(&sum, "profiles", "secrets_updated_at set"),
-        s.profiles.secrets_share,
-        0.025,
-    );
-    assert_near(
-        "user scope",
-        share(&sum, "profiles", "scope User"),
-        s.profiles.user_scope_share,
-        0.02,
-    );
+    for (metric, want, tol) in [
+        ("secrets_updated_at set", s.profiles.secrets_share, 0.025),
+        ("scope User", s.profiles.user_scope_share, 0.02),
+    ] {
+        assert_near(metric, share(&sum, "profiles", metric), want, tol);
+    }
     for ((op, st), w) in s.current.status_op.cells() {
         let metric = format!("{} / {}", op.unwrap_or("NULL"), st.unwrap_or("NULL"));
         assert_near(&metric, share(&sum, "current rows", &metric), w, 0.01);

@@ -53,18 +53,22 @@ fn q(phase: &'static str) -> impl Fn(rusqlite::Error) -> BatchedError {
     }
 }
 
+/// What a window read asks for: up to `limit` hosts after `cursor`, eligible under `rules`,
+/// ordered and de-duplicated as `variant` does.
+#[derive(Debug, Clone, Copy)]
+pub struct WindowRead<'a> {
+    pub cursor: &'a str,
+    pub limit: usize,
+    pub rules: &'a Rules,
+    pub variant: Variant,
+}
+
 /// Where a batched tick reads from (spec §4.1 steps 2, 5, 6): SQLite by default, a
 /// MySQL-compatible server through the MySQL backend (`backends::mysqldb`). Everything after the reads (handlers,
 /// diff, cursor logic, variants, faults) is shared.
 pub trait Source {
-    /// One window after `cursor` and the raw row count before de-duplication.
-    fn window(
-        &self,
-        cursor: &str,
-        limit: usize,
-        rules: &Rules,
-        variant: Variant,
-    ) -> Result<(Vec<Host>, usize), BatchedError>;
+    /// One window after `w.cursor` and the raw row count before de-duplication.
+    fn window(&self, w: &WindowRead<'_>) -> Result<(Vec<Host>, usize), BatchedError>;
     /// The raw catalog through the strict scanner.
     fn profiles(&self, variant: Variant) -> Result<Vec<Profile>, BatchedError>;
     /// Memberships of `host_ids` in `label_ids` (sorted).
@@ -357,7 +361,12 @@ fn tick_inner(
         None => Ok(()),
     };
     let t = clock.now();
-    let (hosts, raw_len) = conn.window(cursor, cfg.batch_size, &cfg.rules, cfg.variant)?;
+    let (hosts, raw_len) = conn.window(&WindowRead {
+        cursor,
+        limit: cfg.batch_size,
+        rules: &cfg.rules,
+        variant: cfg.variant,
+    })?;
     timings.push((Phase::Window.name(), clock.since(t)));
     fault(Phase::Window.name())?;
     report.rows_read = hosts.len() as u64;

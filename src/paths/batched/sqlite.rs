@@ -5,14 +5,8 @@
 use super::*;
 
 impl Source for Connection {
-    fn window(
-        &self,
-        cursor: &str,
-        limit: usize,
-        rules: &Rules,
-        variant: Variant,
-    ) -> Result<(Vec<Host>, usize), BatchedError> {
-        load_window_for(self, cursor, limit, rules, variant)
+    fn window(&self, w: &WindowRead<'_>) -> Result<(Vec<Host>, usize), BatchedError> {
+        load_window_for(self, w.cursor, w.limit, w.rules, w.variant)
     }
     fn profiles(&self, variant: Variant) -> Result<Vec<Profile>, BatchedError> {
         load_profiles_for(self, variant)
