@@ -304,13 +304,6 @@ pub struct MeasureArgs {
     pub only: Option<crate::harness::measure::What>,
 }
 
-/// Which reconciler path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum PathArg {
-    Legacy,
-    Batched,
-}
-
 /// The environment variable that names a backend when neither `--db` nor `--backend` does, so
 /// a server URL with its password need not stand on the command line (or in shell history).
 pub const BACKEND_ENV: &str = "RECONSIM_BACKEND";
@@ -376,7 +369,7 @@ pub struct DiffArgs {
     pub common: ReconcileArgs,
     /// Which path to run.
     #[arg(long, value_enum)]
-    pub path: PathArg,
+    pub path: crate::harness::loadtest::PathKind,
     /// Output CSV file, or - for stdout.
     #[arg(long, default_value = "-")]
     pub out: String,

@@ -1,6 +1,7 @@
 //! `reconsim diff`: one path over a database, deltas as CSV.
 
-use crate::cli::{DiffArgs, EXIT_OK, PathArg};
+use crate::cli::{DiffArgs, EXIT_OK};
+use crate::harness::loadtest::PathKind;
 use anyhow::Context;
 use std::io::Write;
 use std::path::Path;
@@ -8,17 +9,17 @@ use std::path::Path;
 pub fn run(args: DiffArgs) -> anyhow::Result<i32> {
     let progress = super::spinner(args.common.quiet);
     // The batched pass is replayed through the liveness monitor, which reads the copy.
-    let copy = matches!(args.path, PathArg::Batched);
+    let copy = matches!(args.path, PathKind::Batched);
     let snap = super::open_snapshot(&args.common, "diff", copy, &progress)?;
     let cfg = super::batched_config(&args.common, &snap.conn)?;
     let deltas = match args.path {
-        PathArg::Legacy => {
+        PathKind::Legacy => {
             let r = snap.legacy(args.common.legacy_sql, &progress)?;
             let mut d = r.installs;
             d.extend(r.removes);
             d
         }
-        PathArg::Batched => {
+        PathKind::Batched => {
             let pass = snap.batched(&cfg, &progress)?;
             // Every batched run goes through the liveness monitor; diff reports on stderr.
             let findings = crate::analysis::liveness::replay(&snap.conn, &cfg, &pass.ticks)?;
