@@ -302,8 +302,12 @@ impl<'c> Classifier<'c> {
                 }
             }
         }
+        // Facts, in the order of semantics §6: D5, D9, D6, D8. D6 counts eligible rows only: a
+        // second row of the uuid that is not eligible (another platform, say) is listed by
+        // neither path and explains nothing.
         let class = class.unwrap_or_else(|| {
             let any_eligible = facts.rows.iter().any(|f| f.eligible);
+            let eligible_rows = facts.rows.iter().filter(|f| f.eligible).count();
             let d8 = profile.as_ref().is_some_and(|p| {
                 p.refs
                     .iter()
@@ -313,7 +317,7 @@ impl<'c> Classifier<'c> {
                 Class::one(Cause::D5)
             } else if host_uuid.is_empty() {
                 Class::one(Cause::D9)
-            } else if facts.rows.len() > 1 {
+            } else if eligible_rows > 1 {
                 Class::one(Cause::D6)
             } else if d8 {
                 Class::one(Cause::D8)

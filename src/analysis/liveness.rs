@@ -9,7 +9,10 @@
 //! | `cursor_not_advancing` | a tick succeeded on a full page but the cursor did not move | B3 (a swallowed cursor write) |
 //! | `starved_hosts` | listed host rows not visited in the last full pass worth of ticks | B2, B3, B5 |
 //! | `skipped_hosts` | a pass completed without visiting rows it should have listed | B4 (a duplicate uuid split by a page boundary), B5 |
-//! | `early_wrap` | a pass completed in fewer ticks than ceil(N/B) | B5 |
+//! | `early_wrap` | a pass completed in fewer ticks than ceil(N/B) | B5; under `seed` and `merged`, B4 (the skipped row shortens the pass) |
+//!
+//! A `skipped_hosts` or `early_wrap` detail names the bug by the variant that carries it (B4 in
+//! `seed` and `merged`, B5 in `dedupe`, none in `latest`).
 //! | `revisited_hosts` | a host row visited twice within one pass | B3 |
 //!
 //! "Should list" is the window's own definition: eligible (spec §2), `host_mdm.enrolled = 1`
@@ -298,9 +301,10 @@ impl Monitor {
                 .collect(),
         );
         let detail = format!(
-            "the pass of ticks {}–{tick} ended without visiting {} listed host rows",
+            "the pass of ticks {}–{tick} ended without visiting {} listed host rows{}",
             self.pass_start,
-            skipped.len()
+            skipped.len(),
+            cause(self.variant)
         );
         self.hosts_finding(tick, FindingKind::SkippedHosts, &skipped, detail);
         let took = tick - self.pass_start + 1;
@@ -318,10 +322,11 @@ impl Monitor {
                 kind: FindingKind::EarlyWrap,
                 count: took as u64,
                 detail: format!(
-                    "the pass of ticks {}–{tick} wrapped after {took} tick(s); {} listed rows at {} a window need {minimum}",
+                    "the pass of ticks {}–{tick} wrapped after {took} tick(s); {} listed rows at {} a window need {minimum}{}",
                     self.pass_start,
                     self.expected_rows,
-                    self.batch
+                    self.batch,
+                    cause(self.variant)
                 ),
                 sample: String::new(),
             });
@@ -331,6 +336,20 @@ impl Monitor {
         self.expected_rows = now_rows;
         self.visits.clear();
         Ok(())
+    }
+}
+
+/// The bug of semantics §8 behind a skipped host or an early wrap, named by the variant that
+/// carries it: B4 (the cursor is the uuid alone, so the second row of a uuid split by a page
+/// boundary is skipped, and the pass may end a tick early) in `seed` and `merged`, B5 (a page
+/// that de-duplication made short wraps the cursor) in `dedupe`; none in `latest`.
+fn cause(variant: Variant) -> String {
+    let carried = variant.carries();
+    let bug = ["B5", "B4"].into_iter().find(|b| carried.contains(b));
+    match bug {
+        Some("B4") => format!(" (B4 in {variant}: a duplicate uuid split by a page boundary)"),
+        Some(b) => format!(" ({b} in {variant}: a page made short by de-duplication wrapped)"),
+        None => format!(" (no bug {variant} carries explains it)"),
     }
 }
 
@@ -363,4 +382,20 @@ pub fn replay(
         m.observe(conn, i as u32, t)?;
     }
     Ok(m.findings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_skip_or_early_wrap_names_the_bug_its_variant_carries() {
+        assert!(cause(Variant::Merged).contains("B4 in merged"));
+        assert!(cause(Variant::Seed).contains("B4 in seed"));
+        assert!(cause(Variant::Dedupe).contains("B5 in dedupe"));
+        assert_eq!(
+            cause(Variant::Latest),
+            " (no bug latest carries explains it)"
+        );
+    }
 }

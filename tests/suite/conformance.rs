@@ -426,3 +426,97 @@ fn d7_requires_host_mdm_enrolled_when_on() {
     );
     assert_eq!(on.batched, set(&["H1 a1 install"]));
 }
+
+/// `compare`'s class of each divergent pair: `(host, profile, class)`.
+fn classes_of(fx: &Fixture) -> Vec<(String, String, String)> {
+    use reconsim::analysis::equivalence::{Classifier, compare};
+    let cfg = BatchedConfig {
+        batch_size: 10,
+        rules: Rules::default(),
+        variant: Default::default(),
+    };
+    let pass = batched::full_pass(&fx.conn, &cfg).expect("pass");
+    let l = reconsim::paths::legacy::run(&fx.conn, LegacySql::Tuned).expect("legacy");
+    let mut all = l.installs;
+    all.extend(l.removes);
+    let profiles = batched::load_profiles(&fx.conn).expect("profiles");
+    let mut c = Classifier::new(&fx.conn, cfg.rules, profiles, &pass.visited);
+    let mut out: Vec<(String, String, String)> = compare(&mut c, &all, &pass.deltas)
+        .expect("compare")
+        .divergences
+        .into_iter()
+        .map(|d| (d.host_uuid, d.profile_uuid, d.class.to_string()))
+        .collect();
+    out.sort();
+    out
+}
+
+fn triple(h: &str, p: &str, c: &str) -> (String, String, String) {
+    (h.into(), p.into(), c.into())
+}
+
+/// Semantics §6: D6 counts *eligible* rows of the uuid. A second row on another platform is
+/// listed by neither path, so the pair's real cause (here D8: an exclude label with no
+/// creation time) names it.
+#[test]
+fn d6_counts_only_eligible_rows_of_the_uuid() {
+    let fx = Fixture::new();
+    fx.mac(1, "A", None).host(2, "A", "windows", None);
+    fx.label(7, 0, None);
+    fx.profile("p1", 0, "P", 1)
+        .scope("p1", Some(7), true, false);
+    assert_eq!(classes_of(&fx), [triple("A", "p1", "D8")]);
+    // A second *eligible* row makes it D6, which comes before D8 in the fact order.
+    fx.mac(3, "B", None).host(4, "B", "darwin", None);
+    assert_eq!(
+        classes_of(&fx),
+        [triple("A", "p1", "D8"), triple("B", "p1", "D6")]
+    );
+}
+
+/// Semantics §6: an exclude row whose `label_id` names no `labels` row (foreign keys
+/// unenforced) has no creation time either: D8.
+#[test]
+fn an_exclude_label_id_naming_no_label_is_d8() {
+    let fx = Fixture::new();
+    fx.conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+    fx.mac(1, "A", None);
+    fx.profile("p1", 0, "P", 1)
+        .scope("p1", Some(99), true, false);
+    assert_eq!(fx.count("labels"), 0);
+    assert_eq!(classes_of(&fx), [triple("A", "p1", "D8")]);
+}
+
+/// The fact order D5, D9, D6, D8: a pair of the uuid `''` is D9 even where its profile's
+/// exclude label has no creation time (D8 holds too); a row of a host that is not eligible is
+/// D5.
+#[test]
+fn facts_are_tried_in_the_order_d5_d9_d6_d8() {
+    let fx = Fixture::new();
+    fx.mac(1, "", None).mac(2, "A", None);
+    fx.label(7, 0, None).label(8, 0, Some(T0)).member(1, 8);
+    // p1: only the exclude label with no creation time. Legacy never desires it (D8); batched
+    // installs it on A and never lists "".
+    fx.profile("p1", 0, "P1", 1)
+        .scope("p1", Some(7), true, false);
+    // p2: include-any 8 (only "" is a member) and the same exclude: legacy's include-any arm
+    // passes for "" (D9 and D8 both hold: D9 names it).
+    fx.profile("p2", 0, "P2", 1)
+        .scope("p2", Some(8), false, false)
+        .scope("p2", Some(7), true, false);
+    assert_eq!(
+        classes_of(&fx),
+        [triple("", "p2", "D9"), triple("A", "p1", "D8")]
+    );
+    // A stale row of a host that is not eligible: legacy removes it, batched never looks (D5).
+    fx.host(3, "W", "windows", None)
+        .row("W", "p1", Some("install"), Some("verified"), 1);
+    assert_eq!(
+        classes_of(&fx),
+        [
+            triple("", "p2", "D9"),
+            triple("A", "p1", "D8"),
+            triple("W", "p1", "D5")
+        ]
+    );
+}

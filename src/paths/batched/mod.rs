@@ -297,14 +297,57 @@ pub fn tick_with_faults(
     clock: &dyn Clock,
     inject: &dyn Fn(&'static str) -> Option<String>,
 ) -> TickReport {
-    let mut timings = Vec::new();
     let t = clock.now();
     // Step 1: a read error means "start from the beginning".
     let before = cursor.read().unwrap_or_default();
-    timings.push((Phase::CursorRead.name(), clock.since(t)));
+    let read_time = clock.since(t);
+    let mut report = window(conn, &before, cfg, clock, inject);
+    report
+        .timings
+        .insert(0, (Phase::CursorRead.name(), read_time));
+    if matches!(report.outcome, Outcome::Error(_)) {
+        return report;
+    }
+    let next = std::mem::replace(&mut report.cursor_after, before.clone());
+    report.pass_complete = false;
+    // Step 8: write only on success and only when it changed.
+    if next != before {
+        let t = clock.now();
+        let written = cursor.write(&next);
+        report
+            .timings
+            .push((Phase::CursorWrite.name(), clock.since(t)));
+        if let Err(e) = written {
+            if cfg.variant.swallows_cursor_write_errors() {
+                // B3 (spec §8): logged, and the tick reports success; the cursor stays, so
+                // the same window comes again.
+                report.logged = Some(format!("cursor write failed (logged): {e}"));
+            } else {
+                report.outcome = Outcome::Error(e.to_string());
+                report.deltas.clear();
+            }
+            return report;
+        }
+    }
+    report.pass_complete = next.is_empty();
+    report.cursor_after = next;
+    report
+}
+
+/// One window after `cursor` (steps 2–7 of semantics §4.1) without a cursor store:
+/// `cursor_after` is where the next window starts (`""` after a short page), unchanged when
+/// the window failed. The drain loop (`paths::drain`) reads many of these per tick.
+pub fn window(
+    conn: &dyn Source,
+    cursor: &str,
+    cfg: &BatchedConfig,
+    clock: &dyn Clock,
+    inject: &dyn Fn(&'static str) -> Option<String>,
+) -> TickReport {
+    let mut timings = Vec::new();
     let mut report = TickReport {
-        cursor_before: before.clone(),
-        cursor_after: before.clone(),
+        cursor_before: cursor.to_string(),
+        cursor_after: cursor.to_string(),
         visited: Vec::new(),
         deltas: Vec::new(),
         outcome: Outcome::Ok,
@@ -313,29 +356,10 @@ pub fn tick_with_faults(
         rows_read: 0,
         logged: None,
     };
-    match tick_inner(conn, &before, cfg, clock, &mut timings, &mut report, inject) {
+    match tick_inner(conn, cursor, cfg, clock, &mut timings, &mut report, inject) {
         Ok(next) => {
-            // Step 8: write only on success and only when it changed.
-            if next != before {
-                let t = clock.now();
-                let written = cursor.write(&next);
-                timings.push((Phase::CursorWrite.name(), clock.since(t)));
-                if let Err(e) = written {
-                    if cfg.variant.swallows_cursor_write_errors() {
-                        // B3 (spec §8): logged, and the tick reports success; the cursor
-                        // stays, so the same window comes again.
-                        report.logged = Some(format!("cursor write failed (logged): {e}"));
-                        report.timings = timings;
-                        return report;
-                    }
-                    report.outcome = Outcome::Error(e.to_string());
-                    report.deltas.clear();
-                    report.timings = timings;
-                    return report;
-                }
-            }
-            report.cursor_after = next.clone();
             report.pass_complete = next.is_empty();
+            report.cursor_after = next;
         }
         Err(e) => {
             report.outcome = Outcome::Error(e.to_string());
