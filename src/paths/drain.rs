@@ -125,17 +125,7 @@ pub fn tick(
     };
     let start = clock.now();
     let mut out = DrainReport {
-        tick: TickReport {
-            cursor_before: entry.clone(),
-            cursor_after: entry.clone(),
-            visited: Vec::new(),
-            deltas: Vec::new(),
-            outcome: Outcome::Ok,
-            timings: Vec::new(),
-            pass_complete: false,
-            rows_read: 0,
-            logged: None,
-        },
+        tick: TickReport::at(&entry),
         windows: 0,
         delivered: 0,
         stop: None,

@@ -273,6 +273,23 @@ pub struct TickReport {
     pub logged: Option<String>,
 }
 
+impl TickReport {
+    /// A report of nothing done yet, the cursor at `cursor`.
+    pub fn at(cursor: &str) -> TickReport {
+        TickReport {
+            cursor_before: cursor.to_string(),
+            cursor_after: cursor.to_string(),
+            visited: Vec::new(),
+            deltas: Vec::new(),
+            outcome: Outcome::Ok,
+            timings: Vec::new(),
+            pass_complete: false,
+            rows_read: 0,
+            logged: None,
+        }
+    }
+}
+
 /// One tick of spec §4.1, timed by the real clock.
 pub fn tick(conn: &dyn Source, cursor: &mut dyn CursorStore, cfg: &BatchedConfig) -> TickReport {
     tick_with_clock(conn, cursor, cfg, &RealClock::default())
@@ -345,17 +362,7 @@ pub fn window(
     inject: &dyn Fn(&'static str) -> Option<String>,
 ) -> TickReport {
     let mut timings = Vec::new();
-    let mut report = TickReport {
-        cursor_before: cursor.to_string(),
-        cursor_after: cursor.to_string(),
-        visited: Vec::new(),
-        deltas: Vec::new(),
-        outcome: Outcome::Ok,
-        timings: Vec::new(),
-        pass_complete: false,
-        rows_read: 0,
-        logged: None,
-    };
+    let mut report = TickReport::at(cursor);
     match tick_inner(conn, cursor, cfg, clock, &mut timings, &mut report, inject) {
         Ok(next) => {
             report.pass_complete = next.is_empty();
