@@ -348,6 +348,17 @@ pub struct ReconcileArgs {
     /// Inject a deliberate bug into the batched path (oracle sensitivity; see docs/methodology.md).
     #[arg(long, value_enum, value_name = "NAME")]
     pub mutate: Option<crate::domain::mutants::Mutant>,
+    /// `--variant drain`: host rows per window read (W; Fleet's 2,000).
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub window: u32,
+    /// `--variant drain`: hosts with work delivered per tick at most (C; Fleet's 2,000; 0 =
+    /// no cap).
+    #[arg(long, default_value_t = 2000)]
+    pub cap: u32,
+    /// `--variant drain`: the scan budget per tick, wall clock as Fleet (`12s`, `500ms`) or
+    /// deterministic (`windows:K`, at most K window reads).
+    #[arg(long, default_value = "12s", value_name = "TIME|windows:K")]
+    pub budget: crate::paths::drain::Budget,
     /// Which legacy SQL runs: Fleet's shape, or the same semantics tuned for SQLite.
     #[arg(long, value_enum, default_value_t = crate::paths::legacy::LegacySql::Tuned)]
     pub legacy_sql: crate::paths::legacy::LegacySql,
@@ -425,6 +436,15 @@ pub struct InspectArgs {
 }
 
 impl ReconcileArgs {
+    /// The drain loop's knobs (`--window`, `--cap`, `--budget`).
+    pub fn drain_knobs(&self) -> crate::paths::drain::DrainKnobs {
+        crate::paths::drain::DrainKnobs {
+            window: self.window as usize,
+            cap: (self.cap > 0).then_some(self.cap as usize),
+            budget: self.budget,
+        }
+    }
+
     /// Every backend given: `--backend`s, else `--db` as an SQLite file.
     pub fn backends(&self) -> anyhow::Result<Vec<crate::backends::backend::Backend>> {
         Ok(match &self.db {
@@ -516,6 +536,8 @@ value_enum!(crate::domain::variant::Variant {
     crate::domain::variant::Variant::Dedupe => "dedupe":
         "Window ordered uuid, id DESC, de-duplicated by uuid: B3, B5",
     crate::domain::variant::Variant::Latest => "latest": "Every fix: none of B1–B6",
+    crate::domain::variant::Variant::Drain => "drain":
+        "Fleet's current design: latest in a drain loop (--window, --cap, --budget); B3",
 });
 
 value_enum!(crate::domain::mutants::Mutant {

@@ -7,6 +7,7 @@ use crate::backends::error::Result;
 use crate::backends::open;
 use crate::backends::store::OpenOptions;
 use crate::paths::batched::{self, BatchedConfig, PassResult};
+use crate::paths::drain::{self, DrainKnobs};
 use crate::paths::legacy::{LegacyResult, LegacySql};
 use crate::support::progress::Progress;
 use std::path::Path;
@@ -50,8 +51,26 @@ impl Snapshot {
         self.legacy_with_clock(form, &crate::domain::clock::RealClock::default())
     }
 
-    /// A full batched pass; `progress` counts ticks and hosts.
-    pub fn batched(&self, cfg: &BatchedConfig, progress: &dyn Progress) -> Result<PassResult> {
+    /// A full batched pass; `progress` counts ticks and hosts. Under `drain`, a pass of drain
+    /// ticks with `knobs` (no writer: `drain::full_pass`).
+    pub fn batched(
+        &self,
+        cfg: &BatchedConfig,
+        knobs: &DrainKnobs,
+        progress: &dyn Progress,
+    ) -> Result<PassResult> {
+        if cfg.variant.drains() {
+            progress.set_message("drain pass".into());
+            let clock = crate::domain::clock::RealClock::default();
+            let mut ticks = 0;
+            return Ok(drain::full_pass(self.source(), cfg, knobs, &clock, |r| {
+                ticks += 1;
+                progress.set_message(format!(
+                    "drain pass: tick {ticks}, {} windows, {} hosts with work",
+                    r.windows, r.delivered
+                ));
+            })?);
+        }
         let mut pass = PassResult::default();
         let mut hosts = 0usize;
         progress.set_message("batched pass".into());

@@ -20,7 +20,7 @@ pub fn run(args: DiffArgs) -> anyhow::Result<i32> {
             d
         }
         PathKind::Batched => {
-            let pass = snap.batched(&cfg, &progress)?;
+            let pass = snap.batched(&cfg, &args.common.drain_knobs(), &progress)?;
             // Every batched run goes through the liveness monitor; diff reports on stderr.
             let findings = crate::analysis::liveness::replay(&snap.conn, &cfg, &pass.ticks)?;
             if !findings.is_empty() {

@@ -244,6 +244,8 @@ fn start(
             );
         }
     }
+    // Before anything is created.
+    super::refuse_drain(args.variant.unwrap_or(scenario.run.variant), "loadtest")?;
     // Servers answer before any generation work.
     if let Some(url) = &args.cursor {
         crate::backends::rediscursor::RedisCursor::connect(url, &args.cursor_key)?;

@@ -40,6 +40,7 @@ pub fn run(args: MeasureArgs) -> anyhow::Result<i32> {
     }
     let first = snaps.first().context("no backend")?;
     let cfg = super::batched_config(&args.common, &first.conn)?;
+    super::refuse_drain(cfg.variant, "measure")?;
     let out_dir = args.out_dir.clone().unwrap_or_else(|| {
         let stem = match &backends[0] {
             Backend::Sqlite(p) => p

@@ -55,6 +55,17 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
 /// The checked batched configuration of the reconcile options. The batch size and the rules
 /// default to the scenario's, recorded in a generated database (`reconsim_meta`), else to
 /// Fleet's 5,000 and the shipped rules; `--align-with-legacy` then `--rule` apply on top.
+/// `drain` runs in `diff`, `compare` and `tick`; the other commands refuse it in one line
+/// until they run the drain loop (issue 14).
+pub fn refuse_drain(variant: crate::domain::variant::Variant, command: &str) -> anyhow::Result<()> {
+    if variant.drains() {
+        anyhow::bail!(
+            "variant drain: `{command}` does not run the drain loop yet (diff, compare and tick do)"
+        );
+    }
+    Ok(())
+}
+
 pub fn batched_config(
     args: &crate::cli::ReconcileArgs,
     conn: &rusqlite::Connection,

@@ -24,6 +24,7 @@ pub fn run(args: ShrinkArgs) -> anyhow::Result<i32> {
     drop(src);
     conn.execute_batch("PRAGMA temp_store = MEMORY")?;
     let cfg = super::batched_config(&args.common, &conn)?;
+    super::refuse_drain(cfg.variant, "shrink")?;
     let form = args.common.legacy_sql;
     let progress = super::spinner(args.common.quiet);
     progress.set_message("finding divergences");

@@ -21,6 +21,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<i32> {
         .rules
         .rules()
         .map_err(|(k, m)| anyhow::anyhow!("scenario key `{k}`: {m}"))?;
+    super::refuse_drain(base.run.variant, "sweep")?;
     base.run.variant.preset(&mut rules);
     let name = super::scenario_name(&args.scenario);
     let out = super::results_dir(args.out.as_deref(), &format!("sweep-{name}"))?;

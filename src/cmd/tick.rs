@@ -7,6 +7,7 @@ use crate::backends::store::{CursorSpec, OpenOptions};
 use crate::cli::{EXIT_FINDING, EXIT_OK, TickArgs};
 use crate::domain::model::Op;
 use crate::paths::batched::{self, Outcome};
+use crate::paths::drain;
 use std::io::Write;
 
 pub fn run(args: TickArgs) -> anyhow::Result<i32> {
@@ -28,6 +29,7 @@ pub fn run(args: TickArgs) -> anyhow::Result<i32> {
     refuse_foreign_cursor(&spec, &fleet.conn, &fleet.store().shown())?;
     // The scenario's batch size, rules and variant come from reconsim_meta.
     let cfg = super::batched_config(&args.common, &fleet.conn)?;
+    let knobs = args.common.drain_knobs();
     let src = fleet.store().source();
     let mut store = spec.open(fleet.store(), &args.cursor_key)?;
     if args.reset_cursor {
@@ -43,7 +45,21 @@ pub fn run(args: TickArgs) -> anyhow::Result<i32> {
     )?;
     let mut failed = false;
     for i in 1..=args.ticks {
-        let r = batched::tick(src, store.as_mut(), &cfg);
+        // Under drain: one drain tick, nothing written (`tick` never writes the fleet).
+        let (r, drained) = if cfg.variant.drains() {
+            let clock = crate::domain::clock::RealClock::default();
+            let d = drain::tick(src, store.as_mut(), &cfg, &knobs, &clock, &mut |_| Ok(()));
+            let stop = d
+                .stop
+                .map_or("failed".to_string(), |s| format!("{s:?}").to_lowercase());
+            let text = format!(
+                ", {} windows, {} hosts with work, stopped: {stop}",
+                d.windows, d.delivered
+            );
+            (d.tick, text)
+        } else {
+            (batched::tick(src, store.as_mut(), &cfg), String::new())
+        };
         let count = |op| r.deltas.iter().filter(|d| d.op == op).count();
         let ms: f64 = r.timings.iter().map(|t| t.1.as_secs_f64() * 1e3).sum();
         let outcome = match &r.outcome {
@@ -59,7 +75,7 @@ pub fn run(args: TickArgs) -> anyhow::Result<i32> {
         };
         writeln!(
             out,
-            "tick {i}: cursor {:?} -> {:?}, {} hosts, {} installs, {} removes, {ms:.1} ms, {outcome}{}",
+            "tick {i}: cursor {:?} -> {:?}, {} hosts, {} installs, {} removes{drained}, {ms:.1} ms, {outcome}{}",
             r.cursor_before,
             r.cursor_after,
             r.visited.len(),

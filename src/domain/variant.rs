@@ -8,6 +8,7 @@
 //! | `merged` (default) | `lbl.created_at` | logged, tick ok (B3) | uuid paging (B4) | B6 | off |
 //! | `dedupe` | `lbl.created_at` | logged, tick ok (B3) | `uuid, id DESC`, one row per uuid; "full" after de-duplication (B5) | B6 | off |
 //! | `latest` | `lbl.created_at` | fails the tick | as dedupe, "full" before de-duplication | dynamic labels only | on |
+//! | `drain` | `lbl.created_at` | logged, tick ok (B3) | as latest, many windows a tick (semantics §10) | dynamic labels only | on |
 
 crate::support::named::named_enum!(
     "lowercase",
@@ -23,6 +24,10 @@ crate::support::named::named_enum!(
         Dedupe,
         /// Every fix: none of B1–B6.
         Latest,
+        /// Fleet's current design (semantics §10): `latest`'s reads and handlers in a drain
+        /// loop of many windows per tick (`paths::drain`); a failed cursor write is swallowed
+        /// again (B3).
+        Drain,
     }
 );
 
@@ -42,9 +47,14 @@ impl Variant {
         self != Variant::Latest
     }
 
+    /// Many windows per tick under a delivery cap and a scan budget (`paths::drain`).
+    pub fn drains(self) -> bool {
+        self == Variant::Drain
+    }
+
     /// The window is ordered `uuid, id DESC` and keeps one row (the highest id) per uuid.
     pub fn dedupes_window(self) -> bool {
-        matches!(self, Variant::Dedupe | Variant::Latest)
+        matches!(self, Variant::Dedupe | Variant::Latest | Variant::Drain)
     }
 
     /// B5: "page full" is decided after de-duplication.
@@ -54,12 +64,12 @@ impl Variant {
 
     /// B6 fixed: only dynamic labels (type 0) are timing-checked.
     pub fn timing_dynamic_only(self) -> bool {
-        self == Variant::Latest
+        matches!(self, Variant::Latest | Variant::Drain)
     }
 
     /// D7 preset: `host_mdm.enrolled = 1` required.
     pub fn requires_enrolled(self) -> bool {
-        self == Variant::Latest
+        matches!(self, Variant::Latest | Variant::Drain)
     }
 
     /// The bugs of spec §8 this version carries (B2 follows from B1; B6 from the timing rule).
@@ -69,6 +79,7 @@ impl Variant {
             Variant::Merged => &["B3", "B4", "B6"],
             Variant::Dedupe => &["B3", "B5", "B6"],
             Variant::Latest => &[],
+            Variant::Drain => &["B3"],
         }
     }
 
@@ -98,6 +109,10 @@ mod tests {
                 .all(|v| v.swallows_cursor_write_errors())
         );
         assert_eq!(Variant::default(), Variant::Merged);
+        // drain: latest's reads and handlers, B3 again.
+        assert!(Variant::Drain.swallows_cursor_write_errors() && Variant::Drain.drains());
+        assert!(Variant::Drain.dedupes_window() && !Variant::Drain.full_after_dedupe());
+        assert_eq!(Variant::Drain.carries(), ["B3"]);
     }
 
     #[test]
@@ -108,7 +123,7 @@ mod tests {
         }
         assert_eq!(
             Variant::parse("newest").unwrap_err(),
-            "unknown variant \"newest\" (known: seed, merged, dedupe, latest)"
+            "unknown variant \"newest\" (known: seed, merged, dedupe, latest, drain)"
         );
     }
 
@@ -116,6 +131,9 @@ mod tests {
     fn latest_presets_d7_and_the_b6_fix() {
         let mut r = crate::domain::rules::Rules::default();
         Variant::Latest.preset(&mut r);
+        assert!(r.d7_require_enrolled && r.b6_fixed);
+        let mut r = crate::domain::rules::Rules::default();
+        Variant::Drain.preset(&mut r);
         assert!(r.d7_require_enrolled && r.b6_fixed);
         let mut r = crate::domain::rules::Rules::default();
         Variant::Dedupe.preset(&mut r);

@@ -24,6 +24,43 @@ pub enum Budget {
     Windows(u32),
 }
 
+impl std::str::FromStr for Budget {
+    type Err = String;
+    /// `12s`, `500ms`, `2m` (wall clock) or `windows:K` (K ≥ 1 window reads).
+    fn from_str(s: &str) -> Result<Budget, String> {
+        let bad = || format!("{s:?}: expected a time (12s, 500ms, 2m) or windows:K");
+        if let Some(k) = s.strip_prefix("windows:") {
+            return match k.parse::<u32>() {
+                Ok(k) if k > 0 => Ok(Budget::Windows(k)),
+                _ => Err(bad()),
+            };
+        }
+        let (number, unit) = s
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .map_or((s, ""), |i| s.split_at(i));
+        let x: f64 = number.parse().map_err(|_| bad())?;
+        let secs = match unit {
+            "ms" => x / 1e3,
+            "s" => x,
+            "m" => x * 60.0,
+            _ => return Err(bad()),
+        };
+        if !(secs > 0.0 && secs.is_finite()) {
+            return Err(bad());
+        }
+        Ok(Budget::WallClock(Duration::from_secs_f64(secs)))
+    }
+}
+
+impl std::fmt::Display for Budget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Budget::WallClock(d) => write!(f, "{} ms wall clock", d.as_millis()),
+            Budget::Windows(k) => write!(f, "{k} windows"),
+        }
+    }
+}
+
 /// The drain loop's knobs; Fleet's values are the default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DrainKnobs {
@@ -206,6 +243,40 @@ pub fn tick(
     out.tick.cursor_after = commit;
     out.tick.timings = timings;
     out
+}
+
+/// A full pass of drain ticks from `""` with no writer (as `diff` and `compare` take one): tick
+/// after tick until one wraps. With nothing written, a tick's work stays work, so every tick
+/// delivers up to the cap and moves on past it; the pass's deltas are every host's, as one
+/// window per tick would give under `latest`. A failed tick ends the pass with its error.
+pub fn full_pass(
+    src: &dyn batched::Source,
+    cfg: &BatchedConfig,
+    knobs: &DrainKnobs,
+    clock: &dyn Clock,
+    mut each: impl FnMut(&DrainReport),
+) -> Result<batched::PassResult, batched::BatchedError> {
+    let mut cursor = crate::paths::cursor::MemoryCursor::default();
+    let mut pass = batched::PassResult::default();
+    // Every tick moves the cursor past at least one host, so a pass ends within rows + 1 ticks.
+    let bound = src.host_rows()?.max(0) as usize + 2;
+    for _ in 0..bound {
+        let mut r = tick(src, &mut cursor, cfg, knobs, clock, &mut |_| Ok(()));
+        each(&r);
+        if let Outcome::Error(e) = &r.tick.outcome {
+            return Err(batched::BatchedError::Tick(e.clone()));
+        }
+        pass.visited.extend(r.tick.visited.iter().copied());
+        pass.deltas.append(&mut r.tick.deltas);
+        let wrapped = r.stop == Some(Stop::Wrapped);
+        pass.ticks.push(r.tick);
+        if wrapped {
+            return Ok(pass);
+        }
+    }
+    Err(batched::BatchedError::Tick(format!(
+        "the drain pass did not wrap within {bound} ticks"
+    )))
 }
 
 /// Adds `more` into `into`, phase by phase, keeping the first-seen order.
