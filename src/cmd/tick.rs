@@ -40,8 +40,19 @@ pub fn run(args: TickArgs) -> anyhow::Result<i32> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "backend: {backend}  cursor: {}  variant: {}  batch size: {}",
-        args.cursor, cfg.variant, cfg.batch_size
+        "backend: {backend}  cursor: {}  variant: {}  {}",
+        args.cursor,
+        cfg.variant,
+        if cfg.variant.drains() {
+            format!(
+                "window: {}  cap: {}  budget: {}",
+                knobs.window,
+                knobs.cap.map_or("none".to_string(), |c| c.to_string()),
+                knobs.budget
+            )
+        } else {
+            format!("batch size: {}", cfg.batch_size)
+        }
     )?;
     let mut failed = false;
     for i in 1..=args.ticks {
