@@ -19,7 +19,6 @@ pub fn run(args: ReproArgs) -> anyhow::Result<i32> {
     }
     let name = args.name.unwrap_or_default();
     let (name, scenario) = repro::load(&name)?;
-    super::refuse_drain(scenario.run.variant, "repro")?;
     let conn = repro::fleet(&scenario)?;
     let server = match &args.backend {
         None => None,

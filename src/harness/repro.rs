@@ -26,9 +26,9 @@ macro_rules! bug_scenarios {
 }
 
 /// The bug catalog, built into the binary: (name, scenario text).
-pub const CATALOG: [(&str, &str); 13] = bug_scenarios!(
-    "b1", "b1-fixed", "b2", "b2-fixed", "b3", "b3-fixed", "b3-loud", "b4", "b4-fixed", "b5",
-    "b5-fixed", "b6", "b6-fixed",
+pub const CATALOG: [(&str, &str); 14] = bug_scenarios!(
+    "b1", "b1-fixed", "b2", "b2-fixed", "b3", "b3-fixed", "b3-loud", "b3-drain", "b4", "b4-fixed",
+    "b5", "b5-fixed", "b6", "b6-fixed",
 );
 
 /// One tick as the evidence shows it.
@@ -153,6 +153,15 @@ pub fn run_on(
         variant: s.run.variant,
     };
     let plan = FaultPlan::new(s.run.seed, s.faults.clone());
+    let drain = if cfg.variant.drains() {
+        Some(
+            s.drain
+                .knobs()
+                .map_err(|e| HarnessError::Refused(format!("scenario key `drain.budget`: {e}")))?,
+        )
+    } else {
+        None
+    };
     let mut monitor = Monitor::new(cfg.batch_size, rules, cfg.variant, 3);
     let listed = monitor.listed_rows(conn)?.1;
     let ticks = expect
@@ -166,9 +175,24 @@ pub fn run_on(
             plan: &plan,
             tick,
         };
-        let r = batched::tick_with_faults(src, &mut cursor, &cfg, &clock, &|phase| {
-            plan.phase_error(phase, tick)
-        });
+        let inject = |phase: &'static str| plan.phase_error(phase, tick);
+        // Under drain, one drain tick (nothing is written: the writer does not run in repro).
+        let r = match &drain {
+            Some(knobs) => {
+                let no_writer = &mut |_: &[crate::domain::model::Delta]| Ok(());
+                crate::paths::drain::tick_with_faults(
+                    src,
+                    &mut cursor,
+                    &cfg,
+                    knobs,
+                    &clock,
+                    &inject,
+                    no_writer,
+                )
+                .tick
+            }
+            None => batched::tick_with_faults(src, &mut cursor, &cfg, &clock, &inject),
+        };
         monitor.observe(conn, tick, &r)?;
         let (outcome, message) = match &r.outcome {
             Outcome::Ok => ("ok", r.logged.clone().unwrap_or_default()),

@@ -153,6 +153,20 @@ pub fn tick(
     clock: &dyn Clock,
     deliver: &mut dyn FnMut(&[Delta]) -> Result<(), String>,
 ) -> DrainReport {
+    tick_with_faults(src, cursor, cfg, knobs, clock, &|_| None, deliver)
+}
+
+/// `tick` with injected phase errors (`inject(phase)`, as the batched tick takes them: the
+/// scenario's `[faults]`), checked in every window.
+pub fn tick_with_faults(
+    src: &dyn batched::Source,
+    cursor: &mut dyn CursorStore,
+    cfg: &BatchedConfig,
+    knobs: &DrainKnobs,
+    clock: &dyn Clock,
+    inject: &dyn Fn(&'static str) -> Option<String>,
+    deliver: &mut dyn FnMut(&[Delta]) -> Result<(), String>,
+) -> DrainReport {
     let t = clock.now();
     let entry = cursor.read().unwrap_or_default();
     let mut timings = vec![(Phase::CursorRead.name(), clock.since(t))];
@@ -170,7 +184,7 @@ pub fn tick(
     let mut at = entry.clone();
     let commit = loop {
         out.windows += 1;
-        let w = batched::window(src, &at, &window_cfg, clock, &|_| None);
+        let w = batched::window(src, &at, &window_cfg, clock, inject);
         merge_timings(&mut timings, &w.timings);
         out.tick.rows_read += w.rows_read;
         out.tick.visited.extend(&w.visited);

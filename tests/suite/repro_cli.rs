@@ -3,9 +3,9 @@
 
 use crate::util::{Workdir, expect_error, scenario, scenario_text};
 
-const CATALOG: [&str; 13] = [
-    "b1", "b1-fixed", "b2", "b2-fixed", "b3", "b3-fixed", "b3-loud", "b4", "b4-fixed", "b5",
-    "b5-fixed", "b6", "b6-fixed",
+const CATALOG: [&str; 14] = [
+    "b1", "b1-fixed", "b2", "b2-fixed", "b3", "b3-fixed", "b3-loud", "b3-drain", "b4", "b4-fixed",
+    "b5", "b5-fixed", "b6", "b6-fixed",
 ];
 
 #[test]

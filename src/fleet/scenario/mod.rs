@@ -58,12 +58,46 @@ pub struct Scenario {
     /// Injected faults (issue 5).
     #[serde(default)]
     pub faults: Faults,
+    /// The drain loop's knobs (semantics §10), used when `run.variant = "drain"`.
+    #[serde(default)]
+    pub drain: DrainSettings,
     /// What `reconsim repro` expects to see (bug scenarios).
     #[serde(default)]
     pub expect: Option<Expect>,
     /// Pass/fail checks on a loadtest's verdict (`threshold`); a failed one exits 1.
     #[serde(default)]
     pub thresholds: Thresholds,
+}
+
+/// `[drain]`: window W, cap C (0 = no cap) and budget T of the drain loop; Fleet's values by
+/// default. `budget` is a time (`12s`, `500ms`) or `windows:K`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DrainSettings {
+    pub window: u32,
+    pub cap: u32,
+    pub budget: String,
+}
+
+impl Default for DrainSettings {
+    fn default() -> Self {
+        DrainSettings {
+            window: 2000,
+            cap: 2000,
+            budget: "12s".into(),
+        }
+    }
+}
+
+impl DrainSettings {
+    /// The knobs, or what is wrong with `budget`.
+    pub fn knobs(&self) -> Result<crate::paths::drain::DrainKnobs, String> {
+        Ok(crate::paths::drain::DrainKnobs {
+            window: self.window as usize,
+            cap: (self.cap > 0).then_some(self.cap as usize),
+            budget: self.budget.parse()?,
+        })
+    }
 }
 
 /// `[thresholds]`: `checks = ["batched.tick.p99 < 5s", "equivalence != unexplained"]`.

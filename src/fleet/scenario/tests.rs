@@ -110,3 +110,16 @@ fn status_op_cells_are_in_declared_order() {
     assert_eq!(cells[3].0, (Some("install"), Some("verified")));
     assert_eq!(cells[14].0, (None, Some("failed")));
 }
+
+#[test]
+fn drain_knobs_default_to_fleets_and_a_bad_budget_is_named() {
+    let s = Scenario::parse(QUICK, "q").unwrap();
+    let k = s.drain.knobs().unwrap();
+    assert_eq!((k.window, k.cap), (2000, Some(2000)));
+    let text = format!("{QUICK}\n[drain]\nwindow = 40\ncap = 0\nbudget = \"windows:3\"\n");
+    let k = Scenario::parse(&text, "q").unwrap().drain.knobs().unwrap();
+    assert_eq!(k.cap, None);
+    assert_eq!(k.budget, crate::paths::drain::Budget::Windows(3));
+    let e = err(&format!("{QUICK}\n[drain]\nbudget = \"soon\"\n"));
+    assert!(e.contains("drain.budget") && e.contains("windows:K"), "{e}");
+}

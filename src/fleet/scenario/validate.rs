@@ -43,6 +43,10 @@ impl Scenario {
         }
         v.timestamp("run.now", &self.run.now);
         v.positive("run.batch_size", self.run.batch_size as f64);
+        v.positive("drain.window", self.drain.window as f64);
+        if let Err(e) = self.drain.knobs() {
+            v.fail("drain.budget", e);
+        }
         for (i, c) in self.thresholds.checks.iter().enumerate() {
             if let Err(e) = c.parse::<crate::fleet::threshold::Threshold>() {
                 v.fail(&format!("thresholds.checks[{i}]"), e);

@@ -293,3 +293,29 @@ fn a_failed_write_fails_the_tick_and_leaves_the_cursor() {
     assert!(matches!(r.tick.outcome, Outcome::Error(ref e) if e == "write: disk full"));
     assert_eq!((c.value.as_str(), c.writes), ("", 0));
 }
+
+#[test]
+fn budgets_parse_as_a_time_or_a_window_count() {
+    let ok = [
+        ("12s", Budget::WallClock(Duration::from_secs(12))),
+        ("500ms", Budget::WallClock(Duration::from_millis(500))),
+        ("2m", Budget::WallClock(Duration::from_secs(120))),
+        ("0.5s", Budget::WallClock(Duration::from_millis(500))),
+        ("windows:3", Budget::Windows(3)),
+    ];
+    for (text, want) in ok {
+        assert_eq!(text.parse::<Budget>().unwrap(), want, "{text}");
+    }
+    for bad in [
+        "",
+        "12",
+        "12x",
+        "0s",
+        "-1s",
+        "windows:0",
+        "windows:",
+        "windows:x",
+    ] {
+        assert!(bad.parse::<Budget>().is_err(), "{bad}");
+    }
+}
