@@ -40,7 +40,6 @@ pub fn run(args: MeasureArgs) -> anyhow::Result<i32> {
     }
     let first = snaps.first().context("no backend")?;
     let cfg = super::batched_config(&args.common, &first.conn)?;
-    super::refuse_drain(cfg.variant, "measure")?;
     let out_dir = args.out_dir.clone().unwrap_or_else(|| {
         let stem = match &backends[0] {
             Backend::Sqlite(p) => p
@@ -75,9 +74,12 @@ pub fn run(args: MeasureArgs) -> anyhow::Result<i32> {
             run.extend(measure::run_once(
                 snap.store(),
                 &prefix,
-                args.common.legacy_sql,
-                &cfg,
-                args.only,
+                &measure::Measured {
+                    form: args.common.legacy_sql,
+                    cfg: &cfg,
+                    knobs: &args.common.drain_knobs(),
+                    only: args.only,
+                },
                 &mut hist,
                 &clock,
             )?);

@@ -21,7 +21,10 @@ pub fn run(args: SweepArgs) -> anyhow::Result<i32> {
         .rules
         .rules()
         .map_err(|(k, m)| anyhow::anyhow!("scenario key `{k}`: {m}"))?;
-    super::refuse_drain(base.run.variant, "sweep")?;
+    let knobs = base
+        .drain
+        .knobs()
+        .map_err(|e| anyhow::anyhow!("scenario key `drain.budget`: {e}"))?;
     base.run.variant.preset(&mut rules);
     let name = super::scenario_name(&args.scenario);
     let out = super::results_dir(args.out.as_deref(), &format!("sweep-{name}"))?;
@@ -89,9 +92,12 @@ pub fn run(args: SweepArgs) -> anyhow::Result<i32> {
                 let run = measure::run_once(
                     snap.store(),
                     "",
-                    args.run.legacy_sql,
-                    &cfg,
-                    Some(what),
+                    &measure::Measured {
+                        form: args.run.legacy_sql,
+                        cfg: &cfg,
+                        knobs: &knobs,
+                        only: Some(what),
+                    },
                     &mut hist,
                     &clock,
                 )?;

@@ -7,7 +7,8 @@
 use crate::backends::store::Store;
 use crate::domain::clock::Clock;
 use crate::harness::error::Result;
-use crate::paths::batched::{BatchedConfig, full_pass_with_clock};
+use crate::paths::batched::{BatchedConfig, TickReport, full_pass_with_clock};
+use crate::paths::drain::{self, DrainKnobs};
 use crate::paths::legacy::LegacySql;
 use crate::support::histogram::Latency;
 use std::collections::BTreeMap;
@@ -36,15 +37,29 @@ fn record(h: &mut Histograms, what: &str, phase: &str, d: Duration) {
 
 /// Times floor, legacy and batched once each (or only `only`) on a backend, the `what` names
 /// prefixed (`""`, or `mysql.` when several backends are compared). The batched pass keeps no deltas, only per-phase times.
+/// What `run_once` times: the legacy form, the batched configuration (and the drain knobs
+/// under `drain`), and `only` one of the three when given.
+#[derive(Debug, Clone, Copy)]
+pub struct Measured<'a> {
+    pub form: LegacySql,
+    pub cfg: &'a BatchedConfig,
+    pub knobs: &'a DrainKnobs,
+    pub only: Option<What>,
+}
+
 pub fn run_once(
     store: &dyn Store,
     prefix: &str,
-    form: LegacySql,
-    cfg: &BatchedConfig,
-    only: Option<What>,
+    what: &Measured<'_>,
     hist: &mut Histograms,
     clock: &dyn Clock,
 ) -> Result<Run> {
+    let Measured {
+        form,
+        cfg,
+        knobs,
+        only,
+    } = *what;
     let wants = |w: What| only.is_none_or(|o| o == w);
     let (floor_w, legacy_w, batched_w) = (
         format!("{}floor", prefix),
@@ -73,7 +88,7 @@ pub fn run_once(
         let t = clock.now();
         let mut phases: Vec<(&'static str, Duration)> = Vec::new();
         let mut slowest = Duration::ZERO;
-        full_pass_with_clock(store.source(), cfg, clock, |tick| {
+        let mut on_tick = |tick: &TickReport| {
             let whole: Duration = tick.timings.iter().map(|x| x.1).sum();
             slowest = slowest.max(whole);
             record(hist, &batched_w, "tick", whole);
@@ -84,7 +99,14 @@ pub fn run_once(
                     None => phases.push((name, d)),
                 }
             }
-        })?;
+        };
+        // Under drain, a pass of drain ticks (no writer), each tick's phases summed over its
+        // windows.
+        if cfg.variant.drains() {
+            drain::full_pass(store.source(), cfg, knobs, clock, |r| on_tick(&r.tick))?;
+        } else {
+            full_pass_with_clock(store.source(), cfg, clock, |tick| on_tick(&tick))?;
+        }
         let batched_total = clock.since(t);
         for (phase, d) in phases {
             out.push((batched_w.clone(), phase.to_string(), d));
@@ -247,7 +269,14 @@ mod tests {
         };
         let clock = crate::domain::clock::FakeClock::stepping(ms(1));
         let mut hist = Histograms::new();
-        let run = run_once(&conn, "", LegacySql::Tuned, &cfg, None, &mut hist, &clock).unwrap();
+        let knobs = DrainKnobs::default();
+        let what = Measured {
+            form: LegacySql::Tuned,
+            cfg: &cfg,
+            knobs: &knobs,
+            only: None,
+        };
+        let run = run_once(&conn, "", &what, &mut hist, &clock).unwrap();
         let get = |w: &str, p: &str| run.iter().find(|x| x.0 == w && x.1 == p).unwrap().2;
         assert_eq!(get("floor", "total"), ms(1));
         // Legacy: three phases of 1 ms each, read between the outer two readings: 7 ms.
