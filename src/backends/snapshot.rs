@@ -51,40 +51,14 @@ impl Snapshot {
         self.legacy_with_clock(form, &crate::domain::clock::RealClock::default())
     }
 
-    /// A full batched pass; `progress` counts ticks and hosts. Under `drain`, a pass of drain
-    /// ticks with `knobs` (no writer: `drain::full_pass`).
+    /// A full batched pass on the backend (`pass_on`).
     pub fn batched(
         &self,
         cfg: &BatchedConfig,
         knobs: &DrainKnobs,
         progress: &dyn Progress,
     ) -> Result<PassResult> {
-        if cfg.variant.drains() {
-            progress.set_message("drain pass".into());
-            let clock = crate::domain::clock::RealClock::default();
-            let mut ticks = 0;
-            return Ok(drain::full_pass(self.source(), cfg, knobs, &clock, |r| {
-                ticks += 1;
-                progress.set_message(format!(
-                    "drain pass: tick {ticks}, {} windows, {} hosts with work",
-                    r.windows, r.delivered
-                ));
-            })?);
-        }
-        let mut pass = PassResult::default();
-        let mut hosts = 0usize;
-        progress.set_message("batched pass".into());
-        batched::full_pass_each(self.source(), cfg, |mut report| {
-            hosts += report.visited.len();
-            progress.set_message(format!(
-                "batched pass: tick {}, {hosts} host rows so far",
-                pass.ticks.len() + 1
-            ));
-            pass.visited.extend(report.visited.iter().copied());
-            pass.deltas.append(&mut report.deltas);
-            pass.ticks.push(report);
-        })?;
-        Ok(pass)
+        pass_on(self.source(), cfg, knobs, progress)
     }
 
     /// The legacy diff timed by `clock`, on the backend.
@@ -114,4 +88,40 @@ impl Snapshot {
     pub fn engine(&self) -> String {
         self.store().engine()
     }
+}
+
+/// A full batched pass over `src`; `progress` counts ticks and hosts. Under `drain`, a pass of
+/// drain ticks with `knobs` (no writer: `drain::full_pass`).
+pub fn pass_on(
+    src: &dyn batched::Source,
+    cfg: &BatchedConfig,
+    knobs: &DrainKnobs,
+    progress: &dyn Progress,
+) -> Result<PassResult> {
+    if cfg.variant.drains() {
+        progress.set_message("drain pass".into());
+        let clock = crate::domain::clock::RealClock::default();
+        let mut ticks = 0;
+        return Ok(drain::full_pass(src, cfg, knobs, &clock, |r| {
+            ticks += 1;
+            progress.set_message(format!(
+                "drain pass: tick {ticks}, {} windows, {} hosts with work",
+                r.windows, r.delivered
+            ));
+        })?);
+    }
+    let mut pass = PassResult::default();
+    let mut hosts = 0usize;
+    progress.set_message("batched pass".into());
+    batched::full_pass_each(src, cfg, |mut report| {
+        hosts += report.visited.len();
+        progress.set_message(format!(
+            "batched pass: tick {}, {hosts} host rows so far",
+            pass.ticks.len() + 1
+        ));
+        pass.visited.extend(report.visited.iter().copied());
+        pass.deltas.append(&mut report.deltas);
+        pass.ticks.push(report);
+    })?;
+    Ok(pass)
 }

@@ -36,13 +36,10 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
             let l = crate::paths::legacy::run(&snap.conn, args.common.legacy_sql)?;
             let mut lite_legacy = l.installs;
             lite_legacy.extend(l.removes);
-            let lite_batched = if cfg.variant.drains() {
-                let clock = crate::domain::clock::RealClock::default();
-                let knobs = args.common.drain_knobs();
-                crate::paths::drain::full_pass(&snap.conn, &cfg, &knobs, &clock, |_| ())?.deltas
-            } else {
-                crate::paths::batched::full_pass(&snap.conn, &cfg)?.deltas
-            };
+            let knobs = args.common.drain_knobs();
+            let silent = crate::support::progress::Silent;
+            let lite_batched =
+                crate::backends::snapshot::pass_on(&snap.conn, &cfg, &knobs, &silent)?.deltas;
             Some((
                 multiset_diff(&legacy_all, &lite_legacy),
                 multiset_diff(&pass.deltas, &lite_batched),

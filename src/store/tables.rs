@@ -381,11 +381,6 @@ impl Table {
     }
 }
 
-/// The type of `table`.`column`, if both exist.
-pub fn column_type(table: &str, column: &str) -> Option<ColType> {
-    get(table).and_then(|t| t.column(column)).map(|c| c.ty)
-}
-
 /// A SQL dialect the schema renders to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {

@@ -98,11 +98,20 @@ fn is_datetime6(column: &str) -> bool {
     has_type(column, ColType::Micros)
 }
 
+/// Whether any table has a column `column` of type `ty`. Called per value on the load and copy
+/// paths, so the (name, type) pairs are collected once.
 fn has_type(column: &str, ty: ColType) -> bool {
-    tables::TABLES
+    static TYPED: std::sync::OnceLock<Vec<(&'static str, ColType)>> = std::sync::OnceLock::new();
+    TYPED
+        .get_or_init(|| {
+            tables::TABLES
+                .iter()
+                .flat_map(|t| t.columns.iter().map(|c| (c.name, c.ty)))
+                .filter(|(_, t)| matches!(t, ColType::Md5 | ColType::Micros))
+                .collect()
+        })
         .iter()
-        .filter_map(|t| t.column(column))
-        .any(|c| c.ty == ty)
+        .any(|&(n, t)| t == ty && n == column)
 }
 
 /// A connection to a MySQL-compatible server, with the database the URL names.
