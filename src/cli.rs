@@ -182,6 +182,16 @@ pub struct PathRunArgs {
         default_value = "legacy,batched"
     )]
     pub paths: Vec<crate::harness::loadtest::PathKind>,
+    /// An approach to run, with its knobs, in place of --paths (repeat it; each path once;
+    /// the first is the baseline the others' states are compared with):
+    /// `legacy`, `batched`, `drain[:window=W,cap=C,budget=12s|windows:K]` (the drain knobs
+    /// default to the scenario's [drain]).
+    #[arg(
+        long = "approach",
+        value_name = "KIND[:KNOB=V,…]",
+        conflicts_with = "paths"
+    )]
+    pub approaches: Vec<crate::harness::loadtest::approach::Approach>,
     /// Which legacy SQL runs.
     #[arg(long, value_enum, default_value_t = crate::paths::legacy::LegacySql::Tuned)]
     pub legacy_sql: crate::paths::legacy::LegacySql,
@@ -197,6 +207,20 @@ impl PathRunArgs {
         paths.sort();
         paths.dedup();
         paths
+    }
+
+    /// The approaches to run: `--approach` as given, else `--paths`' paths with no knobs.
+    pub fn approaches(&self) -> Vec<crate::harness::loadtest::approach::Approach> {
+        if !self.approaches.is_empty() {
+            return self.approaches.clone();
+        }
+        self.paths()
+            .into_iter()
+            .map(|kind| crate::harness::loadtest::approach::Approach {
+                kind,
+                knobs: Vec::new(),
+            })
+            .collect()
     }
 }
 
@@ -508,6 +532,7 @@ macro_rules! value_enum {
 value_enum!(crate::harness::loadtest::PathKind {
     crate::harness::loadtest::PathKind::Legacy => "legacy",
     crate::harness::loadtest::PathKind::Batched => "batched",
+    crate::harness::loadtest::PathKind::Drain => "drain",
 });
 
 value_enum!(crate::harness::measure::What {

@@ -11,9 +11,16 @@
 //! | `skipped_hosts` | a pass completed without visiting rows it should have listed | B4 (a duplicate uuid split by a page boundary), B5 |
 //! | `early_wrap` | a pass completed in fewer ticks than ceil(N/B) | B5; under `seed` and `merged`, B4 (the skipped row shortens the pass) |
 //!
+//! | `revisited_hosts` | a host row visited twice within one pass | B3 |
+//!
 //! A `skipped_hosts` or `early_wrap` detail names the bug by the variant that carries it (B4 in
 //! `seed` and `merged`, B5 in `dedupe`, none in `latest`).
-//! | `revisited_hosts` | a host row visited twice within one pass | B3 |
+//!
+//! A drain run (spec §10, `Monitor::for_drain`) reads many windows per tick: a host counts as
+//! visited when the tick's committed cursor passed it (hosts read after the cap's last kept
+//! host are read again next tick, not revisits), an early wrap is judged in window reads
+//! (ceil(N/W)), and starvation over ceil(N / min(W, C)) + 1 ticks, the longest a pass can take
+//! when every tick passes at least a window or the cap's hosts.
 //!
 //! "Should list" is the window's own definition: eligible (spec §2), `host_mdm.enrolled = 1`
 //! under D7, uuid not `''` (never listed, D9), and for the de-duplicating versions only the
@@ -53,6 +60,13 @@ pub struct Monitor {
     /// Ticks of failure with an unchanged cursor before `stuck_cursor` (K).
     #[serde(skip)]
     stuck_after: u32,
+    /// A drain run (spec §10): its window size W. A pass is then judged in window reads, not
+    /// ticks (a tick reads many windows).
+    #[serde(skip)]
+    drain_window: Option<usize>,
+    /// Window reads in the pass in progress (drain).
+    #[serde(default)]
+    pass_windows: u32,
     fail_streak: u32,
     stuck_reported: bool,
     /// The pass in progress: its first tick, the rows expected at its start, visits.
@@ -92,6 +106,8 @@ impl Monitor {
             rules,
             variant,
             stuck_after: stuck_after.max(1),
+            drain_window: None,
+            pass_windows: 0,
             fail_streak: 0,
             stuck_reported: false,
             pass_start: 0,
@@ -107,6 +123,24 @@ impl Monitor {
         }
     }
 
+    /// The monitor of a drain run (spec §10). Every successful tick passes at least
+    /// min(W, C) hosts (a full window, or the cap's hosts), so a pass takes at most
+    /// ceil(N / min(W, C)) + 1 ticks: the starvation window. An early wrap is judged in window
+    /// reads: a pass over N rows reads at least ceil(N / W) windows.
+    pub fn for_drain(
+        knobs: &crate::paths::drain::DrainKnobs,
+        rules: Rules,
+        variant: Variant,
+        stuck_after: u32,
+    ) -> Monitor {
+        let w = knobs.window.max(1);
+        let per_tick = knobs.cap.filter(|&c| c > 0).map_or(w, |c| c.min(w));
+        Monitor {
+            drain_window: Some(w),
+            ..Monitor::new(per_tick, rules, variant, stuck_after)
+        }
+    }
+
     /// Continues from a saved monitor's state, keeping this one's configuration.
     pub fn restore(&mut self, saved: Monitor) {
         *self = Monitor {
@@ -114,6 +148,7 @@ impl Monitor {
             rules: self.rules,
             variant: self.variant,
             stuck_after: self.stuck_after,
+            drain_window: self.drain_window,
             ..saved
         };
     }
@@ -185,6 +220,18 @@ impl Monitor {
         tick: u32,
         r: &TickReport,
     ) -> rusqlite::Result<()> {
+        self.observe_windows(conn, tick, r, 1)
+    }
+
+    /// Observes one tick that read `windows` windows (a drain tick; 1 for a batched one).
+    pub fn observe_windows(
+        &mut self,
+        conn: &Connection,
+        tick: u32,
+        r: &TickReport,
+        windows: u32,
+    ) -> rusqlite::Result<()> {
+        self.pass_windows += windows;
         if self.first_tick.is_none() {
             self.first_tick = Some(tick);
             self.pass_start = tick;
@@ -285,6 +332,7 @@ impl Monitor {
         let (now, now_rows) = self.listed_rows(conn)?;
         if std::mem::take(&mut self.partial) {
             // Began mid-pass (after a warm-up): nothing to judge yet.
+            self.pass_windows = 0;
             self.pass_start = tick + 1;
             self.window_origin = tick + 1;
             self.window_listed = now.clone();
@@ -307,11 +355,15 @@ impl Monitor {
             cause(self.variant)
         );
         self.hosts_finding(tick, FindingKind::SkippedHosts, &skipped, detail);
-        let took = tick - self.pass_start + 1;
-        let want = self.pass_ticks(self.expected_rows);
-        // A pass that ends with an empty tick takes want ticks; one whose last page was short
-        // ends a tick earlier. Fewer than that is an early wrap.
-        let minimum = if self.expected_rows.is_multiple_of(self.batch) {
+        // Batched: ticks of one window; drain: window reads.
+        let (took, per, unit) = match self.drain_window {
+            Some(w) => (std::mem::take(&mut self.pass_windows), w, "window read(s)"),
+            None => (tick - self.pass_start + 1, self.batch, "tick(s)"),
+        };
+        let want = (self.expected_rows / per + 1) as u32;
+        // A pass that ends with an empty read takes want reads; one whose last page was short
+        // ends a read earlier. Fewer than that is an early wrap.
+        let minimum = if self.expected_rows.is_multiple_of(per) {
             want
         } else {
             want - 1
@@ -322,10 +374,9 @@ impl Monitor {
                 kind: FindingKind::EarlyWrap,
                 count: took as u64,
                 detail: format!(
-                    "the pass of ticks {}–{tick} wrapped after {took} tick(s); {} listed rows at {} a window need {minimum}{}",
+                    "the pass of ticks {}–{tick} wrapped after {took} {unit}; {} listed rows at {per} a window need {minimum}{}",
                     self.pass_start,
                     self.expected_rows,
-                    self.batch,
                     cause(self.variant)
                 ),
                 sample: String::new(),

@@ -9,9 +9,14 @@ use std::path::Path;
 pub fn run(args: DiffArgs) -> anyhow::Result<i32> {
     let progress = super::spinner(args.common.quiet);
     // The batched pass is replayed through the liveness monitor, which reads the copy.
-    let copy = matches!(args.path, PathKind::Batched);
+    let copy = args.path.paged();
     let snap = super::open_snapshot(&args.common, "diff", copy, &progress)?;
-    let cfg = super::batched_config(&args.common, &snap.conn)?;
+    let mut cfg = super::batched_config(&args.common, &snap.conn)?;
+    if args.path == PathKind::Drain {
+        // `--path drain` is `--path batched --variant drain`.
+        cfg.variant = crate::domain::variant::Variant::Drain;
+        cfg.variant.preset(&mut cfg.rules);
+    }
     let deltas = match args.path {
         PathKind::Legacy => {
             let r = snap.legacy(args.common.legacy_sql, &progress)?;
@@ -19,7 +24,7 @@ pub fn run(args: DiffArgs) -> anyhow::Result<i32> {
             d.extend(r.removes);
             d
         }
-        PathKind::Batched => {
+        PathKind::Batched | PathKind::Drain => {
             let pass = snap.batched(&cfg, &args.common.drain_knobs(), &progress)?;
             // Every batched run goes through the liveness monitor; diff reports on stderr.
             let findings = crate::analysis::liveness::replay(&snap.conn, &cfg, &pass.ticks)?;

@@ -51,6 +51,9 @@ struct RunSpec {
     thresholds: Vec<String>,
     #[serde(default)]
     hgrm_unit: crate::support::histogram::HgrmUnit,
+    /// The drain path's knobs (the scenario's `[drain]` with `--approach`'s over them).
+    #[serde(default)]
+    drain: crate::fleet::scenario::DrainSettings,
 }
 
 /// The folder inside a run with its databases while it runs.
@@ -245,7 +248,18 @@ fn start(
         }
     }
     // Before anything is created.
-    super::refuse_drain(args.variant.unwrap_or(scenario.run.variant), "loadtest")?;
+    if args.variant.unwrap_or(scenario.run.variant).drains() {
+        anyhow::bail!(
+            "variant drain: in a loadtest the drain loop is a path of its own; run it with \
+             --approach drain[:window=W,cap=C,budget=T] (or --paths legacy,drain)"
+        );
+    }
+    let approaches = args.run.approaches();
+    let (paths, drain) = loadtest::approach::resolve(&approaches, &scenario.drain)
+        .map_err(|e| anyhow::anyhow!("--approach: {e}"))?;
+    drain
+        .knobs()
+        .map_err(|e| anyhow::anyhow!("{}: key `drain.budget`: {e}", scenario_path.display()))?;
     // Servers answer before any generation work.
     if let Some(url) = &args.cursor {
         crate::backends::rediscursor::RedisCursor::connect(url, &args.cursor_key)?;
@@ -266,7 +280,7 @@ fn start(
         scenario_file: scenario_path.display().to_string(),
         scenario_text: text,
         seed: scenario.run.seed,
-        paths: args.run.paths(),
+        paths,
         ticks: args.ticks,
         legacy_sql: args.run.legacy_sql.to_string(),
         variant: args.variant.unwrap_or(scenario.run.variant),
@@ -280,6 +294,7 @@ fn start(
         command_line: crate::backends::mysqldb::command_line(),
         thresholds: args.thresholds.clone(),
         hgrm_unit: args.hgrm_unit,
+        drain,
     };
     let lock = create_run_folder(&out, &spec)?;
     let dbs = set_up(&spec, &scenario, &state_dir(&out), args.quiet)?;
@@ -465,6 +480,7 @@ fn execute(
             rules,
             variant,
         },
+        drain: spec.drain.knobs().map_err(anyhow::Error::msg)?,
         concurrent_churn: spec.concurrent_churn,
         warmup_ticks: spec.warmup_ticks,
     };
@@ -593,6 +609,7 @@ fn execute(
         server_version,
         cursor: shown(&spec.cursor, "database"),
         paths: cfg.paths.iter().map(|p| p.name().to_string()).collect(),
+        approaches: cfg.paths.iter().map(|&p| cfg.approach_text(p)).collect(),
         ticks,
         interval_s: scenario.loadtest.interval_s,
         churn_ticks: scenario.loadtest.churn_ticks,

@@ -86,7 +86,15 @@ pub fn run(args: SweepArgs) -> anyhow::Result<i32> {
                 ));
                 let what = match p {
                     PathKind::Legacy => What::Legacy,
-                    PathKind::Batched => What::Batched,
+                    PathKind::Batched | PathKind::Drain => What::Batched,
+                };
+                // The drain path: drain passes with the scenario's [drain] knobs.
+                let cfg = match p {
+                    PathKind::Drain => BatchedConfig {
+                        variant: crate::domain::variant::Variant::Drain,
+                        ..cfg
+                    },
+                    _ => cfg,
                 };
                 let mut hist = measure::Histograms::new();
                 let run = measure::run_once(
@@ -106,7 +114,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<i32> {
                     .find(|(_, phase, _)| phase == "total")
                     .map(|x| x.2.as_secs_f64())
                     .unwrap_or(0.0);
-                if p == PathKind::Batched {
+                if p.paged() {
                     ticks = hist
                         .get(&("batched".to_string(), "tick".to_string()))
                         .map_or(0, |h| h.count());

@@ -93,18 +93,20 @@ pub fn keep(work: usize, delivered: usize, cap: Option<usize>) -> (usize, bool) 
     }
 }
 
-/// Why a tick stopped scanning.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stop {
-    /// The cap cut a window: the cursor stays at the last delivered host.
-    Partial,
-    /// A short (or empty) page: the pass wrapped, the cursor goes back to "".
-    Wrapped,
-    /// The cap was reached at a window's end.
-    Cap,
-    /// The scan budget is spent.
-    Budget,
-}
+crate::support::named::named_enum!(
+    "lowercase",
+    /// Why a tick stopped scanning (the `stop` column of `ticks.csv`).
+    pub enum Stop {
+        /// The cap cut a window: the cursor stays at the last delivered host.
+        Partial,
+        /// A short (or empty) page: the pass wrapped, the cursor goes back to "".
+        Wrapped,
+        /// The cap was reached at a window's end.
+        Cap,
+        /// The scan budget is spent.
+        Budget,
+    }
+);
 
 /// Step 8: after a window, whether the tick stops, checked in the order of semantics §10.
 pub fn stop_after(
@@ -187,7 +189,6 @@ pub fn tick_with_faults(
         let w = batched::window(src, &at, &window_cfg, clock, inject);
         merge_timings(&mut timings, &w.timings);
         out.tick.rows_read += w.rows_read;
-        out.tick.visited.extend(&w.visited);
         if let Outcome::Error(e) = w.outcome {
             out.tick.outcome = Outcome::Error(e);
             out.tick.timings = timings;
@@ -226,6 +227,17 @@ pub fn tick_with_faults(
                 return out;
             }
         }
+        // Visited: the hosts this window passed (all of it, or up to the last kept host when
+        // the cap cut it: the hosts after it are read again next tick).
+        let passed = w
+            .visited_uuids
+            .iter()
+            .take_while(|u| u.as_str() <= advance.as_str() || advance.is_empty())
+            .count();
+        out.tick.visited.extend(&w.visited[..passed]);
+        out.tick
+            .visited_uuids
+            .extend(w.visited_uuids.iter().take(passed).cloned());
         out.delivered += kept;
         out.tick.deltas.extend(deltas);
         at = advance;

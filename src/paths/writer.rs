@@ -50,7 +50,7 @@ pub struct WriteStats {
 /// loadtest derives them from its seed, so runs are reproducible). A delta of a profile that no
 /// longer exists is skipped for installs (there is nothing to install) and applied for removes.
 pub fn apply(
-    conn: &mut Connection,
+    conn: &Connection,
     deltas: &[Delta],
     mut command_uuid: impl FnMut() -> String,
 ) -> rusqlite::Result<WriteStats> {
@@ -186,7 +186,7 @@ mod tests {
 
     #[test]
     fn apply_upserts_deletes_and_counts() {
-        let mut conn = fixture();
+        let conn = fixture();
         let deltas = vec![
             Delta::new("H1", "a1", Op::Install),
             Delta::new("H9", "a1", Op::Install),
@@ -196,7 +196,7 @@ mod tests {
             Delta::new("H4", "a1", Op::Remove),
         ];
         let mut n = 0;
-        let stats = apply(&mut conn, &deltas, || {
+        let stats = apply(&conn, &deltas, || {
             n += 1;
             format!("cmd-{n}")
         })

@@ -443,6 +443,16 @@ pub fn kaplan_meier(samples: &[(u64, bool)]) -> Vec<(f64, f64)> {
     out
 }
 
+/// Each path's colour in every chart and table.
+pub fn color(path: crate::harness::loadtest::PathKind) -> &'static str {
+    use crate::harness::loadtest::PathKind;
+    match path {
+        PathKind::Legacy => "#c0392b",
+        PathKind::Batched => "#2471a3",
+        PathKind::Drain => "#1e8449",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,12 +18,7 @@ pub struct ReportInput<'a> {
     pub manifest: &'a crate::report::manifest::Manifest,
 }
 
-fn color(path: PathKind) -> &'static str {
-    match path {
-        PathKind::Legacy => "#c0392b",
-        PathKind::Batched => "#2471a3",
-    }
-}
+use crate::report::charts::color;
 
 /// Phases in reading order: the tick, the reconciler's, the writer's; then the rest by name.
 pub fn phase_rank(p: &str) -> (usize, String) {
@@ -324,6 +319,13 @@ th{{background:#f4f4f4}}td:first-child,th:first-child{{text-align:left}}.verdict
         esc(&m.git_commit),
         esc(&m.started_utc)
     );
+    if !m.approaches.is_empty() {
+        let _ = write!(
+            o,
+            r##"<p class="note">approaches: {}</p>"##,
+            esc(&m.approaches.join(" · "))
+        );
+    }
     if r.runs.iter().any(|(k, _)| *k == PathKind::Legacy) {
         o.push_str(r##"<p class="note">Each legacy tick is a diff of the whole fleet (about 28–40 s at 100k hosts on this machine class); the batched path covers one window per tick.</p>"##);
     }
@@ -389,8 +391,8 @@ th{{background:#f4f4f4}}td:first-child,th:first-child{{text-align:left}}.verdict
         }
     }
 
-    if let Some((_, run)) = r.runs.iter().find(|(k, _)| *k == PathKind::Batched) {
-        o.push_str("<h2>Cursor liveness (batched)</h2>");
+    for (kind, run) in r.runs.iter().filter(|(k, _)| k.paged()) {
+        let _ = write!(o, "<h2>Cursor liveness ({kind})</h2>");
         let _ = write!(
             o,
             r##"<p class="verdict">{}</p>"##,

@@ -40,6 +40,11 @@ pub struct Manifest {
     pub cursor: String,
     /// The paths run, in order.
     pub paths: Vec<String>,
+    /// Each path with the knobs it ran with, in order (`drain:window=2000,cap=2000,budget=12s
+    /// (wall-clock)`; the budget's kind in brackets: `wall-clock`, as Fleet, or
+    /// `deterministic`).
+    #[serde(default)]
+    pub approaches: Vec<String>,
     /// Measured ticks per path.
     pub ticks: u32,
     /// The reconciler's interval, virtual seconds.

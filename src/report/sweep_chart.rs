@@ -7,8 +7,9 @@ use crate::report::charts::{Axes, Series, Style, line_chart};
 
 /// `sweep.svg`: median full-pass time per path against hosts, log–log.
 pub fn sweep_svg(rows: &[SweepRow]) -> String {
-    let series: Vec<Series> = [PathKind::Legacy, PathKind::Batched]
-        .into_iter()
+    let series: Vec<Series> = PathKind::ALL
+        .iter()
+        .copied()
         .filter_map(|p| {
             let points: Vec<(f64, f64)> = rows
                 .iter()
@@ -22,10 +23,7 @@ pub fn sweep_svg(rows: &[SweepRow]) -> String {
                 .collect();
             (!points.is_empty()).then(|| Series {
                 name: format!("{} (median; whiskers: min–max)", p.name()),
-                color: match p {
-                    PathKind::Legacy => "#c0392b".into(),
-                    PathKind::Batched => "#2471a3".into(),
-                },
+                color: crate::report::charts::color(p).into(),
                 points,
                 style: Style::Line,
                 whiskers,

@@ -3,12 +3,30 @@
 //! handler can wait for it) or, when the caller already holds a transaction (the loadtest's
 //! crash-exact steps, `loadtest::record`), a savepoint inside it.
 
-use rusqlite::{Connection, Savepoint, Transaction, TransactionBehavior};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 /// A transaction or a savepoint; either commits with `commit` and rolls back when dropped.
 pub enum WriteScope<'c> {
     Own(Transaction<'c>),
-    Nested(Savepoint<'c>),
+    Nested(Nested<'c>),
+}
+
+/// A savepoint inside the caller's transaction, taken through a shared borrow (so that a
+/// reader of the same connection, as the drain loop's windows are, can write between reads).
+pub struct Nested<'c> {
+    conn: &'c Connection,
+    done: bool,
+}
+
+impl Drop for Nested<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            // Nothing of the scope is kept; the caller's transaction goes on.
+            let _ = self
+                .conn
+                .execute_batch("ROLLBACK TO reconsim_scope; RELEASE reconsim_scope");
+        }
+    }
 }
 
 impl std::ops::Deref for WriteScope<'_> {
@@ -16,7 +34,7 @@ impl std::ops::Deref for WriteScope<'_> {
     fn deref(&self) -> &Connection {
         match self {
             WriteScope::Own(t) => t,
-            WriteScope::Nested(s) => s,
+            WriteScope::Nested(s) => s.conn,
         }
     }
 }
@@ -25,18 +43,22 @@ impl WriteScope<'_> {
     pub fn commit(self) -> rusqlite::Result<()> {
         match self {
             WriteScope::Own(t) => t.commit(),
-            WriteScope::Nested(s) => s.commit(),
+            WriteScope::Nested(mut s) => {
+                s.conn.execute_batch("RELEASE reconsim_scope")?;
+                s.done = true;
+                Ok(())
+            }
         }
     }
 }
 
 /// Opens a write scope on `conn` (see the module doc).
-pub fn write_scope(conn: &mut Connection) -> rusqlite::Result<WriteScope<'_>> {
+pub fn write_scope(conn: &Connection) -> rusqlite::Result<WriteScope<'_>> {
     if conn.is_autocommit() {
-        conn.transaction_with_behavior(TransactionBehavior::Immediate)
-            .map(WriteScope::Own)
+        Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map(WriteScope::Own)
     } else {
-        conn.savepoint().map(WriteScope::Nested)
+        conn.execute_batch("SAVEPOINT reconsim_scope")?;
+        Ok(WriteScope::Nested(Nested { conn, done: false }))
     }
 }
 
@@ -51,9 +73,9 @@ mod tests {
 
     #[test]
     fn a_scope_is_its_own_transaction_or_nests_in_the_callers() {
-        let mut conn = Connection::open_in_memory().unwrap();
+        let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch("CREATE TABLE t (x)").unwrap();
-        let s = write_scope(&mut conn).unwrap();
+        let s = write_scope(&conn).unwrap();
         assert!(matches!(s, WriteScope::Own(_)));
         s.execute("INSERT INTO t VALUES (1)", []).unwrap();
         s.commit().unwrap();
@@ -61,7 +83,7 @@ mod tests {
         assert_eq!(count(&conn), 1);
 
         conn.execute_batch("BEGIN").unwrap();
-        let s = write_scope(&mut conn).unwrap();
+        let s = write_scope(&conn).unwrap();
         assert!(matches!(s, WriteScope::Nested(_)));
         s.execute("INSERT INTO t VALUES (2)", []).unwrap();
         s.commit().unwrap();
@@ -70,7 +92,7 @@ mod tests {
         conn.execute_batch("ROLLBACK").unwrap();
         assert_eq!(count(&conn), 1);
 
-        let s = write_scope(&mut conn).unwrap();
+        let s = write_scope(&conn).unwrap();
         s.execute("INSERT INTO t VALUES (3)", []).unwrap();
         drop(s);
         assert_eq!(count(&conn), 1);

@@ -56,7 +56,7 @@ fn loadtest_writes_every_file_with_its_columns_and_is_reproducible() {
     let heads = [
         (
             "ticks.csv",
-            "path,tick,virtual_time_s,cursor_before,cursor_after,hosts,installs,removes,duration_us,outcome,error,rows_read,busy_retries",
+            "path,tick,virtual_time_s,cursor_before,cursor_after,hosts,installs,removes,duration_us,outcome,error,rows_read,busy_retries,windows,stop",
         ),
         (
             "summary.csv",
@@ -69,7 +69,7 @@ fn loadtest_writes_every_file_with_its_columns_and_is_reproducible() {
         ("findings.csv", "path,tick,kind,count,detail,sample"),
         (
             "equivalence.csv",
-            "pass_start_tick,tick,virtual_time_s,class,pairs,sample_host_uuid,sample_profile_uuid,legacy_op,legacy_status,legacy_checksum,batched_op,batched_status,batched_checksum,legacy_why,batched_why,current_row",
+            "path,pass_start_tick,tick,virtual_time_s,class,pairs,sample_host_uuid,sample_profile_uuid,legacy_op,legacy_status,legacy_checksum,batched_op,batched_status,batched_checksum,legacy_why,batched_why,current_row",
         ),
     ];
     for (f, head) in heads {
@@ -537,6 +537,29 @@ fn a_run_killed_at_any_crash_point_resumes_to_the_uninterrupted_result() {
     // the comparison, each result file, the clean-up) is a place a kill can land. The run is
     // aborted at a spread of them, sometimes again during its first and second resume, and
     // must end identical to the uninterrupted run, timings aside, with nothing left over.
+    killed_runs_resume_to_the_uninterrupted_result(&[], 2, 30);
+}
+
+#[test]
+fn a_drain_run_killed_at_any_crash_point_resumes_to_the_uninterrupted_result() {
+    // The drain path writes a window at a time inside its tick (a crash point after each):
+    // under a cap of 15 and a budget of three windows of 40, killed and resumed, it ends as
+    // the uninterrupted run, beside a batched path.
+    killed_runs_resume_to_the_uninterrupted_result(
+        &[
+            "--approach",
+            "batched",
+            "--approach",
+            "drain:window=40,cap=15,budget=windows:3",
+        ],
+        3,
+        25,
+    );
+}
+
+/// Kills a 4-tick run of the tiny fleet at every `stride`-th crash point (some again during
+/// the resume), resumes it, and checks it ends identical to the uninterrupted run.
+fn killed_runs_resume_to_the_uninterrupted_result(extra: &[&str], stride: u64, at_least: u32) {
     let wd = Workdir::new();
     let s = wd.write("tiny.toml", &tiny());
     let args = |out: &str| -> Vec<String> {
@@ -548,6 +571,7 @@ fn a_run_killed_at_any_crash_point_resumes_to_the_uninterrupted_result() {
             "4",
         ]
         .iter()
+        .chain(extra)
         .map(|a| a.to_string())
         .chain(["--warmup-ticks", "1", "--out", out, "-q"].map(String::from))
         .collect()
@@ -582,7 +606,7 @@ fn a_run_killed_at_any_crash_point_resumes_to_the_uninterrupted_result() {
             let names = wd.listing();
             assert!(names.iter().all(|n| !n.contains(".tmp-")), "{names:?}");
             std::fs::remove_dir_all(wd.path(&out)).unwrap();
-            k += 2;
+            k += stride;
             continue;
         }
         let resume: Vec<String> = ["loadtest", "--resume", &out, "-q"]
@@ -613,9 +637,9 @@ fn a_run_killed_at_any_crash_point_resumes_to_the_uninterrupted_result() {
         assert_eq!(done.status.code(), Some(0));
         assert!(String::from_utf8_lossy(&done.stdout).contains("the run is finished"));
         std::fs::remove_dir_all(wd.path(&out)).unwrap();
-        k += 2;
+        k += stride;
     }
-    assert!(crashed >= 30, "only {crashed} crash points");
+    assert!(crashed >= at_least, "only {crashed} crash points");
 }
 
 #[test]
@@ -933,4 +957,197 @@ fn completions_print_a_script_for_each_shell() {
     }
     let line = expect_error(wd.cmd(&["completions", "tcsh"]));
     assert!(line.contains("tcsh"), "{line}");
+}
+
+#[test]
+fn drain_runs_as_an_approach_beside_legacy_and_batched() {
+    // Churn for three ticks, then none: the drain path (no cap, a budget of 50 windows of
+    // 100: the whole fleet a tick) wraps every tick, so its state is compared with legacy's
+    // at every tick, and a change converges within two ticks.
+    let wd = Workdir::new();
+    let s = wd.write("stop.toml", &converging_quick(3));
+    let drain = "drain:window=100,cap=0,budget=windows:50";
+    loadtest(
+        &wd,
+        s.to_str().unwrap(),
+        "r",
+        &[
+            "--ticks",
+            "8",
+            "--approach",
+            "legacy",
+            "--approach",
+            "batched",
+            "--approach",
+            drain,
+        ],
+    );
+    let ticks = rows(&read(&wd, "r/ticks.csv"));
+    assert_eq!(ticks[0][13..], ["windows", "stop"]);
+    let d: Vec<&Vec<String>> = ticks.iter().filter(|r| r[0] == "drain").collect();
+    assert_eq!(d.len(), 8);
+    for r in &d {
+        // N listed hosts in windows of 100: N / 100 full pages, then a short or empty one.
+        assert_eq!((r[9].as_str(), r[14].as_str()), ("ok", "wrapped"), "{r:?}");
+        let hosts: u32 = r[5].parse().unwrap();
+        assert!(hosts > 1000, "{r:?}");
+        assert_eq!(r[13].parse::<u32>().unwrap(), hosts / 100 + 1, "{r:?}");
+        assert!(
+            r[3].is_empty() && r[4].is_empty(),
+            "a whole pass a tick: {r:?}"
+        );
+    }
+    let deltas = |r: &Vec<String>| r[6].parse::<u64>().unwrap() + r[7].parse::<u64>().unwrap();
+    // Churn ends after tick 2: tick 3 picks up the last changes, and from tick 4 on nothing
+    // is left (devices answered).
+    for r in &d[5..] {
+        assert_eq!(deltas(r), 0, "drain tick {r:?}");
+    }
+    let eq = rows(&read(&wd, "r/equivalence.csv"));
+    let drain_rows: Vec<&Vec<String>> = eq.iter().filter(|r| r[0] == "drain").collect();
+    let boundaries: std::collections::BTreeSet<&str> =
+        drain_rows.iter().map(|r| r[2].as_str()).collect();
+    assert_eq!(
+        boundaries.len(),
+        8,
+        "compared at every tick: {boundaries:?}"
+    );
+    assert!(eq.iter().any(|r| r[0] == "batched"));
+    assert!(
+        !eq.iter().any(|r| r[4] == "unexplained"),
+        "every difference explained"
+    );
+    let manifest = read(&wd, "r/manifest.json");
+    assert!(
+        manifest.contains("drain:window=100,cap=0,budget=windows:50 (deterministic)"),
+        "{manifest}"
+    );
+    let summary = read(&wd, "r/summary.txt");
+    assert!(
+        summary.contains("cursor liveness (drain): no finding"),
+        "{summary}"
+    );
+    assert!(read(&wd, "r/report.html").contains("Cursor liveness (drain)"));
+    assert!(wd.path("r/drain-tick.hgrm").exists());
+}
+
+#[test]
+fn drain_under_a_cap_delivers_at_most_the_cap_and_skips_no_host() {
+    // A generated fleet has work for most hosts: with a cap of 25 every tick is partial, its
+    // cursor the last delivered host, and the next tick starts right there.
+    let wd = Workdir::new();
+    let s = wd.write("tiny.toml", &tiny());
+    loadtest(
+        &wd,
+        s.to_str().unwrap(),
+        "r",
+        &[
+            "--ticks",
+            "6",
+            "--approach",
+            "drain:window=40,cap=25,budget=windows:4",
+        ],
+    );
+    let ticks = rows(&read(&wd, "r/ticks.csv"));
+    let d: Vec<&Vec<String>> = ticks.iter().skip(1).collect();
+    for pair in d.windows(2) {
+        assert_eq!(
+            pair[1][3], pair[0][4],
+            "each tick starts where the last stopped"
+        );
+    }
+    for r in &d {
+        assert_eq!(r[14], "partial", "{r:?}");
+    }
+    assert_eq!(read(&wd, "r/findings.csv").lines().count(), 1, "no finding");
+}
+
+#[test]
+fn bad_approaches_are_refused_before_anything_is_created() {
+    let wd = Workdir::new();
+    let quick = scenario("quick.toml");
+    for (arg, want) in [
+        ("drain:window=0", "at least one host row"),
+        ("batched:cap=5", "drain path only"),
+        ("drain:budget=soon", "budget=soon"),
+        ("turbo", "unknown approach \"turbo\""),
+    ] {
+        let line = expect_error(wd.cmd(&[
+            "loadtest",
+            "--scenario",
+            &quick,
+            "--approach",
+            arg,
+            "--out",
+            "r",
+            "-q",
+        ]));
+        assert!(line.contains(want), "{arg}: {line}");
+        assert!(!wd.path("r").exists(), "nothing created");
+    }
+    let line = expect_error(wd.cmd(&[
+        "loadtest",
+        "--scenario",
+        &quick,
+        "--approach",
+        "drain",
+        "--approach",
+        "drain:cap=3",
+        "--out",
+        "r",
+        "-q",
+    ]));
+    assert!(line.contains("already in the run"), "{line}");
+}
+
+#[test]
+fn a_bulk_change_drains_over_about_hosts_over_cap_ticks() {
+    // bulk-change at 1,000 hosts: ten profiles for every host after tick 5. Under a cap of 100
+    // the drain path delivers 100 hosts a tick, each tick starting where the last stopped, so
+    // the change reaches every listed host in about N / 100 ticks; the batched path (one
+    // window of 5,000) in one.
+    let wd = Workdir::new();
+    let text = scenario_text("bulk-change.toml").replace("count = 100000 ", "count = 1000 ");
+    assert!(text.contains("count = 1000 "));
+    let s = wd.write("bulk.toml", &text);
+    loadtest(
+        &wd,
+        s.to_str().unwrap(),
+        "r",
+        &[
+            "--ticks",
+            "18",
+            // The generated fleet's own work takes the drain path ~9 ticks at this cap.
+            "--warmup-ticks",
+            "12",
+            "--approach",
+            "batched",
+            "--approach",
+            "drain:window=250,cap=100,budget=windows:20",
+        ],
+    );
+    let ticks = rows(&read(&wd, "r/ticks.csv"));
+    let d: Vec<&Vec<String>> = ticks.iter().filter(|r| r[0] == "drain").collect();
+    let listed: u32 = ticks.iter().find(|r| r[0] == "batched").unwrap()[5]
+        .parse()
+        .unwrap();
+    let partial: Vec<u32> = d
+        .iter()
+        .filter(|r| r[14] == "partial")
+        .map(|r| r[1].parse().unwrap())
+        .collect();
+    // Before the change the fleet is converged: every drain tick wraps.
+    assert!(d[..6].iter().all(|r| r[14] == "wrapped"), "{d:?}");
+    let want = listed.div_ceil(100);
+    assert!(
+        partial.first() == Some(&6) && (want - 1..=want + 1).contains(&(partial.len() as u32)),
+        "partial ticks {partial:?} for {listed} hosts at a cap of 100"
+    );
+    let installs: u64 = d[6..].iter().map(|r| r[6].parse::<u64>().unwrap()).sum();
+    assert!(installs >= 10 * listed as u64 * 9 / 10, "{installs}");
+    let manifest = read(&wd, "r/manifest.json");
+    assert!(
+        manifest.contains("\"profile_add\": 130"),
+        "13 teams × 10: {manifest}"
+    );
 }

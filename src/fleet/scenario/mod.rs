@@ -214,6 +214,45 @@ pub struct LoadtestSettings {
     pub duplicate_hosts_per_min: f64,
     /// Churn stops after this many ticks (absent: never), so a run can show convergence.
     pub churn_ticks: Option<u32>,
+    /// Scripted events (`[[loadtest.events]]`) besides the random churn, at given ticks.
+    pub events: Vec<ScriptedEvent>,
+}
+
+crate::support::named::named_enum!(
+    "kebab-case",
+    /// What a scripted event does.
+    pub enum ScriptedKind {
+        /// `count` new label-less profiles in team `team` (0 = no team), or in every team and
+        /// no team when `team` is absent: a bulk change to every host of a team or the fleet.
+        AddProfiles,
+        /// A new dynamic label whose members are a `share` of the fleet's host rows, attached
+        /// to a profile as an exclude label (the profile leaves those hosts once they report).
+        ExcludeLabel,
+        /// Up to `hosts` host rows (absent: all) of team `from_team` move to team `to_team`
+        /// (0 = no team), lowest id first: a mass team transfer.
+        MoveTeam,
+    }
+);
+
+/// One `[[loadtest.events]]` entry: applied after tick `at_tick`'s reconciler, as churn is,
+/// whether or not random churn still runs. Only the keys of its kind may be given.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScriptedEvent {
+    pub at_tick: u32,
+    pub kind: ScriptedKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_team: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_team: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hosts: Option<u32>,
 }
 
 impl Default for LoadtestSettings {
@@ -235,6 +274,7 @@ impl Default for LoadtestSettings {
             enrollment_toggles_per_min: 1.0,
             duplicate_hosts_per_min: 0.5,
             churn_ticks: None,
+            events: Vec::new(),
         }
     }
 }

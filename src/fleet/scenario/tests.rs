@@ -123,3 +123,21 @@ fn drain_knobs_default_to_fleets_and_a_bad_budget_is_named() {
     let e = err(&format!("{QUICK}\n[drain]\nbudget = \"soon\"\n"));
     assert!(e.contains("drain.budget") && e.contains("windows:K"), "{e}");
 }
+
+#[test]
+fn every_shipped_scenario_parses() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut seen = 0;
+    for dir in [root.clone(), root.join("bugs")] {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "toml") {
+                let text = std::fs::read_to_string(&p).unwrap();
+                Scenario::parse(&text, &p.display().to_string())
+                    .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+                seen += 1;
+            }
+        }
+    }
+    assert!(seen >= 21, "{seen} scenarios");
+}

@@ -214,6 +214,61 @@ impl Scenario {
             v.at_most(&key, rate * lt.interval_s as f64 / 60.0, 1_000_000.0);
         }
 
+        for (i, e) in lt.events.iter().enumerate() {
+            let key = |k: &str| format!("loadtest.events[{i}].{k}");
+            use super::ScriptedKind as K;
+            let given = [
+                ("count", e.count.is_some()),
+                ("team", e.team.is_some()),
+                ("share", e.share.is_some()),
+                ("from_team", e.from_team.is_some()),
+                ("to_team", e.to_team.is_some()),
+                ("hosts", e.hosts.is_some()),
+            ];
+            let (needed, allowed): (&[&str], &[&str]) = match e.kind {
+                K::AddProfiles => (&["count"], &["count", "team"]),
+                K::ExcludeLabel => (&["share"], &["share"]),
+                K::MoveTeam => (
+                    &["from_team", "to_team"],
+                    &["from_team", "to_team", "hosts"],
+                ),
+            };
+            for (k, set) in given {
+                if set && !allowed.contains(&k) {
+                    v.fail(&key(k), format!("a {} event takes no `{k}`", e.kind));
+                }
+            }
+            for k in needed {
+                if !given.iter().any(|(g, set)| g == k && *set) {
+                    v.fail(&key(k), format!("a {} event needs `{k}`", e.kind));
+                }
+            }
+            for (k, team) in [
+                ("team", e.team),
+                ("from_team", e.from_team),
+                ("to_team", e.to_team),
+            ] {
+                if let Some(t) = team
+                    && t > self.hosts.teams
+                {
+                    v.fail(
+                        &key(k),
+                        format!(
+                            "team {t} does not exist (teams are 1–{}, 0 = no team)",
+                            self.hosts.teams
+                        ),
+                    );
+                }
+            }
+            if let Some(share) = e.share {
+                v.rate(&key("share"), share);
+            }
+            if let Some(n) = e.count {
+                v.positive(&key("count"), n as f64);
+                v.at_most(&key("count"), n as f64, 10_000.0);
+            }
+        }
+
         let c = &self.current;
         v.rate("current.coverage", c.coverage);
         v.rate("current.undesired_rows_share", c.undesired_rows_share);

@@ -34,6 +34,13 @@ pub enum Event {
     ToggleEnrollment { host: i64 },
     /// A new host row with an existing host's uuid (spec §6 D6).
     Duplicate { host: i64 },
+    /// Up to `limit` host rows (None: all) of team `from` move to team `to` (None = no team),
+    /// lowest id first (a scripted mass transfer).
+    MoveTeam {
+        from: Option<i64>,
+        to: Option<i64>,
+        limit: Option<u32>,
+    },
 }
 
 /// What churn can pick from: read once from the base fleet.
@@ -81,8 +88,74 @@ pub(super) fn count(rng: &mut ChaCha8Rng, per_min: f64, interval_s: u32) -> usiz
     x.floor() as usize + usize::from(rng.random_bool(x.fract()))
 }
 
-/// The churn events after tick `tick`, from the seed alone (none once `churn_ticks` is over).
+/// The churn events after tick `tick`, from the seed alone: the random churn (none once
+/// `churn_ticks` is over) and the scenario's scripted events of that tick.
 pub fn events(s: &Scenario, u: &Universe, tick: u32) -> Vec<Event> {
+    let mut out = random_events(s, u, tick);
+    out.extend(scripted_events(s, u, tick));
+    out
+}
+
+/// The scenario's `[[loadtest.events]]` of tick `tick`, from the seed alone.
+pub fn scripted_events(s: &Scenario, u: &Universe, tick: u32) -> Vec<Event> {
+    use crate::fleet::scenario::ScriptedKind;
+    let mut out = Vec::new();
+    let team = |t: u32| (t > 0).then_some(t as i64);
+    for (i, e) in s.loadtest.events.iter().enumerate() {
+        if e.at_tick != tick {
+            continue;
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(s.run.seed);
+        rng.set_stream(3_000_000_000 + i as u64);
+        match e.kind {
+            ScriptedKind::AddProfiles => {
+                let teams: Vec<i64> = match e.team {
+                    Some(t) => vec![t as i64],
+                    None => std::iter::once(0).chain(u.teams.iter().copied()).collect(),
+                };
+                for t in teams {
+                    for _ in 0..e.count.unwrap_or(0) {
+                        let bytes: [u8; 16] = rng.random();
+                        let id = uuid::Builder::from_random_bytes(bytes)
+                            .into_uuid()
+                            .simple()
+                            .to_string();
+                        out.push(Event::AddProfile {
+                            uuid: format!("a{}", &id[1..]),
+                            team: t,
+                        });
+                    }
+                }
+            }
+            ScriptedKind::ExcludeLabel if !u.profiles.is_empty() => {
+                let share = e.share.unwrap_or(0.0);
+                let mut members: Vec<i64> = u
+                    .host_ids
+                    .iter()
+                    .copied()
+                    .filter(|_| rng.random_bool(share))
+                    .collect();
+                members.sort_unstable();
+                out.push(Event::NewLabel {
+                    name: format!("reconsim scripted label {i}"),
+                    profile: u.profiles[rng.random_range(0..u.profiles.len())].clone(),
+                    members,
+                });
+            }
+            ScriptedKind::ExcludeLabel => {}
+            ScriptedKind::MoveTeam => out.push(Event::MoveTeam {
+                from: team(e.from_team.unwrap_or(0)),
+                to: team(e.to_team.unwrap_or(0)),
+                limit: e.hosts,
+            }),
+        }
+    }
+    out
+}
+
+/// The random churn events after tick `tick`, from the seed alone (none once `churn_ticks` is
+/// over).
+fn random_events(s: &Scenario, u: &Universe, tick: u32) -> Vec<Event> {
     let lt = &s.loadtest;
     let mut out = Vec::new();
     if u.host_ids.is_empty() || lt.churn_ticks.is_some_and(|n| tick >= n) {
@@ -196,6 +269,7 @@ pub fn event_kind(e: &Event) -> EventKind {
         Event::Secrets { .. } => EventKind::SecretsUpdate,
         Event::ToggleEnrollment { .. } => EventKind::EnrollmentToggle,
         Event::Duplicate { .. } => EventKind::DuplicateHost,
+        Event::MoveTeam { .. } => EventKind::TeamMove,
     }
 }
 
@@ -225,6 +299,15 @@ pub fn scope_of(conn: &Connection, events: &[Event]) -> rusqlite::Result<Scope> 
             }
             Event::AddProfile { uuid, .. } => {
                 scope.profiles.insert(uuid.clone());
+            }
+            Event::MoveTeam { from, limit, .. } => {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT uuid FROM hosts WHERE team_id IS ?1 ORDER BY id LIMIT ?2",
+                )?;
+                let limit = limit.map_or(-1, i64::from);
+                for u in stmt.query_map(params![from, limit], |r| r.get::<_, String>(0))? {
+                    scope.hosts.insert(u?);
+                }
             }
             Event::DeleteLabel { label } => {
                 let mut stmt = conn.prepare_cached(
@@ -283,6 +366,13 @@ pub fn apply_events(
                 tx.execute(
                     "UPDATE hosts SET team_id = ?2 WHERE id = ?1",
                     params![host, team],
+                )?;
+            }
+            Event::MoveTeam { from, to, limit } => {
+                tx.execute(
+                    "UPDATE hosts SET team_id = ?2 WHERE id IN
+                       (SELECT id FROM hosts WHERE team_id IS ?1 ORDER BY id LIMIT ?3)",
+                    params![from, to, limit.map_or(-1, i64::from)],
                 )?;
             }
             Event::NewLabel {
@@ -395,6 +485,7 @@ crate::support::named::named_enum!(
         ProfileDeletion,
         ProfileEdit,
         SecretsUpdate,
+        TeamMove,
         TeamTransfer,
     }
 );

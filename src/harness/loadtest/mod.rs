@@ -26,6 +26,7 @@ use crate::harness::faults::{FaultPlan, FaultyCursor};
 use crate::paths::batched::{self, BatchedConfig, Outcome};
 use crate::paths::cursor::SqliteCursor;
 use crate::paths::device::{self, DeviceModel};
+use crate::paths::drain::DrainKnobs;
 use crate::paths::legacy::LegacySql;
 use crate::paths::phase::Phase;
 use crate::support::histogram::Latency;
@@ -41,6 +42,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+pub mod approach;
 mod churn;
 mod output;
 pub mod record;
@@ -55,10 +57,12 @@ use step::*;
 
 crate::support::named::named_enum!(
     "lowercase",
-    /// Which reconciler path a run drives.
+    /// Which reconciler path a run drives: the legacy SQL diff, the batched path (one window
+    /// a tick) or the drain loop (spec §10: many windows a tick under a cap and a budget).
     pub enum PathKind {
         Legacy,
         Batched,
+        Drain,
     }
 );
 
@@ -70,6 +74,9 @@ pub struct LoadtestConfig {
     pub ticks: u32,
     pub legacy_sql: LegacySql,
     pub batched: BatchedConfig,
+    /// The drain path's knobs (its reads and handlers are `latest`'s: `batched.rules` with
+    /// the drain variant's presets).
+    pub drain: DrainKnobs,
     /// Churn written by a concurrent task on WAL databases while ticks run.
     pub concurrent_churn: bool,
     /// Unrecorded ticks (reconciler, writer, devices; no churn) before the measured ones.
@@ -78,6 +85,50 @@ pub struct LoadtestConfig {
     /// this key.
     pub cursor_url: Option<String>,
     pub cursor_key: String,
+}
+
+impl LoadtestConfig {
+    /// The drain path's reads and handlers: `latest`'s (the drain variant's presets over the
+    /// scenario's rules), windows of `drain.window` rows.
+    pub fn drain_config(&self) -> BatchedConfig {
+        let mut rules = self.batched.rules;
+        crate::domain::variant::Variant::Drain.preset(&mut rules);
+        BatchedConfig {
+            batch_size: self.drain.window,
+            rules,
+            variant: crate::domain::variant::Variant::Drain,
+        }
+    }
+}
+
+impl LoadtestConfig {
+    /// A path with the knobs it runs with, as the manifest and the report show it.
+    pub fn approach_text(&self, path: PathKind) -> String {
+        match path {
+            PathKind::Legacy => format!("legacy (SQL {})", self.legacy_sql),
+            PathKind::Batched => format!("batched (window {})", self.batched.batch_size),
+            PathKind::Drain => {
+                let d = &self.drain;
+                let kind = match d.budget {
+                    crate::paths::drain::Budget::WallClock(_) => "wall-clock",
+                    crate::paths::drain::Budget::Windows(_) => "deterministic",
+                };
+                format!(
+                    "drain:window={},cap={},budget={} ({kind})",
+                    d.window,
+                    d.cap.unwrap_or(0),
+                    d.budget
+                )
+            }
+        }
+    }
+}
+
+impl PathKind {
+    /// Paged by a cursor (batched and drain; legacy diffs the whole fleet).
+    pub fn paged(self) -> bool {
+        self != PathKind::Legacy
+    }
 }
 
 /// One row of `ticks.csv`.
@@ -98,6 +149,13 @@ pub struct TickRow {
     pub rows_read: u64,
     /// Concurrency mode: busy-handler retries during the tick (lock waits).
     pub busy_retries: u64,
+    /// Drain: window reads in the tick (batched: 1; legacy: 0).
+    #[serde(default)]
+    pub windows: u32,
+    /// Drain: why the tick stopped scanning (`partial`, `wrapped`, `cap`, `budget`; empty
+    /// for a failed tick and for the other paths).
+    #[serde(default)]
+    pub stop: String,
 }
 
 crate::support::named::named_enum!(
@@ -330,15 +388,22 @@ fn path_state(
     let sem = match kind {
         PathKind::Legacy => Semantics::legacy(cfg.batched.rules),
         PathKind::Batched => Semantics::batched(cfg.batched.rules),
+        PathKind::Drain => Semantics::batched(cfg.drain_config().rules),
     };
-    let mut monitor = (kind == PathKind::Batched).then(|| {
-        Monitor::new(
+    let monitor = match kind {
+        PathKind::Legacy => None,
+        PathKind::Batched => Some(Monitor::new(
             cfg.batched.batch_size,
             cfg.batched.rules,
             cfg.batched.variant,
             3,
-        )
-    });
+        )),
+        PathKind::Drain => {
+            let d = cfg.drain_config();
+            Some(Monitor::for_drain(&cfg.drain, d.rules, d.variant, 3))
+        }
+    };
+    let mut monitor = monitor;
     if let (Some(m), Some(saved)) = (monitor.as_mut(), rec.monitor.clone()) {
         m.restore(saved);
     }
@@ -444,8 +509,13 @@ pub fn run_on(
     // The cursor in Redis: set to the value the path's record holds ("" for a new run), so a
     // resumed run continues the chain the killed run committed.
     if let Some(url) = &cfg.cursor_url {
-        for st in states.iter_mut().filter(|st| st.kind == PathKind::Batched) {
-            let mut c = CursorSpec::Redis(url.clone()).open_external(&cfg.cursor_key)?;
+        for st in states.iter_mut().filter(|st| st.kind.paged()) {
+            // One key a path: the drain path's is the key with `:drain` after it.
+            let key = match st.kind {
+                PathKind::Drain => format!("{}:drain", cfg.cursor_key),
+                _ => cfg.cursor_key.clone(),
+            };
+            let mut c = CursorSpec::Redis(url.clone()).open_external(&key)?;
             c.write(&st.cursor.value)?;
             st.redis = Some(c);
         }
@@ -544,37 +614,52 @@ pub fn run_on(
             commit(st, steps.part_b(tick), &shared, &mut result, clock)?;
         }
         let now_s = (tick as u64 + 1) * interval;
-        // The state comparison at a batched pass boundary, unless a path already committed
-        // part C of this tick (its record holds the comparison's rows).
-        let boundary = states.iter().find_map(|st| st.boundary.clone());
-        if let Some((pass_start, visited)) = boundary
-            && states.len() == 2
-            && shared.pos < steps.part_c(tick)
-        {
-            let (l, b) = (&states[0], &states[1]);
-            let visited: HashSet<i64> = visited.into_iter().collect();
-            let tq = clock.now();
-            let rows = compare_states(
-                &b.conn,
-                &l.db,
-                cfg,
-                &visited,
-                &History {
-                    tick,
-                    pass_start,
-                    last_visit: &b.last_visit,
-                    touched_hosts: &shared.touched_hosts,
-                    touched_profiles: &shared.touched_profiles,
-                },
-            )
-            .context("comparing the two paths' states at a pass boundary")?;
-            result.equivalence.extend(rows.into_iter().map(|mut r| {
-                r.pass_start_tick = pass_start;
-                r.tick = tick;
-                r.virtual_time_s = now_s;
-                r
-            }));
-            result.equivalence_time += clock.since(tq);
+        // The state comparison: each paged path against the first path at the paged path's
+        // pass boundary (a paged first path only where it ended a pass in the same tick: in
+        // mid-pass its state lags by design), unless a path already committed part C of this
+        // tick (its record holds the comparison's rows).
+        if shared.pos < steps.part_c(tick) && states.len() > 1 {
+            let first_ready = !states[0].kind.paged() || states[0].boundary.is_some();
+            for i in 1..states.len() {
+                let Some((pass_start, visited)) = states[i].boundary.clone() else {
+                    continue;
+                };
+                if !first_ready {
+                    continue;
+                }
+                let (f, b) = (&states[0], &states[i]);
+                let visited: HashSet<i64> = visited.into_iter().collect();
+                let tq = clock.now();
+                let rows = compare_states(
+                    &b.conn,
+                    &f.db,
+                    cfg,
+                    &visited,
+                    &History {
+                        path: b.kind,
+                        tick,
+                        pass_start,
+                        last_visit: &b.last_visit,
+                        touched_hosts: &shared.touched_hosts,
+                        touched_profiles: &shared.touched_profiles,
+                    },
+                )
+                .with_context(|| {
+                    format!(
+                        "comparing the {} path's state with the {} path's at a pass boundary",
+                        b.kind, f.kind
+                    )
+                })?;
+                let path = b.kind;
+                result.equivalence.extend(rows.into_iter().map(|mut r| {
+                    r.path = path;
+                    r.pass_start_tick = pass_start;
+                    r.tick = tick;
+                    r.virtual_time_s = now_s;
+                    r
+                }));
+                result.equivalence_time += clock.since(tq);
+            }
             crate::support::crashpoint::here("states compared");
         }
         // Part C: churn (in the concurrency mode, applied by the churn task during the next

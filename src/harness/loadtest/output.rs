@@ -137,12 +137,20 @@ pub fn text_summary(
         ),
     );
     for (path, run) in &result.runs {
-        if *path != PathKind::Batched {
+        if !path.paged() {
             continue;
         }
         line(
             &mut o,
-            &format!("cursor liveness: {}", liveness_text(&run.findings)),
+            &format!(
+                "cursor liveness{}: {}",
+                if *path == PathKind::Batched {
+                    String::new()
+                } else {
+                    format!(" ({path})")
+                },
+                liveness_text(&run.findings)
+            ),
         );
     }
     let parts: Vec<String> = harness
@@ -200,43 +208,38 @@ pub fn liveness_text(findings: &[Finding]) -> String {
 
 /// `ticks.csv` bytes.
 pub fn ticks_csv(runs: &[(PathKind, PathRun)]) -> csv::Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
-        "path",
-        "tick",
-        "virtual_time_s",
-        "cursor_before",
-        "cursor_after",
-        "hosts",
-        "installs",
-        "removes",
-        "duration_us",
-        "outcome",
-        "error",
-        "rows_read",
-        "busy_retries",
-    ])?;
+    // The columns are `TickRow`'s fields in order (docs/outputs.md); a run with no tick still
+    // gets its header.
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    w.write_record(TICK_COLUMNS)?;
     for (_, run) in runs {
         for t in &run.ticks {
-            w.write_record([
-                t.path.to_string(),
-                t.tick.to_string(),
-                t.virtual_time_s.to_string(),
-                t.cursor_before.clone(),
-                t.cursor_after.clone(),
-                t.hosts.to_string(),
-                t.installs.to_string(),
-                t.removes.to_string(),
-                t.duration_us.to_string(),
-                t.outcome.to_string(),
-                t.error.clone(),
-                t.rows_read.to_string(),
-                t.busy_retries.to_string(),
-            ])?;
+            w.serialize(t)?;
         }
     }
     w.into_inner().map_err(|e| e.into_error().into())
 }
+
+/// The header of `ticks.csv`: `TickRow`'s fields (a test checks they agree).
+pub const TICK_COLUMNS: [&str; 15] = [
+    "path",
+    "tick",
+    "virtual_time_s",
+    "cursor_before",
+    "cursor_after",
+    "hosts",
+    "installs",
+    "removes",
+    "duration_us",
+    "outcome",
+    "error",
+    "rows_read",
+    "busy_retries",
+    "windows",
+    "stop",
+];
 
 /// `convergence.csv` bytes: one row per sample.
 pub fn convergence_csv(runs: &[(PathKind, PathRun)]) -> csv::Result<Vec<u8>> {
@@ -274,6 +277,7 @@ pub fn convergence_csv(runs: &[(PathKind, PathRun)]) -> csv::Result<Vec<u8>> {
 pub fn equivalence_csv(rows: &[EqRow]) -> csv::Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record([
+        "path",
         "pass_start_tick",
         "tick",
         "virtual_time_s",
@@ -293,6 +297,7 @@ pub fn equivalence_csv(rows: &[EqRow]) -> csv::Result<Vec<u8>> {
     ])?;
     for r in rows {
         w.write_record([
+            r.path.to_string(),
             r.pass_start_tick.to_string(),
             r.tick.to_string(),
             r.virtual_time_s.to_string(),

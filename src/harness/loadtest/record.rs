@@ -345,6 +345,8 @@ mod tests {
             error: String::new(),
             rows_read: 9,
             busy_retries: 0,
+            windows: 1,
+            stop: String::new(),
         });
         rec.open.push(Sample {
             host_uuid: "H".into(),

@@ -8,6 +8,9 @@ use crate::harness::error::Result;
 /// One row of `equivalence.csv`: per pass boundary, the pairs of one class.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EqRow {
+    /// The path compared with the run's first path (whose row the `legacy` cells hold).
+    #[serde(default = "compared_default")]
+    pub path: PathKind,
     pub pass_start_tick: u32,
     pub tick: u32,
     pub virtual_time_s: u64,
@@ -21,6 +24,11 @@ pub struct EqRow {
     pub batched: RowCells,
     /// Why, for the sample pair (the classifier's explanation when it ran; empty otherwise).
     pub explanation: crate::analysis::equivalence::Explanation,
+}
+
+/// Records written before paths were named in `equivalence.csv` compared batched only.
+fn compared_default() -> PathKind {
+    PathKind::Batched
 }
 
 /// A `host_mdm_apple_profiles` row as `equivalence.csv` shows it, one value per cell.
@@ -56,6 +64,8 @@ impl RowCells {
 /// What the state comparison knows of the run so far (virtual ticks).
 #[derive(Clone, Copy)]
 pub(super) struct History<'a> {
+    /// The paged path compared with the first (its rules classify the differences).
+    pub(super) path: PathKind,
     /// The tick that ended the pass, and the first tick of that pass.
     pub(super) tick: u32,
     pub(super) pass_start: u32,
@@ -91,6 +101,7 @@ pub(super) fn compare_states(
     history: &History<'_>,
 ) -> Result<Vec<EqRow>> {
     let History {
+        path: _,
         tick: _,
         pass_start,
         last_visit,
@@ -135,7 +146,10 @@ pub(super) fn compare_states(
             .iter()
             .map(|p| (p.uuid.clone(), p.clone()))
             .collect();
-        let rules = cfg.batched.rules;
+        let rules = match history.path {
+            PathKind::Drain => cfg.drain_config().rules,
+            _ => cfg.batched.rules,
+        };
         let mut classifier = Classifier::new(batched, rules, profiles, visited);
         let mut classes: BTreeMap<String, EqRow> = BTreeMap::new();
         let differing = diffs.len() as u64;
@@ -242,6 +256,7 @@ pub(super) fn compare_states(
                 d.class.to_string()
             };
             let e = classes.entry(class.clone()).or_insert_with(|| EqRow {
+                path: PathKind::Batched,
                 pass_start_tick: 0,
                 tick: 0,
                 virtual_time_s: 0,
@@ -256,6 +271,7 @@ pub(super) fn compare_states(
             e.pairs += 1;
         }
         let mut out = vec![EqRow {
+            path: PathKind::Batched,
             pass_start_tick: 0,
             tick: 0,
             virtual_time_s: 0,

@@ -202,7 +202,7 @@ pub(super) fn commit_record(
     record::ensure_txn(&st.conn)?;
     crate::support::crashpoint::here("step written, not yet committed");
     record::store(&st.conn, &rec)?;
-    if st.kind == PathKind::Batched && st.redis.is_none() {
+    if st.kind.paged() && st.redis.is_none() {
         // The SQLite store's table shows the cursor the record holds.
         crate::paths::cursor::CursorStore::write(
             &mut SqliteCursor::new(&st.conn)?,
@@ -288,7 +288,12 @@ pub(super) fn reconcile_tick(
         error: String::new(),
         rows_read: 0,
         busy_retries: 0,
+        windows: 0,
+        stop: String::new(),
     };
+    if st.kind == PathKind::Drain {
+        return drain_tick(st, cfg, clock, tick, atomic, row);
+    }
     let conn = &mut st.conn;
     let run = &mut st.run;
     let mut report = None;
@@ -363,6 +368,7 @@ pub(super) fn reconcile_tick(
             row.cursor_after = r.cursor_after.clone();
             row.hosts = r.visited.len() as u64;
             row.rows_read = r.rows_read;
+            row.windows = 1;
             match &r.outcome {
                 Outcome::Ok => row.error = r.logged.clone().unwrap_or_default(),
                 Outcome::Empty => row.outcome = TickOutcome::Empty,
@@ -381,13 +387,12 @@ pub(super) fn reconcile_tick(
             report = Some(r);
             d
         }
+        PathKind::Drain => unreachable!("drain ticks run in drain_tick"),
     };
     row.installs = deltas.iter().filter(|d| d.op == Op::Install).count() as u64;
     row.removes = deltas.len() as u64 - row.installs;
     let tw = clock.now();
-    // Command uuids from (seed, path, tick): reproducible, and the same after a resume.
-    let mut cmd_rng = ChaCha8Rng::seed_from_u64(cfg.scenario.run.seed);
-    cmd_rng.set_stream(500 + st.kind as u64 * 1_000_000_000 + tick as u64);
+    let mut cmd_rng = command_rng(cfg, st.kind, tick);
     if let Some(e) = st.faults.phase_error(Phase::Write.name(), tick) {
         // An injected writer failure: the tick's deltas are lost (the next tick recomputes).
         row.outcome = TickOutcome::Error;
@@ -403,15 +408,8 @@ pub(super) fn reconcile_tick(
         } else {
             Ok(())
         };
-        let written = begun.and_then(|_| {
-            writer::apply(conn, &deltas, || {
-                let bytes: [u8; 16] = cmd_rng.random();
-                uuid::Builder::from_random_bytes(bytes)
-                    .into_uuid()
-                    .hyphenated()
-                    .to_string()
-            })
-        });
+        let written =
+            begun.and_then(|_| writer::apply(conn, &deltas, || command_uuid(&mut cmd_rng)));
         if let Some(b) = blocker {
             let _ = b.join();
         }
@@ -437,6 +435,158 @@ pub(super) fn reconcile_tick(
     Ok((
         row,
         report,
+        Timed {
+            write: write_time,
+            tick: tick_time,
+        },
+    ))
+}
+
+/// Command uuids from (seed, path, tick): reproducible, and the same after a resume.
+fn command_rng(cfg: &LoadtestConfig, kind: PathKind, tick: u32) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.scenario.run.seed);
+    rng.set_stream(500 + kind as u64 * 1_000_000_000 + tick as u64);
+    rng
+}
+
+fn command_uuid(rng: &mut ChaCha8Rng) -> String {
+    let bytes: [u8; 16] = rng.random();
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .hyphenated()
+        .to_string()
+}
+
+/// A drain tick (spec §10) with the writer inside it: each window's kept deltas are written
+/// in a scope of their own (a savepoint in the step's transaction, or a transaction of its
+/// own in the concurrency mode), so a failed write keeps the windows written before it, and
+/// the step commits them with the record as the other paths' writes.
+fn drain_tick(
+    st: &mut PathState,
+    cfg: &LoadtestConfig,
+    clock: &dyn Clock,
+    tick: u32,
+    atomic: bool,
+    mut row: TickRow,
+) -> Result<(TickRow, Option<batched::TickReport>, Timed)> {
+    let conn = &mut st.conn;
+    let run = &mut st.run;
+    if let Some(m) = st.mirror.as_mut() {
+        let tr = clock.now();
+        m.sync(conn)?;
+        record(run, "replicate", clock.since(tr));
+    }
+    if atomic {
+        // The windows' writes nest in the step's transaction (`record`).
+        record::ensure_txn(conn)?;
+    }
+    let conn: &Connection = conn;
+    let reads: &dyn Store = match &st.mirror {
+        Some(m) => m.store(),
+        None => conn,
+    };
+    let t0 = clock.now();
+    let mut held = st.cursor.value.clone();
+    let mut remembered;
+    let store: &mut dyn crate::paths::cursor::CursorStore = match st.redis.as_mut() {
+        Some(r) => {
+            remembered = Remember {
+                inner: r.as_mut(),
+                held: &mut held,
+            };
+            &mut remembered
+        }
+        None => &mut st.cursor,
+    };
+    let plan = &st.faults;
+    let mut cursor = FaultyCursor {
+        inner: store,
+        plan,
+        tick,
+    };
+    // Injected SQLITE_BUSY: another connection holds the write lock from the tick's start.
+    let blocker = match plan.busy_write(tick) {
+        Some(hold) => Some(FaultPlan::hold_write_lock(&st.db, hold)?),
+        None => None,
+    };
+    let mut cmd_rng = command_rng(cfg, PathKind::Drain, tick);
+    let mut busy = None;
+    let mut deliver = |deltas: &[Delta]| -> Result<(), String> {
+        if let Some(e) = plan.phase_error(Phase::Write.name(), tick) {
+            return Err(e);
+        }
+        match writer::apply(conn, deltas, || command_uuid(&mut cmd_rng)) {
+            Ok(_) => {
+                crate::support::crashpoint::here("drain window written, step open");
+                Ok(())
+            }
+            Err(rusqlite::Error::SqliteFailure(e, m))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy =>
+            {
+                Err(m.unwrap_or_else(|| e.to_string()))
+            }
+            Err(e) => {
+                let text = e.to_string();
+                busy = Some(e);
+                Err(text)
+            }
+        }
+    };
+    let r = crate::paths::drain::tick_with_faults(
+        reads.source(),
+        &mut cursor,
+        &cfg.drain_config(),
+        &cfg.drain,
+        clock,
+        &|phase| plan.phase_error(phase, tick),
+        &mut deliver,
+    );
+    if let Some(b) = blocker {
+        let _ = b.join();
+    }
+    if let Some(e) = busy {
+        // Not a tick failure Fleet would log: the simulation's own database failed.
+        return Err(e.into());
+    }
+    let write_time = r
+        .tick
+        .timings
+        .iter()
+        .filter(|(p, _)| *p == Phase::Write.name())
+        .map(|(_, d)| *d)
+        .sum();
+    for (phase, d) in &r.tick.timings {
+        if *phase != Phase::Write.name() {
+            record(run, phase, *d);
+        }
+    }
+    let tick_time = clock.since(t0);
+    if st.redis.is_some() {
+        st.cursor.value = held;
+    }
+    row.cursor_before = r.tick.cursor_before.clone();
+    row.cursor_after = r.tick.cursor_after.clone();
+    row.hosts = r.tick.visited.len() as u64;
+    row.rows_read = r.tick.rows_read;
+    row.windows = r.windows;
+    row.stop = r.stop.map(|s| s.to_string()).unwrap_or_default();
+    match &r.tick.outcome {
+        Outcome::Ok => row.error = r.tick.logged.clone().unwrap_or_default(),
+        Outcome::Empty => row.outcome = TickOutcome::Empty,
+        Outcome::Error(e) => {
+            row.outcome = TickOutcome::Error;
+            row.error = e.clone();
+        }
+    }
+    row.installs = r.tick.deltas.iter().filter(|d| d.op == Op::Install).count() as u64;
+    row.removes = r.tick.deltas.len() as u64 - row.installs;
+    row.duration_us = tick_time.as_micros() as u64;
+    if let Some(m) = st.monitor.as_mut() {
+        m.observe_windows(&st.conn, tick, &r.tick, r.windows)?;
+    }
+    Ok((
+        row,
+        Some(r.tick),
         Timed {
             write: write_time,
             tick: tick_time,

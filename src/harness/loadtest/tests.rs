@@ -65,6 +65,7 @@ fn config(s: &Scenario, ticks: u32) -> LoadtestConfig {
             rules: Rules::default(),
             variant: Default::default(),
         },
+        drain: crate::paths::drain::DrainKnobs::default(),
         concurrent_churn: false,
         warmup_ticks: 0,
     }
@@ -347,4 +348,153 @@ fn the_busy_counter_counts_lock_waits() {
         .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
         .unwrap();
     assert_eq!(n, 2);
+}
+
+#[test]
+fn the_ticks_header_names_the_tick_row_fields_in_order() {
+    let row = TickRow {
+        path: PathKind::Drain,
+        tick: 1,
+        virtual_time_s: 30,
+        cursor_before: String::new(),
+        cursor_after: "A".into(),
+        hosts: 2,
+        installs: 3,
+        removes: 0,
+        duration_us: 9,
+        outcome: TickOutcome::Ok,
+        error: String::new(),
+        rows_read: 4,
+        busy_retries: 0,
+        windows: 2,
+        stop: "cap".into(),
+    };
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.serialize(&row).unwrap();
+    let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
+    let header = text.lines().next().unwrap();
+    assert_eq!(header, TICK_COLUMNS.join(","));
+    let ours = String::from_utf8(
+        ticks_csv(&[(
+            PathKind::Drain,
+            PathRun {
+                ticks: vec![row],
+                ..PathRun::default()
+            },
+        )])
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(ours, text);
+}
+
+#[test]
+fn scripted_events_happen_at_their_tick_whatever_the_churn() {
+    let text = format!(
+        "{}\n{}",
+        include_str!("../../../scenarios/quick.toml")
+            .replace("# churn_ticks = 20", "churn_ticks = 1"),
+        r#"
+[[loadtest.events]]
+at_tick = 3
+kind = "add-profiles"
+count = 2
+
+[[loadtest.events]]
+at_tick = 3
+kind = "move-team"
+from_team = 1
+to_team = 0
+hosts = 5
+
+[[loadtest.events]]
+at_tick = 4
+kind = "exclude-label"
+share = 0.5
+"#
+    );
+    let s = Scenario::parse(&text, "scripted.toml").unwrap();
+    let u = Universe {
+        host_ids: (1..=1000).collect(),
+        label_ids: (1..=10).collect(),
+        profiles: vec!["a1".into(), "a2".into()],
+        teams: vec![1, 2],
+        eligible: 900,
+    };
+    assert!(events(&s, &u, 2).is_empty(), "churn over, nothing scripted");
+    let at3 = events(&s, &u, 3);
+    // Two profiles in no team and in each of the two teams, then the transfer.
+    let adds: Vec<i64> = at3
+        .iter()
+        .filter_map(|e| match e {
+            Event::AddProfile { team, .. } => Some(*team),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(adds, vec![0, 0, 1, 1, 2, 2]);
+    assert_eq!(
+        at3.last(),
+        Some(&Event::MoveTeam {
+            from: Some(1),
+            to: None,
+            limit: Some(5)
+        })
+    );
+    let at4 = events(&s, &u, 4);
+    let [Event::NewLabel { members, .. }] = &at4[..] else {
+        panic!("one new label: {at4:?}")
+    };
+    assert!((400..600).contains(&members.len()), "{}", members.len());
+    assert_eq!(at4, events(&s, &u, 4), "the same from the seed");
+    // The move applies to the lowest ids of the team, and the scope names them.
+    let mut c = tiny();
+    c.execute_batch(
+        "INSERT INTO hosts (id, uuid, platform, team_id) VALUES (2, 'H2', 'darwin', 1), (3, 'H3', 'darwin', 1);",
+    )
+    .unwrap();
+    let mv = Event::MoveTeam {
+        from: Some(1),
+        to: None,
+        limit: Some(1),
+    };
+    let scope = scope_of(&c, std::slice::from_ref(&mv)).unwrap();
+    assert_eq!(scope.hosts.into_iter().collect::<Vec<_>>(), vec!["H2"]);
+    apply_events(&mut c, &[mv], 1_780_000_000, 3).unwrap();
+    assert_eq!(
+        one(
+            &c,
+            "SELECT group_concat(id) FROM hosts WHERE team_id IS NULL"
+        ),
+        "Text(\"1,2\")"
+    );
+}
+
+#[test]
+fn a_scripted_event_with_a_key_of_another_kind_is_named() {
+    let bad = |extra: &str| {
+        let text = format!(
+            "{}\n[[loadtest.events]]\nat_tick = 1\n{extra}\n",
+            include_str!("../../../scenarios/quick.toml")
+        );
+        Scenario::parse(&text, "s.toml").unwrap_err().to_string()
+    };
+    let e = bad("kind = \"move-team\"\nfrom_team = 1\nto_team = 2\nshare = 0.5");
+    assert!(
+        e.contains("loadtest.events[0].share") && e.contains("takes no `share`"),
+        "{e}"
+    );
+    let e = bad("kind = \"add-profiles\"");
+    assert!(
+        e.contains("loadtest.events[0].count") && e.contains("needs `count`"),
+        "{e}"
+    );
+    let e = bad("kind = \"move-team\"\nfrom_team = 1\nto_team = 40");
+    assert!(
+        e.contains("loadtest.events[0].to_team") && e.contains("does not exist"),
+        "{e}"
+    );
+    let e = bad("kind = \"exclude-label\"\nshare = 1.5");
+    assert!(e.contains("loadtest.events[0].share"), "{e}");
+    let e = bad("kind = \"explode\"");
+    assert!(e.contains("explode"), "{e}");
 }

@@ -262,6 +262,8 @@ pub struct TickReport {
     pub cursor_after: String,
     /// Host row ids of the window, in window order.
     pub visited: Vec<i64>,
+    /// The uuid of each `visited` row (the same order).
+    pub visited_uuids: Vec<String>,
     pub deltas: Vec<Delta>,
     pub outcome: Outcome,
     pub timings: Vec<(&'static str, Duration)>,
@@ -280,6 +282,7 @@ impl TickReport {
             cursor_before: cursor.to_string(),
             cursor_after: cursor.to_string(),
             visited: Vec::new(),
+            visited_uuids: Vec::new(),
             deltas: Vec::new(),
             outcome: Outcome::Ok,
             timings: Vec::new(),
@@ -481,6 +484,7 @@ fn tick_inner(
     timings.push((Phase::Compute.name(), clock.since(t)));
     fault(Phase::Compute.name())?;
     report.visited = ids;
+    report.visited_uuids = hosts.into_iter().map(|h| h.uuid).collect();
     Ok(next)
 }
 

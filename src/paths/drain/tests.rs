@@ -209,7 +209,7 @@ impl batched::Source for FailingWindow<'_> {
 
 #[test]
 fn an_error_in_window_two_keeps_window_one_and_leaves_the_cursor() {
-    let mut conn = fleet(10);
+    let conn = fleet(10);
     let mut c = MemoryCursor::default();
     let mut written: Vec<Delta> = Vec::new();
     {
@@ -230,7 +230,7 @@ fn an_error_in_window_two_keeps_window_one_and_leaves_the_cursor() {
     assert_eq!(written.len(), 4, "window 1 was delivered");
     // Window 1's writes stay; the next tick re-scans from "" and finds no work there.
     let mut n = 0;
-    crate::paths::writer::apply(&mut conn, &written, || {
+    crate::paths::writer::apply(&conn, &written, || {
         n += 1;
         format!("cmd-{n}")
     })

@@ -1,0 +1,154 @@
+//! Approaches: a reconciler path with its knobs, as `--approach` and a scenario's
+//! `[[approaches]]` name them (`legacy`, `batched`, `drain:window=2000,cap=2000,budget=12s`).
+//! A run takes each path at most once, in the order given; the drain path's knobs start from
+//! the scenario's `[drain]` section and the approach's own override them.
+
+use super::PathKind;
+use crate::fleet::scenario::DrainSettings;
+
+crate::support::named::named_enum!(
+    "kebab-case",
+    /// A knob an approach can set.
+    pub enum Knob {
+        /// Drain: host rows a window read (W).
+        Window,
+        /// Drain: hosts with work delivered a tick at most (C; 0 = no cap).
+        Cap,
+        /// Drain: the scan budget (`12s`, `500ms`, `windows:K`).
+        Budget,
+    }
+);
+
+/// One approach: a path and the knobs set for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Approach {
+    pub kind: PathKind,
+    pub knobs: Vec<(Knob, String)>,
+}
+
+impl std::str::FromStr for Approach {
+    type Err = String;
+
+    /// `KIND` or `KIND:KNOB=VALUE,KNOB=VALUE`.
+    fn from_str(s: &str) -> Result<Approach, String> {
+        let (kind, rest) = s.split_once(':').unwrap_or((s, ""));
+        let kind: PathKind = crate::support::named::parse("approach", kind.trim())?;
+        let mut knobs = Vec::new();
+        for part in rest.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (k, v) = part
+                .split_once('=')
+                .ok_or_else(|| format!("approach {s:?}: {part:?} is not KNOB=VALUE"))?;
+            let knob: Knob = crate::support::named::parse("knob", k.trim())?;
+            if kind != PathKind::Drain {
+                return Err(format!(
+                    "approach {s:?}: knob {knob} applies to the drain path only"
+                ));
+            }
+            if knobs.iter().any(|(have, _)| *have == knob) {
+                return Err(format!("approach {s:?}: knob {knob} given twice"));
+            }
+            knobs.push((knob, v.trim().to_string()));
+        }
+        let a = Approach { kind, knobs };
+        // Values checked now, against the defaults.
+        a.apply(&mut DrainSettings::default())
+            .map_err(|e| format!("approach {s:?}: {e}"))?;
+        Ok(a)
+    }
+}
+
+impl std::fmt::Display for Approach {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.kind)?;
+        for (i, (k, v)) in self.knobs.iter().enumerate() {
+            write!(f, "{}{k}={v}", if i == 0 { ':' } else { ',' })?;
+        }
+        Ok(())
+    }
+}
+
+impl Approach {
+    /// The approach's knobs over `settings` (the scenario's `[drain]`).
+    pub fn apply(&self, settings: &mut DrainSettings) -> Result<(), String> {
+        for (knob, v) in &self.knobs {
+            let number = || -> Result<u32, String> {
+                v.parse()
+                    .map_err(|_| format!("{knob}={v}: not a whole number"))
+            };
+            match knob {
+                Knob::Window => {
+                    let w = number()?;
+                    if w == 0 {
+                        return Err(format!("{knob}={v}: a window holds at least one host row"));
+                    }
+                    settings.window = w;
+                }
+                Knob::Cap => settings.cap = number()?,
+                Knob::Budget => {
+                    v.parse::<crate::paths::drain::Budget>()
+                        .map_err(|e| format!("{knob}={v}: {e}"))?;
+                    settings.budget = v.clone();
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The paths of `approaches` (each once) and the drain settings they give over `base`.
+pub fn resolve(
+    approaches: &[Approach],
+    base: &DrainSettings,
+) -> Result<(Vec<PathKind>, DrainSettings), String> {
+    let mut paths = Vec::new();
+    let mut drain = base.clone();
+    for a in approaches {
+        if paths.contains(&a.kind) {
+            return Err(format!(
+                "approach {a}: the {} path is already in the run (each path runs once)",
+                a.kind
+            ));
+        }
+        paths.push(a.kind);
+        a.apply(&mut drain)?;
+    }
+    Ok((paths, drain))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn approaches_parse_and_print_back() {
+        let a: Approach = "drain:window=500,cap=0,budget=windows:3".parse().unwrap();
+        assert_eq!(a.kind, PathKind::Drain);
+        assert_eq!(a.to_string(), "drain:window=500,cap=0,budget=windows:3");
+        let mut s = DrainSettings::default();
+        a.apply(&mut s).unwrap();
+        assert_eq!((s.window, s.cap, s.budget.as_str()), (500, 0, "windows:3"));
+        assert_eq!("legacy".parse::<Approach>().unwrap().to_string(), "legacy");
+    }
+
+    #[test]
+    fn bad_approaches_are_named() {
+        let err = |s: &str| s.parse::<Approach>().unwrap_err();
+        assert!(
+            err("fast").contains("unknown approach \"fast\""),
+            "{}",
+            err("fast")
+        );
+        assert!(err("batched:window=5").contains("drain path only"));
+        assert!(err("drain:window").contains("not KNOB=VALUE"));
+        assert!(err("drain:speed=3").contains("unknown knob \"speed\""));
+        assert!(err("drain:window=0").contains("at least one host row"));
+        assert!(err("drain:budget=soon").contains("budget=soon"));
+        assert!(err("drain:cap=1,cap=2").contains("given twice"));
+        let twice = ["drain".parse().unwrap(), "drain:cap=5".parse().unwrap()];
+        assert!(
+            resolve(&twice, &DrainSettings::default())
+                .unwrap_err()
+                .contains("already in the run")
+        );
+    }
+}
