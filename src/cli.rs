@@ -229,11 +229,22 @@ pub struct SweepArgs {
     /// Scenario TOML file (its host count is replaced by each size).
     #[arg(long)]
     pub scenario: PathBuf,
-    /// Fleet sizes (host rows before duplicates), comma-separated.
-    #[arg(long, value_delimiter = ',', required = true, value_parser = clap::value_parser!(u64).range(1..))]
+    /// Fleet sizes (host rows before duplicates), comma-separated (with --vary: the scenario's
+    /// count when absent).
+    #[arg(long, value_delimiter = ',', required_unless_present = "vary", value_parser = clap::value_parser!(u64).range(1..))]
     pub hosts: Vec<u64>,
     #[command(flatten)]
     pub run: PathRunArgs,
+    /// A knob sweep of the drain approach: `window=1000,2000`, `cap=500,2000,8000`,
+    /// `budget=12s,windows:4` (repeat for each knob); one loadtest per combination and size.
+    #[arg(long, value_name = "KNOB=V1,V2,…")]
+    pub vary: Vec<String>,
+    /// Knob sweep: measured ticks of each combination's loadtest.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    pub ticks: u32,
+    /// Knob sweep: unrecorded ticks before the measured ones.
+    #[arg(long, default_value_t = 2)]
+    pub warmup_ticks: u32,
     /// Runs per size and path (medians are reported).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
     pub runs: u32,

@@ -16,6 +16,9 @@ use indicatif::ProgressBar;
 use std::io::Write;
 
 pub fn run(args: SweepArgs) -> anyhow::Result<i32> {
+    if !args.vary.is_empty() {
+        return run_knobs(args);
+    }
     let base = Scenario::load(&args.scenario)?;
     let mut rules = base
         .rules
@@ -174,6 +177,200 @@ pub fn run(args: SweepArgs) -> anyhow::Result<i32> {
     }
     text.push_str(&sweep::crossover_text(&rows));
     text.push('\n');
+    write_atomic(&out.join("sweep.txt"), text.as_bytes())?;
+    let mut o = std::io::stdout().lock();
+    o.write_all(text.as_bytes())?;
+    writeln!(o, "-> {}", out.display())?;
+    Ok(EXIT_OK)
+}
+
+/// The `--vary` values: windows, caps, budgets, sizes.
+type Varied = (
+    Vec<usize>,
+    Vec<usize>,
+    Vec<crate::paths::drain::Budget>,
+    Vec<u64>,
+);
+
+fn parse_vary(vary: &[String]) -> anyhow::Result<Varied> {
+    let mut v: Varied = Default::default();
+    for arg in vary {
+        let (knob, values) = arg
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("--vary {arg}: not KNOB=V1,V2,…"))?;
+        for value in values.split(',').map(str::trim) {
+            let bad = |why: &str| anyhow::anyhow!("--vary {arg}: {value:?} {why}");
+            let number = || -> anyhow::Result<u64> {
+                match value.parse::<u64>() {
+                    Ok(n) => Ok(n),
+                    Err(_) => Err(bad("is not a whole number")),
+                }
+            };
+            match knob.trim() {
+                "window" => match number()? {
+                    0 => return Err(bad("is not a window (at least one host row)")),
+                    n => v.0.push(n as usize),
+                },
+                "cap" => v.1.push(number()? as usize),
+                "budget" => v.2.push(value.parse().map_err(|e: String| bad(&e))?),
+                "hosts" => match number()? {
+                    0 => return Err(bad("is not a fleet size")),
+                    n => v.3.push(n),
+                },
+                other => anyhow::bail!(
+                    "--vary {arg}: unknown knob {other:?} (known: window, cap, budget, hosts)"
+                ),
+            }
+        }
+    }
+    Ok(v)
+}
+
+/// `sweep --vary …`: the drain approach's knobs (issue 14), one loadtest per combination and
+/// fleet size on a fleet generated once per size.
+fn run_knobs(args: SweepArgs) -> anyhow::Result<i32> {
+    let base = Scenario::load(&args.scenario)?;
+    let (windows, caps, budgets, mut sizes) = parse_vary(&args.vary)?;
+    let mut drain = base.drain.clone();
+    if !args.run.approaches.is_empty() {
+        match args.run.approaches.as_slice() {
+            [a] if a.kind == PathKind::Drain => a.apply(&mut drain).map_err(anyhow::Error::msg)?,
+            _ => anyhow::bail!(
+                "--vary: a knob sweep runs one approach, drain (--approach drain[:window=…])"
+            ),
+        }
+    }
+    let start = drain
+        .knobs()
+        .map_err(|e| anyhow::anyhow!("scenario key `drain.budget`: {e}"))?;
+    let combos = crate::harness::knobs::combinations(&windows, &caps, &budgets, &start);
+    sizes.extend(&args.hosts);
+    if sizes.is_empty() {
+        sizes.push(base.hosts.count);
+    }
+    sizes.sort_unstable();
+    sizes.dedup();
+    let mut rules = base
+        .rules
+        .rules()
+        .map_err(|(k, m)| anyhow::anyhow!("scenario key `{k}`: {m}"))?;
+    base.run.variant.preset(&mut rules);
+    let name = super::scenario_name(&args.scenario);
+    let out = super::results_dir(args.out.as_deref(), &format!("sweep-knobs-{name}"))?;
+    let work = tempfile::tempdir().context("creating a working directory")?;
+    let runs = sizes.len() as u64 * combos.len() as u64;
+    let bar = super::bar(args.quiet, sizes.len() as u64 + runs);
+    let clock = RealClock::default();
+    let interval = base.loadtest.interval_s;
+    let mut rows = Vec::new();
+    let mut seed = base.run.seed;
+    for &n in &sizes {
+        let scenario = generator::effective_scenario(
+            &base,
+            &GenerateOptions {
+                seed: args.run.seed,
+                hosts: Some(n),
+                force: true,
+            },
+        );
+        seed = scenario.run.seed;
+        bar.set_message(format!("{n} hosts: generating"));
+        let fleet = work.path().join(format!("fleet-{n}.db"));
+        generator::generate_file(&fleet, &scenario, true, &ProgressBar::hidden())?;
+        let universe = {
+            let conn = crate::store::schema::open_contract_db(&fleet)?;
+            crate::harness::loadtest::Universe::load(&conn).context("reading the fleet")?
+        };
+        bar.inc(1);
+        for (i, k) in combos.iter().enumerate() {
+            bar.set_message(format!(
+                "{n} hosts: window {} cap {} budget {} ({} of {})",
+                k.window,
+                k.cap.unwrap_or(0),
+                k.budget,
+                i + 1,
+                combos.len()
+            ));
+            let db = work.path().join(format!("run-{n}-{i}.db"));
+            let conn = crate::harness::loadtest::copy_fleet(&fleet, &db)
+                .with_context(|| format!("copying the fleet to {}", db.display()))?;
+            let setup = crate::harness::loadtest::record::Setup {
+                format: crate::harness::loadtest::record::FORMAT,
+                universe: universe.clone(),
+                ticks: args.ticks,
+            };
+            crate::harness::loadtest::record::init(
+                &conn,
+                &db.display().to_string(),
+                &setup,
+                PathKind::Drain,
+            )?;
+            let cfg = crate::harness::loadtest::LoadtestConfig {
+                scenario: scenario.clone(),
+                paths: vec![PathKind::Drain],
+                ticks: args.ticks,
+                legacy_sql: args.run.legacy_sql,
+                batched: BatchedConfig {
+                    batch_size: scenario.run.batch_size as usize,
+                    rules,
+                    variant: base.run.variant,
+                },
+                drain: *k,
+                concurrent_churn: false,
+                warmup_ticks: args.warmup_ticks,
+                cursor_url: None,
+                cursor_key: crate::paths::cursor::DEFAULT_REDIS_KEY.to_string(),
+            };
+            let result = crate::harness::loadtest::run(
+                vec![(PathKind::Drain, conn, db.clone())],
+                &cfg,
+                &universe,
+                &clock,
+                |_| Ok(()),
+            )?;
+            let run = &result.runs[0].1;
+            rows.push(crate::harness::knobs::row(n, k, run, interval));
+            crate::support::files::remove_with_sidecars(&db);
+            bar.inc(1);
+        }
+        crate::support::files::remove_with_sidecars(&fleet);
+    }
+    bar.finish_and_clear();
+    crate::harness::knobs::mark_pareto(&mut rows);
+    write_atomic(
+        &out.join("sweep.csv"),
+        &crate::harness::knobs::knob_csv(&rows)?,
+    )?;
+    write_atomic(
+        &out.join("sweep.svg"),
+        crate::report::sweep_chart::knob_svg(&rows, interval).as_bytes(),
+    )?;
+    let mut text = format!(
+        "knob sweep of the drain approach on {} (seed {seed}, {} measured ticks after {} warm-up, \
+         interval {interval} s)\n",
+        args.scenario.display(),
+        args.ticks,
+        args.warmup_ticks
+    );
+    for r in &rows {
+        text.push_str(&format!(
+            "  {:>8} hosts  window {:>6} cap {:>6} budget {:<10} tick p50 {:>8.3} s p99 {:>8.3} s  \
+             overruns {:>3}  convergence p95 {:>6} s  open {:>5.1}%  writer rows/tick {:>9.1}{}\n",
+            r.hosts,
+            r.window,
+            r.cap,
+            r.budget,
+            r.tick_p50_s,
+            r.tick_p99_s,
+            r.overruns,
+            r.convergence_p95_s
+                .map_or("-".into(), |c| format!("{c:.0}")),
+            r.open_share * 100.0,
+            r.writer_rows_per_tick,
+            if r.pareto { "  *front" } else { "" }
+        ));
+    }
+    text.push_str(&crate::harness::knobs::front_text(&rows, interval));
     write_atomic(&out.join("sweep.txt"), text.as_bytes())?;
     let mut o = std::io::stdout().lock();
     o.write_all(text.as_bytes())?;

@@ -7,6 +7,7 @@
 
 pub mod error;
 pub mod faults;
+pub mod knobs;
 pub mod loadtest;
 pub mod measure;
 pub mod repro;

@@ -55,8 +55,10 @@ impl std::str::FromStr for Budget {
 impl std::fmt::Display for Budget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Budget::WallClock(d) => write!(f, "{} ms wall clock", d.as_millis()),
-            Budget::Windows(k) => write!(f, "{k} windows"),
+            // As it is written (`FromStr` reads it back).
+            Budget::WallClock(d) if d.subsec_millis() == 0 => write!(f, "{}s", d.as_secs()),
+            Budget::WallClock(d) => write!(f, "{}ms", d.as_millis()),
+            Budget::Windows(k) => write!(f, "windows:{k}"),
         }
     }
 }

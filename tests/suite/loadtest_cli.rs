@@ -1151,3 +1151,92 @@ fn a_bulk_change_drains_over_about_hosts_over_cap_ticks() {
         "13 teams × 10: {manifest}"
     );
 }
+
+#[test]
+fn a_knob_sweep_runs_each_combination_and_marks_the_front() {
+    let wd = Workdir::new();
+    let quick = scenario("quick.toml");
+    let out = wd
+        .cmd(&[
+            "sweep",
+            "--scenario",
+            &quick,
+            "--vary",
+            "cap=40,0",
+            "--vary",
+            "window=250",
+            "--vary",
+            "budget=windows:20",
+            "--ticks",
+            "6",
+            "--warmup-ticks",
+            "1",
+            "--out",
+            "s",
+            "-q",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = rows(&read(&wd, "s/sweep.csv"));
+    assert_eq!(
+        csv[0].join(","),
+        "hosts,window,cap,budget,ticks,tick_p50_s,tick_p99_s,tick_max_s,overruns,\
+         convergence_p50_s,convergence_p95_s,convergence_max_s,open_share,\
+         writer_rows_per_tick,pareto"
+    );
+    assert_eq!(csv.len(), 3, "{csv:?}");
+    assert_eq!((csv[1][2].as_str(), csv[2][2].as_str()), ("40", "0"));
+    for r in &csv[1..] {
+        assert_eq!(
+            (r[0].as_str(), r[1].as_str(), r[3].as_str(), r[4].as_str()),
+            ("2000", "250", "windows:20", "6")
+        );
+        assert!(!r[10].is_empty(), "churn converges some pairs: {r:?}");
+    }
+    // A cap of 40 hosts a tick leaves more changes open at the end than no cap.
+    let open = |r: &Vec<String>| r[12].parse::<f64>().unwrap();
+    assert!(open(&csv[1]) > open(&csv[2]), "{csv:?}");
+    assert!(csv[1..].iter().any(|r| r[14] == "true"), "a front: {csv:?}");
+    let text = read(&wd, "s/sweep.txt");
+    assert!(text.contains("Pareto front"), "{text}");
+    assert!(read(&wd, "s/sweep.svg").contains("30 s interval"));
+    // Bad knobs: one line naming the value, exit 2, nothing created.
+    for (vary, want) in [
+        ("speed=3", "unknown knob \"speed\""),
+        ("window=0", "at least one host row"),
+        ("budget=soon", "\"soon\""),
+        ("cap", "not KNOB=V1,V2"),
+    ] {
+        let line = expect_error(wd.cmd(&[
+            "sweep",
+            "--scenario",
+            &quick,
+            "--vary",
+            vary,
+            "--out",
+            "bad",
+            "-q",
+        ]));
+        assert!(line.contains(want), "{vary}: {line}");
+        assert!(!wd.path("bad").exists());
+    }
+    let line = expect_error(wd.cmd(&[
+        "sweep",
+        "--scenario",
+        &quick,
+        "--vary",
+        "cap=5",
+        "--approach",
+        "batched",
+        "--out",
+        "bad",
+        "-q",
+    ]));
+    assert!(line.contains("runs one approach, drain"), "{line}");
+}

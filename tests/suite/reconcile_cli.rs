@@ -472,7 +472,7 @@ fn drain_runs_in_diff_compare_and_tick() {
     assert_eq!(a.status.code(), b.status.code());
     let text = String::from_utf8_lossy(&b.stdout);
     assert!(
-        text.contains("drain: window 2000, cap 9, budget 3 windows"),
+        text.contains("drain: window 2000, cap 9, budget windows:3"),
         "{text}"
     );
     assert!(text.contains("liveness: not judged"), "{text}");

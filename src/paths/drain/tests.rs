@@ -319,3 +319,13 @@ fn budgets_parse_as_a_time_or_a_window_count() {
         assert!(bad.parse::<Budget>().is_err(), "{bad}");
     }
 }
+
+#[test]
+fn a_budget_prints_as_it_is_written() {
+    for s in ["12s", "500ms", "windows:3", "1500ms"] {
+        let b: Budget = s.parse().unwrap();
+        assert_eq!(b.to_string(), s);
+        assert_eq!(b.to_string().parse::<Budget>().unwrap(), b);
+    }
+    assert_eq!("2m".parse::<Budget>().unwrap().to_string(), "120s");
+}
