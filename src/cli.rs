@@ -174,13 +174,9 @@ pub struct ReportCompareArgs {
 /// The paths, legacy SQL form and seed of `loadtest` and `sweep`.
 #[derive(Debug, clap::Args)]
 pub struct PathRunArgs {
-    /// Paths to run, comma-separated.
-    #[arg(
-        long,
-        value_enum,
-        value_delimiter = ',',
-        default_value = "legacy,batched"
-    )]
+    /// Paths to run, comma-separated [default: the scenario's [[approaches]], else
+    /// legacy,batched].
+    #[arg(long, value_enum, value_delimiter = ',')]
     pub paths: Vec<crate::harness::loadtest::PathKind>,
     /// An approach to run, with its knobs, in place of --paths (repeat it; each path once;
     /// the first is the baseline the others' states are compared with):
@@ -201,12 +197,28 @@ pub struct PathRunArgs {
 }
 
 impl PathRunArgs {
-    /// The paths, each once, legacy first.
+    /// The paths, each once, legacy first (legacy and batched when none is given).
     pub fn paths(&self) -> Vec<crate::harness::loadtest::PathKind> {
+        use crate::harness::loadtest::PathKind;
         let mut paths = self.paths.clone();
+        if paths.is_empty() {
+            paths = vec![PathKind::Legacy, PathKind::Batched];
+        }
         paths.sort();
         paths.dedup();
         paths
+    }
+
+    /// The approaches to run: `--approach` as given, else `--paths`' paths with no knobs, else
+    /// `scenario` (a scenario's `[[approaches]]`, when it has some), else legacy and batched.
+    pub fn approaches_or(
+        &self,
+        scenario: Vec<crate::harness::loadtest::approach::Approach>,
+    ) -> Vec<crate::harness::loadtest::approach::Approach> {
+        if self.approaches.is_empty() && self.paths.is_empty() && !scenario.is_empty() {
+            return scenario;
+        }
+        self.approaches()
     }
 
     /// The approaches to run: `--approach` as given, else `--paths`' paths with no knobs.

@@ -54,6 +54,9 @@ struct RunSpec {
     /// The drain path's knobs (the scenario's `[drain]` with `--approach`'s over them).
     #[serde(default)]
     drain: crate::fleet::scenario::DrainSettings,
+    /// The paths with the per-host enrollment path on.
+    #[serde(default)]
+    enroll_path: Vec<PathKind>,
 }
 
 /// The folder inside a run with its databases while it runs.
@@ -254,9 +257,28 @@ fn start(
              --approach drain[:window=W,cap=C,budget=T] (or --paths legacy,drain)"
         );
     }
-    let approaches = args.run.approaches();
-    let (paths, drain) = loadtest::approach::resolve(&approaches, &scenario.drain)
+    let mut listed = Vec::new();
+    for (i, a) in scenario.approaches.iter().enumerate() {
+        listed.push(a.spelled().parse().map_err(|e| {
+            anyhow::anyhow!("{}: key `approaches[{i}]`: {e}", scenario_path.display())
+        })?);
+    }
+    let approaches = args.run.approaches_or(listed);
+    let resolved = loadtest::approach::resolve(&approaches, &scenario.drain)
         .map_err(|e| anyhow::anyhow!("--approach: {e}"))?;
+    let (paths, drain) = (resolved.paths, resolved.drain);
+    if !resolved.enroll_path.is_empty() && args.concurrent_churn {
+        anyhow::bail!(
+            "--approach …enroll-path=on: not with --concurrent-churn (the enrollment path runs \
+             right after the churn that enrolled the host, in the same step)"
+        );
+    }
+    if !resolved.enroll_path.is_empty() && mysql.is_some() {
+        anyhow::bail!(
+            "--approach …enroll-path=on: the per-host enrollment path runs on SQLite only \
+             (it reads the host the churn just enrolled from the path's own database)"
+        );
+    }
     drain
         .knobs()
         .map_err(|e| anyhow::anyhow!("{}: key `drain.budget`: {e}", scenario_path.display()))?;
@@ -295,6 +317,7 @@ fn start(
         thresholds: args.thresholds.clone(),
         hgrm_unit: args.hgrm_unit,
         drain,
+        enroll_path: resolved.enroll_path,
     };
     let lock = create_run_folder(&out, &spec)?;
     let dbs = set_up(&spec, &scenario, &state_dir(&out), args.quiet)?;
@@ -481,6 +504,7 @@ fn execute(
             variant,
         },
         drain: spec.drain.knobs().map_err(anyhow::Error::msg)?,
+        enroll_path: spec.enroll_path.clone(),
         concurrent_churn: spec.concurrent_churn,
         warmup_ticks: spec.warmup_ticks,
     };

@@ -316,6 +316,7 @@ fn run_knobs(args: SweepArgs) -> anyhow::Result<i32> {
                     variant: base.run.variant,
                 },
                 drain: *k,
+                enroll_path: Vec::new(),
                 concurrent_churn: false,
                 warmup_ticks: args.warmup_ticks,
                 cursor_url: None,

@@ -543,14 +543,14 @@ fn a_run_killed_at_any_crash_point_resumes_to_the_uninterrupted_result() {
 #[test]
 fn a_drain_run_killed_at_any_crash_point_resumes_to_the_uninterrupted_result() {
     // The drain path writes a window at a time inside its tick (a crash point after each):
-    // under a cap of 15 and a budget of three windows of 40, killed and resumed, it ends as
-    // the uninterrupted run, beside a batched path.
+    // under a cap of 15 and a budget of three windows of 40, with the enrollment path on,
+    // killed and resumed, it ends as the uninterrupted run, beside a batched path.
     killed_runs_resume_to_the_uninterrupted_result(
         &[
             "--approach",
             "batched",
             "--approach",
-            "drain:window=40,cap=15,budget=windows:3",
+            "drain:window=40,cap=15,budget=windows:3,enroll-path=on",
         ],
         3,
         25,
@@ -1098,6 +1098,44 @@ fn bad_approaches_are_refused_before_anything_is_created() {
         "-q",
     ]));
     assert!(line.contains("already in the run"), "{line}");
+    // A scenario's [[approaches]]: used when the command line names none, checked by key.
+    let with = |extra: &str| {
+        wd.write(
+            "a.toml",
+            &format!("{}\n{extra}", scenario_text("quick.toml")),
+        )
+    };
+    let s = with(
+        "[[approaches]]\nkind = \"batched\"\n\n[[approaches]]\nkind = \"drain\"\nwindow = 0\n",
+    );
+    let line = expect_error(wd.cmd(&[
+        "loadtest",
+        "--scenario",
+        s.to_str().unwrap(),
+        "--out",
+        "r",
+        "-q",
+    ]));
+    assert!(
+        line.contains("key `approaches[1]`") && line.contains("at least one host row"),
+        "{line}"
+    );
+    assert!(!wd.path("r").exists());
+    let s = with("[[approaches]]\nkind = \"drain\"\ncap = 50\nbudget = \"windows:2\"\n");
+    loadtest(&wd, s.to_str().unwrap(), "r", &["--ticks", "2"]);
+    let manifest = read(&wd, "r/manifest.json");
+    assert!(
+        manifest.contains("drain:window=2000,cap=50,budget=windows:2 (deterministic)"),
+        "{manifest}"
+    );
+    // The command line wins.
+    loadtest(
+        &wd,
+        s.to_str().unwrap(),
+        "r2",
+        &["--ticks", "1", "--paths", "legacy"],
+    );
+    assert!(!read(&wd, "r2/manifest.json").contains("drain:"));
 }
 
 #[test]
@@ -1239,4 +1277,75 @@ fn a_knob_sweep_runs_each_combination_and_marks_the_front() {
         "-q",
     ]));
     assert!(line.contains("runs one approach, drain"), "{line}");
+}
+
+/// The quick fleet with enrollment toggles only (20 a minute, for three ticks), 40 % of its
+/// hosts' enrollments disabled, and windows of 100 hosts (a batched pass is 20 ticks).
+fn enrolling_quick() -> String {
+    let mut text = scenario_text("quick.toml").replace("batch_size = 500 ", "batch_size = 100 ");
+    for (key, value) in [
+        ("membership_flips_per_min = 20", "0"),
+        ("label_reports_per_min = 40", "0"),
+        ("profile_edits_per_min = 0.5", "0"),
+        ("team_transfers_per_min = 2", "0"),
+        ("new_labels_per_min = 0.2", "0"),
+        ("label_deletions_per_min = 0.1", "0"),
+        ("profile_adds_per_min = 0.1", "0"),
+        ("profile_deletions_per_min = 0.1", "0"),
+        ("secrets_updates_per_min = 0.2", "0"),
+        ("enrollment_toggles_per_min = 1", "20"),
+        ("duplicate_hosts_per_min = 0.5", "0"),
+    ] {
+        let name = key.split(" = ").next().unwrap();
+        assert!(text.contains(key), "{key}");
+        text = text.replace(key, &format!("{name} = {value}"));
+    }
+    // Many hosts start with a disabled enrollment, so a toggle often enrolls one.
+    for (key, value) in [
+        ("device = 0.86 ", "device = 0.50 "),
+        ("disabled = 0.04 ", "disabled = 0.40 "),
+    ] {
+        assert!(text.contains(key), "{key}");
+        text = text.replace(key, value);
+    }
+    text.replace("# churn_ticks = 20", "churn_ticks = 3")
+}
+
+#[test]
+fn the_enrollment_path_queues_a_newly_enrolled_hosts_profiles_at_once() {
+    let wd = Workdir::new();
+    let s = wd.write("enroll.toml", &enrolling_quick());
+    let s = s.to_str().unwrap();
+    for (out, approach) in [("off", "batched"), ("on", "batched:enroll-path=on")] {
+        loadtest(&wd, s, out, &["--ticks", "6", "--approach", approach]);
+    }
+    let samples = |out: &str| rows(&read(&wd, &format!("{out}/convergence.csv")));
+    let open = |out: &str| {
+        samples(out)
+            .iter()
+            .filter(|r| r.contains(&"open".to_string()))
+            .count()
+    };
+    let (off, on) = (open("off"), open("on"));
+    // Without the path most enrolled hosts wait for the cron's pass (20 ticks); with it their
+    // installs are queued when they enroll and converge as the devices answer.
+    assert!(samples("on").len() > 20, "enrollments make samples");
+    assert!(
+        on * 4 < off.max(1),
+        "open samples: {on} with the path, {off} without"
+    );
+    assert!(wd.path("on/batched-enroll.hgrm").exists());
+    assert!(!wd.path("off/batched-enroll.hgrm").exists());
+    assert!(read(&wd, "on/manifest.json").contains("batched:enroll-path=on"));
+    let line = expect_error(wd.cmd(&[
+        "loadtest",
+        "--scenario",
+        s,
+        "--approach",
+        "legacy:enroll-path=on",
+        "--out",
+        "x",
+        "-q",
+    ]));
+    assert!(line.contains("legacy has no per-host path"), "{line}");
 }

@@ -58,9 +58,13 @@ pub struct Scenario {
     /// Injected faults (issue 5).
     #[serde(default)]
     pub faults: Faults,
-    /// The drain loop's knobs (semantics §10), used when `run.variant = "drain"`.
+    /// The drain loop's knobs (semantics §10), used when `run.variant = "drain"` and by a
+    /// loadtest's drain path.
     #[serde(default)]
     pub drain: DrainSettings,
+    /// The loadtest's approaches, in order (`--approach` and `--paths` override them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approaches: Vec<ScenarioApproach>,
     /// What `reconsim repro` expects to see (bug scenarios).
     #[serde(default)]
     pub expect: Option<Expect>,
@@ -233,6 +237,47 @@ crate::support::named::named_enum!(
         MoveTeam,
     }
 );
+
+/// One `[[approaches]]` entry: a path and its knobs, as `--approach` spells them (`kind` is
+/// `legacy`, `batched` or `drain`; `window`, `cap`, `budget` are the drain path's;
+/// `enroll_path` the batched and drain paths'). Checked where the loadtest reads them.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioApproach {
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cap: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enroll_path: Option<bool>,
+}
+
+impl ScenarioApproach {
+    /// As `--approach` spells it: `drain:window=2000,cap=2000,budget=12s,enroll-path=on`.
+    pub fn spelled(&self) -> String {
+        let mut knobs = Vec::new();
+        if let Some(w) = self.window {
+            knobs.push(format!("window={w}"));
+        }
+        if let Some(c) = self.cap {
+            knobs.push(format!("cap={c}"));
+        }
+        if let Some(b) = &self.budget {
+            knobs.push(format!("budget={b}"));
+        }
+        if let Some(e) = self.enroll_path {
+            knobs.push(format!("enroll-path={}", if e { "on" } else { "off" }));
+        }
+        if knobs.is_empty() {
+            self.kind.clone()
+        } else {
+            format!("{}:{}", self.kind, knobs.join(","))
+        }
+    }
+}
 
 /// One `[[loadtest.events]]` entry: applied after tick `at_tick`'s reconciler, as churn is,
 /// whether or not random churn still runs. Only the keys of its kind may be given.

@@ -16,6 +16,9 @@ crate::support::named::named_enum!(
         Cap,
         /// Drain: the scan budget (`12s`, `500ms`, `windows:K`).
         Budget,
+        /// Batched and drain: `on` runs the handlers for a host the moment churn enrolls it
+        /// (Fleet's per-host enrollment path); `off` (the default) leaves it to the cron.
+        EnrollPath,
     }
 );
 
@@ -39,7 +42,13 @@ impl std::str::FromStr for Approach {
                 .split_once('=')
                 .ok_or_else(|| format!("approach {s:?}: {part:?} is not KNOB=VALUE"))?;
             let knob: Knob = crate::support::named::parse("knob", k.trim())?;
-            if kind != PathKind::Drain {
+            if knob == Knob::EnrollPath {
+                if kind == PathKind::Legacy {
+                    return Err(format!(
+                        "approach {s:?}: knob {knob} applies to the batched and drain paths (legacy has no per-host path)"
+                    ));
+                }
+            } else if kind != PathKind::Drain {
                 return Err(format!(
                     "approach {s:?}: knob {knob} applies to the drain path only"
                 ));
@@ -69,6 +78,13 @@ impl std::fmt::Display for Approach {
 
 impl Approach {
     /// The approach's knobs over `settings` (the scenario's `[drain]`).
+    /// `enroll-path=on` given.
+    pub fn enroll_path(&self) -> bool {
+        self.knobs
+            .iter()
+            .any(|(k, v)| *k == Knob::EnrollPath && v == "on")
+    }
+
     pub fn apply(&self, settings: &mut DrainSettings) -> Result<(), String> {
         for (knob, v) in &self.knobs {
             let number = || -> Result<u32, String> {
@@ -84,6 +100,11 @@ impl Approach {
                     settings.window = w;
                 }
                 Knob::Cap => settings.cap = number()?,
+                Knob::EnrollPath => {
+                    if v != "on" && v != "off" {
+                        return Err(format!("{knob}={v}: on or off"));
+                    }
+                }
                 Knob::Budget => {
                     v.parse::<crate::paths::drain::Budget>()
                         .map_err(|e| format!("{knob}={v}: {e}"))?;
@@ -95,12 +116,21 @@ impl Approach {
     }
 }
 
-/// The paths of `approaches` (each once) and the drain settings they give over `base`.
-pub fn resolve(
-    approaches: &[Approach],
-    base: &DrainSettings,
-) -> Result<(Vec<PathKind>, DrainSettings), String> {
+/// What `resolve` makes of a list of approaches.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resolved {
+    /// The paths, each once, in the order given.
+    pub paths: Vec<PathKind>,
+    /// The drain path's settings (the scenario's with the approach's knobs over them).
+    pub drain: DrainSettings,
+    /// The paths with the per-host enrollment path on.
+    pub enroll_path: Vec<PathKind>,
+}
+
+/// The paths of `approaches` (each once) and the settings they give over `base`.
+pub fn resolve(approaches: &[Approach], base: &DrainSettings) -> Result<Resolved, String> {
     let mut paths = Vec::new();
+    let mut enroll_path = Vec::new();
     let mut drain = base.clone();
     for a in approaches {
         if paths.contains(&a.kind) {
@@ -110,9 +140,16 @@ pub fn resolve(
             ));
         }
         paths.push(a.kind);
+        if a.enroll_path() {
+            enroll_path.push(a.kind);
+        }
         a.apply(&mut drain)?;
     }
-    Ok((paths, drain))
+    Ok(Resolved {
+        paths,
+        drain,
+        enroll_path,
+    })
 }
 
 #[cfg(test)]
@@ -144,6 +181,12 @@ mod tests {
         assert!(err("drain:window=0").contains("at least one host row"));
         assert!(err("drain:budget=soon").contains("budget=soon"));
         assert!(err("drain:cap=1,cap=2").contains("given twice"));
+        assert!(err("legacy:enroll-path=on").contains("legacy has no per-host path"));
+        assert!(err("batched:enroll-path=maybe").contains("on or off"));
+        let on: Approach = "batched:enroll-path=on".parse().unwrap();
+        assert!(on.enroll_path());
+        let r = resolve(&[on], &DrainSettings::default()).unwrap();
+        assert_eq!(r.enroll_path, vec![PathKind::Batched]);
         let twice = ["drain".parse().unwrap(), "drain:cap=5".parse().unwrap()];
         assert!(
             resolve(&twice, &DrainSettings::default())

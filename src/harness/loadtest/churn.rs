@@ -255,6 +255,30 @@ fn random_events(s: &Scenario, u: &Universe, tick: u32) -> Vec<Event> {
     out
 }
 
+/// The host uuids `events` (already applied) enrolled: an enrollment toggled on, a new host
+/// row. Sorted, each once (what the per-host enrollment path handles).
+pub fn enrolled_by(conn: &Connection, events: &[Event]) -> rusqlite::Result<Vec<String>> {
+    let mut out = Vec::new();
+    for e in events {
+        let (host, need_enabled) = match e {
+            Event::ToggleEnrollment { host } => (*host, true),
+            Event::Duplicate { host } => (*host, false),
+            _ => continue,
+        };
+        let uuid: Option<String> = conn
+            .prepare_cached(
+                "SELECT h.uuid FROM hosts h WHERE h.id = ?1 AND (?2 = 0 OR EXISTS (
+                   SELECT 1 FROM nano_enrollments e WHERE e.device_id = h.uuid AND e.enabled = 1))",
+            )?
+            .query_row(params![host, need_enabled], |r| r.get(0))
+            .optional()?;
+        out.extend(uuid.filter(|u| !u.is_empty()));
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
 /// The kind of an event, for counts.
 pub fn event_kind(e: &Event) -> EventKind {
     match e {

@@ -77,6 +77,9 @@ pub struct LoadtestConfig {
     /// The drain path's knobs (its reads and handlers are `latest`'s: `batched.rules` with
     /// the drain variant's presets).
     pub drain: DrainKnobs,
+    /// The paths that run the handlers for a host the moment churn enrolls it (Fleet's
+    /// per-host enrollment path; its own phase, `enroll`).
+    pub enroll_path: Vec<PathKind>,
     /// Churn written by a concurrent task on WAL databases while ticks run.
     pub concurrent_churn: bool,
     /// Unrecorded ticks (reconciler, writer, devices; no churn) before the measured ones.
@@ -106,6 +109,10 @@ impl LoadtestConfig {
     pub fn approach_text(&self, path: PathKind) -> String {
         match path {
             PathKind::Legacy => format!("legacy (SQL {})", self.legacy_sql),
+            PathKind::Batched if self.enroll_path.contains(&path) => format!(
+                "batched:enroll-path=on (window {})",
+                self.batched.batch_size
+            ),
             PathKind::Batched => format!("batched (window {})", self.batched.batch_size),
             PathKind::Drain => {
                 let d = &self.drain;
@@ -114,10 +121,15 @@ impl LoadtestConfig {
                     crate::paths::drain::Budget::Windows(_) => "deterministic",
                 };
                 format!(
-                    "drain:window={},cap={},budget={} ({kind})",
+                    "drain:window={},cap={},budget={}{} ({kind})",
                     d.window,
                     d.cap.unwrap_or(0),
-                    d.budget
+                    d.budget,
+                    if self.enroll_path.contains(&path) {
+                        ",enroll-path=on"
+                    } else {
+                        ""
+                    }
                 )
             }
         }
@@ -684,6 +696,10 @@ pub fn run_on(
                 st.tracker
                     .record_changes(&st.conn, &before, &after, tick, now_s)?;
                 record(&mut st.run, "churn", clock.since(tc));
+                if cfg.enroll_path.contains(&st.kind) {
+                    let enrolled = enrolled_by(&st.conn, &evs)?;
+                    enroll(st, cfg, clock, tick, &enrolled)?;
+                }
                 touch(
                     &scope,
                     tick,

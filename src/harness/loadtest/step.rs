@@ -593,3 +593,57 @@ fn drain_tick(
         },
     ))
 }
+
+/// Fleet's per-host enrollment path (spec §10): right after churn enrolled `uuids` (an
+/// enrollment toggled on, a new host row), the path's handlers run for each of those hosts
+/// alone and the writer queues its deltas at once, instead of waiting for the cron to reach
+/// the host. Timed as the path's `enroll` phase (one sample a host); it writes in the step's
+/// transaction, so a resume never runs it twice.
+pub(super) fn enroll(
+    st: &mut PathState,
+    cfg: &LoadtestConfig,
+    clock: &dyn Clock,
+    tick: u32,
+    uuids: &[String],
+) -> Result<()> {
+    let bcfg = match st.kind {
+        PathKind::Drain => cfg.drain_config(),
+        _ => cfg.batched,
+    };
+    // Command uuids of their own stream: the cron's of this tick are untouched.
+    let mut rng = command_rng(cfg, st.kind, tick);
+    rng.set_word_pos(1 << 40);
+    for u in uuids {
+        let t = clock.now();
+        let conn: &Connection = &st.conn;
+        // The window that starts right before the host: after the greatest uuid below it,
+        // as many rows as the host has (its duplicates), its own deltas kept.
+        let before: String = conn.query_row(
+            "SELECT coalesce(max(uuid), '') FROM hosts WHERE uuid < ?1",
+            [u],
+            |r| r.get(0),
+        )?;
+        let rows: i64 = conn.query_row("SELECT count(*) FROM hosts WHERE uuid = ?1", [u], |r| {
+            r.get(0)
+        })?;
+        let one = BatchedConfig {
+            batch_size: rows.max(1) as usize,
+            ..bcfg
+        };
+        let store: &dyn Store = conn;
+        let w = batched::window(store.source(), &before, &one, clock, &|_| None);
+        if let Outcome::Error(e) = &w.outcome {
+            return Err(HarnessError::Refused(format!(
+                "the enrollment path of host {u}: {e}"
+            )));
+        }
+        let deltas: Vec<Delta> = w
+            .deltas
+            .into_iter()
+            .filter(|d| *d.host_uuid == **u)
+            .collect();
+        writer::apply(conn, &deltas, || command_uuid(&mut rng))?;
+        record(&mut st.run, "enroll", clock.since(t));
+    }
+    Ok(())
+}

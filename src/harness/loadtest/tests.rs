@@ -66,6 +66,7 @@ fn config(s: &Scenario, ticks: u32) -> LoadtestConfig {
             variant: Default::default(),
         },
         drain: crate::paths::drain::DrainKnobs::default(),
+        enroll_path: Vec::new(),
         concurrent_churn: false,
         warmup_ticks: 0,
     }
