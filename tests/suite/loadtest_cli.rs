@@ -967,11 +967,13 @@ fn drain_runs_as_an_approach_beside_legacy_and_batched() {
     let wd = Workdir::new();
     let s = wd.write("stop.toml", &converging_quick(3));
     let drain = "drain:window=100,cap=0,budget=windows:50";
-    loadtest(
-        &wd,
-        s.to_str().unwrap(),
-        "r",
-        &[
+    let out = wd
+        .cmd(&[
+            "loadtest",
+            "--scenario",
+            s.to_str().unwrap(),
+            "--out",
+            "r",
             "--ticks",
             "8",
             "--approach",
@@ -980,8 +982,11 @@ fn drain_runs_as_an_approach_beside_legacy_and_batched() {
             "batched",
             "--approach",
             drain,
-        ],
-    );
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let summary = String::from_utf8_lossy(&out.stdout);
     let ticks = rows(&read(&wd, "r/ticks.csv"));
     assert_eq!(ticks[0][13..], ["windows", "stop"]);
     let d: Vec<&Vec<String>> = ticks.iter().filter(|r| r[0] == "drain").collect();
@@ -1022,11 +1027,11 @@ fn drain_runs_as_an_approach_beside_legacy_and_batched() {
         manifest.contains("drain:window=100,cap=0,budget=windows:50 (deterministic)"),
         "{manifest}"
     );
-    let summary = read(&wd, "r/summary.txt");
     assert!(
         summary.contains("cursor liveness (drain): no finding"),
         "{summary}"
     );
+    assert!(summary.contains("drain vs legacy"), "{summary}");
     assert!(read(&wd, "r/report.html").contains("Cursor liveness (drain)"));
     assert!(wd.path("r/drain-tick.hgrm").exists());
 }
