@@ -178,10 +178,11 @@ pub struct PathRunArgs {
     /// legacy,batched].
     #[arg(long, value_enum, value_delimiter = ',')]
     pub paths: Vec<crate::harness::loadtest::PathKind>,
-    /// An approach to run, with its knobs, in place of --paths (repeat it; each path once;
-    /// the first is the baseline the others' states are compared with):
-    /// `legacy`, `batched`, `drain[:window=W,cap=C,budget=12s|windows:K]` (the drain knobs
-    /// default to the scenario's [drain]).
+    /// An approach to run, with its knobs, in place of --paths (repeat it; a second of a kind
+    /// is named `drain-2`; the first is the baseline the others' states are compared with):
+    /// `legacy`, `batched[:enroll-path=on]`,
+    /// `drain[:window=W,cap=C,budget=12s|windows:K,enroll-path=on]` (the drain knobs default
+    /// to the scenario's [drain]).
     #[arg(
         long = "approach",
         value_name = "KIND[:KNOB=V,…]",

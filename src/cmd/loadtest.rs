@@ -27,7 +27,12 @@ struct RunSpec {
     scenario_file: String,
     scenario_text: String,
     seed: u64,
+    /// The paths' kinds, in order (what a reader of an older run folder finds).
     paths: Vec<PathKind>,
+    /// Each path as `--approach` spells it with every knob filled in, in order (empty in a run
+    /// folder from before approaches: `paths` then).
+    #[serde(default)]
+    approaches: Vec<String>,
     /// `--ticks`; None: one full batched pass plus three, fixed at setup (`record::Setup`).
     ticks: Option<u32>,
     legacy_sql: String,
@@ -51,12 +56,26 @@ struct RunSpec {
     thresholds: Vec<String>,
     #[serde(default)]
     hgrm_unit: crate::support::histogram::HgrmUnit,
-    /// The drain path's knobs (the scenario's `[drain]` with `--approach`'s over them).
-    #[serde(default)]
-    drain: crate::fleet::scenario::DrainSettings,
-    /// The paths with the per-host enrollment path on.
-    #[serde(default)]
-    enroll_path: Vec<PathKind>,
+}
+
+impl RunSpec {
+    /// The run's paths: its approaches as spelled at setup, knobs filled in (a run folder
+    /// from before approaches: its paths, plain).
+    fn run_paths(&self) -> anyhow::Result<Vec<loadtest::approach::RunPath>> {
+        if self.approaches.is_empty() {
+            return Ok(self
+                .paths
+                .iter()
+                .map(|&k| loadtest::approach::RunPath::plain(k))
+                .collect());
+        }
+        let parsed: Vec<loadtest::approach::Approach> = self
+            .approaches
+            .iter()
+            .map(|a| a.parse().map_err(anyhow::Error::msg))
+            .collect::<anyhow::Result<_>>()?;
+        loadtest::approach::resolve(&parsed, &Default::default()).map_err(anyhow::Error::msg)
+    }
 }
 
 /// The folder inside a run with its databases while it runs.
@@ -264,24 +283,21 @@ fn start(
         })?);
     }
     let approaches = args.run.approaches_or(listed);
-    let resolved = loadtest::approach::resolve(&approaches, &scenario.drain)
+    let run_paths = loadtest::approach::resolve(&approaches, &scenario.drain)
         .map_err(|e| anyhow::anyhow!("--approach: {e}"))?;
-    let (paths, drain) = (resolved.paths, resolved.drain);
-    if !resolved.enroll_path.is_empty() && args.concurrent_churn {
+    let enrolling = run_paths.iter().any(|p| p.enroll_path);
+    if enrolling && args.concurrent_churn {
         anyhow::bail!(
             "--approach …enroll-path=on: not with --concurrent-churn (the enrollment path runs \
              right after the churn that enrolled the host, in the same step)"
         );
     }
-    if !resolved.enroll_path.is_empty() && mysql.is_some() {
+    if enrolling && mysql.is_some() {
         anyhow::bail!(
             "--approach …enroll-path=on: the per-host enrollment path runs on SQLite only \
              (it reads the host the churn just enrolled from the path's own database)"
         );
     }
-    drain
-        .knobs()
-        .map_err(|e| anyhow::anyhow!("{}: key `drain.budget`: {e}", scenario_path.display()))?;
     // Servers answer before any generation work.
     if let Some(url) = &args.cursor {
         crate::backends::rediscursor::RedisCursor::connect(url, &args.cursor_key)?;
@@ -302,7 +318,8 @@ fn start(
         scenario_file: scenario_path.display().to_string(),
         scenario_text: text,
         seed: scenario.run.seed,
-        paths,
+        paths: run_paths.iter().map(|p| p.kind).collect(),
+        approaches: run_paths.iter().map(|p| p.spelled.clone()).collect(),
         ticks: args.ticks,
         legacy_sql: args.run.legacy_sql.to_string(),
         variant: args.variant.unwrap_or(scenario.run.variant),
@@ -316,8 +333,6 @@ fn start(
         command_line: crate::backends::mysqldb::command_line(),
         thresholds: args.thresholds.clone(),
         hgrm_unit: args.hgrm_unit,
-        drain,
-        enroll_path: resolved.enroll_path,
     };
     let lock = create_run_folder(&out, &spec)?;
     let dbs = set_up(&spec, &scenario, &state_dir(&out), args.quiet)?;
@@ -333,13 +348,10 @@ fn set_up(
     state: &Path,
     quiet: bool,
 ) -> anyhow::Result<loadtest::PathDbs> {
-    let file_of = |p: PathKind| state.join(format!("{}.db", p.name()));
-    let missing: Vec<PathKind> = spec
-        .paths
-        .iter()
-        .copied()
-        .filter(|p| !file_of(*p).is_file())
-        .collect();
+    let paths = spec.run_paths()?;
+    let file_of = |p: &loadtest::approach::RunPath| state.join(format!("{}.db", p.name()));
+    let missing: Vec<&loadtest::approach::RunPath> =
+        paths.iter().filter(|p| !file_of(p).is_file()).collect();
     if !missing.is_empty() {
         let progress = super::spinner(quiet);
         let base = match &spec.database {
@@ -367,12 +379,13 @@ fn set_up(
             universe,
         };
         for &path in &missing {
-            progress.set_message(format!("copying the fleet for the {} path", path.name()));
+            let name = path.name();
+            progress.set_message(format!("copying the fleet for the {name} path"));
             let file = file_of(path);
             let tmp = crate::support::files::TempPath::beside(&file);
             let conn = loadtest::copy_fleet(&base, tmp.path())
-                .with_context(|| format!("copying the fleet for the {} path", path.name()))?;
-            record::init(&conn, &file.display().to_string(), &setup, path)?;
+                .with_context(|| format!("copying the fleet for the {name} path"))?;
+            record::init(&conn, &file.display().to_string(), &setup, name)?;
             drop(conn);
             crate::support::crashpoint::here("path database copied, not yet placed");
             tmp.persist(&file)
@@ -384,10 +397,10 @@ fn set_up(
         }
         progress.finish_and_clear();
     }
-    spec.paths
-        .iter()
-        .map(|&p| {
-            let file = file_of(p);
+    paths
+        .into_iter()
+        .map(|p| {
+            let file = file_of(&p);
             let conn = loadtest::open_path_db(&file)
                 .with_context(|| format!("opening {}", file.display()))?;
             Ok((p, conn, file))
@@ -487,7 +500,7 @@ fn execute(
     let ticks = setup.ticks;
     let legacy_sql: crate::paths::legacy::LegacySql =
         clap::ValueEnum::from_str(&spec.legacy_sql, true).map_err(anyhow::Error::msg)?;
-    let paths: Vec<PathKind> = dbs.iter().map(|d| d.0).collect();
+    let paths: Vec<loadtest::approach::RunPath> = dbs.iter().map(|d| d.0.clone()).collect();
     let cfg = LoadtestConfig {
         cursor_url: spec.cursor.clone(),
         cursor_key: spec
@@ -503,8 +516,6 @@ fn execute(
             rules,
             variant,
         },
-        drain: spec.drain.knobs().map_err(anyhow::Error::msg)?,
-        enroll_path: spec.enroll_path.clone(),
         concurrent_churn: spec.concurrent_churn,
         warmup_ticks: spec.warmup_ticks,
     };
@@ -515,7 +526,9 @@ fn execute(
     if let Some(url) = &spec.backend {
         let progress = super::spinner(quiet);
         for (kind, conn, _) in &dbs {
-            let m = crate::backends::mirror::Mirror::setup(url, kind.name(), conn, &progress)?;
+            // DB_legacy, DB_batched, DB_drain, DB_drain_2: a plain identifier.
+            let suffix = kind.name().replace('-', "_");
+            let m = crate::backends::mirror::Mirror::setup(url, &suffix, conn, &progress)?;
             server_version = Some(m.db.version.clone());
             mirrors.push(Some(Box::new(m) as Box<dyn crate::backends::store::Replica>));
         }
@@ -525,7 +538,7 @@ fn execute(
     let resumed_at = resumed.then(|| ticks_done.iter().copied().min().unwrap_or(0));
     let bar = super::bar(quiet, ticks as u64 * cfg.paths.len() as u64);
     bar.set_position(ticks_done.iter().sum());
-    if !quiet && cfg.paths.contains(&PathKind::Legacy) {
+    if !quiet && cfg.paths.iter().any(|p| p.kind == PathKind::Legacy) {
         eprintln!(
             "note: each legacy tick diffs the whole fleet (~30 s at 100k hosts); \
              --ticks bounds the run"
@@ -537,7 +550,7 @@ fn execute(
         match event {
             // The bar counts finished ticks; the message names the one running.
             loadtest::RunEvent::TickStart(path, t) => {
-                bar.set_message(format!("{} tick {}/{ticks} running", path.name(), t + 1))
+                bar.set_message(format!("{path} tick {}/{ticks} running", t + 1))
             }
             loadtest::RunEvent::Tick(row) => {
                 bar.inc(1);
@@ -549,7 +562,7 @@ fn execute(
                 ))
             }
             loadtest::RunEvent::Warmup(path, w) => {
-                bar.set_message(format!("warm-up: {} tick {}/{warmup}", path.name(), w + 1))
+                bar.set_message(format!("warm-up: {path} tick {}/{warmup}", w + 1))
             }
         }
         Ok(())
@@ -633,7 +646,7 @@ fn execute(
         server_version,
         cursor: shown(&spec.cursor, "database"),
         paths: cfg.paths.iter().map(|p| p.name().to_string()).collect(),
-        approaches: cfg.paths.iter().map(|&p| cfg.approach_text(p)).collect(),
+        approaches: cfg.paths.iter().map(|p| cfg.approach_text(p)).collect(),
         ticks,
         interval_s: scenario.loadtest.interval_s,
         churn_ticks: scenario.loadtest.churn_ticks,

@@ -292,6 +292,10 @@ fn run_knobs(args: SweepArgs) -> anyhow::Result<i32> {
                 combos.len()
             ));
             let db = work.path().join(format!("run-{n}-{i}.db"));
+            let path = crate::harness::loadtest::approach::RunPath {
+                drain: *k,
+                ..crate::harness::loadtest::approach::RunPath::plain(PathKind::Drain)
+            };
             let conn = crate::harness::loadtest::copy_fleet(&fleet, &db)
                 .with_context(|| format!("copying the fleet to {}", db.display()))?;
             let setup = crate::harness::loadtest::record::Setup {
@@ -303,11 +307,11 @@ fn run_knobs(args: SweepArgs) -> anyhow::Result<i32> {
                 &conn,
                 &db.display().to_string(),
                 &setup,
-                PathKind::Drain,
+                "drain",
             )?;
             let cfg = crate::harness::loadtest::LoadtestConfig {
                 scenario: scenario.clone(),
-                paths: vec![PathKind::Drain],
+                paths: vec![path.clone()],
                 ticks: args.ticks,
                 legacy_sql: args.run.legacy_sql,
                 batched: BatchedConfig {
@@ -315,15 +319,13 @@ fn run_knobs(args: SweepArgs) -> anyhow::Result<i32> {
                     rules,
                     variant: base.run.variant,
                 },
-                drain: *k,
-                enroll_path: Vec::new(),
                 concurrent_churn: false,
                 warmup_ticks: args.warmup_ticks,
                 cursor_url: None,
                 cursor_key: crate::paths::cursor::DEFAULT_REDIS_KEY.to_string(),
             };
             let result = crate::harness::loadtest::run(
-                vec![(PathKind::Drain, conn, db.clone())],
+                vec![(path, conn, db.clone())],
                 &cfg,
                 &universe,
                 &clock,

@@ -162,7 +162,11 @@ pub fn run_on(
     } else {
         None
     };
-    let mut monitor = Monitor::new(cfg.batch_size, rules, cfg.variant, 3);
+    // A drain run's monitor judges passes in window reads (`Monitor::for_drain`).
+    let mut monitor = match &drain {
+        Some(knobs) => Monitor::for_drain(knobs, rules, cfg.variant, 3),
+        None => Monitor::new(cfg.batch_size, rules, cfg.variant, 3),
+    };
     let listed = monitor.listed_rows(conn)?.1;
     let ticks = expect
         .ticks
@@ -177,10 +181,10 @@ pub fn run_on(
         };
         let inject = |phase: &'static str| plan.phase_error(phase, tick);
         // Under drain, one drain tick (nothing is written: the writer does not run in repro).
-        let r = match &drain {
+        let (r, windows) = match &drain {
             Some(knobs) => {
                 let no_writer = &mut |_: &[crate::domain::model::Delta]| Ok(());
-                crate::paths::drain::tick_with_faults(
+                let d = crate::paths::drain::tick_with_faults(
                     src,
                     &mut cursor,
                     &cfg,
@@ -188,12 +192,15 @@ pub fn run_on(
                     &clock,
                     &inject,
                     no_writer,
-                )
-                .tick
+                );
+                (d.tick, d.windows)
             }
-            None => batched::tick_with_faults(src, &mut cursor, &cfg, &clock, &inject),
+            None => (
+                batched::tick_with_faults(src, &mut cursor, &cfg, &clock, &inject),
+                1,
+            ),
         };
-        monitor.observe(conn, tick, &r)?;
+        monitor.observe_windows(conn, tick, &r, windows)?;
         let (outcome, message) = match &r.outcome {
             Outcome::Ok => ("ok", r.logged.clone().unwrap_or_default()),
             Outcome::Empty => ("empty", String::new()),

@@ -443,6 +443,22 @@ pub fn kaplan_meier(samples: &[(u64, bool)]) -> Vec<(f64, f64)> {
     out
 }
 
+/// A run path's colour: its kind's, or for a second, third … path of a kind one of a palette
+/// of its own.
+pub fn path_color(path: &crate::harness::loadtest::approach::RunPath) -> &'static str {
+    const MORE: [&str; 4] = ["#7d3c98", "#b9770e", "#17a589", "#566573"];
+    let nth = path
+        .name
+        .rsplit_once('-')
+        .and_then(|(_, n)| n.parse::<usize>().ok())
+        .unwrap_or(1);
+    if nth <= 1 {
+        color(path.kind)
+    } else {
+        MORE[(nth + path.kind as usize) % MORE.len()]
+    }
+}
+
 /// Each path's colour in every chart and table.
 pub fn color(path: crate::harness::loadtest::PathKind) -> &'static str {
     use crate::harness::loadtest::PathKind;

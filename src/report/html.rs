@@ -18,7 +18,7 @@ pub struct ReportInput<'a> {
     pub manifest: &'a crate::report::manifest::Manifest,
 }
 
-use crate::report::charts::color;
+use crate::report::charts::path_color;
 
 /// Phases in reading order: the tick, the reconciler's, the writer's; then the rest by name.
 pub fn phase_rank(p: &str) -> (usize, String) {
@@ -42,7 +42,12 @@ fn phases_of(result: &LoadtestResult, group: &str) -> Vec<String> {
 fn phase_bars(result: &LoadtestResult) -> String {
     use crate::support::units::human_us;
     let phases = phases_of(result, "reconciler");
-    let rows: Vec<(&str, PathKind, u64, Option<u64>)> = phases
+    let rows: Vec<(
+        &str,
+        &crate::harness::loadtest::approach::RunPath,
+        u64,
+        Option<u64>,
+    )> = phases
         .iter()
         .flat_map(|ph| {
             result.runs.iter().filter_map(move |(k, r)| {
@@ -51,7 +56,7 @@ fn phase_bars(result: &LoadtestResult) -> String {
                     // p99 only where 100 samples support it.
                     Some((
                         ph.as_str(),
-                        *k,
+                        k,
                         st.p50_us?,
                         st.p99_us.filter(|_| st.count >= 100),
                     ))
@@ -108,14 +113,14 @@ fn phase_bars(result: &LoadtestResult) -> String {
                 o,
                 r##"<rect x="{x0}" y="{y}" width="{:.1}" height="{bar_h}" fill="{}" opacity="0.35"/>"##,
                 sx(*p) - x0,
-                color(*k)
+                path_color(k)
             );
         }
         let _ = write!(
             o,
             r##"<rect x="{x0}" y="{y}" width="{:.1}" height="{bar_h}" fill="{}"/><text x="{:.1}" y="{}" font-size="10">{}</text>"##,
             sx(*p50) - x0,
-            color(*k),
+            path_color(k),
             end + 4.0,
             y + 11.0,
             esc(&label)
@@ -235,7 +240,7 @@ fn verdict_cards(v: &crate::report::verdict::Verdict) -> String {
         let _ = write!(
             o,
             r#"<div class="card"><h3>{}</h3>tick p50 {} · p99 {} · max {}<br>cron interval {} s: {} overrun(s)<br>failed ticks: {}<br>convergence p50 {} · p95 {} · max {}<br>still open at the end: {:.1} % ({} of {} changes)<br>liveness findings: {}</div>"#,
-            p.path.name(),
+            p.path.as_str(),
             t(p.tick.p50_us),
             t(p.tick.p99_us),
             t(p.tick.max_us),
@@ -326,7 +331,7 @@ th{{background:#f4f4f4}}td:first-child,th:first-child{{text-align:left}}.verdict
             esc(&m.approaches.join(" · "))
         );
     }
-    if r.runs.iter().any(|(k, _)| *k == PathKind::Legacy) {
+    if r.runs.iter().any(|(k, _)| k.kind == PathKind::Legacy) {
         o.push_str(r##"<p class="note">Each legacy tick is a diff of the whole fleet (about 28–40 s at 100k hosts on this machine class); the batched path covers one window per tick.</p>"##);
     }
 
@@ -432,12 +437,12 @@ th{{background:#f4f4f4}}td:first-child,th:first-child{{text-align:left}}.verdict
             .map(|t| (t.virtual_time_s as f64, t.duration_us.max(1) as f64))
             .collect();
         if !ok.is_empty() {
-            series.push(Series::new(k.name(), color(*k), ok, Style::Line));
+            series.push(Series::new(k.name(), path_color(k), ok, Style::Line));
         }
         if !failed.is_empty() {
             series.push(Series::new(
                 format!("{} FAILED ticks ({})", k.name(), failed.len()),
-                color(*k),
+                path_color(k),
                 failed,
                 Style::Crosses,
             ));
@@ -521,7 +526,7 @@ th{{background:#f4f4f4}}td:first-child,th:first-child{{text-align:left}}.verdict
                     k.name(),
                     crate::support::units::thousands(run.samples.len() as u64)
                 ),
-                color(*k),
+                path_color(k),
                 kaplan_meier(&survival_samples(run)),
                 Style::Steps,
             )

@@ -143,13 +143,13 @@ pub fn read_run(dir: &Path) -> Result<RunStats, RegressionError> {
                     Some(t) => Some(crate::support::histogram::Latency::from_base64(t).map_err(
                         |e| RegressionError::BadSummary {
                             file: json.display().to_string(),
-                            message: format!("{} {}: histogram: {e}", p.path.name(), p.phase),
+                            message: format!("{} {}: histogram: {e}", p.path.as_str(), p.phase),
                         },
                     )?),
                     None => None,
                 };
                 Ok((
-                    (p.path.name().to_string(), p.phase),
+                    (p.path.as_str().to_string(), p.phase),
                     PhaseRow {
                         group: p.group,
                         stats: p.stats,

@@ -50,12 +50,12 @@ pub fn backends_csv(runs: &[(&str, &Summary)]) -> csv::Result<Vec<u8>> {
     let o = |v: Option<u64>| v.map(|x| x.to_string()).unwrap_or_default();
     for (backend, s) in runs {
         let mut phases: Vec<&PhaseStats> = s.phases.iter().collect();
-        phases.sort_by_key(|p| (p.path, phase_rank(p)));
+        phases.sort_by_key(|p| (crate::report::verdict::path_rank(&p.path), phase_rank(p)));
         for p in phases {
             let st = &p.stats;
             w.write_record([
                 backend.to_string(),
-                p.path.name().to_string(),
+                p.path.as_str().to_string(),
                 p.phase.clone(),
                 p.group.clone(),
                 st.count.to_string(),
@@ -94,7 +94,7 @@ pub fn write(out: &Path, title: &str) -> Result<String, SideBySideError> {
 
     // (path, phase) in reading order over both runs.
     let mut keys: Vec<&PhaseStats> = runs.iter().flat_map(|r| r.phases.iter()).collect();
-    keys.sort_by_key(|p| (p.path, phase_rank(p)));
+    keys.sort_by_key(|p| (crate::report::verdict::path_rank(&p.path), phase_rank(p)));
     keys.dedup_by(|a, b| a.path == b.path && a.phase == b.phase);
     let find = |i: usize, k: &PhaseStats| {
         runs[i]
@@ -127,7 +127,7 @@ pub fn write(out: &Path, title: &str) -> Result<String, SideBySideError> {
         writeln!(
             text,
             "{:<8} {:<16} {:>12} {:>12} {:>8}",
-            k.path.name(),
+            k.path.as_str(),
             k.phase,
             show(p(a, |s| s.p50_us)),
             show(p(b, |s| s.p50_us)),
@@ -154,7 +154,7 @@ pub fn write(out: &Path, title: &str) -> Result<String, SideBySideError> {
             "<tr><td>{}</td><td>{}{}</td><td class=n>{}</td><td class=n>{}</td>\
              <td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td>\
              <td class=n>{ratio_s}</td><td>{bar}</td></tr>",
-            k.path.name(),
+            k.path.as_str(),
             esc(&k.phase),
             match k.group.as_str() {
                 "harness" => " <small>(harness)</small>",
@@ -250,7 +250,7 @@ fn open_text(s: &Summary) -> String {
         .map(|p| {
             format!(
                 "{} {:.1} % ({})",
-                p.path.name(),
+                p.path.as_str(),
                 p.convergence.open_share * 100.0,
                 thousands(p.convergence.open)
             )

@@ -5,7 +5,7 @@
 //! `summary.json`, so the three never disagree. Pure: built from a `LoadtestResult`.
 
 use crate::fleet::threshold::{EQUIVALENCE_WORDS, Metric, Threshold};
-use crate::harness::loadtest::{EqRow, LoadtestResult, PathKind};
+use crate::harness::loadtest::{EqRow, LoadtestResult};
 use crate::support::histogram::Stats;
 use crate::support::units::{human_s, human_us, thousands, wrap};
 use serde::{Deserialize, Serialize};
@@ -152,7 +152,8 @@ pub struct ConvergenceVerdict {
 /// One path's verdict.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PathVerdict {
-    pub path: PathKind,
+    /// The path's name (`legacy`, `batched`, `drain`, `drain-2`, …).
+    pub path: String,
     pub ticks: u64,
     /// The tick (reconciler + writer), µs.
     pub tick: Stats,
@@ -191,7 +192,7 @@ pub struct Verdict {
 }
 
 fn path_verdict(
-    path: PathKind,
+    path: String,
     run: &crate::harness::loadtest::PathRun,
     interval_s: u32,
 ) -> PathVerdict {
@@ -296,7 +297,7 @@ fn evaluate(t: &Threshold, paths: &[PathVerdict], eq: &Equivalence) -> Threshold
     }
     let chosen: Vec<&PathVerdict> = paths
         .iter()
-        .filter(|p| t.path.as_deref().is_none_or(|n| n == p.path.name()))
+        .filter(|p| t.path.as_deref().is_none_or(|n| n == p.path.as_str()))
         .collect();
     if chosen.is_empty() {
         return ThresholdResult {
@@ -311,11 +312,11 @@ fn evaluate(t: &Threshold, paths: &[PathVerdict], eq: &Equivalence) -> Threshold
         match metric_value(p, t.metric) {
             Some(v) => {
                 passed &= t.op.holds(v, t.value);
-                parts.push(format!("{} {}", p.path.name(), shown(t.metric, v)));
+                parts.push(format!("{} {}", p.path.as_str(), shown(t.metric, v)));
             }
             None => {
                 passed = false;
-                parts.push(format!("{} n/a (no samples)", p.path.name()));
+                parts.push(format!("{} n/a (no samples)", p.path.as_str()));
             }
         }
     }
@@ -333,7 +334,7 @@ fn answer(paths: &[PathVerdict], interval_s: u32) -> String {
     for p in paths.iter().filter(|p| p.failed_ticks > 0) {
         parts.push(format!(
             "{}: {} of {} ticks FAILED",
-            p.path.name(),
+            p.path.as_str(),
             p.failed_ticks,
             p.ticks
         ));
@@ -341,7 +342,7 @@ fn answer(paths: &[PathVerdict], interval_s: u32) -> String {
     for p in paths.iter().filter(|p| p.overruns > 0) {
         parts.push(format!(
             "{}: {} tick(s) overran the {interval_s} s interval",
-            p.path.name(),
+            p.path.as_str(),
             p.overruns
         ));
     }
@@ -387,8 +388,8 @@ fn answer(paths: &[PathVerdict], interval_s: u32) -> String {
             if !s.is_empty() {
                 parts.push(format!(
                     "{} vs {}: {}",
-                    p.path.name(),
-                    b.path.name(),
+                    p.path.as_str(),
+                    b.path.as_str(),
                     s.join(", ")
                 ));
             }
@@ -407,13 +408,13 @@ fn answer(paths: &[PathVerdict], interval_s: u32) -> String {
             s.push(format!("converges p95 {}", human_s(c)));
         }
         if !s.is_empty() {
-            parts.push(format!("{}: {}", p.path.name(), s.join(", ")));
+            parts.push(format!("{}: {}", p.path.as_str(), s.join(", ")));
         }
     }
     for p in paths.iter().filter(|p| p.convergence.open_share >= 0.05) {
         parts.push(format!(
             "{}: {:.0} % of changes still open at the end of the run — raise --ticks",
-            p.path.name(),
+            p.path.as_str(),
             p.convergence.open_share * 100.0
         ));
     }
@@ -431,7 +432,7 @@ pub fn verdict(
     let paths: Vec<PathVerdict> = result
         .runs
         .iter()
-        .map(|(k, r)| path_verdict(*k, r, interval_s))
+        .map(|(k, r)| path_verdict(k.name.clone(), r, interval_s))
         .collect();
     let equivalence = Equivalence::of_rows(&result.equivalence, result.runs.len() >= 2);
     let thresholds: Vec<ThresholdResult> = thresholds
@@ -450,7 +451,7 @@ pub fn verdict(
             if let Some(e) = &p.first_error {
                 failures.push(format!(
                     "{}: {} failed tick(s), the first at tick {}: {}",
-                    p.path.name(),
+                    p.path.as_str(),
                     p.failed_ticks,
                     e.tick,
                     e.error
@@ -464,7 +465,7 @@ pub fn verdict(
                     .collect();
                 failures.push(format!(
                     "{}: liveness findings: {}",
-                    p.path.name(),
+                    p.path.as_str(),
                     kinds.join(", ")
                 ));
             }
@@ -504,7 +505,8 @@ pub fn group_rank(group: &str) -> u8 {
 /// One path × phase of `summary.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PhaseStats {
-    pub path: PathKind,
+    /// The path's name.
+    pub path: String,
     pub phase: String,
     /// `reconciler`, `harness` or `virtual` (convergence, in virtual time).
     pub group: String,
@@ -549,6 +551,21 @@ impl Summary {
 /// The current `summary.json` schema.
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// Where a path's rows go: by kind (legacy, batched, drain), then by name (`drain` before
+/// `drain-2`).
+pub fn path_rank(name: &str) -> (usize, usize, String) {
+    use crate::harness::loadtest::PathKind;
+    let (kind, nth) = match name.rsplit_once('-') {
+        Some((k, n)) if n.parse::<usize>().is_ok() => (k, n.parse().unwrap_or(0)),
+        _ => (name, 1),
+    };
+    let rank = PathKind::ALL
+        .iter()
+        .position(|k| k.name() == kind)
+        .unwrap_or(PathKind::ALL.len());
+    (rank, nth, name.to_string())
+}
+
 /// Every path × phase with its statistics, reconciler phases first.
 pub fn phases(result: &LoadtestResult) -> Vec<PhaseStats> {
     let mut v: Vec<PhaseStats> = result
@@ -556,7 +573,7 @@ pub fn phases(result: &LoadtestResult) -> Vec<PhaseStats> {
         .iter()
         .flat_map(|(k, r)| {
             r.hist.iter().map(move |(phase, h)| PhaseStats {
-                path: *k,
+                path: k.name.clone(),
                 phase: phase.clone(),
                 group: phase_group(phase).to_string(),
                 stats: h.stats(),
@@ -564,7 +581,7 @@ pub fn phases(result: &LoadtestResult) -> Vec<PhaseStats> {
             })
         })
         .collect();
-    v.sort_by_key(|p| (p.path, group_rank(&p.group)));
+    v.sort_by_key(|p| (path_rank(&p.path), group_rank(&p.group)));
     v
 }
 

@@ -1090,19 +1090,34 @@ fn bad_approaches_are_refused_before_anything_is_created() {
         assert!(line.contains(want), "{arg}: {line}");
         assert!(!wd.path("r").exists(), "nothing created");
     }
-    let line = expect_error(wd.cmd(&[
-        "loadtest",
-        "--scenario",
+    // Two drain approaches with other knobs run side by side, the second named drain-2.
+    loadtest(
+        &wd,
         &quick,
-        "--approach",
-        "drain",
-        "--approach",
-        "drain:cap=3",
-        "--out",
-        "r",
-        "-q",
-    ]));
-    assert!(line.contains("already in the run"), "{line}");
+        "two",
+        &[
+            "--ticks",
+            "2",
+            "--approach",
+            "legacy",
+            "--approach",
+            "drain:cap=20,budget=windows:2",
+            "--approach",
+            "drain:cap=0,budget=windows:50",
+        ],
+    );
+    let ticks = rows(&read(&wd, "two/ticks.csv"));
+    let of = |p: &str| ticks.iter().filter(|r| r[0] == p).count();
+    assert_eq!((of("legacy"), of("drain"), of("drain-2")), (2, 2, 2));
+    assert!(wd.path("two/drain-2-tick.hgrm").exists());
+    let eq = rows(&read(&wd, "two/equivalence.csv"));
+    assert!(eq.iter().any(|r| r[0] == "drain-2"), "{eq:?}");
+    let manifest = read(&wd, "two/manifest.json");
+    assert!(
+        manifest.contains("drain:window=2000,cap=20,budget=windows:2 (deterministic)")
+            && manifest.contains("drain:window=2000,cap=0,budget=windows:50 (deterministic)"),
+        "{manifest}"
+    );
     // A scenario's [[approaches]]: used when the command line names none, checked by key.
     let with = |extra: &str| {
         wd.write(

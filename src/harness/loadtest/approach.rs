@@ -116,40 +116,87 @@ impl Approach {
     }
 }
 
-/// What `resolve` makes of a list of approaches.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Resolved {
-    /// The paths, each once, in the order given.
-    pub paths: Vec<PathKind>,
-    /// The drain path's settings (the scenario's with the approach's knobs over them).
-    pub drain: DrainSettings,
-    /// The paths with the per-host enrollment path on.
-    pub enroll_path: Vec<PathKind>,
+/// One path of a run: its name, kind and knobs. The first approach of a kind is named by the
+/// kind (`drain`), a second and third `drain-2`, `drain-3`: the name labels its rows in every
+/// output, its histogram files and its database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunPath {
+    pub name: String,
+    pub kind: PathKind,
+    /// The drain loop's knobs (a drain path's; the scenario's for the others, unused).
+    pub drain: crate::paths::drain::DrainKnobs,
+    /// Fleet's per-host enrollment path on (batched and drain).
+    pub enroll_path: bool,
+    /// The approach as given, with the knobs it ran with filled in (the manifest's).
+    pub spelled: String,
 }
 
-/// The paths of `approaches` (each once) and the settings they give over `base`.
-pub fn resolve(approaches: &[Approach], base: &DrainSettings) -> Result<Resolved, String> {
-    let mut paths = Vec::new();
-    let mut enroll_path = Vec::new();
-    let mut drain = base.clone();
-    for a in approaches {
-        if paths.contains(&a.kind) {
-            return Err(format!(
-                "approach {a}: the {} path is already in the run (each path runs once)",
-                a.kind
-            ));
+impl RunPath {
+    /// A path of `kind` with no knobs of its own, named by its kind.
+    pub fn plain(kind: PathKind) -> RunPath {
+        RunPath {
+            name: kind.to_string(),
+            kind,
+            drain: crate::paths::drain::DrainKnobs::default(),
+            enroll_path: false,
+            spelled: kind.to_string(),
         }
-        paths.push(a.kind);
-        if a.enroll_path() {
-            enroll_path.push(a.kind);
-        }
-        a.apply(&mut drain)?;
     }
-    Ok(Resolved {
-        paths,
-        drain,
-        enroll_path,
-    })
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Paged by a cursor (batched and drain).
+    pub fn paged(&self) -> bool {
+        self.kind.paged()
+    }
+}
+
+impl std::fmt::Display for RunPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
+/// The paths of `approaches`, named, with the knobs they give over `base` (the scenario's
+/// `[drain]`). Errors name the approach.
+pub fn resolve(approaches: &[Approach], base: &DrainSettings) -> Result<Vec<RunPath>, String> {
+    let mut out: Vec<RunPath> = Vec::new();
+    for a in approaches {
+        let mut settings = base.clone();
+        a.apply(&mut settings)?;
+        let drain = settings
+            .knobs()
+            .map_err(|e| format!("approach {a}: budget: {e}"))?;
+        let nth = out.iter().filter(|p| p.kind == a.kind).count() + 1;
+        let name = if nth == 1 {
+            a.kind.to_string()
+        } else {
+            format!("{}-{nth}", a.kind)
+        };
+        let mut spelled = a.kind.to_string();
+        if a.kind == PathKind::Drain {
+            spelled = format!(
+                "drain:window={},cap={},budget={}",
+                drain.window,
+                drain.cap.unwrap_or(0),
+                drain.budget
+            );
+        }
+        if a.enroll_path() {
+            spelled.push_str(if a.kind == PathKind::Drain { "," } else { ":" });
+            spelled.push_str("enroll-path=on");
+        }
+        out.push(RunPath {
+            name,
+            kind: a.kind,
+            drain,
+            enroll_path: a.enroll_path(),
+            spelled,
+        });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -186,12 +233,13 @@ mod tests {
         let on: Approach = "batched:enroll-path=on".parse().unwrap();
         assert!(on.enroll_path());
         let r = resolve(&[on], &DrainSettings::default()).unwrap();
-        assert_eq!(r.enroll_path, vec![PathKind::Batched]);
+        assert!(r[0].enroll_path);
+        assert_eq!(r[0].spelled, "batched:enroll-path=on");
         let twice = ["drain".parse().unwrap(), "drain:cap=5".parse().unwrap()];
-        assert!(
-            resolve(&twice, &DrainSettings::default())
-                .unwrap_err()
-                .contains("already in the run")
-        );
+        let paths = resolve(&twice, &DrainSettings::default()).unwrap();
+        let names: Vec<&str> = paths.iter().map(RunPath::name).collect();
+        assert_eq!(names, ["drain", "drain-2"]);
+        assert_eq!(paths[1].drain.cap, Some(5));
+        assert_eq!(paths[1].spelled, "drain:window=2000,cap=5,budget=12s");
     }
 }

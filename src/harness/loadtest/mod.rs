@@ -26,7 +26,6 @@ use crate::harness::faults::{FaultPlan, FaultyCursor};
 use crate::paths::batched::{self, BatchedConfig, Outcome};
 use crate::paths::cursor::SqliteCursor;
 use crate::paths::device::{self, DeviceModel};
-use crate::paths::drain::DrainKnobs;
 use crate::paths::legacy::LegacySql;
 use crate::paths::phase::Phase;
 use crate::support::histogram::Latency;
@@ -70,16 +69,11 @@ crate::support::named::named_enum!(
 #[derive(Debug, Clone)]
 pub struct LoadtestConfig {
     pub scenario: Scenario,
-    pub paths: Vec<PathKind>,
+    /// The run's paths, in order (the first is the baseline of the state comparison).
+    pub paths: Vec<approach::RunPath>,
     pub ticks: u32,
     pub legacy_sql: LegacySql,
     pub batched: BatchedConfig,
-    /// The drain path's knobs (its reads and handlers are `latest`'s: `batched.rules` with
-    /// the drain variant's presets).
-    pub drain: DrainKnobs,
-    /// The paths that run the handlers for a host the moment churn enrolls it (Fleet's
-    /// per-host enrollment path; its own phase, `enroll`).
-    pub enroll_path: Vec<PathKind>,
     /// Churn written by a concurrent task on WAL databases while ticks run.
     pub concurrent_churn: bool,
     /// Unrecorded ticks (reconciler, writer, devices; no churn) before the measured ones.
@@ -91,46 +85,35 @@ pub struct LoadtestConfig {
 }
 
 impl LoadtestConfig {
-    /// The drain path's reads and handlers: `latest`'s (the drain variant's presets over the
-    /// scenario's rules), windows of `drain.window` rows.
-    pub fn drain_config(&self) -> BatchedConfig {
-        let mut rules = self.batched.rules;
-        crate::domain::variant::Variant::Drain.preset(&mut rules);
-        BatchedConfig {
-            batch_size: self.drain.window,
-            rules,
-            variant: crate::domain::variant::Variant::Drain,
+    /// A path's reads and handlers: the batched path's are the run's variant; a drain path's
+    /// `latest`'s (the drain variant's presets over the scenario's rules) in windows of its
+    /// own size.
+    pub fn read_config(&self, path: &approach::RunPath) -> BatchedConfig {
+        match path.kind {
+            PathKind::Drain => {
+                let mut rules = self.batched.rules;
+                crate::domain::variant::Variant::Drain.preset(&mut rules);
+                BatchedConfig {
+                    batch_size: path.drain.window,
+                    rules,
+                    variant: crate::domain::variant::Variant::Drain,
+                }
+            }
+            _ => self.batched,
         }
     }
-}
 
-impl LoadtestConfig {
     /// A path with the knobs it runs with, as the manifest and the report show it.
-    pub fn approach_text(&self, path: PathKind) -> String {
-        match path {
+    pub fn approach_text(&self, path: &approach::RunPath) -> String {
+        match path.kind {
             PathKind::Legacy => format!("legacy (SQL {})", self.legacy_sql),
-            PathKind::Batched if self.enroll_path.contains(&path) => format!(
-                "batched:enroll-path=on (window {})",
-                self.batched.batch_size
-            ),
-            PathKind::Batched => format!("batched (window {})", self.batched.batch_size),
+            PathKind::Batched => format!("{} (window {})", path.spelled, self.batched.batch_size),
             PathKind::Drain => {
-                let d = &self.drain;
-                let kind = match d.budget {
+                let kind = match path.drain.budget {
                     crate::paths::drain::Budget::WallClock(_) => "wall-clock",
                     crate::paths::drain::Budget::Windows(_) => "deterministic",
                 };
-                format!(
-                    "drain:window={},cap={},budget={}{} ({kind})",
-                    d.window,
-                    d.cap.unwrap_or(0),
-                    d.budget,
-                    if self.enroll_path.contains(&path) {
-                        ",enroll-path=on"
-                    } else {
-                        ""
-                    }
-                )
+                format!("{} ({kind})", path.spelled)
             }
         }
     }
@@ -146,7 +129,8 @@ impl PathKind {
 /// One row of `ticks.csv`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TickRow {
-    pub path: PathKind,
+    /// The path's name (`legacy`, `batched`, `drain`, `drain-2`, …).
+    pub path: String,
     pub tick: u32,
     pub virtual_time_s: u64,
     pub cursor_before: String,
@@ -207,7 +191,7 @@ pub struct PathRun {
 /// Everything a loadtest measured.
 #[derive(Debug, Default)]
 pub struct LoadtestResult {
-    pub runs: Vec<(PathKind, PathRun)>,
+    pub runs: Vec<(approach::RunPath, PathRun)>,
     pub equivalence: Vec<EqRow>,
     /// Wall time spent comparing states (harness cost).
     pub equivalence_time: Duration,
@@ -253,6 +237,7 @@ const WARMUP_TICK_BASE: u64 = 1 << 32;
 
 /// One path's moving parts during a run.
 struct PathState {
+    path: approach::RunPath,
     kind: PathKind,
     conn: Connection,
     db: PathBuf,
@@ -358,7 +343,7 @@ fn touch(
 }
 
 /// The paths' databases: (path, open connection, file).
-pub type PathDbs = Vec<(PathKind, Connection, PathBuf)>;
+pub type PathDbs = Vec<(approach::RunPath, Connection, PathBuf)>;
 
 /// Virtual start time: the scenario's `run.now`.
 fn start_s(s: &Scenario) -> i64 {
@@ -382,7 +367,7 @@ pub fn run(
 
 /// A path's moving parts from its database's record.
 fn path_state(
-    kind: PathKind,
+    path: approach::RunPath,
     conn: Connection,
     db: PathBuf,
     cfg: &LoadtestConfig,
@@ -391,16 +376,17 @@ fn path_state(
     let s = &cfg.scenario;
     let file = db.display().to_string();
     let (_, rec) = record::load(&conn, &file)?;
-    if rec.path != kind {
+    if rec.path != path.name {
         return Err(HarnessError::Refused(format!(
             "{file}: holds the record of the {} path",
-            rec.path.name()
+            rec.path
         )));
     }
+    let kind = path.kind;
     let sem = match kind {
         PathKind::Legacy => Semantics::legacy(cfg.batched.rules),
         PathKind::Batched => Semantics::batched(cfg.batched.rules),
-        PathKind::Drain => Semantics::batched(cfg.drain_config().rules),
+        PathKind::Drain => Semantics::batched(cfg.read_config(&path).rules),
     };
     let monitor = match kind {
         PathKind::Legacy => None,
@@ -411,8 +397,8 @@ fn path_state(
             3,
         )),
         PathKind::Drain => {
-            let d = cfg.drain_config();
-            Some(Monitor::for_drain(&cfg.drain, d.rules, d.variant, 3))
+            let d = cfg.read_config(&path);
+            Some(Monitor::for_drain(&path.drain, d.rules, d.variant, 3))
         }
     };
     let mut monitor = monitor;
@@ -420,6 +406,7 @@ fn path_state(
         m.restore(saved);
     }
     let st = PathState {
+        path,
         kind,
         run: rec
             .run()
@@ -491,8 +478,8 @@ pub fn run_on(
     let mut states = Vec::new();
     let mut result = LoadtestResult::default();
     let mut shared = SharedState::default();
-    for (kind, conn, db) in dbs {
-        let (st, sh) = path_state(kind, conn, db, cfg, mirrors.next().flatten())?;
+    for (path, conn, db) in dbs {
+        let (st, sh) = path_state(path, conn, db, cfg, mirrors.next().flatten())?;
         // The most advanced record's shared part is the run's (see `record`).
         if states.is_empty() || sh.pos > shared.pos {
             shared.pos = sh.pos;
@@ -522,10 +509,11 @@ pub fn run_on(
     // resumed run continues the chain the killed run committed.
     if let Some(url) = &cfg.cursor_url {
         for st in states.iter_mut().filter(|st| st.kind.paged()) {
-            // One key a path: the drain path's is the key with `:drain` after it.
-            let key = match st.kind {
-                PathKind::Drain => format!("{}:drain", cfg.cursor_key),
-                _ => cfg.cursor_key.clone(),
+            // One key a path: the batched path's is the key itself, another's the key with
+            // `:NAME` after it (`:drain`, `:drain-2`).
+            let key = match st.path.name() {
+                "batched" => cfg.cursor_key.clone(),
+                name => format!("{}:{name}", cfg.cursor_key),
             };
             let mut c = CursorSpec::Redis(url.clone()).open_external(&key)?;
             c.write(&st.cursor.value)?;
@@ -576,7 +564,7 @@ pub fn run_on(
             }
             device::acknowledge(&mut st.conn, &st.model, WARMUP_TICK_BASE + w as u64)?;
             commit(st, steps.warmup(w), &shared, &mut result, clock)?;
-            on_event(RunEvent::Warmup(st.kind, w))?;
+            on_event(RunEvent::Warmup(&st.path.name, w))?;
         }
     }
     result.warmup_time = clock.since(tw);
@@ -597,7 +585,7 @@ pub fn run_on(
                 // The warm-up's figures are not the run's.
                 st.run = PathRun::default();
             }
-            on_event(RunEvent::TickStart(st.kind, tick))?;
+            on_event(RunEvent::TickStart(&st.path.name, tick))?;
             let timed = part_a(
                 st,
                 cfg,
@@ -648,7 +636,7 @@ pub fn run_on(
                     cfg,
                     &visited,
                     &History {
-                        path: b.kind,
+                        path: &b.path,
                         tick,
                         pass_start,
                         last_visit: &b.last_visit,
@@ -659,12 +647,12 @@ pub fn run_on(
                 .with_context(|| {
                     format!(
                         "comparing the {} path's state with the {} path's at a pass boundary",
-                        b.kind, f.kind
+                        b.path, f.path
                     )
                 })?;
-                let path = b.kind;
+                let path = b.path.name.clone();
                 result.equivalence.extend(rows.into_iter().map(|mut r| {
-                    r.path = path;
+                    r.path = path.clone();
                     r.pass_start_tick = pass_start;
                     r.tick = tick;
                     r.virtual_time_s = now_s;
@@ -696,7 +684,7 @@ pub fn run_on(
                 st.tracker
                     .record_changes(&st.conn, &before, &after, tick, now_s)?;
                 record(&mut st.run, "churn", clock.since(tc));
-                if cfg.enroll_path.contains(&st.kind) {
+                if st.path.enroll_path {
                     let enrolled = enrolled_by(&st.conn, &evs)?;
                     enroll(st, cfg, clock, tick, &enrolled)?;
                 }
@@ -714,19 +702,19 @@ pub fn run_on(
         let mut run = st.run;
         run.samples = st.tracker.samples();
         run.findings = st.monitor.map(|m| m.findings).unwrap_or_default();
-        result.runs.push((st.kind, run));
+        result.runs.push((st.path, run));
     }
     Ok(result)
 }
 
 /// What `run` reports as it goes.
 pub enum RunEvent<'a> {
-    /// A tick (path, index) begins.
-    TickStart(PathKind, u32),
+    /// A tick (path name, index) begins.
+    TickStart(&'a str, u32),
     /// A tick of one path ended.
     Tick(&'a TickRow),
-    /// A warm-up tick (path, index) ended.
-    Warmup(PathKind, u32),
+    /// A warm-up tick (path name, index) ended.
+    Warmup(&'a str, u32),
 }
 
 #[cfg(test)]

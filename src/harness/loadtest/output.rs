@@ -144,7 +144,7 @@ pub fn text_summary(
             &mut o,
             &format!(
                 "cursor liveness{}: {}",
-                if *path == PathKind::Batched {
+                if path.name() == "batched" {
                     String::new()
                 } else {
                     format!(" ({path})")
@@ -207,7 +207,7 @@ pub fn liveness_text(findings: &[Finding]) -> String {
 }
 
 /// `ticks.csv` bytes.
-pub fn ticks_csv(runs: &[(PathKind, PathRun)]) -> csv::Result<Vec<u8>> {
+pub fn ticks_csv(runs: &[(approach::RunPath, PathRun)]) -> csv::Result<Vec<u8>> {
     // The columns are `TickRow`'s fields in order (docs/outputs.md); a run with no tick still
     // gets its header.
     let mut w = csv::WriterBuilder::new()
@@ -242,7 +242,7 @@ pub const TICK_COLUMNS: [&str; 15] = [
 ];
 
 /// `convergence.csv` bytes: one row per sample.
-pub fn convergence_csv(runs: &[(PathKind, PathRun)]) -> csv::Result<Vec<u8>> {
+pub fn convergence_csv(runs: &[(approach::RunPath, PathRun)]) -> csv::Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record([
         "path",
@@ -322,7 +322,7 @@ pub fn equivalence_csv(rows: &[EqRow]) -> csv::Result<Vec<u8>> {
 /// `summary.csv` bytes: `path,phase,count,mean_us,p50_us,p90_us,p99_us,p999_us,max_us`, then
 /// `clock` (`wall`, or `virtual` for `convergence`, whose values are virtual µs) and
 /// `rows_per_s` (on `tick` rows: rows the queries returned per second of tick time).
-pub fn summary_csv(runs: &[(PathKind, PathRun)]) -> csv::Result<Vec<u8>> {
+pub fn summary_csv(runs: &[(approach::RunPath, PathRun)]) -> csv::Result<Vec<u8>> {
     let rows = runs.iter().flat_map(|(path, run)| {
         run.hist.iter().map(move |(phase, h)| {
             let rows_per_s = if phase == "tick" {

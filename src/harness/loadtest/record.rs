@@ -30,7 +30,7 @@
 //! Not atomic: the concurrency mode (`--concurrent-churn`), whose churn task writes while the
 //! tick runs; such a run cannot be resumed.
 
-use super::{EqRow, PathKind, PathRun, TickRow, Universe};
+use super::{EqRow, PathRun, TickRow, Universe};
 use crate::analysis::convergence::Sample;
 use crate::analysis::liveness::Monitor;
 use rusqlite::{Connection, OptionalExtension};
@@ -72,7 +72,8 @@ pub struct Shared {
 /// One path's record of the run, committed with each of its steps.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PathRecord {
-    pub path: PathKind,
+    /// The path's name (its kind, or `drain-2`, …).
+    pub path: String,
     /// Steps committed (see the module doc).
     pub pos: u64,
     pub ticks: Vec<TickRow>,
@@ -98,9 +99,9 @@ pub struct PathRecord {
 
 impl PathRecord {
     /// The record of a path that has run nothing yet.
-    pub fn fresh(path: PathKind) -> PathRecord {
+    pub fn fresh(path: &str) -> PathRecord {
         PathRecord {
-            path,
+            path: path.to_string(),
             pos: 0,
             ticks: Vec::new(),
             hist: BTreeMap::new(),
@@ -182,12 +183,7 @@ impl From<RecordError> for crate::harness::error::HarnessError {
 }
 
 /// Creates the record table in a new path database and stores its setup and fresh record.
-pub fn init(
-    conn: &Connection,
-    file: &str,
-    setup: &Setup,
-    path: PathKind,
-) -> Result<(), RecordError> {
+pub fn init(conn: &Connection, file: &str, setup: &Setup, path: &str) -> Result<(), RecordError> {
     let sql = |source| RecordError::Sqlite {
         file: file.to_string(),
         source,
@@ -325,14 +321,14 @@ mod tests {
             },
             ticks: 4,
         };
-        init(&conn, "x.db", &setup, PathKind::Batched).unwrap();
+        init(&conn, "x.db", &setup, "batched").unwrap();
         let (s, r) = load(&conn, "x.db").unwrap();
-        assert_eq!((s.ticks, r.pos, r.path), (4, 0, PathKind::Batched));
-        let mut rec = PathRecord::fresh(PathKind::Batched);
+        assert_eq!((s.ticks, r.pos, r.path.as_str()), (4, 0, "batched"));
+        let mut rec = PathRecord::fresh("batched");
         rec.pos = 7;
         rec.cursor = "C".into();
         rec.ticks.push(TickRow {
-            path: PathKind::Batched,
+            path: "batched".into(),
             tick: 3,
             virtual_time_s: 90,
             cursor_before: "A".into(),
@@ -376,7 +372,7 @@ mod tests {
     }
 
     #[test]
-    fn an_unknown_name_in_a_record_is_refused_naming_the_row() {
+    fn a_malformed_record_is_refused_naming_the_row() {
         let conn = Connection::open_in_memory().unwrap();
         let setup = Setup {
             format: FORMAT,
@@ -389,9 +385,9 @@ mod tests {
             },
             ticks: 1,
         };
-        init(&conn, "x.db", &setup, PathKind::Legacy).unwrap();
+        init(&conn, "x.db", &setup, "legacy").unwrap();
         conn.execute(
-            "UPDATE reconsim_run SET value = replace(value, '\"legacy\"', '\"sideways\"') WHERE key = 'record'",
+            "UPDATE reconsim_run SET value = replace(value, '\"pos\":0', '\"pos\":\"zero\"') WHERE key = 'record'",
             [],
         )
         .unwrap();

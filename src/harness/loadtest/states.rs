@@ -10,7 +10,7 @@ use crate::harness::error::Result;
 pub struct EqRow {
     /// The path compared with the run's first path (whose row the `legacy` cells hold).
     #[serde(default = "compared_default")]
-    pub path: PathKind,
+    pub path: String,
     pub pass_start_tick: u32,
     pub tick: u32,
     pub virtual_time_s: u64,
@@ -27,8 +27,8 @@ pub struct EqRow {
 }
 
 /// Records written before paths were named in `equivalence.csv` compared batched only.
-fn compared_default() -> PathKind {
-    PathKind::Batched
+fn compared_default() -> String {
+    "batched".into()
 }
 
 /// A `host_mdm_apple_profiles` row as `equivalence.csv` shows it, one value per cell.
@@ -65,7 +65,7 @@ impl RowCells {
 #[derive(Clone, Copy)]
 pub(super) struct History<'a> {
     /// The paged path compared with the first (its rules classify the differences).
-    pub(super) path: PathKind,
+    pub(super) path: &'a approach::RunPath,
     /// The tick that ended the pass, and the first tick of that pass.
     pub(super) tick: u32,
     pub(super) pass_start: u32,
@@ -146,10 +146,7 @@ pub(super) fn compare_states(
             .iter()
             .map(|p| (p.uuid.clone(), p.clone()))
             .collect();
-        let rules = match history.path {
-            PathKind::Drain => cfg.drain_config().rules,
-            _ => cfg.batched.rules,
-        };
+        let rules = cfg.read_config(history.path).rules;
         let mut classifier = Classifier::new(batched, rules, profiles, visited);
         let mut classes: BTreeMap<String, EqRow> = BTreeMap::new();
         let differing = diffs.len() as u64;
@@ -256,7 +253,7 @@ pub(super) fn compare_states(
                 d.class.to_string()
             };
             let e = classes.entry(class.clone()).or_insert_with(|| EqRow {
-                path: PathKind::Batched,
+                path: String::new(),
                 pass_start_tick: 0,
                 tick: 0,
                 virtual_time_s: 0,
@@ -271,7 +268,7 @@ pub(super) fn compare_states(
             e.pairs += 1;
         }
         let mut out = vec![EqRow {
-            path: PathKind::Batched,
+            path: String::new(),
             pass_start_tick: 0,
             tick: 0,
             virtual_time_s: 0,

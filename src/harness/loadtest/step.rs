@@ -166,7 +166,7 @@ pub(super) fn path_record(
     let (open, closed) = st.tracker.parts();
     let mut pass_visited: Vec<i64> = st.pass_visited.iter().copied().collect();
     pass_visited.sort_unstable();
-    let mut rec = record::PathRecord::fresh(st.kind);
+    let mut rec = record::PathRecord::fresh(&st.path.name);
     rec.pos = pos;
     rec.set_run(run);
     rec.open = open;
@@ -275,7 +275,7 @@ pub(super) fn reconcile_tick(
 ) -> Result<(TickRow, Option<batched::TickReport>, Timed)> {
     let interval = cfg.scenario.loadtest.interval_s as u64;
     let mut row = TickRow {
-        path: st.kind,
+        path: st.path.name.clone(),
         tick,
         virtual_time_s: tick as u64 * interval,
         cursor_before: String::new(),
@@ -535,8 +535,8 @@ fn drain_tick(
     let r = crate::paths::drain::tick_with_faults(
         reads.source(),
         &mut cursor,
-        &cfg.drain_config(),
-        &cfg.drain,
+        &cfg.read_config(&st.path),
+        &st.path.drain,
         clock,
         &|phase| plan.phase_error(phase, tick),
         &mut deliver,
@@ -606,10 +606,7 @@ pub(super) fn enroll(
     tick: u32,
     uuids: &[String],
 ) -> Result<()> {
-    let bcfg = match st.kind {
-        PathKind::Drain => cfg.drain_config(),
-        _ => cfg.batched,
-    };
+    let bcfg = cfg.read_config(&st.path);
     // Command uuids of their own stream: the cron's of this tick are untouched.
     let mut rng = command_rng(cfg, st.kind, tick);
     rng.set_word_pos(1 << 40);

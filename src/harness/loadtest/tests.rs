@@ -57,7 +57,7 @@ fn config(s: &Scenario, ticks: u32) -> LoadtestConfig {
         cursor_url: None,
         cursor_key: String::new(),
         scenario: s.clone(),
-        paths: vec![PathKind::Batched],
+        paths: vec![approach::RunPath::plain(PathKind::Batched)],
         ticks,
         legacy_sql: LegacySql::Tuned,
         batched: BatchedConfig {
@@ -65,8 +65,6 @@ fn config(s: &Scenario, ticks: u32) -> LoadtestConfig {
             rules: Rules::default(),
             variant: Default::default(),
         },
-        drain: crate::paths::drain::DrainKnobs::default(),
-        enroll_path: Vec::new(),
         concurrent_churn: false,
         warmup_ticks: 0,
     }
@@ -84,8 +82,12 @@ fn a_fake_clock_gives_exact_phase_and_tick_figures() {
         universe: u.clone(),
         ticks: 3,
     };
-    record::init(&conn, ":memory:", &setup, PathKind::Batched).unwrap();
-    let dbs = vec![(PathKind::Batched, conn, PathBuf::from(":memory:"))];
+    record::init(&conn, ":memory:", &setup, "batched").unwrap();
+    let dbs = vec![(
+        approach::RunPath::plain(PathKind::Batched),
+        conn,
+        PathBuf::from(":memory:"),
+    )];
     let r = run(dbs, &cfg, &u, &clock, |_| Ok(())).unwrap();
     let run = &r.runs[0].1;
     // Every phase reads the clock twice: one 100 µs step.
@@ -354,7 +356,7 @@ fn the_busy_counter_counts_lock_waits() {
 #[test]
 fn the_ticks_header_names_the_tick_row_fields_in_order() {
     let row = TickRow {
-        path: PathKind::Drain,
+        path: "drain".into(),
         tick: 1,
         virtual_time_s: 30,
         cursor_before: String::new(),
@@ -377,7 +379,7 @@ fn the_ticks_header_names_the_tick_row_fields_in_order() {
     assert_eq!(header, TICK_COLUMNS.join(","));
     let ours = String::from_utf8(
         ticks_csv(&[(
-            PathKind::Drain,
+            approach::RunPath::plain(PathKind::Drain),
             PathRun {
                 ticks: vec![row],
                 ..PathRun::default()
@@ -498,4 +500,28 @@ fn a_scripted_event_with_a_key_of_another_kind_is_named() {
     assert!(e.contains("loadtest.events[0].share"), "{e}");
     let e = bad("kind = \"explode\"");
     assert!(e.contains("explode"), "{e}");
+}
+
+#[test]
+fn a_path_database_of_another_path_is_refused_by_name() {
+    let s = quick();
+    let conn = crate::paths::batched::tests::quick_fleet();
+    let u = Universe::load(&conn).unwrap();
+    let clock = crate::domain::clock::FakeClock::stepping(Duration::from_micros(100));
+    let cfg = config(&s, 1);
+    let setup = record::Setup {
+        format: record::FORMAT,
+        universe: u.clone(),
+        ticks: 1,
+    };
+    record::init(&conn, "d.db", &setup, "drain-2").unwrap();
+    let dbs = vec![(
+        approach::RunPath::plain(PathKind::Batched),
+        conn,
+        PathBuf::from("d.db"),
+    )];
+    let e = run(dbs, &cfg, &u, &clock, |_| Ok(()))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(e, "d.db: holds the record of the drain-2 path");
 }

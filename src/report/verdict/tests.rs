@@ -4,7 +4,7 @@ use super::*;
 
 fn row(tick: u32, class: &str, pairs: u64) -> EqRow {
     EqRow {
-        path: PathKind::Batched,
+        path: "batched".into(),
         pass_start_tick: 0,
         tick,
         virtual_time_s: 0,
