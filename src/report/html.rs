@@ -337,15 +337,27 @@ th{{background:#f4f4f4}}td:first-child,th:first-child{{text-align:left}}.verdict
 
     o.push_str("<h2>State equivalence</h2>");
     let _ = write!(o, r##"<p class="verdict">{}</p>"##, esc(input.verdict));
-    if !r.equivalence.is_empty() {
-        // Classes × pass boundaries (pairs), then one sample per class of the last boundary.
-        let mut passes: Vec<(u32, u32, u64)> = r
-            .equivalence
+    // One table a compared path (in the order the run compared them): classes × its pass
+    // boundaries (pairs), then one sample per class of its last boundary.
+    let first = r.runs.first().map_or("legacy", |(k, _)| k.name());
+    let mut compared: Vec<&str> = Vec::new();
+    for e in &r.equivalence {
+        if !compared.contains(&e.path.as_str()) {
+            compared.push(&e.path);
+        }
+    }
+    for path in compared {
+        let rows: Vec<&crate::harness::loadtest::EqRow> =
+            r.equivalence.iter().filter(|e| e.path == path).collect();
+        if r.runs.len() > 2 {
+            let _ = write!(o, "<h3>{} against {}</h3>", esc(path), esc(first));
+        }
+        let mut passes: Vec<(u32, u32, u64)> = rows
             .iter()
             .map(|e| (e.pass_start_tick, e.tick, e.virtual_time_s))
             .collect();
         passes.dedup();
-        let mut classes: Vec<&str> = r.equivalence.iter().map(|e| e.class.as_str()).collect();
+        let mut classes: Vec<&str> = rows.iter().map(|e| e.class.as_str()).collect();
         // `equal` first, then the classes by name.
         classes.sort_unstable_by_key(|c| (*c != "equal", *c));
         classes.dedup();
@@ -361,8 +373,7 @@ th{{background:#f4f4f4}}td:first-child,th:first-child{{text-align:left}}.verdict
         for c in &classes {
             let _ = write!(o, "<tr><td>{}</td>", esc(c));
             for (_, b, _) in &passes {
-                let n = r
-                    .equivalence
+                let n = rows
                     .iter()
                     .find(|e| e.tick == *b && e.class == *c)
                     .map_or(0, |e| e.pairs);
@@ -374,10 +385,11 @@ th{{background:#f4f4f4}}td:first-child,th:first-child{{text-align:left}}.verdict
         if let Some((_, last, _)) = passes.last() {
             let _ = write!(
                 o,
-                "<p class=\"note\">Samples at the pass ending at tick {last}:</p><table><tr><th>class</th><th>host · profile</th><th>legacy</th><th>batched</th><th>explanation</th></tr>"
+                "<p class=\"note\">Samples at the pass ending at tick {last}:</p><table><tr><th>class</th><th>host · profile</th><th>{}</th><th>{}</th><th>explanation</th></tr>",
+                esc(first),
+                esc(path)
             );
-            for e in r
-                .equivalence
+            for e in rows
                 .iter()
                 .filter(|e| e.tick == *last && e.class != "equal")
             {

@@ -1032,7 +1032,15 @@ fn drain_runs_as_an_approach_beside_legacy_and_batched() {
         "{summary}"
     );
     assert!(summary.contains("drain vs legacy"), "{summary}");
-    assert!(read(&wd, "r/report.html").contains("Cursor liveness (drain)"));
+    let page = read(&wd, "r/report.html");
+    assert!(page.contains("Cursor liveness (drain)"));
+    // One equivalence table a compared path, its samples headed by both paths' names.
+    assert!(
+        page.contains("<h3>batched against legacy</h3>")
+            && page.contains("<h3>drain against legacy</h3>")
+            && page.contains("<th>legacy</th><th>drain</th>"),
+        "equivalence per path"
+    );
     assert!(wd.path("r/drain-tick.hgrm").exists());
 }
 
