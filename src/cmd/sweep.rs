@@ -44,18 +44,9 @@ pub fn run(args: SweepArgs) -> anyhow::Result<i32> {
     let mut rows: Vec<SweepRow> = Vec::new();
     let mut seed = base.run.seed;
     for &n in &sizes {
-        let scenario = generator::effective_scenario(
-            &base,
-            &GenerateOptions {
-                seed: args.run.seed,
-                hosts: Some(n),
-                force: true,
-            },
-        );
-        seed = scenario.run.seed;
         bar.set_message(format!("{n} hosts: generating"));
-        let db = work.path().join(format!("fleet-{n}.db"));
-        generator::generate_file(&db, &scenario, true, &ProgressBar::hidden())?;
+        let (scenario, db) = sized_fleet(&base, args.run.seed, n, work.path())?;
+        seed = scenario.run.seed;
         bar.inc(1);
         let snap = Snapshot::open(&db, 4096, 256)?;
         let count = |sql: &str| -> anyhow::Result<u64> {
@@ -184,6 +175,26 @@ pub fn run(args: SweepArgs) -> anyhow::Result<i32> {
     Ok(EXIT_OK)
 }
 
+/// The scenario at `n` hosts (and the seed, when given) and its fleet generated into `dir`.
+fn sized_fleet(
+    base: &Scenario,
+    seed: Option<u64>,
+    n: u64,
+    dir: &std::path::Path,
+) -> anyhow::Result<(Scenario, std::path::PathBuf)> {
+    let scenario = generator::effective_scenario(
+        base,
+        &GenerateOptions {
+            seed,
+            hosts: Some(n),
+            force: true,
+        },
+    );
+    let db = dir.join(format!("fleet-{n}.db"));
+    generator::generate_file(&db, &scenario, true, &ProgressBar::hidden())?;
+    Ok((scenario, db))
+}
+
 /// The `--vary` values: windows, caps, budgets, sizes.
 type Varied = (
     Vec<usize>,
@@ -265,18 +276,9 @@ fn run_knobs(args: SweepArgs) -> anyhow::Result<i32> {
     let mut rows = Vec::new();
     let mut seed = base.run.seed;
     for &n in &sizes {
-        let scenario = generator::effective_scenario(
-            &base,
-            &GenerateOptions {
-                seed: args.run.seed,
-                hosts: Some(n),
-                force: true,
-            },
-        );
-        seed = scenario.run.seed;
         bar.set_message(format!("{n} hosts: generating"));
-        let fleet = work.path().join(format!("fleet-{n}.db"));
-        generator::generate_file(&fleet, &scenario, true, &ProgressBar::hidden())?;
+        let (scenario, fleet) = sized_fleet(&base, args.run.seed, n, work.path())?;
+        seed = scenario.run.seed;
         let universe = {
             let conn = crate::store::schema::open_contract_db(&fleet)?;
             crate::harness::loadtest::Universe::load(&conn).context("reading the fleet")?

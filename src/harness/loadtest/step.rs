@@ -240,6 +240,41 @@ impl crate::paths::cursor::CursorStore for Remember<'_> {
     }
 }
 
+/// Runs `f` with the path's cursor store as a tick sees it: the tick's injected cursor faults,
+/// and for a Redis cursor what the store holds after each successful read or write remembered
+/// into `memory` (the record's copy), so a resume can set the key back to it.
+pub(super) fn with_cursor<R>(
+    memory: &mut crate::paths::cursor::MemoryCursor,
+    redis: Option<&mut Box<dyn crate::paths::cursor::CursorStore>>,
+    plan: &FaultPlan,
+    tick: u32,
+    f: impl FnOnce(&mut dyn crate::paths::cursor::CursorStore) -> R,
+) -> R {
+    match redis {
+        Some(r) => {
+            let mut held = memory.value.clone();
+            let out = {
+                let mut remembered = Remember {
+                    inner: r.as_mut(),
+                    held: &mut held,
+                };
+                f(&mut FaultyCursor {
+                    inner: &mut remembered,
+                    plan,
+                    tick,
+                })
+            };
+            memory.value = held;
+            out
+        }
+        None => f(&mut FaultyCursor {
+            inner: memory,
+            plan,
+            tick,
+        }),
+    }
+}
+
 /// A tick's writer and whole time, measured up to the step's commit.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Timed {
@@ -334,33 +369,12 @@ pub(super) fn reconcile_tick(
             }
         }
         PathKind::Batched => {
-            // A Redis cursor: what the store holds after each successful read or write goes
-            // into the record (`held`), so a resume can set the key back to it.
-            let mut held = st.cursor.value.clone();
-            let mut remembered;
-            let store: &mut dyn crate::paths::cursor::CursorStore = match st.redis.as_mut() {
-                Some(r) => {
-                    remembered = Remember {
-                        inner: r.as_mut(),
-                        held: &mut held,
-                    };
-                    &mut remembered
-                }
-                None => &mut st.cursor,
-            };
             let plan = &st.faults;
-            let mut cursor = FaultyCursor {
-                inner: store,
-                plan,
-                tick,
-            };
-            let r = batched::tick_with_faults(
-                reads.source(),
-                &mut cursor,
-                &cfg.batched,
-                clock,
-                &|phase| plan.phase_error(phase, tick),
-            );
+            let r = with_cursor(&mut st.cursor, st.redis.as_mut(), plan, tick, |cursor| {
+                batched::tick_with_faults(reads.source(), cursor, &cfg.batched, clock, &|phase| {
+                    plan.phase_error(phase, tick)
+                })
+            });
             for (phase, d) in &r.timings {
                 record(run, phase, *d);
             }
@@ -376,9 +390,6 @@ pub(super) fn reconcile_tick(
                     row.outcome = TickOutcome::Error;
                     row.error = e.clone();
                 }
-            }
-            if st.redis.is_some() {
-                st.cursor.value = held;
             }
             if let Some(m) = st.monitor.as_mut() {
                 m.observe(conn, tick, &r)?;
@@ -486,24 +497,7 @@ fn drain_tick(
         None => conn,
     };
     let t0 = clock.now();
-    let mut held = st.cursor.value.clone();
-    let mut remembered;
-    let store: &mut dyn crate::paths::cursor::CursorStore = match st.redis.as_mut() {
-        Some(r) => {
-            remembered = Remember {
-                inner: r.as_mut(),
-                held: &mut held,
-            };
-            &mut remembered
-        }
-        None => &mut st.cursor,
-    };
     let plan = &st.faults;
-    let mut cursor = FaultyCursor {
-        inner: store,
-        plan,
-        tick,
-    };
     // Injected SQLITE_BUSY: another connection holds the write lock from the tick's start.
     let blocker = match plan.busy_write(tick) {
         Some(hold) => Some(FaultPlan::hold_write_lock(&st.db, hold)?),
@@ -532,15 +526,19 @@ fn drain_tick(
             }
         }
     };
-    let r = crate::paths::drain::tick_with_faults(
-        reads.source(),
-        &mut cursor,
-        &cfg.read_config(&st.path),
-        &st.path.drain,
-        clock,
-        &|phase| plan.phase_error(phase, tick),
-        &mut deliver,
-    );
+    let read_cfg = cfg.read_config(&st.path);
+    let knobs = st.path.drain;
+    let r = with_cursor(&mut st.cursor, st.redis.as_mut(), plan, tick, |cursor| {
+        crate::paths::drain::tick_with_faults(
+            reads.source(),
+            cursor,
+            &read_cfg,
+            &knobs,
+            clock,
+            &|phase| plan.phase_error(phase, tick),
+            &mut deliver,
+        )
+    });
     if let Some(b) = blocker {
         let _ = b.join();
     }
@@ -561,9 +559,6 @@ fn drain_tick(
         }
     }
     let tick_time = clock.since(t0);
-    if st.redis.is_some() {
-        st.cursor.value = held;
-    }
     row.cursor_before = r.tick.cursor_before.clone();
     row.cursor_after = r.tick.cursor_after.clone();
     row.hosts = r.tick.visited.len() as u64;
