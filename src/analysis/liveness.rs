@@ -439,6 +439,82 @@ pub fn replay(
 mod tests {
     use super::*;
 
+    use crate::paths::drain::{self, Budget, DrainKnobs};
+
+    fn drain_setup(
+        cap: Option<usize>,
+        windows: u32,
+    ) -> (DrainKnobs, crate::paths::batched::BatchedConfig) {
+        let knobs = DrainKnobs {
+            window: 200,
+            cap,
+            budget: Budget::Windows(windows),
+        };
+        let mut rules = Rules::default();
+        Variant::Drain.preset(&mut rules);
+        let cfg = crate::paths::batched::BatchedConfig {
+            batch_size: 200,
+            rules,
+            variant: Variant::Drain,
+        };
+        (knobs, cfg)
+    }
+
+    #[test]
+    fn drain_passes_under_a_cap_are_judged_per_pass_without_findings() {
+        // A cap of 50 hosts a tick and no writer: every tick reads past the cap's last host
+        // and stops there; the hosts read after it are read again next tick, not revisited.
+        let conn = crate::paths::batched::tests::quick_fleet();
+        let (knobs, cfg) = drain_setup(Some(50), 3);
+        let mut m = Monitor::for_drain(&knobs, cfg.rules, cfg.variant, 3);
+        let mut cursor = crate::paths::cursor::MemoryCursor::default();
+        let clock = crate::domain::clock::RealClock::default();
+        let (mut passes, mut tick, mut partial) = (0, 0, 0);
+        while passes < 2 && tick < 500 {
+            let r = drain::tick(&conn, &mut cursor, &cfg, &knobs, &clock, &mut |_| Ok(()));
+            partial += usize::from(r.stop == Some(drain::Stop::Partial));
+            m.observe_windows(&conn, tick, &r.tick, r.windows).unwrap();
+            passes += usize::from(r.tick.pass_complete);
+            tick += 1;
+        }
+        assert_eq!(passes, 2);
+        assert!(partial > 10, "the cap cut {partial} ticks");
+        assert!(m.findings.is_empty(), "{:?}", m.findings);
+    }
+
+    #[test]
+    fn a_drain_pass_is_timed_in_window_reads() {
+        // No cap and room for every window: one tick is a whole pass. Counted in its window
+        // reads it is a full pass; said to be one read, it wrapped early.
+        let conn = crate::paths::batched::tests::quick_fleet();
+        let (knobs, cfg) = drain_setup(None, 100);
+        let clock = crate::domain::clock::RealClock::default();
+        let pass = |m: &mut Monitor, claimed: Option<u32>| {
+            let mut cursor = crate::paths::cursor::MemoryCursor::default();
+            for tick in 0..2 {
+                let r = drain::tick(&conn, &mut cursor, &cfg, &knobs, &clock, &mut |_| Ok(()));
+                assert!(r.tick.pass_complete && r.windows > 5, "{}", r.windows);
+                m.observe_windows(&conn, tick, &r.tick, claimed.unwrap_or(r.windows))
+                    .unwrap();
+            }
+        };
+        let mut honest = Monitor::for_drain(&knobs, cfg.rules, cfg.variant, 3);
+        pass(&mut honest, None);
+        assert!(honest.findings.is_empty(), "{:?}", honest.findings);
+        let mut short = Monitor::for_drain(&knobs, cfg.rules, cfg.variant, 3);
+        pass(&mut short, Some(1));
+        let f = short
+            .findings
+            .iter()
+            .find(|f| f.kind == FindingKind::EarlyWrap)
+            .expect("an early wrap");
+        assert!(
+            f.detail.contains("wrapped after 1 window read(s)"),
+            "{}",
+            f.detail
+        );
+    }
+
     #[test]
     fn a_skip_or_early_wrap_names_the_bug_its_variant_carries() {
         assert!(cause(Variant::Merged).contains("B4 in merged"));

@@ -113,6 +113,9 @@ fn a_cap_hit_mid_window_keeps_the_cursor_at_the_last_delivered_host() {
     assert_eq!(r.stop, Some(Stop::Partial));
     assert_eq!(w, [hosts(1, 4), hosts(5, 6)]);
     assert_eq!((r.delivered, r.windows), (6, 2));
+    // Visited: the hosts the tick passed, up to the last delivered one (h07, h08 were read
+    // and are read again next tick).
+    assert_eq!(r.tick.visited, (1..=6).collect::<Vec<i64>>());
     assert_eq!(c.value, "h06");
     assert_eq!(r.tick.cursor_after, "h06");
     // No host skipped: the next tick starts right after the last delivered one.
