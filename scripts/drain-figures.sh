@@ -5,7 +5,8 @@
 # batched path in one pass, the drain loop at 2,000 hosts a tick in ~40 ticks), so the paged
 # paths run 45 unrecorded warm-up ticks first; legacy (about 30-40 s a tick at this size) runs
 # apart with one warm-up tick, so its cost does not multiply the warm-up:
-#  - trickle (one label flip a virtual minute): batched + drain, 24 ticks; legacy, 8 ticks;
+#  - trickle (one team transfer and one label flip a virtual minute): batched + drain, 24
+#    ticks; legacy, 8 ticks;
 #  - bulk-change (ten profiles for every host after tick 5): batched + drain, 48 ticks;
 #  - team-transfer (30,000 hosts change team after tick 5): batched + drain, 16 ticks;
 #    legacy, 8 ticks.
@@ -30,8 +31,8 @@ run() { # run NAME LABEL WARMUP TICKS APPROACH...
   echo "wall ${secs} s, peak RSS $((kb / 1024)) MiB" >> "$work/stdout.txt"
   mv "$work/stdout.txt" "$out/"
 }
-run trickle paged 45 24 batched "$fleet"
-run trickle legacy 1 8 legacy
 run bulk-change paged 45 48 batched "$fleet"
 run team-transfer paged 45 16 batched "$fleet"
 run team-transfer legacy 1 8 legacy
+run trickle paged 45 24 batched "$fleet"
+run trickle legacy 1 8 legacy

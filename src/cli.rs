@@ -179,7 +179,7 @@ pub struct PathRunArgs {
     #[arg(long, value_enum, value_delimiter = ',')]
     pub paths: Vec<crate::harness::loadtest::PathKind>,
     /// An approach to run, with its knobs, in place of --paths (repeat it; a second of a kind
-    /// is named `drain-2`; the first is the baseline the others' states are compared with):
+    /// is named `drain-2`; a first legacy path is the baseline the others' states are compared with):
     /// `legacy`, `batched[:enroll-path=on]`,
     /// `drain[:window=W,cap=C,budget=12s|windows:K,enroll-path=on]` (the drain knobs default
     /// to the scenario's [drain]).

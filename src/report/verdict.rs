@@ -75,7 +75,7 @@ impl Equivalence {
     /// The word: `identical`, `diverges only in known classes`, `unexplained`.
     pub fn word(&self) -> &'static str {
         match self {
-            Equivalence::NotCompared => "not compared (one path)",
+            Equivalence::NotCompared => "not compared (one path, or the first path is not legacy)",
             Equivalence::NoBoundary => "not compared (no batched pass ended: raise --ticks)",
             Equivalence::Identical { .. } => "identical",
             Equivalence::Known { .. } => "diverges only in known classes",
@@ -434,7 +434,12 @@ pub fn verdict(
         .iter()
         .map(|(k, r)| path_verdict(k.name.clone(), r, interval_s))
         .collect();
-    let equivalence = Equivalence::of_rows(&result.equivalence, result.runs.len() >= 2);
+    let paths_run: Vec<crate::harness::loadtest::approach::RunPath> =
+        result.runs.iter().map(|(p, _)| p.clone()).collect();
+    let equivalence = Equivalence::of_rows(
+        &result.equivalence,
+        crate::harness::loadtest::compares(&paths_run),
+    );
     let thresholds: Vec<ThresholdResult> = thresholds
         .iter()
         .map(|t| evaluate(t, &paths, &equivalence))

@@ -614,19 +614,15 @@ pub fn run_on(
             commit(st, steps.part_b(tick), &shared, &mut result, clock)?;
         }
         let now_s = (tick as u64 + 1) * interval;
-        // The state comparison: each paged path against the first path at the paged path's
-        // pass boundary (a paged first path only where it ended a pass in the same tick: in
-        // mid-pass its state lags by design), unless a path already committed part C of this
-        // tick (its record holds the comparison's rows).
-        if shared.pos < steps.part_c(tick) && states.len() > 1 {
-            let first_ready = !states[0].kind.paged() || states[0].boundary.is_some();
+        // The state comparison: each paged path against the first path, legacy, at the paged
+        // path's pass boundary (the classes explain differences from legacy's semantics; a
+        // run whose first path is paged is not compared), unless a path already committed
+        // part C of this tick (its record holds the comparison's rows).
+        if shared.pos < steps.part_c(tick) && compares(&cfg.paths) {
             for i in 1..states.len() {
                 let Some((pass_start, visited)) = states[i].boundary.clone() else {
                     continue;
                 };
-                if !first_ready {
-                    continue;
-                }
                 let (f, b) = (&states[0], &states[i]);
                 let visited: HashSet<i64> = visited.into_iter().collect();
                 let tq = clock.now();
@@ -705,6 +701,12 @@ pub fn run_on(
         result.runs.push((st.path, run));
     }
     Ok(result)
+}
+
+/// Whether a run compares states: its first path is legacy and another follows (the classes
+/// of the comparison explain differences from legacy's semantics).
+pub fn compares(paths: &[approach::RunPath]) -> bool {
+    paths.len() > 1 && paths[0].kind == PathKind::Legacy
 }
 
 /// What `run` reports as it goes.
