@@ -275,6 +275,24 @@ pub(super) fn with_cursor<R>(
     }
 }
 
+/// A paged tick's report in its `ticks.csv` row: cursors, hosts, rows read, window reads and
+/// the outcome (a logged, swallowed error in `error` of an ok tick).
+fn fill_row(row: &mut TickRow, r: &batched::TickReport, windows: u32) {
+    row.cursor_before = r.cursor_before.clone();
+    row.cursor_after = r.cursor_after.clone();
+    row.hosts = r.visited.len() as u64;
+    row.rows_read = r.rows_read;
+    row.windows = windows;
+    match &r.outcome {
+        Outcome::Ok => row.error = r.logged.clone().unwrap_or_default(),
+        Outcome::Empty => row.outcome = TickOutcome::Empty,
+        Outcome::Error(e) => {
+            row.outcome = TickOutcome::Error;
+            row.error = e.clone();
+        }
+    }
+}
+
 /// A tick's writer and whole time, measured up to the step's commit.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Timed {
@@ -378,19 +396,7 @@ pub(super) fn reconcile_tick(
             for (phase, d) in &r.timings {
                 record(run, phase, *d);
             }
-            row.cursor_before = r.cursor_before.clone();
-            row.cursor_after = r.cursor_after.clone();
-            row.hosts = r.visited.len() as u64;
-            row.rows_read = r.rows_read;
-            row.windows = 1;
-            match &r.outcome {
-                Outcome::Ok => row.error = r.logged.clone().unwrap_or_default(),
-                Outcome::Empty => row.outcome = TickOutcome::Empty,
-                Outcome::Error(e) => {
-                    row.outcome = TickOutcome::Error;
-                    row.error = e.clone();
-                }
-            }
+            fill_row(&mut row, &r, 1);
             if let Some(m) = st.monitor.as_mut() {
                 m.observe(conn, tick, &r)?;
             }
@@ -504,7 +510,7 @@ fn drain_tick(
         None => None,
     };
     let mut cmd_rng = command_rng(cfg, PathKind::Drain, tick);
-    let mut busy = None;
+    let mut failed = None;
     let mut deliver = |deltas: &[Delta]| -> Result<(), String> {
         if let Some(e) = plan.phase_error(Phase::Write.name(), tick) {
             return Err(e);
@@ -521,7 +527,7 @@ fn drain_tick(
             }
             Err(e) => {
                 let text = e.to_string();
-                busy = Some(e);
+                failed = Some(e);
                 Err(text)
             }
         }
@@ -542,7 +548,7 @@ fn drain_tick(
     if let Some(b) = blocker {
         let _ = b.join();
     }
-    if let Some(e) = busy {
+    if let Some(e) = failed {
         // Not a tick failure Fleet would log: the simulation's own database failed.
         return Err(e.into());
     }
@@ -559,20 +565,8 @@ fn drain_tick(
         }
     }
     let tick_time = clock.since(t0);
-    row.cursor_before = r.tick.cursor_before.clone();
-    row.cursor_after = r.tick.cursor_after.clone();
-    row.hosts = r.tick.visited.len() as u64;
-    row.rows_read = r.tick.rows_read;
-    row.windows = r.windows;
+    fill_row(&mut row, &r.tick, r.windows);
     row.stop = r.stop.map(|s| s.to_string()).unwrap_or_default();
-    match &r.tick.outcome {
-        Outcome::Ok => row.error = r.tick.logged.clone().unwrap_or_default(),
-        Outcome::Empty => row.outcome = TickOutcome::Empty,
-        Outcome::Error(e) => {
-            row.outcome = TickOutcome::Error;
-            row.error = e.clone();
-        }
-    }
     row.installs = r.tick.deltas.iter().filter(|d| d.op == Op::Install).count() as u64;
     row.removes = r.tick.deltas.len() as u64 - row.installs;
     row.duration_us = tick_time.as_micros() as u64;
