@@ -7,7 +7,9 @@ use reconsim::domain::model::Host;
 use reconsim::domain::rules::Rules;
 use reconsim::fleet::generator::generate_into;
 use reconsim::fleet::scenario::Scenario;
-use reconsim::paths::batched::{BatchedConfig, Catalog, load_profiles, tick};
+use reconsim::paths::batched::{
+    BatchedConfig, Catalog, load_current, load_profiles, load_window, tick,
+};
 use reconsim::paths::cursor::MemoryCursor;
 use reconsim::paths::legacy::{self, LegacySql};
 use std::collections::HashSet;
@@ -71,6 +73,27 @@ fn window(c: &mut Criterion) {
     group.finish();
 }
 
+/// The largest batched cost (spec §9): one window's current rows read and decoded, grouped per
+/// host; throughput in rows.
+fn current_rows(c: &mut Criterion) {
+    let conn = quick();
+    let rules = Rules::default();
+    let catalog = Catalog::new(load_profiles(&conn).expect("catalog"), &rules);
+    let hosts = load_window(&conn, "", 500, &rules).expect("window");
+    let mut uuids: Vec<&str> = hosts.iter().map(|h| h.uuid.as_str()).collect();
+    uuids.dedup();
+    let rows = load_current(&conn, &uuids, &catalog)
+        .expect("current")
+        .len();
+    let mut group = c.benchmark_group("batched");
+    group.throughput(Throughput::Elements(rows as u64));
+    group.sample_size(20);
+    group.bench_function("current_rows_of_500_hosts", |b| {
+        b.iter(|| load_current(&conn, &uuids, &catalog).expect("current rows"))
+    });
+    group.finish();
+}
+
 fn legacy_diff(c: &mut Criterion) {
     // Setup (generation, ANALYZE) outside the timing; each iteration is one full legacy diff.
     let conn = quick();
@@ -84,5 +107,5 @@ fn legacy_diff(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, handlers, window, legacy_diff);
+criterion_group!(benches, handlers, window, current_rows, legacy_diff);
 criterion_main!(benches);

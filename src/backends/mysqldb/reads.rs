@@ -220,21 +220,33 @@ impl Source for MyDb {
             return CurrentRows::from_rows(std::iter::empty());
         }
         let by_uuid = catalog.by_uuid();
-        let marks = vec!["?"; uuids.len()].join(",");
-        let sql = format!(
+        // One range of the clustered primary key, from the window's first uuid to its last in
+        // the server's own order (the window's ORDER BY), instead of an IN list of every uuid;
+        // rows of hosts the window does not hold are dropped here.
+        let (first, last) = (uuids[0], uuids[uuids.len() - 1]);
+        let wanted: FxHashSet<&str> = uuids.iter().copied().collect();
+        let sql =
             "SELECT host_uuid, profile_uuid, status, operation_type, checksum, secrets_updated_at
-             FROM host_mdm_apple_profiles WHERE host_uuid IN ({marks})"
-        );
-        let params: Vec<Value> = uuids.iter().map(|u| Value::from(*u)).collect();
-        let (_, rows) = self.rows("current rows", &sql, params.into())?;
+             FROM host_mdm_apple_profiles WHERE host_uuid BETWEEN ? AND ?
+             ORDER BY host_uuid, profile_uuid";
+        let (_, rows) = self.rows("current rows", sql, (first, last).into())?;
         let mut host = None;
-        let decoded = rows.iter().map(|r| {
-            let mut row = MyDb::read_current(r, &mut host);
-            if let Some(&i) = by_uuid.get(&*row.profile_uuid) {
-                row.profile_uuid = catalog.entries[i].uuid.clone();
-            }
-            Ok(row)
-        });
+        let decoded = rows
+            .iter()
+            .filter(|r| {
+                // Column 0 is the host uuid; a row that does not decode is kept to be reported.
+                r.as_ref(0).is_none_or(|v| match v {
+                    Value::Bytes(b) => std::str::from_utf8(b).map_or(true, |u| wanted.contains(u)),
+                    _ => true,
+                })
+            })
+            .map(|r| {
+                let mut row = MyDb::read_current(r, &mut host);
+                if let Some(&i) = by_uuid.get(&*row.profile_uuid) {
+                    row.profile_uuid = catalog.entries[i].uuid.clone();
+                }
+                Ok(row)
+            });
         CurrentRows::from_rows(decoded)
     }
 

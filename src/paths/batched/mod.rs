@@ -198,11 +198,17 @@ pub const MEMBERSHIPS_SQL: &str = "
     SELECT lm.host_id, lm.label_id FROM label_membership lm
     WHERE lm.host_id IN (SELECT value FROM json_each(?1))";
 
-/// The window's current rows (spec §4.1 step 6).
+/// The window's current rows (spec §4.1 step 6): one range scan of the primary key from the
+/// window's first uuid to its last (the window is itself uuid-ordered), rather than one probe
+/// per uuid; rows of hosts inside the range but not in the window (ineligible hosts, deleted
+/// hosts) are skipped while decoding, before anything is allocated for them. Plan (pinned):
+/// `SEARCH host_mdm_apple_profiles USING INDEX sqlite_autoindex_host_mdm_apple_profiles_1
+/// (host_uuid>? AND host_uuid<?)`.
 pub const CURRENT_ROWS_SQL: &str = "
     SELECT host_uuid, profile_uuid, status, operation_type, checksum, secrets_updated_at
     FROM host_mdm_apple_profiles
-    WHERE host_uuid IN (SELECT value FROM json_each(?1))";
+    WHERE host_uuid >= ?1 AND host_uuid <= ?2
+    ORDER BY host_uuid, profile_uuid";
 
 /// The shaped catalog and its index by profile uuid.
 pub struct Catalog {

@@ -292,16 +292,30 @@ pub fn read_current_row(
     host: &mut Option<Arc<str>>,
     profile: &dyn Fn(&str) -> Option<Arc<str>>,
 ) -> rusqlite::Result<CurrentRow> {
+    let uuid = row_text(r, 0)?.unwrap_or_default();
+    decode_current_row(r, uuid, host, profile)
+}
+
+/// Column `i` of `r` as text (NULL as None), borrowed from SQLite's buffer.
+fn row_text<'r>(r: &'r rusqlite::Row, i: usize) -> rusqlite::Result<Option<&'r str>> {
     use rusqlite::types::ValueRef;
-    let text = |i: usize| -> rusqlite::Result<Option<&str>> {
-        match r.get_ref(i)? {
-            ValueRef::Null => Ok(None),
-            v => v.as_str().map(Some).map_err(|e| {
-                rusqlite::Error::FromSqlConversionFailure(i, v.data_type(), Box::new(e))
-            }),
-        }
-    };
-    let uuid = text(0)?.unwrap_or_default();
+    match r.get_ref(i)? {
+        ValueRef::Null => Ok(None),
+        v => v
+            .as_str()
+            .map(Some)
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, v.data_type(), Box::new(e))),
+    }
+}
+
+/// `read_current_row` with column 0 already read as `uuid`.
+fn decode_current_row(
+    r: &rusqlite::Row,
+    uuid: &str,
+    host: &mut Option<Arc<str>>,
+    profile: &dyn Fn(&str) -> Option<Arc<str>>,
+) -> rusqlite::Result<CurrentRow> {
+    use rusqlite::types::ValueRef;
     let host_uuid = match host {
         Some(h) if &**h == uuid => h.clone(),
         _ => {
@@ -310,7 +324,7 @@ pub fn read_current_row(
             h
         }
     };
-    let p = text(1)?.unwrap_or_default();
+    let p = row_text(r, 1)?.unwrap_or_default();
     let checksum = match r.get_ref(4)? {
         ValueRef::Blob(b) | ValueRef::Text(b) => Checksum::from_slice(b),
         _ => Checksum::new(),
@@ -318,49 +332,89 @@ pub fn read_current_row(
     Ok(CurrentRow {
         host_uuid,
         profile_uuid: profile(p).unwrap_or_else(|| Arc::from(p)),
-        status: text(2)?.map(intern),
-        operation_type: text(3)?.map(intern),
+        status: row_text(r, 2)?.map(intern),
+        operation_type: row_text(r, 3)?.map(intern),
         checksum,
-        secrets_updated_at: r.get(5)?,
+        secrets_updated_at: row_text(r, 5)?.map(str::to_string),
     })
 }
 
-/// Current rows of `uuids`, grouped by host uuid and sorted by it (the probes return each
-/// host's rows together, in key order; grouping needs no hashing).
+/// Current rows of `uuids` (ascending, as the window lists them), grouped by host uuid and
+/// sorted by it: one range scan of the primary key over `[first, last]`, merged with the window
+/// while decoding, so a row of a host the window does not hold is skipped unread.
 pub fn load_current(
     conn: &Connection,
     uuids: &[&str],
     catalog: &Catalog,
 ) -> Result<CurrentRows, BatchedError> {
+    let sorted: Vec<&str>;
+    let uuids = if uuids.is_sorted() {
+        uuids
+    } else {
+        // Every caller passes a window (uuid-ordered); any other list is sorted here, since the
+        // merge below relies on the order.
+        sorted = {
+            let mut v = uuids.to_vec();
+            v.sort_unstable();
+            v
+        };
+        &sorted
+    };
+    let (Some(first), Some(last)) = (uuids.first(), uuids.last()) else {
+        return Ok(CurrentRows::default());
+    };
     let by_uuid = catalog.by_uuid();
     let profile = |p: &str| by_uuid.get(p).map(|&i| catalog.entries[i].uuid.clone());
-    let arg = serde_json::to_string(uuids).unwrap_or_else(|_| "[]".into());
     let mut stmt = conn
         .prepare_cached(CURRENT_ROWS_SQL)
         .map_err(q("current rows"))?;
-    let mut rows = stmt.query([arg]).map_err(q("current rows"))?;
+    let mut rows = stmt.query([first, last]).map_err(q("current rows"))?;
     let mut host = None;
-    let rows = std::iter::from_fn(|| match rows.next() {
-        Ok(Some(r)) => Some(read_current_row(r, &mut host, &profile).map_err(q("current rows"))),
-        Ok(None) => None,
-        Err(e) => Some(Err(q("current rows")(e))),
+    // The merge: `next` is the first window uuid not yet passed by the scan.
+    let mut next = 0;
+    let mut keep = |uuid: &str| -> bool {
+        while next < uuids.len() && uuids[next] < uuid {
+            next += 1;
+        }
+        next < uuids.len() && uuids[next] == uuid
+    };
+    let rows = std::iter::from_fn(|| {
+        loop {
+            let r = match rows.next() {
+                Ok(Some(r)) => r,
+                Ok(None) => return None,
+                Err(e) => return Some(Err(q("current rows")(e))),
+            };
+            let uuid = match row_text(r, 0) {
+                Ok(u) => u.unwrap_or_default(),
+                Err(e) => return Some(Err(q("current rows")(e))),
+            };
+            if keep(uuid) {
+                return Some(
+                    decode_current_row(r, uuid, &mut host, &profile).map_err(q("current rows")),
+                );
+            }
+        }
     });
     CurrentRows::from_rows(rows)
 }
 
-/// A window's current rows, grouped per host uuid, sorted by uuid.
+/// A window's current rows, grouped per host uuid, sorted by uuid: one flat vector of rows
+/// and one (uuid, range) entry per host, so a window costs two allocations, not one a host.
 #[derive(Debug, Default)]
 pub struct CurrentRows {
-    groups: Vec<(Arc<str>, Vec<CurrentRow>)>,
+    rows: Vec<CurrentRow>,
+    groups: Vec<(Arc<str>, std::ops::Range<usize>)>,
 }
 
 impl CurrentRows {
-    /// Groups rows that come each host's together (as the key probes return them), checking
-    /// `secrets_updated_at`'s format; sorts the groups by uuid if they came out of order.
+    /// Groups rows that come each host's together (as the key scans return them), checking
+    /// `secrets_updated_at`'s format; sorts by uuid if they came out of order (another
+    /// collation's order: MySQL's).
     pub fn from_rows(
         rows: impl Iterator<Item = Result<CurrentRow, BatchedError>>,
     ) -> Result<CurrentRows, BatchedError> {
-        let mut groups: Vec<(Arc<str>, Vec<CurrentRow>)> = Vec::new();
+        let mut out = CurrentRows::default();
         for row in rows {
             let row = row?;
             check_dt6(
@@ -374,25 +428,21 @@ impl CurrentRows {
                 },
                 row.secrets_updated_at.as_deref(),
             )?;
-            match groups.last_mut() {
-                Some((h, v)) if Arc::ptr_eq(h, &row.host_uuid) || **h == *row.host_uuid => {
-                    v.push(row)
-                }
-                _ => groups.push((row.host_uuid.clone(), vec![row])),
+            out.rows.push(row);
+        }
+        if !out.rows.is_sorted_by(|a, b| a.host_uuid <= b.host_uuid) {
+            // Stable: each host's rows keep the order they came in.
+            out.rows.sort_by(|a, b| a.host_uuid.cmp(&b.host_uuid));
+        }
+        let mut start = 0;
+        for i in 1..=out.rows.len() {
+            if i == out.rows.len() || *out.rows[i].host_uuid != *out.rows[start].host_uuid {
+                out.groups
+                    .push((out.rows[start].host_uuid.clone(), start..i));
+                start = i;
             }
         }
-        if !groups.is_sorted_by(|a, b| a.0 < b.0) {
-            // Another collation's order (MySQL's): sort, and merge a host split in two.
-            groups.sort_by(|a, b| a.0.cmp(&b.0));
-            groups.dedup_by(|b, a| {
-                let same = a.0 == b.0;
-                if same {
-                    a.1.append(&mut b.1);
-                }
-                same
-            });
-        }
-        Ok(CurrentRows { groups })
+        Ok(out)
     }
 
     /// The uuid (shared) and rows of a host, if it has any.
@@ -400,15 +450,15 @@ impl CurrentRows {
         self.groups
             .binary_search_by(|g| (*g.0).cmp(uuid))
             .ok()
-            .map(|i| (&self.groups[i].0, &self.groups[i].1[..]))
+            .map(|i| (&self.groups[i].0, &self.rows[self.groups[i].1.clone()]))
     }
 
     /// Number of rows.
     pub fn len(&self) -> usize {
-        self.groups.iter().map(|g| g.1.len()).sum()
+        self.rows.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.groups.is_empty()
+        self.rows.is_empty()
     }
 }

@@ -45,14 +45,13 @@ fn memberships_probe_the_primary_key_per_host() {
 }
 
 #[test]
-fn current_rows_probe_the_primary_key_per_uuid() {
+fn current_rows_scan_one_range_of_the_primary_key() {
     let p = plan(&quick_fleet(), CURRENT_ROWS_SQL);
-    assert!(
-        p.contains(
-            "SEARCH host_mdm_apple_profiles USING INDEX \
-             sqlite_autoindex_host_mdm_apple_profiles_1 (host_uuid=?)"
-        ),
-        "{p}"
+    assert_eq!(
+        p,
+        "SEARCH host_mdm_apple_profiles USING INDEX \
+         sqlite_autoindex_host_mdm_apple_profiles_1 (host_uuid>? AND host_uuid<?)",
+        "one range scan in key order, no sort"
     );
 }
 
@@ -163,4 +162,53 @@ fn dedupe_windows_keep_the_highest_id_of_each_uuid() {
         assert_eq!(h.id, dup.1);
     }
     assert!(raw > hosts.len(), "the raw page counts the duplicates");
+}
+
+#[test]
+fn current_rows_of_a_window_are_exactly_its_hosts_rows() {
+    let conn = quick_fleet();
+    // Every third uuid that holds rows, plus uuids around them that hold none: the range scan
+    // passes rows of hosts not asked for, which must be left out, and nothing else.
+    let all: Vec<String> = conn
+        .prepare("SELECT DISTINCT host_uuid FROM host_mdm_apple_profiles ORDER BY host_uuid")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert!(
+        all.len() > 30,
+        "the quick fleet has rows for {} hosts",
+        all.len()
+    );
+    let asked: Vec<&str> = all.iter().step_by(3).map(String::as_str).collect();
+    let catalog = Catalog::new(load_profiles(&conn).unwrap(), &Rules::default());
+    let got = load_current(&conn, &asked, &catalog).unwrap();
+    let want: i64 = asked
+        .iter()
+        .map(|u| {
+            conn.query_row(
+                "SELECT count(*) FROM host_mdm_apple_profiles WHERE host_uuid = ?1",
+                [u],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap()
+        })
+        .sum();
+    assert_eq!(got.len() as i64, want);
+    for u in &asked {
+        let (_, rows) = got.get(u).expect("every asked host with rows is there");
+        assert!(rows.iter().all(|r| &*r.host_uuid == *u));
+    }
+    for u in all.iter().skip(1).step_by(3) {
+        assert!(got.get(u).is_none(), "{u} was not asked for");
+    }
+    // Out of order: the same rows.
+    let mut reversed = asked.clone();
+    reversed.reverse();
+    assert_eq!(
+        load_current(&conn, &reversed, &catalog).unwrap().len(),
+        got.len()
+    );
+    assert!(load_current(&conn, &[], &catalog).unwrap().is_empty());
 }
