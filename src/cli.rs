@@ -346,10 +346,10 @@ pub struct MeasureArgs {
     /// older spelling.
     #[arg(long = "out", alias = "out-dir")]
     pub out_dir: Option<PathBuf>,
-    /// Time only this one (the batched pass then keeps no deltas, so its memory is the
-    /// window's).
-    #[arg(long, value_enum)]
-    pub only: Option<crate::harness::measure::What>,
+    /// Time only these (comma-separated or repeated, e.g. `floor,batched`: a ratio of the two
+    /// in one run without the legacy diff)
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub only: Vec<crate::harness::measure::What>,
 }
 
 /// The environment variable that names a backend when neither `--db` nor `--backend` does, so

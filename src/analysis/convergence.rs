@@ -370,12 +370,27 @@ fn row_state(conn: &Connection, host: &str, profile: &str) -> rusqlite::Result<O
     .optional()
 }
 
+/// The samples' changes since the last checkpoint (`Tracker::flush`).
+#[derive(Debug, Default)]
+pub struct Flushed {
+    /// Pairs whose open sample appeared or went, with the sample now open (None: none).
+    pub open: Vec<((String, String), Option<Sample>)>,
+    /// Samples closed since the last flush, in closing order.
+    pub closed: Vec<Sample>,
+    /// Samples closed before them.
+    pub closed_before: usize,
+}
+
 /// One path's open and closed samples.
 #[derive(Debug)]
 pub struct Tracker {
     pub sem: Semantics,
     open: BTreeMap<(String, String), Sample>,
     pub closed: Vec<Sample>,
+    /// Pairs whose open sample was added or removed since the last `flush`.
+    touched: BTreeSet<(String, String)>,
+    /// Closed samples already handed to a `flush`.
+    flushed: usize,
 }
 
 impl Tracker {
@@ -384,6 +399,8 @@ impl Tracker {
             sem,
             open: BTreeMap::new(),
             closed: Vec::new(),
+            touched: BTreeSet::new(),
+            flushed: 0,
         }
     }
 
@@ -391,13 +408,28 @@ impl Tracker {
         self.open.len()
     }
 
-    /// (open, closed) samples, for a checkpoint.
-    pub fn parts(&self) -> (Vec<Sample>, Vec<Sample>) {
-        (self.open.values().cloned().collect(), self.closed.clone())
+    /// What changed since the last flush, for a checkpoint: the touched pairs with their open
+    /// sample (None: no longer open), and the samples closed since, with the number closed
+    /// before them. Costs what changed, not what the run holds; call it once per stored step.
+    pub fn flush(&mut self) -> Flushed {
+        let from = std::mem::replace(&mut self.flushed, self.closed.len());
+        let open = std::mem::take(&mut self.touched)
+            .into_iter()
+            .map(|k| {
+                let s = self.open.get(&k).cloned();
+                (k, s)
+            })
+            .collect();
+        Flushed {
+            open,
+            closed: self.closed[from..].to_vec(),
+            closed_before: from,
+        }
     }
 
-    /// A tracker restored from a checkpoint.
+    /// A tracker restored from a checkpoint (what a flush stored).
     pub fn restore(sem: Semantics, open: Vec<Sample>, closed: Vec<Sample>) -> Tracker {
+        let flushed = closed.len();
         Tracker {
             sem,
             open: open
@@ -405,6 +437,8 @@ impl Tracker {
                 .map(|s| ((s.host_uuid.clone(), s.profile_uuid.clone()), s))
                 .collect(),
             closed,
+            touched: BTreeSet::new(),
+            flushed,
         }
     }
 
@@ -441,11 +475,13 @@ impl Tracker {
                 old.outcome = SampleOutcome::Superseded;
                 old.end_s = Some(now_s);
                 self.closed.push(old);
+                self.touched.insert(key.clone());
             }
             let row = row_state(conn, &key.0, &key.1)?;
             if reached(row.as_ref(), &want, self.sem.rules.d4_skip) == Reached::Yes {
                 continue;
             }
+            self.touched.insert(key.clone());
             self.open.insert(
                 key.clone(),
                 Sample {
@@ -477,6 +513,7 @@ impl Tracker {
         let mut latencies = Vec::new();
         for (key, outcome) in done {
             if let Some(mut s) = self.open.remove(&key) {
+                self.touched.insert(key.clone());
                 s.outcome = outcome;
                 s.end_s = Some(now_s);
                 if let Some(l) = s.latency_s() {

@@ -78,7 +78,7 @@ pub fn run(args: MeasureArgs) -> anyhow::Result<i32> {
                     form: args.common.legacy_sql,
                     cfg: &cfg,
                     knobs: &args.common.drain_knobs(),
-                    only: args.only,
+                    only: &args.only,
                 },
                 &mut hist,
                 &clock,

@@ -98,7 +98,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<i32> {
                         form: args.run.legacy_sql,
                         cfg: &cfg,
                         knobs: &knobs,
-                        only: Some(what),
+                        only: &[what],
                     },
                     &mut hist,
                     &clock,

@@ -232,20 +232,57 @@ impl Summary {
             Some(profiles),
         );
 
-        let rows = one("SELECT count(*) FROM host_mdm_apple_profiles")?;
-        let mut stmt = conn.prepare(
-            "SELECT operation_type, status, count(*) FROM host_mdm_apple_profiles
-             GROUP BY operation_type, status",
-        )?;
-        let cells: Vec<(Option<String>, Option<String>, i64)> = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-            .collect::<Result<_, _>>()?;
+        // The current rows in one plain scan (the table is most of the fleet: at a million
+        // hosts each scan of it costs tens of seconds), counted per (operation, status) cell
+        // here rather than by a GROUP BY, which would sort every row.
+        let mut stmt = conn.prepare(&format!(
+            "SELECT r.operation_type, r.status,
+               p.profile_uuid IS NOT NULL AND r.checksum != p.checksum,
+               p.secrets_updated_at IS NOT NULL AND (r.secrets_updated_at IS NULL
+                 OR r.secrets_updated_at < p.secrets_updated_at),
+               p.profile_uuid IS NULL,
+               r.host_uuid NOT IN (SELECT h.uuid FROM hosts h WHERE {ELIGIBLE_HOST})
+             FROM host_mdm_apple_profiles r NOT INDEXED
+             LEFT JOIN mdm_apple_configuration_profiles p ON p.profile_uuid = r.profile_uuid"
+        ))?;
+        type Cell = (Option<String>, Option<String>, [i64; 5]);
+        let mut cells: Vec<Cell> = Vec::new();
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let text = |i: usize| -> rusqlite::Result<Option<&str>> {
+                r.get_ref(i)?.as_str_or_null().map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        i,
+                        r.get_ref_unwrap(i).data_type(),
+                        Box::new(e),
+                    )
+                })
+            };
+            let (op, st) = (text(0)?, text(1)?);
+            let at = match cells
+                .iter()
+                .position(|c| c.0.as_deref() == op && c.1.as_deref() == st)
+            {
+                Some(i) => i,
+                None => {
+                    cells.push((op.map(String::from), st.map(String::from), [0; 5]));
+                    cells.len() - 1
+                }
+            };
+            let c = &mut cells[at].2;
+            c[0] += 1;
+            for (k, n) in c.iter_mut().enumerate().skip(1) {
+                *n += r.get::<_, Option<i64>>(k + 1)?.unwrap_or(0);
+            }
+        }
+        let total = |k: usize| -> i64 { cells.iter().map(|c| c.2[k]).sum() };
+        let rows = total(0);
         for op in OPERATIONS {
             for st in STATUSES {
                 let n = cells
                     .iter()
                     .filter(|(o, s2, _)| o.as_deref() == op && s2.as_deref() == st)
-                    .map(|c| c.2)
+                    .map(|c| c.2[0])
                     .sum();
                 s.push(
                     "current rows",
@@ -260,7 +297,7 @@ impl Summary {
             .filter(|(o, st, _)| {
                 !OPERATIONS.contains(&o.as_deref()) || !STATUSES.contains(&st.as_deref())
             })
-            .map(|c| c.2)
+            .map(|c| c.2[0])
             .sum();
         s.push(
             "current rows",
@@ -268,34 +305,13 @@ impl Summary {
             other,
             Some(rows),
         );
-        let ineligible = format!(
-            "SELECT count(*) FROM host_mdm_apple_profiles r WHERE r.host_uuid NOT IN (
-               SELECT h.uuid FROM hosts h WHERE {ELIGIBLE_HOST})"
-        );
-        let counts: [(&str, &str); 4] = [
-            (
-                "stale checksum",
-                "SELECT count(*) FROM host_mdm_apple_profiles r
-                 JOIN mdm_apple_configuration_profiles p ON p.profile_uuid = r.profile_uuid
-                 WHERE r.checksum != p.checksum",
-            ),
-            (
-                "stale secrets (row NULL or older, profile set)",
-                "SELECT count(*) FROM host_mdm_apple_profiles r
-                 JOIN mdm_apple_configuration_profiles p ON p.profile_uuid = r.profile_uuid
-                 WHERE p.secrets_updated_at IS NOT NULL
-                   AND (r.secrets_updated_at IS NULL OR r.secrets_updated_at < p.secrets_updated_at)",
-            ),
-            (
-                "of deleted profiles",
-                "SELECT count(*) FROM host_mdm_apple_profiles r WHERE NOT EXISTS (
-                   SELECT 1 FROM mdm_apple_configuration_profiles p
-                   WHERE p.profile_uuid = r.profile_uuid)",
-            ),
-            ("of ineligible or deleted hosts (D5)", &ineligible),
-        ];
-        for (metric, sql) in counts {
-            s.push("current rows", metric, one(sql)?, Some(rows));
+        for (k, metric) in [
+            (1, "stale checksum"),
+            (2, "stale secrets (row NULL or older, profile set)"),
+            (3, "of deleted profiles"),
+            (4, "of ineligible or deleted hosts (D5)"),
+        ] {
+            s.push("current rows", metric, total(k), Some(rows));
         }
         Ok(s)
     }

@@ -38,13 +38,13 @@ fn record(h: &mut Histograms, what: &str, phase: &str, d: Duration) {
 /// Times floor, legacy and batched once each (or only `only`) on a backend, the `what` names
 /// prefixed (`""`, or `mysql.` when several backends are compared). The batched pass keeps no deltas, only per-phase times.
 /// What `run_once` times: the legacy form, the batched configuration (and the drain knobs
-/// under `drain`), and `only` one of the three when given.
+/// under `drain`), and `only` those of the three when any are given.
 #[derive(Debug, Clone, Copy)]
 pub struct Measured<'a> {
     pub form: LegacySql,
     pub cfg: &'a BatchedConfig,
     pub knobs: &'a DrainKnobs,
-    pub only: Option<What>,
+    pub only: &'a [What],
 }
 
 pub fn run_once(
@@ -60,7 +60,7 @@ pub fn run_once(
         knobs,
         only,
     } = *what;
-    let wants = |w: What| only.is_none_or(|o| o == w);
+    let wants = |w: What| only.is_empty() || only.contains(&w);
     let (floor_w, legacy_w, batched_w) = (
         format!("{}floor", prefix),
         format!("{}legacy", prefix),
@@ -274,7 +274,7 @@ mod tests {
             form: LegacySql::Tuned,
             cfg: &cfg,
             knobs: &knobs,
-            only: None,
+            only: &[],
         };
         let run = run_once(&conn, "", &what, &mut hist, &clock).unwrap();
         let get = |w: &str, p: &str| run.iter().find(|x| x.0 == w && x.1 == p).unwrap().2;

@@ -20,7 +20,6 @@ impl Fleet {
         let labels = Self::labels(s, now);
         let hosts = Self::hosts(s, now, &labels);
         let profiles = Self::profiles(s, now, &labels);
-        let current = Self::current(s, &hosts, &labels, &profiles);
         Fleet {
             seed,
             batch_size: s.run.batch_size,
@@ -32,7 +31,7 @@ impl Fleet {
             hosts,
             labels,
             profiles,
-            current,
+            current: s.current.clone(),
         }
     }
 
@@ -367,18 +366,23 @@ impl Fleet {
         }
     }
 
-    pub(super) fn current(
-        s: &Scenario,
-        hosts: &[GHost],
-        labels: &[GLabel],
-        profiles: &[GProfile],
-    ) -> Vec<CurrentRow> {
-        let c = &s.current;
-        let mut rng = stream(s.run.seed, 6);
+    /// The current rows, produced host by host in (host_uuid, profile_uuid) order and handed to
+    /// `emit` one at a time with the rowid they get: nothing of the table is held in memory.
+    /// The rows of deleted hosts (uuids with no hosts row) are drawn last, as they always were,
+    /// so their rowids are reserved where their uuids fall in key order and they are emitted at
+    /// the end; rowids and contents are then exactly those of sorting every row by key.
+    pub(super) fn current<E>(
+        &self,
+        mut emit: impl FnMut(i64, &CurrentRow) -> Result<(), E>,
+        mut host_done: impl FnMut(),
+    ) -> Result<u64, E> {
+        let c = &self.current;
+        let (hosts, labels, profiles) = (&self.hosts, &self.labels, &self.profiles);
+        let mut rng = stream(self.seed, 6);
         let cells = c.status_op.cells();
         let cell_dist = weighted(&cells.map(|(_, w)| w));
         // Profiles per team id, already in profile_uuid order.
-        let teams = s.hosts.teams as usize;
+        let teams = self.teams.len();
         let mut by_team: Vec<Vec<usize>> = vec![Vec::new(); teams + 1];
         for (i, p) in profiles.iter().enumerate() {
             by_team[p.team_id as usize].push(i);
@@ -397,7 +401,6 @@ impl Fleet {
         reps.sort_by(|a, b| a.uuid.cmp(&b.uuid).then(a.id.cmp(&b.id)));
         reps.dedup_by(|b, a| a.uuid == b.uuid);
 
-        let mut rows = Vec::new();
         let make_row = |rng: &mut ChaCha8Rng, host_uuid: &str, pi: Option<usize>, pu: &str| {
             let ((operation, status), _) = cells[cell_dist.sample(rng)];
             let (checksum, secrets) = match pi {
@@ -434,11 +437,28 @@ impl Fleet {
                 secrets_updated_at: secrets,
             }
         };
-        let mut host_rows: Vec<CurrentRow> = Vec::new();
         let mut deleted_hosts: Vec<String> =
             (0..c.deleted_hosts).map(|_| upper_uuid(&mut rng)).collect();
         deleted_hosts.sort();
+        let per_deleted = by_team[0].len().min(3) as i64;
+        // Rowids run from 1 in key order; a deleted host's block is skipped where its uuid
+        // falls (before a listed host of the same uuid: its rows sort first only if its profile
+        // uuids do, and a collision of two random uuids does not happen).
+        let mut rowid = 0i64;
+        let mut reserved: Vec<i64> = Vec::with_capacity(deleted_hosts.len());
+        let mut next_deleted = 0;
+        let mut reserve_before = |uuid: Option<&str>, rowid: &mut i64| {
+            while next_deleted < deleted_hosts.len()
+                && uuid.is_none_or(|u| deleted_hosts[next_deleted].as_str() < u)
+            {
+                reserved.push(*rowid + 1);
+                *rowid += per_deleted;
+                next_deleted += 1;
+            }
+        };
+        let mut host_rows: Vec<CurrentRow> = Vec::new();
         for h in reps {
+            host_done();
             host_rows.clear();
             let team = h.team_id.unwrap_or(0) as usize;
             let apple = h.kind != EnrollKind::NotApple;
@@ -463,21 +483,27 @@ impl Fleet {
                 let pu = &deleted[team][rng.random_range(0..2)];
                 host_rows.push(make_row(&mut rng, &h.uuid, None, pu));
             }
+            if host_rows.is_empty() {
+                continue;
+            }
             host_rows.sort_by(|a, b| a.profile_uuid.cmp(&b.profile_uuid));
-            rows.append(&mut host_rows);
-        }
-        // Deleted hosts: a few team-0 profile rows each, for uuids with no hosts row.
-        for uuid in &deleted_hosts {
-            for &pi in by_team[0].iter().take(3) {
-                let p = &profiles[pi];
-                rows.push(make_row(&mut rng, uuid, Some(pi), &p.uuid));
+            reserve_before(Some(&h.uuid), &mut rowid);
+            for r in &host_rows {
+                rowid += 1;
+                emit(rowid, r)?;
             }
         }
-        rows.sort_by(|a, b| {
-            a.host_uuid
-                .cmp(&b.host_uuid)
-                .then_with(|| a.profile_uuid.cmp(&b.profile_uuid))
-        });
-        rows
+        reserve_before(None, &mut rowid);
+        // Deleted hosts: a few team-0 profile rows each, for uuids with no hosts row.
+        for (uuid, first) in deleted_hosts.iter().zip(reserved) {
+            for (k, &pi) in by_team[0].iter().take(3).enumerate() {
+                let p = &profiles[pi];
+                emit(
+                    first + k as i64,
+                    &make_row(&mut rng, uuid, Some(pi), &p.uuid),
+                )?;
+            }
+        }
+        Ok(rowid as u64)
     }
 }

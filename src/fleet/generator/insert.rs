@@ -12,15 +12,15 @@ impl Fleet {
     ) -> Result<Vec<(&'static str, u64)>, GenerateError> {
         let memberships: u64 = self.hosts.iter().map(|h| h.labels.len() as u64).sum();
         let label_rows: u64 = self.profiles.iter().map(|p| p.refs.len() as u64).sum();
+        // Units: rows, except the current rows, counted by host (one step per host uuid).
         let total = self.teams.len() as u64
-            + 3 * self.hosts.len() as u64
+            + 4 * self.hosts.len() as u64
             + self.labels.len() as u64
             + memberships
             + self.profiles.len() as u64
-            + label_rows
-            + self.current.len() as u64;
+            + label_rows;
         progress.set_length(total);
-        progress.set_message("inserting rows".into());
+        progress.set_message("inserting rows (the current rows host by host)".into());
         let tx = conn.transaction().map_err(|source| GenerateError::Load {
             table: "transaction",
             source,
@@ -81,16 +81,19 @@ impl Fleet {
                 Ok(self.hosts.len() as u64)
             }
         );
-        // Nano rows, one set per distinct uuid, in id order.
-        let mut devices: Vec<(String, i64)> = Vec::new();
-        let mut enrollments: Vec<(String, String, Option<String>, &str, bool)> = Vec::new();
+        // Nano rows, one set per distinct uuid, drawn in host id order and written in key
+        // order. Held as host indexes (and the user channel's uuid), not as key strings, so
+        // that a million-host fleet needs tens of MB here, not hundreds.
+        let mut devices: Vec<(u32, i64)> = Vec::new();
+        let mut enrollments: Vec<(u32, Option<String>, &str, bool)> = Vec::new();
         {
             let mut rng = stream(self.seed, 7);
             let mut seen = HashSet::new();
-            for h in &self.hosts {
-                if h.kind == EnrollKind::NotApple || !seen.insert(h.uuid.clone()) {
+            for (i, h) in self.hosts.iter().enumerate() {
+                if h.kind == EnrollKind::NotApple || !seen.insert(h.uuid.as_str()) {
                     continue;
                 }
+                let i = i as u32;
                 let auth = self.now - rng.random_range(0..30 * 86_400);
                 let (ty, enabled) = match h.kind {
                     EnrollKind::UserEnrollmentDevice => ("User Enrollment (Device)", true),
@@ -99,42 +102,48 @@ impl Fleet {
                     _ => ("Device", true),
                 };
                 if h.kind != EnrollKind::NoNanoDevice {
-                    devices.push((h.uuid.clone(), auth));
+                    devices.push((i, auth));
                 }
                 if h.kind == EnrollKind::UserOnly {
-                    let user = lower_uuid(&mut rng);
-                    enrollments.push((
-                        format!("{}:{user}", h.uuid),
-                        h.uuid.clone(),
-                        Some(user),
-                        ty,
-                        enabled,
-                    ));
+                    enrollments.push((i, Some(lower_uuid(&mut rng)), ty, enabled));
                 } else {
-                    enrollments.push((h.uuid.clone(), h.uuid.clone(), None, ty, enabled));
+                    enrollments.push((i, None, ty, enabled));
                     // macOS hosts often also have a user channel; it never makes a host
                     // eligible, and must not multiply it either (spec §2: EXISTS).
                     if h.platform == "darwin" && rng.random_bool(0.5) {
-                        let user = lower_uuid(&mut rng);
-                        enrollments.push((
-                            format!("{}:{user}", h.uuid),
-                            h.uuid.clone(),
-                            Some(user),
-                            "User",
-                            true,
-                        ));
+                        enrollments.push((i, Some(lower_uuid(&mut rng)), "User", true));
                     }
                 }
             }
-            devices.sort();
-            enrollments.sort_by(|a, b| a.0.cmp(&b.0));
+            let uuid = |i: u32| self.hosts[i as usize].uuid.as_str();
+            devices.sort_by(|a, b| (uuid(a.0), a.1).cmp(&(uuid(b.0), b.1)));
+            // By the enrollment id, `uuid` or `uuid:user`, compared without building it.
+            let id = |e: &(u32, Option<String>, &str, bool)| {
+                let user = e.1.as_deref().map_or(&[][..], str::as_bytes);
+                let sep: &[u8] = if e.1.is_some() { b":" } else { b"" };
+                uuid(e.0)
+                    .as_bytes()
+                    .iter()
+                    .chain(sep)
+                    .chain(user)
+                    .copied()
+                    .collect::<Vec<u8>>()
+            };
+            enrollments.sort_by(|a, b| {
+                // Most pairs differ within the uuid: compare those bytes first, unallocated.
+                match uuid(a.0).cmp(uuid(b.0)) {
+                    std::cmp::Ordering::Equal => id(a).cmp(&id(b)),
+                    _ if uuid(a.0).is_empty() || uuid(b.0).is_empty() => id(a).cmp(&id(b)),
+                    o => o,
+                }
+            });
         }
         load!(
             "nano_devices",
             "INSERT INTO nano_devices (id, authenticate_at) VALUES (?1, ?2)",
             |stmt: &mut rusqlite::Statement| {
-                for (id, at) in &devices {
-                    stmt.execute(params![id, timefmt::timestamp(*at)])?;
+                for &(i, at) in &devices {
+                    stmt.execute(params![self.hosts[i as usize].uuid, timefmt::timestamp(at)])?;
                 }
                 Ok(devices.len() as u64)
             }
@@ -144,7 +153,12 @@ impl Fleet {
             "INSERT INTO nano_enrollments (id, device_id, user_id, type, enabled)
              VALUES (?1, ?2, ?3, ?4, ?5)",
             |stmt: &mut rusqlite::Statement| {
-                for (id, dev, user, ty, enabled) in &enrollments {
+                for (i, user, ty, enabled) in &enrollments {
+                    let dev = &self.hosts[*i as usize].uuid;
+                    let id = match user {
+                        Some(u) => format!("{dev}:{u}"),
+                        None => dev.clone(),
+                    };
                     stmt.execute(params![id, dev, user, ty, enabled])?;
                 }
                 progress.inc(self.hosts.len() as u64);
@@ -226,12 +240,12 @@ impl Fleet {
         );
         load!(
             "host_mdm_apple_profiles",
-            "INSERT INTO host_mdm_apple_profiles (host_uuid, profile_uuid, profile_identifier,
-               profile_name, status, operation_type, detail, command_uuid, checksum,
-               secrets_updated_at, ignore_error, scope)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0, ?11)",
+            "INSERT INTO host_mdm_apple_profiles (rowid, host_uuid, profile_uuid,
+               profile_identifier, profile_name, status, operation_type, detail, command_uuid,
+               checksum, secrets_updated_at, ignore_error, scope)
+             VALUES (?12, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0, ?11)",
             |stmt: &mut rusqlite::Statement| {
-                for (k, r) in self.current.iter().enumerate() {
+                let insert = |rowid: i64, r: &CurrentRow| -> rusqlite::Result<()> {
                     let (ident, name, scope) = match r.profile {
                         Some(pi) => {
                             let p = &self.profiles[pi];
@@ -252,12 +266,21 @@ impl Fleet {
                     stmt.raw_bind_parameter(9, &r.checksum[..])?;
                     stmt.raw_bind_parameter(10, r.secrets_updated_at.map(timefmt::datetime6))?;
                     stmt.raw_bind_parameter(11, scope)?;
+                    stmt.raw_bind_parameter(12, rowid)?;
                     stmt.raw_execute()?;
-                    if k % 65_536 == 0 {
-                        progress.inc(65_536.min((self.current.len() - k) as u64));
+                    Ok(())
+                };
+                // Progress moves by host here: the row count is known only at the end.
+                let mut hosts_done = 0u64;
+                let n = self.current(insert, || {
+                    hosts_done += 1;
+                    if hosts_done.is_multiple_of(4096) {
+                        progress.inc(4096);
                     }
-                }
-                Ok(self.current.len() as u64)
+                })?;
+                // The rest of this table's share (a duplicate host row has no rows of its own).
+                progress.inc(self.hosts.len() as u64 - (hosts_done - hosts_done % 4096));
+                Ok(n)
             }
         );
         load!(

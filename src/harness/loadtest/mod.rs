@@ -411,7 +411,10 @@ fn path_state(
         run: rec
             .run()
             .map_err(|e| HarnessError::Refused(format!("{file}: run record: {e}")))?,
-        tracker: Tracker::restore(sem, rec.open.clone(), rec.closed.clone()),
+        tracker: {
+            let (open, closed) = record::load_samples(&conn, &file, rec.closed_count)?;
+            Tracker::restore(sem, open, closed)
+        },
         conn,
         db,
         // Devices are the same for both paths (see `device`).

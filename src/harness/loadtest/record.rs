@@ -31,7 +31,7 @@
 //! tick runs; such a run cannot be resumed.
 
 use super::{EqRow, PathRun, TickRow, Universe};
-use crate::analysis::convergence::Sample;
+use crate::analysis::convergence::{Flushed, Sample};
 use crate::analysis::liveness::Monitor;
 use rusqlite::{Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
@@ -40,10 +40,15 @@ use std::time::Duration;
 
 /// The table each path database keeps its record in (`setup` and `record` rows).
 const TABLE: &str = "reconsim_run";
+/// The convergence samples still open, one row a (host, profile) pair: a step writes only the
+/// pairs it opened or closed, so a checkpoint costs what the step changed, not the run so far.
+const OPEN: &str = "reconsim_samples_open";
+/// The closed convergence samples, appended in the order they closed.
+const CLOSED: &str = "reconsim_samples_closed";
 
 /// The version of the records' layout and step numbering; a run folder written with another
 /// is refused on `--resume` instead of being misread.
-pub const FORMAT: u32 = 3;
+pub const FORMAT: u32 = 4;
 
 /// What a run's setup fixed, stored once in every path database when it is created.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -82,8 +87,9 @@ pub struct PathRecord {
     pub totals_us: BTreeMap<String, u64>,
     pub cpu_us: u64,
     pub peak_rss_kib: Option<u64>,
-    pub open: Vec<Sample>,
-    pub closed: Vec<Sample>,
+    /// Closed samples stored (the rows of `reconsim_samples_closed`); the open ones are the
+    /// rows of `reconsim_samples_open`. Both tables are written in the step's transaction.
+    pub closed_count: u64,
     pub last_visit: Vec<(String, u32)>,
     pub pass_visited: Vec<i64>,
     pub pass_start: u32,
@@ -108,8 +114,7 @@ impl PathRecord {
             totals_us: BTreeMap::new(),
             cpu_us: 0,
             peak_rss_kib: None,
-            open: Vec::new(),
-            closed: Vec::new(),
+            closed_count: 0,
             last_visit: Vec::new(),
             pass_visited: Vec::new(),
             pass_start: 0,
@@ -189,7 +194,10 @@ pub fn init(conn: &Connection, file: &str, setup: &Setup, path: &str) -> Result<
         source,
     };
     conn.execute_batch(&format!(
-        "CREATE TABLE IF NOT EXISTS {TABLE} (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+        "CREATE TABLE IF NOT EXISTS {TABLE} (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+         CREATE TABLE IF NOT EXISTS {OPEN} (host_uuid TEXT NOT NULL, profile_uuid TEXT NOT NULL,
+           sample TEXT NOT NULL, PRIMARY KEY (host_uuid, profile_uuid)) WITHOUT ROWID;
+         CREATE TABLE IF NOT EXISTS {CLOSED} (seq INTEGER PRIMARY KEY, sample TEXT NOT NULL);"
     ))
     .map_err(sql)?;
     put(conn, "setup", &json(setup)).map_err(sql)?;
@@ -270,6 +278,78 @@ pub fn store(conn: &Connection, record: &PathRecord) -> rusqlite::Result<()> {
     put(conn, "record", &json(record))
 }
 
+/// Stores what changed in the samples since the last store (inside the step's transaction):
+/// each touched pair's open sample written, or deleted when none is open, and the newly closed
+/// samples appended. Returns the closed count now stored.
+pub fn store_samples(conn: &Connection, f: &Flushed) -> rusqlite::Result<u64> {
+    let mut put = conn.prepare_cached(&format!(
+        "INSERT INTO {OPEN} (host_uuid, profile_uuid, sample) VALUES (?1, ?2, ?3)
+         ON CONFLICT (host_uuid, profile_uuid) DO UPDATE SET sample = excluded.sample"
+    ))?;
+    let mut del = conn.prepare_cached(&format!(
+        "DELETE FROM {OPEN} WHERE host_uuid = ?1 AND profile_uuid = ?2"
+    ))?;
+    for ((h, p), sample) in &f.open {
+        match sample {
+            Some(s) => put.execute(rusqlite::params![h, p, json(s)])?,
+            None => del.execute([h, p])?,
+        };
+    }
+    let mut add = conn.prepare_cached(&format!(
+        "INSERT INTO {CLOSED} (seq, sample) VALUES (?1, ?2)"
+    ))?;
+    for (i, s) in f.closed.iter().enumerate() {
+        add.execute(rusqlite::params![(f.closed_before + i) as i64 + 1, json(s)])?;
+    }
+    Ok((f.closed_before + f.closed.len()) as u64)
+}
+
+/// The samples a path database holds: (open in pair order, closed in closing order). The
+/// closed count must be the record's (`what` names the file in an error).
+pub fn load_samples(
+    conn: &Connection,
+    file: &str,
+    closed_count: u64,
+) -> Result<(Vec<Sample>, Vec<Sample>), RecordError> {
+    let sql = |source| RecordError::Sqlite {
+        file: file.to_string(),
+        source,
+    };
+    let read = |query: String, key: &'static str| -> Result<Vec<Sample>, RecordError> {
+        let mut stmt = conn.prepare(&query).map_err(sql)?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(sql)?;
+        let mut out = Vec::new();
+        for r in rows {
+            let text = r.map_err(sql)?;
+            out.push(serde_json::from_str(&text).map_err(|e| RecordError::Bad {
+                file: file.to_string(),
+                key,
+                detail: e.to_string(),
+            })?);
+        }
+        Ok(out)
+    };
+    let open = read(
+        format!("SELECT sample FROM {OPEN} ORDER BY host_uuid, profile_uuid"),
+        "samples_open",
+    )?;
+    let closed = read(
+        format!("SELECT sample FROM {CLOSED} ORDER BY seq"),
+        "samples_closed",
+    )?;
+    if closed.len() as u64 != closed_count {
+        return Err(RecordError::Bad {
+            file: file.to_string(),
+            key: "record",
+            detail: format!(
+                "closed_count {closed_count}, but table {CLOSED} holds {} samples",
+                closed.len()
+            ),
+        });
+    }
+    Ok((open, closed))
+}
+
 /// Begins a step's transaction unless one is open: `BEGIN IMMEDIATE`, so that a lock held by
 /// another connection is waited for (the busy handler runs) instead of failing the upgrade.
 pub fn ensure_txn(conn: &Connection) -> rusqlite::Result<()> {
@@ -344,7 +424,7 @@ mod tests {
             windows: 1,
             stop: String::new(),
         });
-        rec.open.push(Sample {
+        let open = Sample {
             host_uuid: "H".into(),
             profile_uuid: "a1".into(),
             want: Want::Install {
@@ -355,7 +435,28 @@ mod tests {
             event_s: 60,
             outcome: crate::analysis::convergence::SampleOutcome::Open,
             end_s: None,
-        });
+        };
+        let closed = Sample {
+            outcome: crate::analysis::convergence::SampleOutcome::Converged,
+            end_s: Some(90),
+            profile_uuid: "a2".into(),
+            ..open.clone()
+        };
+        let k1 = ("H".to_string(), "a1".to_string());
+        let k2 = ("H".to_string(), "a2".to_string());
+        // Step 1: two pairs open; step 2: one of them closes.
+        let step1 = Flushed {
+            open: vec![(k1, Some(open.clone())), (k2.clone(), Some(open.clone()))],
+            ..Flushed::default()
+        };
+        store_samples(&conn, &step1).unwrap();
+        let step2 = Flushed {
+            open: vec![(k2, None)],
+            closed: vec![closed.clone()],
+            closed_before: 0,
+        };
+        let n = store_samples(&conn, &step2).unwrap();
+        rec.closed_count = n;
         rec.monitor = Some(Monitor::new(
             10,
             crate::domain::rules::Rules::default(),
@@ -367,8 +468,14 @@ mod tests {
         assert_eq!(back.pos, 7);
         assert_eq!(back.cursor, "C");
         assert_eq!(back.ticks, rec.ticks);
-        assert_eq!(back.open, rec.open);
         assert!(back.monitor.is_some());
+        let (o, c) = load_samples(&conn, "x.db", back.closed_count).unwrap();
+        assert_eq!((o, c), (vec![open], vec![closed]));
+        let e = load_samples(&conn, "x.db", 2).unwrap_err().to_string();
+        assert!(
+            e.contains("closed_count 2, but table reconsim_samples_closed holds 1"),
+            "{e}"
+        );
     }
 
     #[test]

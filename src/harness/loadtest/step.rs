@@ -163,14 +163,12 @@ pub(super) fn path_record(
         v.sort();
         v
     };
-    let (open, closed) = st.tracker.parts();
     let mut pass_visited: Vec<i64> = st.pass_visited.iter().copied().collect();
     pass_visited.sort_unstable();
     let mut rec = record::PathRecord::fresh(&st.path.name);
     rec.pos = pos;
     rec.set_run(run);
-    rec.open = open;
-    rec.closed = closed;
+    rec.closed_count = st.tracker.closed.len() as u64;
     rec.last_visit = sorted(&st.last_visit);
     rec.pass_visited = pass_visited;
     rec.pass_start = st.pass_start;
@@ -202,6 +200,7 @@ pub(super) fn commit_record(
     record::ensure_txn(&st.conn)?;
     crate::support::crashpoint::here("step written, not yet committed");
     record::store(&st.conn, &rec)?;
+    record::store_samples(&st.conn, &st.tracker.flush())?;
     if st.kind.paged() && st.redis.is_none() {
         // The SQLite store's table shows the cursor the record holds.
         crate::paths::cursor::CursorStore::write(
