@@ -305,7 +305,7 @@ pub fn store_samples(conn: &Connection, f: &Flushed) -> rusqlite::Result<u64> {
 }
 
 /// The samples a path database holds: (open in pair order, closed in closing order). The
-/// closed count must be the record's (`what` names the file in an error).
+/// closed count must be the record's; `file` names the database in an error.
 pub fn load_samples(
     conn: &Connection,
     file: &str,

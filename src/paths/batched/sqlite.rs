@@ -435,12 +435,10 @@ impl CurrentRows {
             out.rows.sort_by(|a, b| a.host_uuid.cmp(&b.host_uuid));
         }
         let mut start = 0;
-        for i in 1..=out.rows.len() {
-            if i == out.rows.len() || *out.rows[i].host_uuid != *out.rows[start].host_uuid {
-                out.groups
-                    .push((out.rows[start].host_uuid.clone(), start..i));
-                start = i;
-            }
+        for host in out.rows.chunk_by(|a, b| a.host_uuid == b.host_uuid) {
+            let end = start + host.len();
+            out.groups.push((host[0].host_uuid.clone(), start..end));
+            start = end;
         }
         Ok(out)
     }
