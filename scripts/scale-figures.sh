@@ -4,13 +4,16 @@
 #    the fleet summary (`inspect`), each from /usr/bin/time;
 #  - measure: the floor, the batched pass and (LEGACY=1) the tuned legacy diff in one run, so
 #    their ratios are in-run; RUNS runs, medians;
+#  - (COMPARE=1) `compare` with plain reads (`--mmap-mib 0`, so its peak RSS is the process's
+#    own memory, not mapped pages of the file): wall time, peak RSS, its summary;
 #  - one drain tick (Fleet's W 2,000, C 2,000, budget 12 s) through `tick --variant drain`;
 # The fleet file is kept in the scratch directory only (15 GB at a million hosts); the folder
 # holds each step's output and a times.tsv (step, wall s, peak RSS MiB).
-# Usage: scripts/scale-figures.sh SCENARIO [RUNS=3] [LEGACY=1]
-#   e.g. scripts/scale-figures.sh scenarios/fleet-1m.toml 1 0   (about 15 minutes on 2 cores)
+# Usage: scripts/scale-figures.sh SCENARIO [RUNS=3] [LEGACY=1] [COMPARE=0]
+#   e.g. scripts/scale-figures.sh scenarios/fleet-1m.toml 1 0   (about 15 minutes on 2 cores;
+#   with COMPARE=1 about 20 more)
 set -euo pipefail
-scenario=$(realpath "$1"); runs=${2:-3}; legacy=${3:-1}
+scenario=$(realpath "$1"); runs=${2:-3}; legacy=${3:-1}; compare=${4:-0}
 . "$(dirname "$0")/common.sh"
 name=$(basename "$scenario" .toml)
 out="results/$stamp-scale-$name"
@@ -29,5 +32,10 @@ timed inspect "$bin" inspect --db "$db"
 only=floor,batched
 [ "$legacy" = 1 ] && only=floor,batched,legacy
 timed measure "$bin" measure --db "$db" --runs "$runs" -q --only "$only" --out "$out/measure"
+if [ "$compare" = 1 ]; then
+  # Exit 1 is a finding (the fleet's known divergences), not a failure of the step.
+  timed compare bash -c '"$@"; rc=$?; [ $rc -le 1 ]' _ "$bin" compare --db "$db" \
+    --out-dir "$work/compare" --mmap-mib 0 -q
+fi
 timed drain-tick "$bin" tick --db "$db" --variant drain --window 2000 --cap 2000 --budget 12s
 cat "$out/times.tsv"

@@ -10,15 +10,15 @@
 //! duplicated); otherwise the pair is `unexplained`, a bug here or a new finding.
 
 use crate::analysis::class::{Cause, Class};
+use crate::analysis::pairs::{Overflow, PairLists, Side, SortedPairs};
 use crate::domain::eligibility::ELIGIBLE_HOST;
 use crate::domain::handlers::{self, CatalogEntry};
 use crate::domain::model::{CurrentRow, Delta, Host, LabelRef, Op, Profile, macos_only_withheld};
 use crate::domain::rules::{Rule, Rules};
 use rusqlite::{Connection, OptionalExtension};
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
-/// Operations a path decided for one pair.
-pub type OpSet = BTreeSet<Op>;
+pub use crate::analysis::pairs::OpSet;
 
 /// `install+remove`, or `-` for none (the CSV's op columns).
 pub fn ops_text(ops: &OpSet) -> String {
@@ -99,6 +99,9 @@ struct UuidFacts {
     members: HashSet<(i64, i64)>,
 }
 
+/// Uuids whose facts the classifier keeps at once.
+const UUID_CACHE_LIMIT: usize = 4096;
+
 /// Per-pair re-evaluation over the snapshot the paths read.
 pub struct Classifier<'c> {
     conn: &'c Connection,
@@ -127,6 +130,11 @@ impl<'c> Classifier<'c> {
 
     fn facts(&mut self, uuid: &str) -> rusqlite::Result<&UuidFacts> {
         if !self.uuid_cache.contains_key(uuid) {
+            // Pairs arrive in uuid order: a bounded cache holds the uuids being looked at now
+            // (the loadtest's samples come in any order; a miss only costs two queries).
+            if self.uuid_cache.len() >= UUID_CACHE_LIMIT {
+                self.uuid_cache.clear();
+            }
             let sql = format!(
                 "SELECT h.id, h.uuid, h.team_id, h.platform, h.label_updated_at,
                         ({ELIGIBLE_HOST}) AS eligible,
@@ -593,25 +601,68 @@ impl Comparison {
     }
 }
 
-/// Compares the two paths' deltas as sets and classifies every divergent pair.
+/// Counts over a comparison whose divergences went elsewhere (`compare_sorted`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Divergent pairs.
+    pub pairs: usize,
+    /// Divergent triples (the op sets' symmetric differences, summed).
+    pub triples: usize,
+    /// Divergent pairs per class, sorted by class name.
+    pub classes: BTreeMap<String, usize>,
+}
+
+impl Tally {
+    fn add(&mut self, d: &Divergence) {
+        self.pairs += 1;
+        self.triples += d.triples();
+        *self.classes.entry(d.class.to_string()).or_default() += 1;
+    }
+}
+
+/// Walks both paths' sorted deltas pair by pair, classifies every divergent pair and hands it
+/// to `each` in (host_uuid, profile_uuid) order; nothing is kept but the counts, so memory
+/// stays that of the packed deltas however many pairs diverge.
+pub fn compare_sorted<E: From<rusqlite::Error>>(
+    classifier: &mut Classifier<'_>,
+    pairs: &SortedPairs,
+    mut each: impl FnMut(Divergence) -> Result<(), E>,
+) -> Result<Tally, E> {
+    let mut tally = Tally::default();
+    for p in pairs.pairs() {
+        if p.legacy != p.batched {
+            let d = classifier.classify(p.host_uuid, p.profile_uuid, &p.legacy, &p.batched)?;
+            tally.add(&d);
+            each(d)?;
+        }
+    }
+    Ok(tally)
+}
+
+/// Packs two delta lists (`compare`, the shrinker and tests, whose lists are small).
+pub fn pack(legacy: &[Delta], batched: &[Delta]) -> Result<SortedPairs, Overflow> {
+    let mut lists = PairLists::default();
+    for (side, deltas) in [(Side::Legacy, legacy), (Side::Batched, batched)] {
+        for d in deltas {
+            lists.push(side, &d.host_uuid, &d.profile_uuid, d.op)?;
+        }
+    }
+    Ok(lists.sorted())
+}
+
+/// Compares the two paths' deltas as sets and classifies every divergent pair, all kept.
 pub fn compare(
     classifier: &mut Classifier<'_>,
     legacy: &[Delta],
     batched: &[Delta],
 ) -> rusqlite::Result<Comparison> {
-    let l = by_pair(legacy);
-    let b = by_pair(batched);
-    let empty = OpSet::new();
-    let pairs: BTreeSet<&(String, String)> = l.keys().chain(b.keys()).collect();
+    let pairs =
+        pack(legacy, batched).map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
     let mut out = Comparison::default();
-    for pair in pairs {
-        let lo = l.get(pair).unwrap_or(&empty);
-        let bo = b.get(pair).unwrap_or(&empty);
-        if lo != bo {
-            out.divergences
-                .push(classifier.classify(&pair.0, &pair.1, lo, bo)?);
-        }
-    }
+    compare_sorted::<rusqlite::Error>(classifier, &pairs, |d| {
+        out.divergences.push(d);
+        Ok(())
+    })?;
     Ok(out)
 }
 

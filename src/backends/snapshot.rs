@@ -6,6 +6,7 @@ use crate::backends::backend::Backend;
 use crate::backends::error::Result;
 use crate::backends::open;
 use crate::backends::store::OpenOptions;
+use crate::domain::model::Delta;
 use crate::paths::batched::{self, BatchedConfig, PassResult};
 use crate::paths::drain::{self, DrainKnobs};
 use crate::paths::legacy::{LegacyResult, LegacySql};
@@ -46,7 +47,7 @@ impl Snapshot {
     /// The legacy diff; `progress` shows that it runs (one long query, no finer steps).
     pub fn legacy(&self, form: LegacySql, progress: &dyn Progress) -> Result<LegacyResult> {
         progress.set_message(format!(
-            "legacy diff ({form} SQL; one query over the whole fleet, ~40 s at 100k hosts)"
+            "legacy diff ({form} SQL; one query over the whole fleet, ~20 s at 100k hosts)"
         ));
         self.legacy_with_clock(form, &crate::domain::clock::RealClock::default())
     }
@@ -59,6 +60,33 @@ impl Snapshot {
         progress: &dyn Progress,
     ) -> Result<PassResult> {
         pass_on(self.source(), cfg, knobs, progress)
+    }
+
+    /// `batched` with each tick's deltas handed to `on_deltas` instead of kept
+    /// (`pass_on_each`).
+    pub fn batched_each(
+        &self,
+        cfg: &BatchedConfig,
+        knobs: &DrainKnobs,
+        progress: &dyn Progress,
+        on_deltas: &mut dyn FnMut(Vec<Delta>),
+    ) -> Result<PassResult> {
+        pass_on_each(self.source(), cfg, knobs, progress, on_deltas)
+    }
+
+    /// `legacy` with each delta handed to `sink` instead of collected; returns the phases'
+    /// times.
+    pub fn legacy_each(
+        &self,
+        form: LegacySql,
+        progress: &dyn Progress,
+        sink: &mut crate::paths::legacy::Sink<'_>,
+    ) -> Result<Vec<(&'static str, std::time::Duration)>> {
+        progress.set_message(format!(
+            "legacy diff ({form} SQL; one query over the whole fleet, ~20 s at 100k hosts)"
+        ));
+        let clock = crate::domain::clock::RealClock::default();
+        Ok(self.store().legacy_each(form, &clock, sink)?)
     }
 
     /// The legacy diff timed by `clock`, on the backend.
@@ -98,6 +126,23 @@ pub fn pass_on(
     knobs: &DrainKnobs,
     progress: &dyn Progress,
 ) -> Result<PassResult> {
+    let mut deltas = Vec::new();
+    let mut pass = pass_on_each(src, cfg, knobs, progress, &mut |mut d| {
+        deltas.append(&mut d)
+    })?;
+    pass.deltas = deltas;
+    Ok(pass)
+}
+
+/// `pass_on` with each tick's deltas handed to `on_deltas` as the tick ends, not kept: the
+/// result's `deltas` stays empty (`compare` packs them instead).
+pub fn pass_on_each(
+    src: &dyn batched::Source,
+    cfg: &BatchedConfig,
+    knobs: &DrainKnobs,
+    progress: &dyn Progress,
+    on_deltas: &mut dyn FnMut(Vec<Delta>),
+) -> Result<PassResult> {
     if cfg.variant.drains() {
         progress.set_message("drain pass".into());
         let clock = crate::domain::clock::RealClock::default();
@@ -108,6 +153,7 @@ pub fn pass_on(
                 "drain pass: tick {ticks}, {} windows, {} hosts with work",
                 r.windows, r.delivered
             ));
+            on_deltas(std::mem::take(&mut r.tick.deltas));
         })?);
     }
     let mut pass = PassResult::default();
@@ -120,7 +166,7 @@ pub fn pass_on(
             pass.ticks.len() + 1
         ));
         pass.visited.extend(report.visited.iter().copied());
-        pass.deltas.append(&mut report.deltas);
+        on_deltas(std::mem::take(&mut report.deltas));
         pass.ticks.push(report);
     })?;
     Ok(pass)

@@ -26,6 +26,21 @@ pub trait Store {
     fn source(&self) -> &dyn Source;
     /// The legacy diff (semantics §3), its phases timed by `clock`.
     fn legacy(&self, form: LegacySql, clock: &dyn Clock) -> Result<LegacyResult, LegacyError>;
+    /// The legacy diff with each delta handed to `sink` (`legacy::run_each`) instead of
+    /// collected; returns the phases' times. The default collects through `legacy` first (a
+    /// server's rows arrive whole); SQLite streams them.
+    fn legacy_each(
+        &self,
+        form: LegacySql,
+        clock: &dyn Clock,
+        sink: &mut legacy::Sink<'_>,
+    ) -> Result<Vec<(&'static str, Duration)>, LegacyError> {
+        let r = self.legacy(form, clock)?;
+        for d in r.installs.iter().chain(&r.removes) {
+            sink(&d.host_uuid, &d.profile_uuid, d.op);
+        }
+        Ok(r.timings)
+    }
     /// Begins a read transaction over one consistent snapshot.
     fn begin(&self) -> Result<()>;
     /// Ends the transaction `begin` started.
@@ -55,6 +70,15 @@ impl Store for Connection {
 
     fn legacy(&self, form: LegacySql, clock: &dyn Clock) -> Result<LegacyResult, LegacyError> {
         legacy::run_with_clock(self, form, clock)
+    }
+
+    fn legacy_each(
+        &self,
+        form: LegacySql,
+        clock: &dyn Clock,
+        sink: &mut legacy::Sink<'_>,
+    ) -> Result<Vec<(&'static str, Duration)>, LegacyError> {
+        legacy::run_each(self, form, clock, sink)
     }
 
     fn begin(&self) -> Result<()> {

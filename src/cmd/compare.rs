@@ -1,8 +1,11 @@
 //! `reconsim compare`: both paths on one snapshot, the divergences classified and explained.
 
 use crate::analysis::equivalence::{self, Classifier};
+use crate::analysis::pairs::{PairLists, Side};
 use crate::cli::{CompareArgs, EXIT_FINDING, EXIT_OK};
+use crate::domain::model::Delta;
 use crate::paths::batched::load_profiles;
+use crate::report::csv::DivergenceWriter;
 use anyhow::Context;
 use std::fmt::Write as _;
 use std::io::Write;
@@ -15,22 +18,58 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
     // Inputs checked: only now the output folder.
     std::fs::create_dir_all(&args.out_dir)
         .with_context(|| format!("--out-dir {}", args.out_dir.display()))?;
-    let legacy = snap.legacy(args.common.legacy_sql, &progress)?;
-    let pass = snap.batched(&cfg, &args.common.drain_knobs(), &progress)?;
+    // Both paths' deltas packed as they arrive (`analysis::pairs`), never collected whole; on
+    // a server they are also kept for the cross-check against the SQLite copy.
+    let keep = snap.is_copy();
+    let mut lists = PairLists::default();
+    let mut overflow = None;
+    let (mut legacy_all, mut batched_all) = (Vec::new(), Vec::new());
+    let legacy_timings = snap.legacy_each(args.common.legacy_sql, &progress, &mut |h, p, op| {
+        if keep {
+            legacy_all.push(Delta::new(h, p, op));
+        }
+        if let Err(e) = lists.push(Side::Legacy, h, p, op) {
+            overflow.get_or_insert(e);
+        }
+    })?;
+    let pass = snap.batched_each(&cfg, &args.common.drain_knobs(), &progress, &mut |deltas| {
+        for d in &deltas {
+            if let Err(e) = lists.push(Side::Batched, &d.host_uuid, &d.profile_uuid, d.op) {
+                overflow.get_or_insert(e);
+            }
+        }
+        if keep {
+            batched_all.extend(deltas);
+        }
+    })?;
+    if let Some(e) = overflow {
+        return Err(e.into());
+    }
     progress.set_message("classifying divergences");
-    let mut legacy_all = legacy.installs.clone();
-    legacy_all.extend(legacy.removes.iter().cloned());
-
     let t = Instant::now();
+    let pairs = lists.sorted();
     let profiles = load_profiles(&snap.conn)?;
     let mut classifier = Classifier::new(&snap.conn, cfg.rules, profiles, &pass.visited);
-    let cmp = equivalence::compare(&mut classifier, &legacy_all, &pass.deltas)
-        .context("classifying divergences")?;
+    let div_path = args.out_dir.join("divergences.csv");
+    let mut writer = DivergenceWriter::create(&div_path)
+        .with_context(|| format!("writing {}", div_path.display()))?;
+    let mut seen = 0u64;
+    let tally = equivalence::compare_sorted::<anyhow::Error>(&mut classifier, &pairs, |d| {
+        seen += 1;
+        if seen.is_multiple_of(10_000) {
+            progress.set_message(format!("classifying divergences: {seen} so far"));
+        }
+        writer
+            .write(&d)
+            .with_context(|| format!("writing {}", div_path.display()))?;
+        Ok(())
+    })
+    .context("classifying divergences")?;
     let classify_time = t.elapsed();
     // On a MySQL backend, both paths again on the snapshot's SQLite copy: the same fleet must
     // give the same deltas on both engines (issue 6).
     let t = Instant::now();
-    let cross = match snap.is_copy() {
+    let cross = match keep {
         true => {
             progress.set_message("cross-check: both paths on the snapshot's SQLite copy");
             let l = crate::paths::legacy::run(&snap.conn, args.common.legacy_sql)?;
@@ -42,7 +81,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
                 crate::backends::snapshot::pass_on(&snap.conn, &cfg, &knobs, &silent)?.deltas;
             Some((
                 multiset_diff(&legacy_all, &lite_legacy),
-                multiset_diff(&pass.deltas, &lite_batched),
+                multiset_diff(&batched_all, &lite_batched),
             ))
         }
         false => None,
@@ -58,12 +97,6 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
     };
     progress.finish_and_clear();
 
-    let distinct = |deltas: &[crate::domain::model::Delta], op| {
-        let mut v: Vec<_> = deltas.iter().filter(|d| d.op == op).collect();
-        v.sort();
-        v.dedup();
-        v.len()
-    };
     use crate::domain::model::Op::{Install, Remove};
     let mut s = String::new();
     let mut cross_diff = 0;
@@ -92,36 +125,36 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
     writeln!(
         s,
         "legacy:  {} installs, {} removes ({} duplicate install rows, not divergences)",
-        distinct(&legacy_all, Install),
-        distinct(&legacy_all, Remove),
-        legacy.duplicate_installs()
+        pairs.distinct(Side::Legacy, Install),
+        pairs.distinct(Side::Legacy, Remove),
+        pairs.repeated_installs(Side::Legacy)
     )?;
     writeln!(
         s,
         "batched: {} installs, {} removes ({} ticks)",
-        distinct(&pass.deltas, Install),
-        distinct(&pass.deltas, Remove),
+        pairs.distinct(Side::Batched, Install),
+        pairs.distinct(Side::Batched, Remove),
         pass.ticks.len()
     )?;
     // The loadtest's words (`verdict::Equivalence`): identical, diverges only in known
     // classes, unexplained.
-    let classes = cmp
-        .class_counts()
-        .into_iter()
-        .map(|(c, n)| (c, n as u64))
+    let classes = tally
+        .classes
+        .iter()
+        .map(|(c, n)| (c.clone(), *n as u64))
         .collect();
     let equivalence = crate::report::verdict::Equivalence::of_classes(1, classes);
-    if cmp.divergences.is_empty() {
+    if tally.pairs == 0 {
         writeln!(s, "equivalence: {}", equivalence.word())?;
     } else {
         writeln!(
             s,
             "equivalence: {}: {} divergent pairs ({} triples)",
             equivalence.word(),
-            cmp.divergences.len(),
-            cmp.triples()
+            tally.pairs,
+            tally.triples
         )?;
-        for (class, n) in cmp.class_counts() {
+        for (class, n) in &tally.classes {
             writeln!(s, "  {class:<12} {n}")?;
         }
     }
@@ -159,7 +192,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
         writeln!(s, "mutant: {} (a deliberately injected bug)", m.name())?;
     }
     writeln!(s, "timings (ms):")?;
-    for (phase, d) in &legacy.timings {
+    for (phase, d) in &legacy_timings {
         writeln!(s, "  legacy  {phase:<14} {:>10.1}", ms(*d))?;
     }
     for (phase, d) in pass.phase_totals() {
@@ -176,18 +209,15 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
         )?;
     }
 
-    let div_path = args.out_dir.join("divergences.csv");
-    crate::report::csv::write_atomic(
-        &div_path,
-        &crate::report::csv::divergences_csv(&cmp.divergences)?,
-    )
-    .with_context(|| format!("writing {}", div_path.display()))?;
+    writer
+        .finish()
+        .with_context(|| format!("writing {}", div_path.display()))?;
     let sum_path = args.out_dir.join("summary.txt");
     crate::report::csv::write_atomic(&sum_path, s.as_bytes())
         .with_context(|| format!("writing {}", sum_path.display()))?;
     std::io::stdout().lock().write_all(s.as_bytes())?;
     Ok(
-        if cmp.divergences.is_empty() && findings.is_empty() && cross_diff == 0 {
+        if tally.pairs == 0 && findings.is_empty() && cross_diff == 0 {
             EXIT_OK
         } else {
             EXIT_FINDING

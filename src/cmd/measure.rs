@@ -61,7 +61,7 @@ pub fn run(args: MeasureArgs) -> anyhow::Result<i32> {
         let mut run = measure::Run::new();
         for (b, snap) in backends.iter().zip(&snaps) {
             progress.set_message(format!(
-                "run {i} of {} on {}: floor scan, legacy diff (~40 s at 100k hosts on SQLite), \
+                "run {i} of {} on {}: floor scan, legacy diff (~20 s at 100k hosts on SQLite), \
                  batched pass",
                 args.runs,
                 b.kind()

@@ -282,7 +282,7 @@ pub fn full_pass(
     cfg: &BatchedConfig,
     knobs: &DrainKnobs,
     clock: &dyn Clock,
-    mut each: impl FnMut(&DrainReport),
+    mut each: impl FnMut(&mut DrainReport),
 ) -> Result<batched::PassResult, batched::BatchedError> {
     let mut cursor = crate::paths::cursor::MemoryCursor::default();
     let mut pass = batched::PassResult::default();
@@ -290,7 +290,7 @@ pub fn full_pass(
     let bound = src.host_rows()?.max(0) as usize + 2;
     for _ in 0..bound {
         let mut r = tick(src, &mut cursor, cfg, knobs, clock, &mut |_| Ok(()));
-        each(&r);
+        each(&mut r);
         if let Outcome::Error(e) = &r.tick.outcome {
             return Err(batched::BatchedError::Tick(e.clone()));
         }

@@ -31,25 +31,45 @@ pub fn diff_csv(deltas: &[Delta]) -> csv::Result<Vec<u8>> {
     w.into_inner().map_err(|e| e.into_error().into())
 }
 
-/// `divergences.csv`: one row per divergent pair, in (host_uuid, profile_uuid) order.
-pub fn divergences_csv(divs: &[Divergence]) -> csv::Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(DIVERGENCES_HEADER)?;
-    for d in divs {
-        w.write_record([
-            &*d.host_uuid,
-            &*d.profile_uuid,
-            &ops_text(&d.legacy),
-            &ops_text(&d.batched),
-            &d.class.to_string(),
-            &d.explanation.legacy,
-            &d.explanation.batched,
-            &d.explanation.current_row,
-        ])?;
-    }
-    w.into_inner().map_err(|e| e.into_error().into())
+/// `divergences.csv` (one row per divergent pair, in (host_uuid, profile_uuid) order) written
+/// row by row as the comparison classifies them (`compare` at fleet
+/// scale never holds them all), into a temp file renamed into place by `finish`.
+pub struct DivergenceWriter {
+    w: csv::Writer<AtomicFile>,
 }
 
+impl DivergenceWriter {
+    pub fn create(path: &std::path::Path) -> csv::Result<DivergenceWriter> {
+        let mut w = csv::Writer::from_writer(AtomicFile::create(path)?);
+        w.write_record(DIVERGENCES_HEADER)?;
+        Ok(DivergenceWriter { w })
+    }
+
+    pub fn write(&mut self, d: &Divergence) -> csv::Result<()> {
+        self.w.write_record(divergence_record(d))
+    }
+
+    /// Flushes and renames the file into place.
+    pub fn finish(self) -> csv::Result<()> {
+        let file = self.w.into_inner().map_err(|e| e.into_error())?;
+        Ok(file.commit()?)
+    }
+}
+
+fn divergence_record(d: &Divergence) -> [String; 8] {
+    [
+        d.host_uuid.clone(),
+        d.profile_uuid.clone(),
+        ops_text(&d.legacy),
+        ops_text(&d.batched),
+        d.class.to_string(),
+        d.explanation.legacy.clone(),
+        d.explanation.batched.clone(),
+        d.explanation.current_row.clone(),
+    ]
+}
+
+use crate::support::files::AtomicFile;
 pub use crate::support::files::write_atomic;
 
 #[cfg(test)]

@@ -332,7 +332,7 @@ th{{background:#f4f4f4}}td:first-child,th:first-child{{text-align:left}}.verdict
         );
     }
     if r.runs.iter().any(|(k, _)| k.kind == PathKind::Legacy) {
-        o.push_str(r##"<p class="note">Each legacy tick is a diff of the whole fleet (about 28–40 s at 100k hosts on this machine class); the batched path covers one window per tick.</p>"##);
+        o.push_str(r##"<p class="note">Each legacy tick is a diff of the whole fleet (about 20 s for fleet-100k on this machine class); the batched path covers one window per tick.</p>"##);
     }
 
     o.push_str("<h2>State equivalence</h2>");

@@ -111,6 +111,53 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     tmp.persist(path).map_err(|e| named(path, e))
 }
 
+/// A file written piece by piece and made visible whole: bytes go to a registered temp file
+/// beside `target`; `commit` syncs and renames it onto `target`; dropped uncommitted (an error
+/// on the way), the temp file is removed and `target` is untouched.
+pub struct AtomicFile {
+    tmp: TempPath,
+    file: std::io::BufWriter<File>,
+    target: PathBuf,
+}
+
+impl AtomicFile {
+    pub fn create(target: &Path) -> std::io::Result<AtomicFile> {
+        let tmp = TempPath::beside(target);
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(tmp.path())
+            .map_err(|e| named(target, e))?;
+        Ok(AtomicFile {
+            tmp,
+            file: std::io::BufWriter::with_capacity(1 << 20, file),
+            target: target.to_path_buf(),
+        })
+    }
+
+    /// Flushes, syncs and renames the file onto its target.
+    pub fn commit(self) -> std::io::Result<()> {
+        let AtomicFile { tmp, file, target } = self;
+        let file = file
+            .into_inner()
+            .map_err(|e| named(&target, e.into_error()))?;
+        file.sync_all().map_err(|e| named(&target, e))?;
+        crate::support::crashpoint::here("result file written, not yet renamed");
+        tmp.persist(&target).map_err(|e| named(&target, e))
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.file.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
 /// An I/O error that names the file the user asked for (not the temp file).
 fn named(path: &Path, e: std::io::Error) -> std::io::Error {
     std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))

@@ -99,8 +99,15 @@ fn compare_exits_1_and_explains_every_divergence() {
     );
     let mut rdr = csv::Reader::from_reader(csv.as_bytes());
     let mut classes = std::collections::BTreeSet::new();
+    let mut per_class = std::collections::BTreeMap::<String, usize>::new();
+    let mut last: Option<(String, String)> = None;
     for rec in rdr.records() {
         let rec = rec.unwrap();
+        // Streamed in strictly increasing (host_uuid, profile_uuid) order, one row a pair.
+        let key = (rec[0].to_string(), rec[1].to_string());
+        assert!(last.as_ref() < Some(&key), "{last:?} then {key:?}");
+        last = Some(key);
+        *per_class.entry(rec[4].to_string()).or_default() += 1;
         assert_ne!(rec[2].to_string(), rec[3].to_string());
         // One value per cell: each side's reason, then the current row.
         assert!(!rec[5].is_empty() && !rec[6].is_empty(), "{rec:?}");
@@ -113,7 +120,25 @@ fn compare_exits_1_and_explains_every_divergence() {
     for c in ["D1", "D2", "D3", "D4", "D5", "D6", "D8", "D9"] {
         assert!(classes.contains(c), "class {c} missing from {classes:?}");
     }
+    // The summary's counts are the file's rows, class by class.
+    let total: usize = per_class.values().sum();
+    assert!(
+        out.contains(&format!(": {total} divergent pairs (")),
+        "{out}"
+    );
+    for (class, n) in &per_class {
+        assert!(
+            out.contains(&format!("  {class:<12} {n}\n")),
+            "{class} {n}: {out}"
+        );
+    }
     assert!(wd.path("cmp/summary.txt").exists());
+    // Nothing half-written left beside the results.
+    let names: Vec<String> = std::fs::read_dir(wd.path("cmp"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.starts_with('.')), "{names:?}");
 }
 
 #[test]
