@@ -46,7 +46,21 @@ impl DivergenceWriter {
     }
 
     pub fn write(&mut self, d: &Divergence) -> csv::Result<()> {
-        self.w.write_record(divergence_record(d))
+        let (legacy, batched, class) = (
+            ops_text(&d.legacy),
+            ops_text(&d.batched),
+            d.class.to_string(),
+        );
+        self.w.write_record([
+            d.host_uuid.as_str(),
+            &d.profile_uuid,
+            &legacy,
+            &batched,
+            &class,
+            &d.explanation.legacy,
+            &d.explanation.batched,
+            &d.explanation.current_row,
+        ])
     }
 
     /// Flushes and renames the file into place.
@@ -54,19 +68,6 @@ impl DivergenceWriter {
         let file = self.w.into_inner().map_err(|e| e.into_error())?;
         Ok(file.commit()?)
     }
-}
-
-fn divergence_record(d: &Divergence) -> [String; 8] {
-    [
-        d.host_uuid.clone(),
-        d.profile_uuid.clone(),
-        ops_text(&d.legacy),
-        ops_text(&d.batched),
-        d.class.to_string(),
-        d.explanation.legacy.clone(),
-        d.explanation.batched.clone(),
-        d.explanation.current_row.clone(),
-    ]
 }
 
 use crate::support::files::AtomicFile;

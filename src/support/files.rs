@@ -98,17 +98,9 @@ impl Drop for TempPath {
 
 /// Writes `bytes` to `path` atomically (see the module doc).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = TempPath::beside(path);
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(tmp.path())
-        .map_err(|e| named(path, e))?;
+    let mut f = AtomicFile::create(path)?;
     f.write_all(bytes).map_err(|e| named(path, e))?;
-    f.sync_all().map_err(|e| named(path, e))?;
-    crate::support::crashpoint::here("result file written, not yet renamed");
-    tmp.persist(path).map_err(|e| named(path, e))
+    f.commit()
 }
 
 /// A file written piece by piece and made visible whole: bytes go to a registered temp file
