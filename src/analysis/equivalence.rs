@@ -106,9 +106,13 @@ const UUID_CACHE_LIMIT: usize = 4096;
 pub struct Classifier<'c> {
     conn: &'c Connection,
     rules: Rules,
-    profiles: HashMap<String, Profile>,
     visited: &'c HashSet<i64>,
     uuid_cache: HashMap<String, UuidFacts>,
+    /// Every set of flips toward legacy, smallest first, each with the rules it gives.
+    flip_sets: Vec<(Vec<Rule>, Rules)>,
+    /// The catalog shaped under the run's rules (index 0) and under each flip set (index i + 1
+    /// for `flip_sets[i]`): built once, not once per pair and flip.
+    catalogs: Vec<HashMap<String, CatalogEntry>>,
 }
 
 impl<'c> Classifier<'c> {
@@ -119,29 +123,62 @@ impl<'c> Classifier<'c> {
         profiles: Vec<Profile>,
         visited: &'c HashSet<i64>,
     ) -> Classifier<'c> {
+        // Only flips toward legacy can explain a divergence (flipping D7 on, say, can hide a
+        // host and make both sides empty by accident).
+        let candidates = rules.differing_from_legacy();
+        let flip_sets: Vec<(Vec<Rule>, Rules)> = (1..=candidates.len())
+            .flat_map(|size| combinations(&candidates, size))
+            .map(|flips| {
+                let flipped = rules.flipped(&flips);
+                (flips, flipped)
+            })
+            .collect();
+        let catalogs = std::iter::once(rules)
+            .chain(flip_sets.iter().map(|f| f.1))
+            .map(|r| {
+                profiles
+                    .iter()
+                    .map(|p| (p.uuid.clone(), CatalogEntry::new(p.clone(), &r)))
+                    .collect()
+            })
+            .collect();
         Classifier {
             conn,
             rules,
-            profiles: profiles.into_iter().map(|p| (p.uuid.clone(), p)).collect(),
             visited,
             uuid_cache: HashMap::new(),
+            flip_sets,
+            catalogs,
         }
     }
+}
 
-    fn facts(&mut self, uuid: &str) -> rusqlite::Result<&UuidFacts> {
-        if !self.uuid_cache.contains_key(uuid) {
+/// The facts of one uuid, from the cache or the snapshot.
+fn load_facts<'a>(
+    conn: &Connection,
+    cache: &'a mut HashMap<String, UuidFacts>,
+    uuid: &str,
+) -> rusqlite::Result<&'a UuidFacts> {
+    {
+        if !cache.contains_key(uuid) {
             // Pairs arrive in uuid order: a bounded cache holds the uuids being looked at now
             // (the loadtest's samples come in any order; a miss only costs two queries).
-            if self.uuid_cache.len() >= UUID_CACHE_LIMIT {
-                self.uuid_cache.clear();
+            if cache.len() >= UUID_CACHE_LIMIT {
+                cache.clear();
             }
+            // `+?1`, not `?1`: with STAT4 statistics (the generator runs ANALYZE, the bundled
+            // SQLite has STAT4) an equality on a non-unique index against a bare parameter
+            // marks the statement for re-preparation at every new binding, so each lookup
+            // would parse and plan the query again (71 -> 18 us per uuid at 100k hosts). The
+            // unary plus leaves the value and the index search unchanged (plans pinned in
+            // the tests).
             let sql = format!(
                 "SELECT h.id, h.uuid, h.team_id, h.platform, h.label_updated_at,
                         ({ELIGIBLE_HOST}) AS eligible,
                         EXISTS (SELECT 1 FROM host_mdm hm WHERE hm.host_id = h.id AND hm.enrolled = 1)
-                 FROM hosts h WHERE h.uuid = ?1 ORDER BY h.id"
+                 FROM hosts h WHERE h.uuid = +?1 ORDER BY h.id"
             );
-            let mut stmt = self.conn.prepare_cached(&sql)?;
+            let mut stmt = conn.prepare_cached(&sql)?;
             let rows: Vec<HostFacts> = stmt
                 .query_map([uuid], |r| {
                     Ok(HostFacts {
@@ -158,20 +195,20 @@ impl<'c> Classifier<'c> {
                 })?
                 .collect::<Result<_, _>>()?;
             let mut members = HashSet::new();
-            let mut stmt = self
-                .conn
-                .prepare_cached("SELECT label_id FROM label_membership WHERE host_id = ?1")?;
+            let mut stmt =
+                conn.prepare_cached("SELECT label_id FROM label_membership WHERE host_id = +?1")?;
             for f in &rows {
                 for l in stmt.query_map([f.host.id], |r| r.get::<_, i64>(0))? {
                     members.insert((f.host.id, l?));
                 }
             }
-            self.uuid_cache
-                .insert(uuid.to_string(), UuidFacts { rows, members });
+            cache.insert(uuid.to_string(), UuidFacts { rows, members });
         }
-        Ok(&self.uuid_cache[uuid])
+        Ok(&cache[uuid])
     }
+}
 
+impl<'c> Classifier<'c> {
     fn current_row(&self, host: &str, profile: &str) -> rusqlite::Result<Option<CurrentRow>> {
         self.conn
             .prepare_cached(
@@ -222,8 +259,8 @@ impl<'c> Classifier<'c> {
     ) -> rusqlite::Result<OpSet> {
         let rules = self.rules;
         let visited = self.visited;
-        let profile = self.profiles.get(profile_uuid).cloned();
-        let facts = self.facts(host_uuid)?;
+        let facts = load_facts(self.conn, &mut self.uuid_cache, host_uuid)?;
+        let entry = self.catalogs[0].get(profile_uuid);
         let listed = |f: &HostFacts| f.eligible && (!rules.d7_require_enrolled || f.enrolled);
         let rows: Vec<&HostFacts> = facts
             .rows
@@ -231,7 +268,7 @@ impl<'c> Classifier<'c> {
             .filter(|f| listed(f) && (all_listed || visited.contains(&f.host.id)))
             .collect();
         Ok(batched_ops(
-            profile.as_ref(),
+            entry,
             &rows,
             &facts.members,
             row.as_ref(),
@@ -263,8 +300,10 @@ impl<'c> Classifier<'c> {
     ) -> rusqlite::Result<Divergence> {
         let rules = self.rules;
         let visited = self.visited;
-        let profile = self.profiles.get(profile_uuid).cloned();
-        let facts = self.facts(host_uuid)?;
+        let facts = load_facts(self.conn, &mut self.uuid_cache, host_uuid)?;
+        let catalogs = &self.catalogs;
+        let entry = catalogs[0].get(profile_uuid);
+        let profile = entry.map(|e| &e.profile);
         let listed =
             |f: &HostFacts, r: &Rules| f.eligible && (!r.d7_require_enrolled || f.enrolled);
         // Rows the actual pass should have listed but did not visit: '' uuids, rows lost at a
@@ -275,14 +314,15 @@ impl<'c> Classifier<'c> {
             .filter(|f| listed(f, &rules) && !visited.contains(&f.host.id))
             .map(|f| f.host.id)
             .collect();
-        let eval = |r: &Rules| -> OpSet {
+        // `shaped`: the index of the catalog shaped under `r`.
+        let eval = |r: &Rules, shaped: usize| -> OpSet {
             let rows: Vec<&HostFacts> = facts
                 .rows
                 .iter()
                 .filter(|f| listed(f, r) && !skipped.contains(&f.host.id))
                 .collect();
             batched_ops(
-                profile.as_ref(),
+                catalogs[shaped].get(profile_uuid),
                 &rows,
                 &facts.members,
                 row.as_ref(),
@@ -290,25 +330,22 @@ impl<'c> Classifier<'c> {
                 facts.rows.iter().any(|f| listed(f, r)),
             )
         };
-        let explanation = explain(profile.as_ref(), facts, row.as_ref(), &rules, &skipped);
+        let explanation = explain(entry, facts, row.as_ref(), &rules, &skipped);
         let mut class = None;
-        if eval(&rules) != *batched {
+        if eval(&rules, 0) != *batched {
             class = Some(Class::Unexplained);
         }
-        if class.is_none() {
-            // Only flips toward legacy can explain a divergence (flipping D7 on, say, can hide a
-            // host and make both sides empty by accident).
-            let candidates = rules.differing_from_legacy();
-            'search: for size in 1..=candidates.len() {
-                for flips in combinations(&candidates, size) {
-                    if eval(&rules.flipped(&flips)) == *legacy {
-                        class = Some(Class::Explained(
-                            flips.iter().map(|r| Cause::from(*r)).collect(),
-                        ));
-                        break 'search;
-                    }
-                }
-            }
+        if class.is_none()
+            && let Some((flips, _)) = self
+                .flip_sets
+                .iter()
+                .enumerate()
+                .find(|(i, (_, flipped))| eval(flipped, i + 1) == *legacy)
+                .map(|(_, f)| f)
+        {
+            class = Some(Class::Explained(
+                flips.iter().map(|r| Cause::from(*r)).collect(),
+            ));
         }
         // Facts, in the order of semantics §6: D5, D9, D6, D8. D6 counts eligible rows only: a
         // second row of the uuid that is not eligible (another platform, say) is listed by
@@ -316,7 +353,7 @@ impl<'c> Classifier<'c> {
         let class = class.unwrap_or_else(|| {
             let any_eligible = facts.rows.iter().any(|f| f.eligible);
             let eligible_rows = facts.rows.iter().filter(|f| f.eligible).count();
-            let d8 = profile.as_ref().is_some_and(|p| {
+            let d8 = profile.is_some_and(|p| {
                 p.refs
                     .iter()
                     .any(|r| r.exclude && !r.broken() && r.created_at.is_none())
@@ -347,7 +384,7 @@ impl<'c> Classifier<'c> {
 /// The batched path's operations for one pair, from the host rows it lists for the uuid
 /// (spec §4.3 per row, plus the D5 sweep when on).
 fn batched_ops(
-    profile: Option<&Profile>,
+    entry: Option<&CatalogEntry>,
     rows: &[&HostFacts],
     members: &HashSet<(i64, i64)>,
     current: Option<&CurrentRow>,
@@ -355,17 +392,13 @@ fn batched_ops(
     uuid_listed: bool,
 ) -> OpSet {
     let mut ops = OpSet::new();
-    let entry = profile.map(|p| CatalogEntry::new(p.clone(), rules));
-    let removable = current.is_some_and(|c| !handlers::remove_in_flight(c))
-        && !entry.as_ref().is_some_and(|e| e.broken);
+    let removable =
+        current.is_some_and(|c| !handlers::remove_in_flight(c)) && !entry.is_some_and(|e| e.broken);
     for f in rows {
         let member = |l: i64| members.contains(&(f.host.id, l));
-        let desired = entry
-            .as_ref()
-            .is_some_and(|e| handlers::desired(e, &f.host, &member, rules).pass);
+        let desired = entry.is_some_and(|e| handlers::desired(e, &f.host, &member, rules).pass);
         if desired {
-            let e = entry.as_ref().map(|e| &e.profile);
-            if let Some(p) = e
+            if let Some(p) = entry.map(|e| &e.profile)
                 && !macos_only_withheld(&f.host.platform, &p.name)
                 && handlers::install_reason(p, current, rules).is_some()
             {
@@ -498,7 +531,7 @@ pub fn legacy_arms(
 }
 
 fn explain(
-    profile: Option<&Profile>,
+    entry: Option<&CatalogEntry>,
     facts: &UuidFacts,
     row: Option<&CurrentRow>,
     rules: &Rules,
@@ -512,7 +545,7 @@ fn explain(
             r.status.as_deref().unwrap_or("NULL")
         ),
     };
-    let Some(p) = profile else {
+    let Some(e) = entry else {
         return Explanation {
             legacy: "profile deleted".into(),
             batched: "profile deleted".into(),
@@ -533,7 +566,7 @@ fn explain(
             b.push(format!("{tag}host not eligible, rows never looked at"));
             continue;
         }
-        let arms = legacy_arms(p, &f.host, &member);
+        let arms = legacy_arms(&e.profile, &f.host, &member);
         let passed: Vec<&str> = arms.iter().filter(|a| a.1.pass).map(|a| a.0).collect();
         l.push(if passed.is_empty() {
             format!(
@@ -555,10 +588,9 @@ fn explain(
         } else if rules.d7_require_enrolled && !f.enrolled {
             b.push(format!("{tag}host_mdm.enrolled = 0, not listed (d7=on)"));
         } else {
-            let e = CatalogEntry::new(p.clone(), rules);
             b.push(format!(
                 "{tag}{}",
-                handlers::desired(&e, &f.host, &member, rules).why
+                handlers::desired(e, &f.host, &member, rules).why
             ));
         }
     }
