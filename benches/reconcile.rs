@@ -1,18 +1,20 @@
-//! Handler cost (ns per host × profile evaluation), one batched window, and the legacy diff in
-//! both forms, on the quick fleet prepared once outside the timing.
+//! Handler cost (ns per host × profile evaluation), one batched window, its current rows, the
+//! per-host diff of a window (the `compute` phase), and the legacy diff in both forms, on the
+//! quick fleet prepared once outside the timing.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use reconsim::domain::handlers::desired;
+use reconsim::domain::handlers::{desired, host_deltas};
 use reconsim::domain::model::Host;
 use reconsim::domain::rules::Rules;
 use reconsim::fleet::generator::generate_into;
 use reconsim::fleet::scenario::Scenario;
 use reconsim::paths::batched::{
-    BatchedConfig, Catalog, load_current, load_profiles, load_window, tick,
+    BatchedConfig, Catalog, load_current, load_memberships, load_profiles, load_window, tick,
 };
 use reconsim::paths::cursor::MemoryCursor;
 use reconsim::paths::legacy::{self, LegacySql};
 use std::collections::HashSet;
+use std::sync::Arc;
 
 fn quick() -> rusqlite::Connection {
     let text = include_str!("../scenarios/quick.toml");
@@ -94,6 +96,51 @@ fn current_rows(c: &mut Criterion) {
     group.finish();
 }
 
+/// The per-host diff of one window (the `compute` phase): every host of a 500-host window
+/// against its team's catalog and its current rows, inputs loaded outside the timing;
+/// throughput in hosts.
+fn per_host_diff(c: &mut Criterion) {
+    let conn = quick();
+    let rules = Rules::default();
+    let catalog = Catalog::new(load_profiles(&conn).expect("catalog"), &rules);
+    let hosts = load_window(&conn, "", 500, &rules).expect("window");
+    let ids: Vec<i64> = hosts.iter().map(|h| h.id).collect();
+    let members = load_memberships(&conn, &ids, &catalog.label_ids).expect("memberships");
+    let mut uuids: Vec<&str> = hosts.iter().map(|h| h.uuid.as_str()).collect();
+    uuids.dedup();
+    let current = load_current(&conn, &uuids, &catalog).expect("current rows");
+    let by_uuid = catalog.by_uuid();
+    let mut group = c.benchmark_group("batched");
+    group.throughput(Throughput::Elements(hosts.len() as u64));
+    group.sample_size(20);
+    group.bench_function("per_host_diff_of_500_hosts", |b| {
+        b.iter(|| {
+            let mut deltas = Vec::new();
+            for h in &hosts {
+                let member = |label: i64| members.contains(&(h.id, label));
+                let (host_uuid, rows) = match current.get(&h.uuid) {
+                    Some((k, v)) => (k.clone(), v),
+                    None => (Arc::from(h.uuid.as_str()), &[][..]),
+                };
+                let team = catalog.by_team.get(&h.team()).map_or(&[][..], |v| &v[..]);
+                host_deltas(
+                    h,
+                    &host_uuid,
+                    &catalog.entries,
+                    team,
+                    &by_uuid,
+                    &member,
+                    rows,
+                    &rules,
+                    &mut deltas,
+                );
+            }
+            deltas
+        })
+    });
+    group.finish();
+}
+
 fn legacy_diff(c: &mut Criterion) {
     // Setup (generation, ANALYZE) outside the timing; each iteration is one full legacy diff.
     let conn = quick();
@@ -107,5 +154,12 @@ fn legacy_diff(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, handlers, window, current_rows, legacy_diff);
+criterion_group!(
+    benches,
+    handlers,
+    window,
+    current_rows,
+    per_host_diff,
+    legacy_diff
+);
 criterion_main!(benches);

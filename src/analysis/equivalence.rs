@@ -153,6 +153,25 @@ impl<'c> Classifier<'c> {
     }
 }
 
+/// The host rows of one uuid with their eligibility and enrollment.
+///
+/// `+?1`, not `?1` (here and in `MEMBERS_SQL`): with STAT4 statistics (the generator runs
+/// ANALYZE; the bundled SQLite has STAT4) an equality on a non-unique index against a bare
+/// parameter marks the statement for re-preparation at every new binding, so each lookup would
+/// parse and plan the query again (71 -> 18 us a uuid at 100k hosts). The unary plus leaves
+/// the value and the index search as they were (plans pinned in the tests).
+fn facts_sql() -> String {
+    format!(
+        "SELECT h.id, h.uuid, h.team_id, h.platform, h.label_updated_at,
+                ({ELIGIBLE_HOST}) AS eligible,
+                EXISTS (SELECT 1 FROM host_mdm hm WHERE hm.host_id = h.id AND hm.enrolled = 1)
+         FROM hosts h WHERE h.uuid = +?1 ORDER BY h.id"
+    )
+}
+
+/// The labels of one host row.
+const MEMBERS_SQL: &str = "SELECT label_id FROM label_membership WHERE host_id = +?1";
+
 /// The facts of one uuid, from the cache or the snapshot.
 fn load_facts<'a>(
     conn: &Connection,
@@ -166,18 +185,7 @@ fn load_facts<'a>(
             if cache.len() >= UUID_CACHE_LIMIT {
                 cache.clear();
             }
-            // `+?1`, not `?1`: with STAT4 statistics (the generator runs ANALYZE, the bundled
-            // SQLite has STAT4) an equality on a non-unique index against a bare parameter
-            // marks the statement for re-preparation at every new binding, so each lookup
-            // would parse and plan the query again (71 -> 18 us per uuid at 100k hosts). The
-            // unary plus leaves the value and the index search unchanged (plans pinned in
-            // the tests).
-            let sql = format!(
-                "SELECT h.id, h.uuid, h.team_id, h.platform, h.label_updated_at,
-                        ({ELIGIBLE_HOST}) AS eligible,
-                        EXISTS (SELECT 1 FROM host_mdm hm WHERE hm.host_id = h.id AND hm.enrolled = 1)
-                 FROM hosts h WHERE h.uuid = +?1 ORDER BY h.id"
-            );
+            let sql = facts_sql();
             let mut stmt = conn.prepare_cached(&sql)?;
             let rows: Vec<HostFacts> = stmt
                 .query_map([uuid], |r| {
@@ -195,8 +203,7 @@ fn load_facts<'a>(
                 })?
                 .collect::<Result<_, _>>()?;
             let mut members = HashSet::new();
-            let mut stmt =
-                conn.prepare_cached("SELECT label_id FROM label_membership WHERE host_id = +?1")?;
+            let mut stmt = conn.prepare_cached(MEMBERS_SQL)?;
             for f in &rows {
                 for l in stmt.query_map([f.host.id], |r| r.get::<_, i64>(0))? {
                     members.insert((f.host.id, l?));

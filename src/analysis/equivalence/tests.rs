@@ -26,3 +26,20 @@ fn ops_text_joins_with_plus() {
     s.insert(Op::Install);
     assert_eq!(ops_text(&s), "install+remove");
 }
+
+#[test]
+fn per_uuid_lookups_search_their_index() {
+    // Pinned plans: the unary plus on the parameter (see `facts_sql`) must leave the searches
+    // by index, never a scan.
+    use crate::paths::batched::tests::{plan, quick_fleet};
+    let conn = quick_fleet();
+    let p = plan(&conn, &facts_sql());
+    assert!(
+        p.starts_with("SEARCH h USING INDEX idx_hosts_uuid (uuid=?)"),
+        "{p}"
+    );
+    assert!(!p.contains("SCAN"), "{p}");
+    let p = plan(&conn, MEMBERS_SQL);
+    assert!(p.starts_with("SEARCH label_membership USING"), "{p}");
+    assert!(p.contains("(host_id=?)"), "{p}");
+}
