@@ -3,18 +3,18 @@
 //! quick fleet prepared once outside the timing.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use reconsim::domain::handlers::{desired, host_deltas};
+use reconsim::domain::handlers::desired;
 use reconsim::domain::model::Host;
 use reconsim::domain::rules::Rules;
 use reconsim::fleet::generator::generate_into;
 use reconsim::fleet::scenario::Scenario;
 use reconsim::paths::batched::{
     BatchedConfig, Catalog, load_current, load_memberships, load_profiles, load_window, tick,
+    window_deltas,
 };
 use reconsim::paths::cursor::MemoryCursor;
 use reconsim::paths::legacy::{self, LegacySql};
 use std::collections::HashSet;
-use std::sync::Arc;
 
 fn quick() -> rusqlite::Connection {
     let text = include_str!("../scenarios/quick.toml");
@@ -109,32 +109,13 @@ fn per_host_diff(c: &mut Criterion) {
     let mut uuids: Vec<&str> = hosts.iter().map(|h| h.uuid.as_str()).collect();
     uuids.dedup();
     let current = load_current(&conn, &uuids, &catalog).expect("current rows");
-    let by_uuid = catalog.by_uuid();
     let mut group = c.benchmark_group("batched");
     group.throughput(Throughput::Elements(hosts.len() as u64));
     group.sample_size(20);
     group.bench_function("per_host_diff_of_500_hosts", |b| {
         b.iter(|| {
             let mut deltas = Vec::new();
-            for h in &hosts {
-                let member = |label: i64| members.contains(&(h.id, label));
-                let (host_uuid, rows) = match current.get(&h.uuid) {
-                    Some((k, v)) => (k.clone(), v),
-                    None => (Arc::from(h.uuid.as_str()), &[][..]),
-                };
-                let team = catalog.by_team.get(&h.team()).map_or(&[][..], |v| &v[..]);
-                host_deltas(
-                    h,
-                    &host_uuid,
-                    &catalog.entries,
-                    team,
-                    &by_uuid,
-                    &member,
-                    rows,
-                    &rules,
-                    &mut deltas,
-                );
-            }
+            window_deltas(&hosts, &catalog, &members, &current, &rules, &mut deltas);
             deltas
         })
     });

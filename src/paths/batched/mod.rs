@@ -462,8 +462,38 @@ fn tick_inner(
     report.rows_read += current.len() as u64;
 
     let t = clock.now();
+    window_deltas(
+        &hosts,
+        &catalog,
+        &members,
+        &current,
+        &cfg.rules,
+        &mut report.deltas,
+    );
+    if next.is_empty() && cfg.rules.d5_remove {
+        report
+            .deltas
+            .extend(sweep_ineligible(conn, &catalog, &cfg.rules)?);
+    }
+    timings.push((Phase::Compute.name(), clock.since(t)));
+    fault(Phase::Compute.name())?;
+    report.visited = ids;
+    report.visited_uuids = hosts.into_iter().map(|h| h.uuid).collect();
+    Ok(next)
+}
+
+/// The per-host diff of a window (the `compute` phase, spec §4.3): each host against its
+/// team's catalog entries and its current rows, deltas appended to `out`.
+pub fn window_deltas(
+    hosts: &[Host],
+    catalog: &Catalog,
+    members: &FxHashSet<(i64, i64)>,
+    current: &CurrentRows,
+    rules: &Rules,
+    out: &mut Vec<Delta>,
+) {
     let by_uuid = catalog.by_uuid();
-    for h in &hosts {
+    for h in hosts {
         let member = |label: i64| members.contains(&(h.id, label));
         let (host_uuid, rows) = match current.get(&h.uuid) {
             Some((k, v)) => (k.clone(), v),
@@ -478,20 +508,10 @@ fn tick_inner(
             &by_uuid,
             &member,
             rows,
-            &cfg.rules,
-            &mut report.deltas,
+            rules,
+            out,
         );
     }
-    if next.is_empty() && cfg.rules.d5_remove {
-        report
-            .deltas
-            .extend(sweep_ineligible(conn, &catalog, &cfg.rules)?);
-    }
-    timings.push((Phase::Compute.name(), clock.since(t)));
-    fault(Phase::Compute.name())?;
-    report.visited = ids;
-    report.visited_uuids = hosts.into_iter().map(|h| h.uuid).collect();
-    Ok(next)
 }
 
 /// D5 = remove: at the end of a pass, remove the rows of hosts the batched path never lists
