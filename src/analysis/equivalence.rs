@@ -155,19 +155,19 @@ impl<'c> Classifier<'c> {
 
 /// The host rows of one uuid with their eligibility and enrollment.
 ///
-/// `+?1`, not `?1` (here and in `MEMBERS_SQL`): with STAT4 statistics (the generator runs
+/// Built once. `+?1`, not `?1` (here and in `MEMBERS_SQL`): with STAT4 statistics (the generator runs
 /// ANALYZE; the bundled SQLite has STAT4) an equality on a non-unique index against a bare
 /// parameter marks the statement for re-preparation at every new binding, so each lookup would
 /// parse and plan the query again (71 -> 18 us a uuid at 100k hosts). The unary plus leaves
 /// the value and the index search as they were (plans pinned in the tests).
-fn facts_sql() -> String {
+static FACTS_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "SELECT h.id, h.uuid, h.team_id, h.platform, h.label_updated_at,
                 ({ELIGIBLE_HOST}) AS eligible,
                 EXISTS (SELECT 1 FROM host_mdm hm WHERE hm.host_id = h.id AND hm.enrolled = 1)
          FROM hosts h WHERE h.uuid = +?1 ORDER BY h.id"
     )
-}
+});
 
 /// The labels of one host row.
 const MEMBERS_SQL: &str = "SELECT label_id FROM label_membership WHERE host_id = +?1";
@@ -178,41 +178,40 @@ fn load_facts<'a>(
     cache: &'a mut HashMap<String, UuidFacts>,
     uuid: &str,
 ) -> rusqlite::Result<&'a UuidFacts> {
-    {
-        if !cache.contains_key(uuid) {
-            // Pairs arrive in uuid order: a bounded cache holds the uuids being looked at now
-            // (the loadtest's samples come in any order; a miss only costs two queries).
-            if cache.len() >= UUID_CACHE_LIMIT {
-                cache.clear();
-            }
-            let sql = facts_sql();
-            let mut stmt = conn.prepare_cached(&sql)?;
-            let rows: Vec<HostFacts> = stmt
-                .query_map([uuid], |r| {
-                    Ok(HostFacts {
-                        host: Host {
-                            id: r.get(0)?,
-                            uuid: r.get(1)?,
-                            team_id: r.get(2)?,
-                            platform: r.get(3)?,
-                            label_updated_at: r.get(4)?,
-                        },
-                        eligible: r.get(5)?,
-                        enrolled: r.get(6)?,
-                    })
-                })?
-                .collect::<Result<_, _>>()?;
-            let mut members = HashSet::new();
-            let mut stmt = conn.prepare_cached(MEMBERS_SQL)?;
-            for f in &rows {
-                for l in stmt.query_map([f.host.id], |r| r.get::<_, i64>(0))? {
-                    members.insert((f.host.id, l?));
-                }
-            }
-            cache.insert(uuid.to_string(), UuidFacts { rows, members });
-        }
-        Ok(&cache[uuid])
+    if cache.contains_key(uuid) {
+        return Ok(&cache[uuid]);
     }
+    // Pairs arrive in uuid order: a bounded cache holds the uuids being looked at now (the
+    // loadtest's samples come in any order; a miss only costs two queries).
+    if cache.len() >= UUID_CACHE_LIMIT {
+        cache.clear();
+    }
+    let mut stmt = conn.prepare_cached(&FACTS_SQL)?;
+    let rows: Vec<HostFacts> = stmt
+        .query_map([uuid], |r| {
+            Ok(HostFacts {
+                host: Host {
+                    id: r.get(0)?,
+                    uuid: r.get(1)?,
+                    team_id: r.get(2)?,
+                    platform: r.get(3)?,
+                    label_updated_at: r.get(4)?,
+                },
+                eligible: r.get(5)?,
+                enrolled: r.get(6)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut members = HashSet::new();
+    let mut stmt = conn.prepare_cached(MEMBERS_SQL)?;
+    for f in &rows {
+        for l in stmt.query_map([f.host.id], |r| r.get::<_, i64>(0))? {
+            members.insert((f.host.id, l?));
+        }
+    }
+    Ok(cache
+        .entry(uuid.to_string())
+        .or_insert(UuidFacts { rows, members }))
 }
 
 impl<'c> Classifier<'c> {

@@ -29,11 +29,11 @@ fn ops_text_joins_with_plus() {
 
 #[test]
 fn per_uuid_lookups_search_their_index() {
-    // Pinned plans: the unary plus on the parameter (see `facts_sql`) must leave the searches
+    // Pinned plans: the unary plus on the parameter (see `FACTS_SQL`) must leave the searches
     // by index, never a scan.
     use crate::paths::batched::tests::{plan, quick_fleet};
     let conn = quick_fleet();
-    let p = plan(&conn, &facts_sql());
+    let p = plan(&conn, &FACTS_SQL);
     assert!(
         p.starts_with("SEARCH h USING INDEX idx_hosts_uuid (uuid=?)"),
         "{p}"
