@@ -261,6 +261,13 @@ pub struct SweepArgs {
     /// Runs per size and path (medians are reported).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
     pub runs: u32,
+    /// MiB of each fleet file SQLite may memory-map for reads. 0 (plain reads) by default, so
+    /// that the peak RSS column counts the process's own memory, not mapped file pages.
+    #[arg(long, default_value_t = 0)]
+    pub mmap_mib: u64,
+    /// MiB of SQLite page cache for the connection the passes read through.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..))]
+    pub cache_mib: u64,
     /// Results folder [default: results/<UTC time>-sweep-<scenario>]
     #[arg(long)]
     pub out: Option<PathBuf>,

@@ -11,6 +11,7 @@ use crate::harness::measure::{self, What};
 use crate::harness::sweep::{self, SweepRow, median};
 use crate::paths::batched::BatchedConfig;
 use crate::report::csv::write_atomic;
+use crate::support::procstat;
 use anyhow::Context;
 use indicatif::ProgressBar;
 use std::io::Write;
@@ -48,7 +49,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<i32> {
         let (scenario, db) = sized_fleet(&base, args.run.seed, n, work.path())?;
         seed = scenario.run.seed;
         bar.inc(1);
-        let snap = Snapshot::open(&db, 4096, 256)?;
+        let snap = Snapshot::open(&db, args.mmap_mib, args.cache_mib)?;
         let count = |sql: &str| -> anyhow::Result<u64> {
             Ok(snap.conn.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64)
         };
@@ -63,6 +64,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<i32> {
             variant: base.run.variant,
         };
         let mut times: Vec<(PathKind, f64)> = Vec::new();
+        let mut peaks: Vec<(PathKind, Option<f64>)> = Vec::new();
         let mut ratios = Vec::new();
         let mut ticks = 0u64;
         for i in 1..=args.runs {
@@ -73,7 +75,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<i32> {
                     p.name(),
                     args.runs,
                     if p == PathKind::Legacy {
-                        " (one whole-fleet diff; ~28 s at 100k hosts)"
+                        " (one whole-fleet diff: ~20 s at 100k hosts, minutes at 1M)"
                     } else {
                         ""
                     }
@@ -91,6 +93,8 @@ pub fn run(args: SweepArgs) -> anyhow::Result<i32> {
                     _ => cfg,
                 };
                 let mut hist = measure::Histograms::new();
+                // Each run's own peak: the reset brings VmHWM down to what is resident now.
+                let reset = procstat::reset_peak_rss();
                 let run = measure::run_once(
                     snap.store(),
                     "",
@@ -113,6 +117,10 @@ pub fn run(args: SweepArgs) -> anyhow::Result<i32> {
                         .get(&("batched".to_string(), "tick".to_string()))
                         .map_or(0, |h| h.count());
                 }
+                let peak = procstat::peak_rss_kib()
+                    .filter(|_| reset)
+                    .map(|k| k as f64 / 1024.0);
+                peaks.push((p, peak));
                 times.push((p, total));
                 this_run.push((p, total));
                 bar.inc(1);
@@ -126,6 +134,12 @@ pub fn run(args: SweepArgs) -> anyhow::Result<i32> {
         }
         for &p in &paths {
             let v: Vec<f64> = times.iter().filter(|x| x.0 == p).map(|x| x.1).collect();
+            let peak = peaks
+                .iter()
+                .filter(|x| x.0 == p)
+                .map(|x| x.1)
+                .collect::<Option<Vec<f64>>>()
+                .map(|v| v.into_iter().fold(0.0, f64::max));
             rows.push(SweepRow {
                 hosts: n,
                 host_rows,
@@ -138,8 +152,12 @@ pub fn run(args: SweepArgs) -> anyhow::Result<i32> {
                 ticks: if p == PathKind::Legacy { 1 } else { ticks },
                 legacy_over_batched: (p == PathKind::Batched && !ratios.is_empty())
                     .then(|| median(&ratios)),
+                peak_rss_mib: peak,
             });
         }
+        // A size's fleet is not needed once measured (15 GB at a million hosts).
+        drop(snap);
+        std::fs::remove_file(&db).with_context(|| format!("removing {}", db.display()))?;
     }
     bar.finish_and_clear();
     write_atomic(&out.join("sweep.csv"), &sweep::sweep_csv(&rows, seed)?)?;
@@ -148,19 +166,24 @@ pub fn run(args: SweepArgs) -> anyhow::Result<i32> {
         crate::report::sweep_chart::sweep_svg(&rows).as_bytes(),
     )?;
     let mut text = format!(
-        "sweep of {} (seed {seed}, batch size {}, legacy SQL {}, {} run(s) per size and path; medians)\n",
+        "sweep of {} (seed {seed}, batch size {}, legacy SQL {}, {} run(s) per size and path; \
+         medians; peak RSS: the largest over the runs, mmap {} MiB, page cache {} MiB)\n",
         args.scenario.display(),
         base.run.batch_size,
         args.run.legacy_sql,
-        args.runs
+        args.runs,
+        args.mmap_mib,
+        args.cache_mib
     );
     for r in &rows {
         text.push_str(&format!(
-            "  {:>8} hosts ({:>8} eligible)  {:<8} {:>9.3} s{}\n",
+            "  {:>8} hosts ({:>8} eligible)  {:<8} {:>9.3} s  {:>6} MiB{}\n",
             r.hosts,
             r.eligible,
             r.path.name(),
             r.median_s,
+            r.peak_rss_mib
+                .map_or("n/a".to_string(), |m| format!("{m:.0}")),
             r.legacy_over_batched
                 .map(|x| format!("  legacy/batched {x:.1}x"))
                 .unwrap_or_default()

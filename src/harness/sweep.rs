@@ -20,6 +20,9 @@ pub struct SweepRow {
     pub ticks: u64,
     /// Median over runs of legacy/batched measured in the same run (batched rows only).
     pub legacy_over_batched: Option<f64>,
+    /// Largest peak resident set of the process over this path's runs, in MiB, each run's peak
+    /// reset before it starts (None where /proc refuses the reset or the reading).
+    pub peak_rss_mib: Option<f64>,
 }
 
 /// Median of a non-empty slice (mean of the middle two for even lengths).
@@ -111,6 +114,7 @@ pub fn sweep_csv(rows: &[SweepRow], seed: u64) -> csv::Result<Vec<u8>> {
         "max_s",
         "ticks_per_pass",
         "legacy_over_batched",
+        "peak_rss_mib",
         "seed",
     ])?;
     for r in rows {
@@ -126,6 +130,9 @@ pub fn sweep_csv(rows: &[SweepRow], seed: u64) -> csv::Result<Vec<u8>> {
             r.ticks.to_string(),
             r.legacy_over_batched
                 .map(|x| format!("{x:.2}"))
+                .unwrap_or_default(),
+            r.peak_rss_mib
+                .map(|x| format!("{x:.0}"))
                 .unwrap_or_default(),
             seed.to_string(),
         ])?;
@@ -164,6 +171,7 @@ pub(crate) mod tests {
             max_s: s * 1.1,
             ticks: 1,
             legacy_over_batched: None,
+            peak_rss_mib: Some(100.0),
         };
         vec![
             row(1000, PathKind::Legacy, 0.1),

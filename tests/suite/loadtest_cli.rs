@@ -396,7 +396,7 @@ fn sweep_writes_csv_chart_and_crossover() {
     let csv = rows(&read(&wd, "s/sweep.csv"));
     assert_eq!(
         csv[0].join(","),
-        "hosts,host_rows,eligible,path,runs,median_s,min_s,max_s,ticks_per_pass,legacy_over_batched,seed"
+        "hosts,host_rows,eligible,path,runs,median_s,min_s,max_s,ticks_per_pass,legacy_over_batched,peak_rss_mib,seed"
     );
     assert_eq!(csv.len(), 1 + 2 * 2);
     assert!(
@@ -404,6 +404,14 @@ fn sweep_writes_csv_chart_and_crossover() {
             .skip(1)
             .all(|r| r[5].parse::<f64>().unwrap() > 0.0)
     );
+    // Each path's own peak, read from /proc (Linux, where the suite runs): at least the
+    // process's own code and page cache, far below a runaway.
+    for r in csv.iter().skip(1) {
+        let mib: f64 = r[10]
+            .parse()
+            .unwrap_or_else(|_| panic!("peak_rss_mib {r:?}"));
+        assert!((1.0..2048.0).contains(&mib), "{r:?}");
+    }
     let svg = read(&wd, "s/sweep.svg");
     assert!(svg.starts_with("<svg"));
     // The chart in a page, through the same browser check as the reports.
