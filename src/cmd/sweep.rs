@@ -93,7 +93,9 @@ pub fn run(args: SweepArgs) -> anyhow::Result<i32> {
                     _ => cfg,
                 };
                 let mut hist = measure::Histograms::new();
-                // Each run's own peak: the reset brings VmHWM down to what is resident now.
+                // Each run's own peak: the freed heap of earlier runs goes back to the system,
+                // then the reset brings VmHWM down to what is resident now.
+                procstat::release_freed_heap();
                 let reset = procstat::reset_peak_rss();
                 let run = measure::run_once(
                     snap.store(),

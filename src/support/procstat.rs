@@ -16,6 +16,18 @@ pub fn reset_peak_rss() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
 
+/// Hands the heap that earlier work freed back to the system (glibc's `malloc_trim`), so that
+/// a peak taken after `reset_peak_rss` counts what is in use, not what the allocator kept from
+/// before (a legacy diff's gigabytes would otherwise inflate the next path's peak). A no-op
+/// where the C library is not glibc.
+pub fn release_freed_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free heap pages to the kernel; it reads no pointer of ours.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// Peak resident set since start or the last reset, in KiB (`VmHWM`).
 pub fn peak_rss_kib() -> Option<u64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
