@@ -66,7 +66,8 @@ pub fn run(args: SweepArgs) -> anyhow::Result<i32> {
         let mut times: Vec<(PathKind, f64)> = Vec::new();
         let mut peaks: Vec<(PathKind, Option<f64>)> = Vec::new();
         let mut ratios = Vec::new();
-        let mut ticks = 0u64;
+        // Ticks of one pass, per paged path (batched and drain page differently).
+        let mut ticks: Vec<(PathKind, u64)> = Vec::new();
         for i in 1..=args.runs {
             let mut this_run = Vec::new();
             for &p in &paths {
@@ -115,9 +116,11 @@ pub fn run(args: SweepArgs) -> anyhow::Result<i32> {
                     .map(|x| x.2.as_secs_f64())
                     .unwrap_or(0.0);
                 if p.paged() {
-                    ticks = hist
+                    let n = hist
                         .get(&("batched".to_string(), "tick".to_string()))
                         .map_or(0, |h| h.count());
+                    ticks.retain(|x| x.0 != p);
+                    ticks.push((p, n));
                 }
                 let peak = procstat::peak_rss_kib()
                     .filter(|_| reset)
@@ -151,7 +154,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<i32> {
                 median_s: median(&v),
                 min_s: v.iter().copied().fold(f64::INFINITY, f64::min),
                 max_s: v.iter().copied().fold(0.0, f64::max),
-                ticks: if p == PathKind::Legacy { 1 } else { ticks },
+                ticks: ticks.iter().find(|x| x.0 == p).map_or(1, |x| x.1),
                 legacy_over_batched: (p == PathKind::Batched && !ratios.is_empty())
                     .then(|| median(&ratios)),
                 peak_rss_mib: peak,

@@ -106,6 +106,59 @@ const MR: f64 = 20.0;
 const MB: f64 = 45.0;
 /// Width of a character of 12 px sans-serif text, generously (legend boxes must hold it).
 const CHAR_W: f64 = 7.2;
+/// Width of a character of the 11 px tick labels, generously.
+const TICK_CHAR_W: f64 = 6.6;
+
+/// Top-left corner of a `size` legend box inside `plot` (x0, y0, x1, y1): of the four corners
+/// (top right, top left, bottom right, bottom left, in that order of preference), the one whose
+/// box the drawn polylines (screen coordinates) cross least, sampled along each segment.
+fn legend_corner(
+    lines: &[Vec<(f64, f64)>],
+    size: (f64, f64),
+    plot: (f64, f64, f64, f64),
+) -> (f64, f64) {
+    let (lw, lh) = size;
+    let (px0, py0, px1, py1) = plot;
+    let corners = [
+        (px1 - lw - 6.0, py0 + 6.0),
+        (px0 + 6.0, py0 + 6.0),
+        (px1 - lw - 6.0, py1 - lh - 6.0),
+        (px0 + 6.0, py1 - lh - 6.0),
+    ];
+    let hits = |&(bx, by): &(f64, f64)| -> usize {
+        let inside = |(x, y): (f64, f64)| {
+            (bx - 4.0..=bx + lw + 4.0).contains(&x) && (by - 4.0..=by + lh + 4.0).contains(&y)
+        };
+        lines
+            .iter()
+            .map(|l| {
+                let points = l.iter().filter(|&&p| inside(p)).count();
+                let segments: usize = l
+                    .windows(2)
+                    .map(|w| {
+                        (1..16)
+                            .map(|i| {
+                                let t = i as f64 / 16.0;
+                                (
+                                    w[0].0 + (w[1].0 - w[0].0) * t,
+                                    w[0].1 + (w[1].1 - w[0].1) * t,
+                                )
+                            })
+                            .filter(|&p| inside(p))
+                            .count()
+                    })
+                    .sum();
+                points + segments
+            })
+            .sum()
+    };
+    // min_by_key keeps the first of equal minima: the order of preference.
+    corners
+        .iter()
+        .copied()
+        .min_by_key(hits)
+        .unwrap_or(corners[0])
+}
 
 fn nice_ticks(lo: f64, hi: f64) -> Vec<f64> {
     let span = (hi - lo).max(f64::MIN_POSITIVE);
@@ -257,9 +310,12 @@ pub fn line_chart(series: &[Series], axes: &Axes<'_>) -> String {
         if !(ML - 0.5..=W - MR + 0.5).contains(&x) {
             continue;
         }
+        // A label that would run past the right edge ends at its tick instead.
+        let half = label.chars().count() as f64 * TICK_CHAR_W / 2.0;
+        let anchor = if x + half > W - 2.0 { "end" } else { "middle" };
         let _ = write!(
             o,
-            r##"<line x1="{x:.1}" y1="{mt}" x2="{x:.1}" y2="{}" stroke="#eee"/><text x="{x:.1}" y="{}" font-size="11" text-anchor="middle">{}</text>"##,
+            r##"<line x1="{x:.1}" y1="{mt}" x2="{x:.1}" y2="{}" stroke="#eee"/><text x="{x:.1}" y="{}" font-size="11" text-anchor="{anchor}">{}</text>"##,
             H - MB,
             H - MB + 15.0,
             esc(&label)
@@ -360,11 +416,16 @@ pub fn line_chart(series: &[Series], axes: &Axes<'_>) -> String {
             }
         }
     }
-    // The legend: inside the plot area, top right, on a white box.
+    // The legend: inside the plot area, on a white box, in the corner the drawing crosses
+    // least (top right when several are equally clear).
     let names: Vec<String> = series.iter().map(|s| clip(&s.name, 60)).collect();
     let longest = names.iter().map(|n| n.chars().count()).max().unwrap_or(0) as f64;
     let (lw, lh) = (longest * CHAR_W + 40.0, names.len() as f64 * 18.0 + 8.0);
-    let (lx0, ly0) = (W - MR - lw - 6.0, mt + 6.0);
+    let drawn: Vec<Vec<(f64, f64)>> = series
+        .iter()
+        .map(|s| s.points.iter().map(|&(x, y)| (sx(x), sy(y))).collect())
+        .collect();
+    let (lx0, ly0) = legend_corner(&drawn, (lw, lh), (ML, mt, W - MR, H - MB));
     if !names.is_empty() {
         let _ = write!(
             o,
@@ -505,6 +566,43 @@ mod tests {
         assert!(svg.contains("stroke-dasharray") && svg.contains(">interval<"));
         assert!(svg.contains(">legacy<") && svg.contains(">batched<"));
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
+    }
+
+    #[test]
+    fn the_legend_goes_to_the_corner_the_lines_leave_clear() {
+        let plot = (72.0, 34.0, 740.0, 275.0);
+        let size = (200.0, 60.0);
+        // Nothing drawn: top right, as before.
+        assert_eq!(legend_corner(&[], size, plot), (534.0, 40.0));
+        // A line rising from bottom left to top right (a sweep's full-pass time) crosses the top
+        // right box: the legend moves to the top left, which it leaves clear.
+        let rising = vec![(72.0, 275.0), (740.0, 34.0)];
+        assert_eq!(legend_corner(&[rising], size, plot), (78.0, 40.0));
+        // A falling line (a survival curve) keeps the top right free.
+        let falling = vec![(72.0, 34.0), (740.0, 275.0)];
+        assert_eq!(legend_corner(&[falling], size, plot), (534.0, 40.0));
+    }
+
+    #[test]
+    fn an_x_label_at_the_right_edge_ends_at_its_tick() {
+        let svg = line_chart(
+            &[Series::new(
+                "batched",
+                "#000",
+                vec![(10_000.0, 1.0), (1_000_000.0, 90.0)],
+                Style::Line,
+            )],
+            &Axes {
+                log_x: true,
+                log_y: true,
+                ..Axes::default()
+            },
+        );
+        assert!(
+            svg.contains(r#"text-anchor="end">1,000,000<"#),
+            "the last label is clipped otherwise: {svg}"
+        );
+        assert!(svg.contains(r#"text-anchor="middle">100,000<"#), "{svg}");
     }
 
     #[test]

@@ -384,6 +384,8 @@ fn sweep_writes_csv_chart_and_crossover() {
             &scenario("quick.toml"),
             "--hosts",
             "300,900",
+            "--paths",
+            "legacy,batched,drain",
             "--runs",
             "1",
             "--out",
@@ -394,6 +396,16 @@ fn sweep_writes_csv_chart_and_crossover() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
     let csv = rows(&read(&wd, "s/sweep.csv"));
+    // Each paged path counts its own ticks: at 900 hosts the batched path's windows of 500
+    // need more ticks than the drain loop's single window of 2,000.
+    let ticks = |path: &str| -> u64 {
+        let r = csv.iter().find(|r| r[0] == "900" && r[3] == path).unwrap();
+        r[8].parse().unwrap()
+    };
+    assert_eq!(ticks("legacy"), 1);
+    assert!(ticks("batched") > ticks("drain"), "{csv:?}");
+    assert!(ticks("drain") >= 1, "{csv:?}");
+    let csv: Vec<Vec<String>> = csv.into_iter().filter(|r| r[3] != "drain").collect();
     assert_eq!(
         csv[0].join(","),
         "hosts,host_rows,eligible,path,runs,median_s,min_s,max_s,ticks_per_pass,legacy_over_batched,peak_rss_mib,seed"
