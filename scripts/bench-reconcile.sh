@@ -50,8 +50,9 @@ for fleet in fleet-10k fleet-100k; do
     finding_ok /usr/bin/time -f '%M %e' -o "$work/t" "$bin" loadtest \
       --scenario "scenarios/$fleet.toml" --db "$db" --paths batched \
       --out "results/$stamp-loadtest-$fleet-batched" --quiet
-    read -r kb secs < <(tail -n 1 "$work/t")
-    echo "loadtest wall time $secs s (fleet reused), peak RSS $((kb / 1024)) MiB" \
+    read -r _ secs < <(tail -n 1 "$work/t")
+    echo "loadtest wall time $secs s (fleet reused), process peak RSS $(manifest_peak_mib \
+      "results/$stamp-loadtest-$fleet-batched") MiB" \
       > "results/$stamp-loadtest-$fleet-batched/time.txt"
   fi
 done

@@ -27,8 +27,8 @@ run() { # run NAME LABEL WARMUP TICKS APPROACH...
   /usr/bin/time -f '%e %M' -o "$work/t" "$bin" loadtest --scenario "$work/$name.toml" \
     --ticks "$ticks" --warmup-ticks "$warmup" "${args[@]}" --out "$out" > "$work/stdout.txt" \
     || [ $? -eq 1 ]
-  read -r secs kb < <(tail -n 1 "$work/t")
-  echo "wall ${secs} s, peak RSS $((kb / 1024)) MiB" >> "$work/stdout.txt"
+  read -r secs _ < <(tail -n 1 "$work/t")
+  echo "wall ${secs} s, process peak RSS $(manifest_peak_mib "$out") MiB" >> "$work/stdout.txt"
   mv "$work/stdout.txt" "$out/"
 }
 run bulk-change paged 45 48 batched "$fleet"

@@ -20,7 +20,9 @@ timed() { # timed OUT_TXT CMD...: runs CMD, appends wall time and peak RSS to OU
   local out=$1; shift
   /usr/bin/time -f '%e %M' -o "$work/t" "$@" || [ $? -eq 1 ] # exit 1: a finding, not an error
   read -r secs kb < <(tail -n 1 "$work/t")
-  echo "wall ${secs} s, peak RSS $((kb / 1024)) MiB: $*" >> "$out"
+  # loadtest and sweep reset the kernel's peak as they go: %M is the peak since the last reset
+  # (a loadtest's manifest.json has the whole process's, `process_peak_rss_kib`).
+  echo "wall ${secs} s, peak RSS since the last reset $((kb / 1024)) MiB: $*" >> "$out"
 }
 
 echo "== quick, both paths" >&2

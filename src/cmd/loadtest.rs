@@ -695,6 +695,7 @@ fn execute(
                 peak_rss_kib: r.peak_rss_kib,
             })
             .collect(),
+        process_peak_rss_kib: crate::support::procstat::process_peak_rss_kib(),
         hgrm_unit: spec.hgrm_unit.name().into(),
         verdict: decided.answer.clone(),
         exit_code: decided.exit_code,

@@ -196,6 +196,13 @@ pub fn run(args: SweepArgs) -> anyhow::Result<i32> {
     }
     text.push_str(&sweep::crossover_text(&rows));
     text.push('\n');
+    if let Some(k) = procstat::process_peak_rss_kib() {
+        // Generation included; the per-run resets above do not erase it.
+        text.push_str(&format!(
+            "process peak RSS over the whole sweep: {:.0} MiB\n",
+            k as f64 / 1024.0
+        ));
+    }
     write_atomic(&out.join("sweep.txt"), text.as_bytes())?;
     let mut o = std::io::stdout().lock();
     o.write_all(text.as_bytes())?;

@@ -87,6 +87,10 @@ pub struct Manifest {
     pub equivalence_verdict: String,
     /// Each path's process costs.
     pub paths_detail: Vec<PathDetail>,
+    /// The whole process's peak resident set, KiB: set-up, devices and checks included, across
+    /// the per-tick resets that give each path its own peak (on a resumed run: since the
+    /// resume). None where /proc cannot be read.
+    pub process_peak_rss_kib: Option<u64>,
     /// The unit of the `.hgrm` files.
     pub hgrm_unit: String,
     /// The run's verdict, one line.

@@ -2,6 +2,7 @@
 //! resident set, which can be reset so that each loadtest path's ticks get their own peak.
 //! Elsewhere (or when /proc refuses) the readings are None and reports say "n/a".
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// CPU time the calling thread has run (`/proc/thread-self/schedstat`, nanoseconds).
@@ -11,9 +12,22 @@ pub fn thread_cpu() -> Option<Duration> {
     Some(Duration::from_nanos(ns))
 }
 
+/// The highest VmHWM read just before a reset: the resets would otherwise erase the process's
+/// own peak (and with it what `/usr/bin/time` reports, which reads the same counter).
+static PEAK_BEFORE_RESETS_KIB: AtomicU64 = AtomicU64::new(0);
+
 /// Resets the peak resident set (VmHWM) to the current one; false when the kernel refuses.
+/// The peak it erases is kept for `process_peak_rss_kib`.
 pub fn reset_peak_rss() -> bool {
+    if let Some(k) = peak_rss_kib() {
+        PEAK_BEFORE_RESETS_KIB.fetch_max(k, Ordering::Relaxed);
+    }
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// The process's peak resident set since it started, across `reset_peak_rss`, in KiB.
+pub fn process_peak_rss_kib() -> Option<u64> {
+    peak_rss_kib().map(|k| k.max(PEAK_BEFORE_RESETS_KIB.load(Ordering::Relaxed)))
 }
 
 /// Hands the heap that earlier work freed back to the system (glibc's `malloc_trim`), so that
@@ -73,5 +87,33 @@ mod tests {
             }
         }
         assert!(thread_cpu().unwrap() > a);
+    }
+
+    #[test]
+    fn the_process_peak_survives_a_reset() {
+        if !cfg!(target_os = "linux") {
+            return; // nothing to read elsewhere
+        }
+        // 256 MiB touched, then freed and handed back: resident for a moment only.
+        let mut v = vec![1u8; 256 << 20];
+        for i in (0..v.len()).step_by(4096) {
+            v[i] = std::hint::black_box(2);
+        }
+        drop(std::hint::black_box(v));
+        release_freed_heap();
+        let before = peak_rss_kib().unwrap();
+        let reset = reset_peak_rss();
+        // Other tests may reset the counter at any time too: the process peak keeps it anyway.
+        let peak = process_peak_rss_kib().unwrap();
+        assert!(
+            peak >= before && peak >= 256 << 10,
+            "{peak} KiB, {before} KiB before"
+        );
+        if reset {
+            // What the reset left is what is resident now, well below the moment's 256 MiB
+            // when the test process is small (its other tests build fleets of a few MiB).
+            let now = peak_rss_kib().unwrap();
+            assert!(now <= peak, "{now} KiB after the reset, {peak} KiB peak");
+        }
     }
 }

@@ -124,6 +124,15 @@ fn loadtest_writes_every_file_with_its_columns_and_is_reproducible() {
     assert_eq!(manifest["seed"], 42);
     assert_eq!(manifest["ticks"], 9);
     assert!(manifest["scenario_sha256"].as_str().unwrap().len() == 64);
+    // The process's peak survives the per-tick resets that give each path its own: it is at
+    // least every path's (Linux, where the suite runs).
+    let process_peak = manifest["process_peak_rss_kib"].as_u64().expect("process peak");
+    let paths = manifest["paths_detail"].as_array().unwrap();
+    assert_eq!(paths.len(), 2);
+    for p in paths {
+        let own = p["peak_rss_kib"].as_u64().expect("a path's peak");
+        assert!(own > 0 && own <= process_peak, "{p} against {process_peak}");
+    }
     assert!(
         manifest["equivalence_verdict"]
             .as_str()
