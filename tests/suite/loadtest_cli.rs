@@ -126,7 +126,9 @@ fn loadtest_writes_every_file_with_its_columns_and_is_reproducible() {
     assert!(manifest["scenario_sha256"].as_str().unwrap().len() == 64);
     // The process's peak survives the per-tick resets that give each path its own: it is at
     // least every path's (Linux, where the suite runs).
-    let process_peak = manifest["process_peak_rss_kib"].as_u64().expect("process peak");
+    let process_peak = manifest["process_peak_rss_kib"]
+        .as_u64()
+        .expect("process peak");
     let paths = manifest["paths_detail"].as_array().unwrap();
     assert_eq!(paths.len(), 2);
     for p in paths {
