@@ -445,7 +445,12 @@ fn sweep_writes_csv_chart_and_crossover() {
         ),
     );
     browser::assert_clean(&page, 1040, 1);
-    assert!(read(&wd, "s/sweep.txt").contains("crossover"));
+    let text = read(&wd, "s/sweep.txt");
+    assert!(text.contains("crossover"), "{text}");
+    assert!(
+        text.contains("process peak RSS over the whole sweep: "),
+        "{text}"
+    );
     let line = expect_error(wd.cmd(&[
         "sweep",
         "--scenario",
