@@ -268,9 +268,14 @@ pub struct SweepArgs {
     /// MiB of SQLite page cache for the connection the passes read through.
     #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..))]
     pub cache_mib: u64,
-    /// Results folder [default: results/<UTC time>-sweep-<scenario>]
+    /// Results folder [default: results/<UTC time>-sweep-<scenario>]; must be missing or
+    /// empty unless --force
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Write into an existing, non-empty --out folder, replacing its sweep.csv, sweep.svg and
+    /// sweep.txt
+    #[arg(long)]
+    pub force: bool,
     /// No progress display.
     #[arg(long, short)]
     pub quiet: bool,
@@ -328,6 +333,12 @@ pub struct LoadtestArgs {
     /// on thread timing: not reproducible tick by tick.
     #[arg(long)]
     pub concurrent_churn: bool,
+    /// The harness's slower reference form: devices ask every pending and verifying row each
+    /// tick, and the convergence check reads every open sample (by default devices answer
+    /// from a command inbox filed by due tick, and the check reads only the pairs written
+    /// since the last). The same results either way; for checking the fast form.
+    #[arg(long)]
+    pub reference_harness: bool,
     /// A pass/fail check on the run's verdict, `METRIC OP VALUE` (repeatable; added to the
     /// scenario's `[thresholds] checks`), e.g. `batched.tick.p99 < 5s`, `convergence.p95 <
     /// 10m`, `open_share < 5%`, `failed_ticks == 0`, `equivalence != unexplained`. A failed

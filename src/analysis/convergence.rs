@@ -124,8 +124,15 @@ pub fn evaluate(
         .collect();
     teams.sort_unstable();
     teams.dedup();
-    let filter = "WHERE h.uuid IN (SELECT value FROM json_each(?1))
-                     OR coalesce(h.team_id, 0) IN (SELECT value FROM json_each(?2))";
+    // Without teams, the uuids alone, looked up through the uuid index (most churn rounds touch
+    // a few hosts, not a profile); with teams, one plain scan of the table (walking the uuid
+    // index for the ORDER BY would seek the table once a host).
+    let filter = if teams.is_empty() {
+        "WHERE h.uuid IN (SELECT value FROM json_each(?1)) AND ?2 = '[]'"
+    } else {
+        "NOT INDEXED WHERE h.uuid IN (SELECT value FROM json_each(?1))
+            OR coalesce(h.team_id, 0) IN (SELECT value FROM json_each(?2))"
+    };
     let sql = format!(
         "SELECT h.id, h.uuid, h.team_id, h.platform, h.label_updated_at,
                 ({ELIGIBLE_HOST}{d7}) AS listed
@@ -391,6 +398,9 @@ pub struct Tracker {
     touched: BTreeSet<(String, String)>,
     /// Closed samples already handed to a `flush`.
     flushed: usize,
+    /// Pairs whose sample opened since the last check (`check_pairs` looks at them too: a
+    /// sample may open on a failed row).
+    fresh: Vec<(String, String)>,
 }
 
 impl Tracker {
@@ -401,6 +411,7 @@ impl Tracker {
             closed: Vec::new(),
             touched: BTreeSet::new(),
             flushed: 0,
+            fresh: Vec::new(),
         }
     }
 
@@ -439,6 +450,7 @@ impl Tracker {
             closed,
             touched: BTreeSet::new(),
             flushed,
+            fresh: Vec::new(),
         }
     }
 
@@ -482,6 +494,7 @@ impl Tracker {
                 continue;
             }
             self.touched.insert(key.clone());
+            self.fresh.push(key.clone());
             self.open.insert(
                 key.clone(),
                 Sample {
@@ -501,15 +514,70 @@ impl Tracker {
     /// Closes the samples whose row is there (or failed) at virtual time `now_s`; returns
     /// the latencies (virtual seconds) of those that converged.
     pub fn check(&mut self, conn: &Connection, now_s: u64) -> rusqlite::Result<Vec<u64>> {
+        self.fresh.clear();
         let mut done = Vec::new();
         for (key, s) in &self.open {
-            let row = row_state(conn, &key.0, &key.1)?;
-            match reached(row.as_ref(), &s.want, self.sem.rules.d4_skip) {
-                Reached::Yes => done.push((key.clone(), SampleOutcome::Converged)),
-                Reached::Failed => done.push((key.clone(), SampleOutcome::Failed)),
-                Reached::No => {}
+            if let Some(outcome) = self.judge(conn, key, s)? {
+                done.push((key.clone(), outcome));
             }
         }
+        Ok(self.close(done, now_s))
+    }
+
+    /// `check` of the open samples among `pairs` (host uuid, profile uuid) only: the rows that
+    /// changed since the last check, and the samples opened since. A sample opens only while
+    /// its row has not reached its target, so a row that did not change cannot have reached it
+    /// since: with every changed pair given, this closes what `check` closes, in the same
+    /// order (the tests hold the two to the same samples).
+    pub fn check_pairs<'a>(
+        &mut self,
+        conn: &Connection,
+        now_s: u64,
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> rusqlite::Result<Vec<u64>> {
+        let fresh = std::mem::take(&mut self.fresh);
+        if self.open.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut keys: Vec<(String, String)> = pairs
+            .into_iter()
+            .map(|(h, p)| (h.to_string(), p.to_string()))
+            .chain(fresh)
+            .filter(|k| self.open.contains_key(k))
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let mut done = Vec::new();
+        for key in keys {
+            if let Some(s) = self.open.get(&key)
+                && let Some(outcome) = self.judge(conn, &key, s)?
+            {
+                done.push((key, outcome));
+            }
+        }
+        Ok(self.close(done, now_s))
+    }
+
+    /// How an open sample ends now, if it does: its row reached the target, or failed.
+    fn judge(
+        &self,
+        conn: &Connection,
+        key: &(String, String),
+        s: &Sample,
+    ) -> rusqlite::Result<Option<SampleOutcome>> {
+        let row = row_state(conn, &key.0, &key.1)?;
+        Ok(
+            match reached(row.as_ref(), &s.want, self.sem.rules.d4_skip) {
+                Reached::Yes => Some(SampleOutcome::Converged),
+                Reached::Failed => Some(SampleOutcome::Failed),
+                Reached::No => None,
+            },
+        )
+    }
+
+    /// Closes the samples `done` (in pair order) at `now_s`; returns the latencies of those
+    /// that converged.
+    fn close(&mut self, done: Vec<((String, String), SampleOutcome)>, now_s: u64) -> Vec<u64> {
         let mut latencies = Vec::new();
         for (key, outcome) in done {
             if let Some(mut s) = self.open.remove(&key) {
@@ -522,7 +590,7 @@ impl Tracker {
                 self.closed.push(s);
             }
         }
-        Ok(latencies)
+        latencies
     }
 
     /// Every sample, the open ones last, in a stable order.

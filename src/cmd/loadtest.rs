@@ -39,6 +39,8 @@ struct RunSpec {
     variant: crate::domain::variant::Variant,
     warmup_ticks: u32,
     concurrent_churn: bool,
+    #[serde(default)]
+    reference_harness: bool,
     database: Option<String>,
     /// The MySQL URL the reconcilers read from (with its password: this file lives in
     /// `state/`, removed when the run ends; the manifest shows the URL without it).
@@ -325,6 +327,7 @@ fn start(
         variant: args.variant.unwrap_or(scenario.run.variant),
         warmup_ticks: args.warmup_ticks,
         concurrent_churn: args.concurrent_churn,
+        reference_harness: args.reference_harness,
         database: db.map(|d| d.display().to_string()),
         backend: mysql.map(str::to_string),
         cursor: args.cursor.clone(),
@@ -518,6 +521,7 @@ fn execute(
         },
         concurrent_churn: spec.concurrent_churn,
         warmup_ticks: spec.warmup_ticks,
+        reference_harness: spec.reference_harness,
     };
     // On a MySQL backend: each path's database loaded into DB_<path> on the server (again on
     // a resume: from the checkpointed SQLite state), its changes replicated from then on.
@@ -656,6 +660,7 @@ fn execute(
         legacy_sql: spec.legacy_sql.clone(),
         concurrent_churn: spec.concurrent_churn,
         warmup_ticks: spec.warmup_ticks,
+        reference_harness: spec.reference_harness,
         sqlite_version: rusqlite::version().into(),
         pragmas: [
             "synchronous=OFF",

@@ -150,8 +150,19 @@ pub fn scenario_name(path: &std::path::Path) -> String {
 pub fn results_dir(
     out: Option<&std::path::Path>,
     suffix: &str,
+    force: bool,
 ) -> anyhow::Result<std::path::PathBuf> {
     use anyhow::Context;
+    if let Some(dir) = out
+        && !force
+        && std::fs::read_dir(dir).is_ok_and(|mut e| e.next().is_some())
+    {
+        anyhow::bail!(
+            "--out {}: exists and is not empty (give --force to write into it, replacing the \
+             files of the same names)",
+            dir.display()
+        );
+    }
     let dir = out.map(std::path::Path::to_path_buf).unwrap_or_else(|| {
         format!(
             "results/{}-{suffix}",

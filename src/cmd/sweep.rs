@@ -31,7 +31,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<i32> {
         .map_err(|e| anyhow::anyhow!("scenario key `drain.budget`: {e}"))?;
     base.run.variant.preset(&mut rules);
     let name = super::scenario_name(&args.scenario);
-    let out = super::results_dir(args.out.as_deref(), &format!("sweep-{name}"))?;
+    let out = super::results_dir(args.out.as_deref(), &format!("sweep-{name}"), args.force)?;
     let mut sizes = args.hosts.clone();
     sizes.sort_unstable();
     sizes.dedup();
@@ -302,7 +302,11 @@ fn run_knobs(args: SweepArgs) -> anyhow::Result<i32> {
         .map_err(|(k, m)| anyhow::anyhow!("scenario key `{k}`: {m}"))?;
     base.run.variant.preset(&mut rules);
     let name = super::scenario_name(&args.scenario);
-    let out = super::results_dir(args.out.as_deref(), &format!("sweep-knobs-{name}"))?;
+    let out = super::results_dir(
+        args.out.as_deref(),
+        &format!("sweep-knobs-{name}"),
+        args.force,
+    )?;
     let work = tempfile::tempdir().context("creating a working directory")?;
     let runs = sizes.len() as u64 * combos.len() as u64;
     let bar = super::bar(args.quiet, sizes.len() as u64 + runs);
@@ -360,6 +364,7 @@ fn run_knobs(args: SweepArgs) -> anyhow::Result<i32> {
                 warmup_ticks: args.warmup_ticks,
                 cursor_url: None,
                 cursor_key: crate::paths::cursor::DEFAULT_REDIS_KEY.to_string(),
+                reference_harness: false,
             };
             let result = crate::harness::loadtest::run(
                 vec![(path, conn, db.clone())],

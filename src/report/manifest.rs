@@ -63,6 +63,9 @@ pub struct Manifest {
     pub concurrent_churn: bool,
     /// Unmeasured ticks before the measured ones.
     pub warmup_ticks: u32,
+    /// The harness ran in its reference form (`--reference-harness`).
+    #[serde(default)]
+    pub reference_harness: bool,
     /// The bundled SQLite's version.
     pub sqlite_version: String,
     /// The SQLite settings of the path databases.

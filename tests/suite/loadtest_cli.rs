@@ -459,6 +459,23 @@ fn sweep_writes_csv_chart_and_crossover() {
         "0",
     ]));
     assert!(line.contains("--hosts"), "{line}");
+    // A second sweep into the same folder is refused, naming it, and leaves its files; with
+    // --force it would write into it.
+    let line = expect_error(wd.cmd(&[
+        "sweep",
+        "--scenario",
+        &scenario("quick.toml"),
+        "--hosts",
+        "300",
+        "--out",
+        "s",
+        "-q",
+    ]));
+    assert!(
+        line.contains("--out s: exists and is not empty") && line.contains("--force"),
+        "{line}"
+    );
+    assert_eq!(read(&wd, "s/sweep.txt"), text);
 }
 
 #[test]
@@ -569,6 +586,55 @@ fn identical(wd: &Workdir, a: &str, b: &str) {
         "{b} differs from {a}: {}",
         String::from_utf8_lossy(&out.stdout)
     );
+}
+
+#[test]
+fn the_command_inbox_and_the_changed_pair_check_end_as_the_reference_harness() {
+    // Devices answering from their inbox (rows filed by due tick, learnt of through the update
+    // hook) and the convergence check reading only the pairs written since the last must end
+    // exactly as the reference form (every waiting row asked, every open sample read): three
+    // paths, the drain path's windows and enrollment path, a warm-up tick, churn, and devices
+    // that fail one answer in five.
+    let wd = Workdir::new();
+    let text = tiny().replace("failure_rate = 0.02 ", "failure_rate = 0.2 ");
+    assert!(text.contains("failure_rate = 0.2 "));
+    let s = wd.write("tiny.toml", &text);
+    for (out, form) in [("reference", Some("--reference-harness")), ("inbox", None)] {
+        let mut argv = vec![
+            "loadtest",
+            "--scenario",
+            s.to_str().unwrap(),
+            "--ticks",
+            "8",
+            "--warmup-ticks",
+            "1",
+            "--approach",
+            "legacy",
+            "--approach",
+            "batched",
+            "--approach",
+            "drain:window=40,cap=15,budget=windows:3,enroll-path=on",
+            "--out",
+            out,
+            "-q",
+        ];
+        argv.extend(form);
+        assert_eq!(wd.cmd(&argv).output().unwrap().status.code(), Some(0));
+    }
+    identical(&wd, "reference", "inbox");
+    // Not vacuous: samples converged and failed on every path, and the manifests say which
+    // form ran.
+    let conv = rows(&read(&wd, "inbox/convergence.csv"));
+    for path in ["legacy", "batched", "drain"] {
+        for outcome in ["converged", "failed"] {
+            assert!(
+                conv.iter().any(|r| r[0] == path && r[6] == outcome),
+                "{path}: no {outcome} sample"
+            );
+        }
+    }
+    assert!(read(&wd, "reference/manifest.json").contains("\"reference_harness\": true"));
+    assert!(read(&wd, "inbox/manifest.json").contains("\"reference_harness\": false"));
 }
 
 #[test]

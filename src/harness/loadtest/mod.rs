@@ -82,6 +82,11 @@ pub struct LoadtestConfig {
     /// this key.
     pub cursor_url: Option<String>,
     pub cursor_key: String,
+    /// The harness's reference form: devices ask every pending and verifying row each round
+    /// (`device::acknowledge`) and the convergence check reads every open sample, instead of
+    /// the command inbox and the check of changed pairs. Same results, slower; the tests
+    /// hold the two forms to the same run.
+    pub reference_harness: bool,
 }
 
 impl LoadtestConfig {
@@ -199,7 +204,8 @@ pub struct LoadtestResult {
     pub events: BTreeMap<EventKind, u64>,
     /// Wall time of the warm-up ticks (not part of the run's figures).
     pub warmup_time: Duration,
-    /// Wall time spent writing checkpoints (harness cost).
+    /// Wall time spent storing steps (harness cost): building and storing the run records,
+    /// and the COMMIT of every step but part A's (which carries the writer's rows: the tick's).
     pub checkpoint_time: Duration,
 }
 
@@ -230,10 +236,6 @@ fn record(run: &mut PathRun, phase: &str, d: Duration) {
     run.hist.entry(phase.to_string()).or_default().record(d);
     *run.totals.entry(phase.to_string()).or_default() += d;
 }
-
-/// Device answers of warm-up tick w use tick number `WARMUP_TICK_BASE + w`, apart from the
-/// measured ticks'.
-const WARMUP_TICK_BASE: u64 = 1 << 32;
 
 /// One path's moving parts during a run.
 struct PathState {
@@ -266,6 +268,14 @@ struct PathState {
     mirror: Option<Box<dyn Replica>>,
     /// Batched: the cursor in Redis (issue 6).
     redis: Option<Box<dyn crate::paths::cursor::CursorStore>>,
+    /// The devices' command inbox (None in the reference harness).
+    inbox: Option<device::Inbox>,
+    /// (host uuid, profile uuid) of the rows the writer and the devices changed since the
+    /// last convergence check.
+    dirty: Vec<(Arc<str>, Arc<str>)>,
+    /// The next convergence check reads every open sample (the first after a start or a
+    /// resume: the changes before it were not seen).
+    check_all: bool,
 }
 
 /// Counts the busy handler's retries and the time it slept on one connection: the lock waits
@@ -402,7 +412,9 @@ fn path_state(
         }
     };
     let mut monitor = monitor;
-    if let (Some(m), Some(saved)) = (monitor.as_mut(), rec.monitor.clone()) {
+    let mut rec = rec;
+    let scan = std::mem::take(&mut rec.scan);
+    if let (Some(m), Some(saved)) = (monitor.as_mut(), scan.monitor) {
         m.restore(saved);
     }
     let st = PathState {
@@ -424,8 +436,8 @@ fn path_state(
             verify_per_tick: s.loadtest.verify_per_tick,
             failure_rate: s.loadtest.failure_rate,
         },
-        last_visit: rec.last_visit.iter().cloned().collect(),
-        pass_visited: rec.pass_visited.iter().copied().collect(),
+        last_visit: scan.last_visit,
+        pass_visited: scan.pass_visited.into_iter().collect(),
         pass_start: rec.pass_start,
         boundary: rec.boundary.clone(),
         pos: rec.pos,
@@ -439,6 +451,9 @@ fn path_state(
         monitor,
         mirror,
         redis: None,
+        inbox: None,
+        dirty: Vec::new(),
+        check_all: true,
     };
     Ok((st, rec.shared))
 }
@@ -544,10 +559,26 @@ pub fn run_on(
             st.churn = Some(churn);
         }
     }
+    // The devices' inbox: every row already pending or verifying, filed from the next round.
+    if !cfg.reference_harness {
+        let rounds = device::Rounds {
+            warmup: cfg.warmup_ticks as u64,
+            measured: cfg.ticks as u64,
+        };
+        for st in states.iter_mut() {
+            let from = steps.next_round(st.pos);
+            st.inbox = Some(
+                device::Inbox::attach(&mut st.conn, st.model, rounds, from).with_context(|| {
+                    format!("{}: filing the devices' commands", st.db.display())
+                })?,
+            );
+        }
+    }
     // Warm-up: ticks with devices but no churn and nothing recorded, so that the measured
     // ticks start from a converged state instead of the generated one. No monitor and no
     // faults during the warm-up: they start with the measured ticks.
     let tw = clock.now();
+    let checkpoint_before = result.checkpoint_time;
     for w in 0..cfg.warmup_ticks {
         for st in states.iter_mut().filter(|st| st.pos < steps.warmup(w)) {
             let monitor = st.monitor.take();
@@ -565,12 +596,16 @@ pub fn run_on(
             if atomic {
                 record::ensure_txn(&st.conn)?;
             }
-            device::acknowledge(&mut st.conn, &st.model, WARMUP_TICK_BASE + w as u64)?;
-            commit(st, steps.warmup(w), &shared, &mut result, clock)?;
+            answer(st, w as u64, device::WARMUP_TICK_BASE + w as u64)?;
+            // No sample is open during the warm-up: nothing to check.
+            st.dirty.clear();
+            commit(st, steps.warmup(w), &shared, &mut result, clock, true)?;
             on_event(RunEvent::Warmup(&st.path.name, w))?;
         }
     }
     result.warmup_time = clock.since(tw);
+    // The warm-up's checkpoints are the warm-up's.
+    result.checkpoint_time = checkpoint_before;
     let mut pending: Option<(Vec<Event>, u32, u64)> = None;
     for tick in 0..cfg.ticks {
         if states.iter().all(|st| st.pos >= steps.part_c(tick)) {
@@ -614,7 +649,7 @@ pub fn run_on(
         // Part B: the devices answer; convergence is checked.
         for st in states.iter_mut().filter(|st| st.pos < steps.part_b(tick)) {
             part_b(st, cfg, clock, tick, atomic)?;
-            commit(st, steps.part_b(tick), &shared, &mut result, clock)?;
+            commit(st, steps.part_b(tick), &shared, &mut result, clock, false)?;
         }
         let now_s = (tick as u64 + 1) * interval;
         // The state comparison: each paged path against the first path, legacy, at the paged
@@ -694,7 +729,7 @@ pub fn run_on(
                     &mut shared.touched_profiles,
                 );
             }
-            commit(st, steps.part_c(tick), &shared, &mut result, clock)?;
+            commit(st, steps.part_c(tick), &shared, &mut result, clock, false)?;
         }
     }
     for st in states {

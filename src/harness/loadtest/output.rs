@@ -5,7 +5,8 @@ use super::*;
 
 /// Where the wall time outside the measured ticks went: (part, seconds), then the share of
 /// the wall time outside the ticks. Parts: `devices`, `churn` and `convergence_check` (summed
-/// over paths), `equivalence` (state comparisons), `checkpoint` (storing the run records),
+/// over paths), `equivalence` (state comparisons), `checkpoint` (storing the steps: run records, and
+/// the COMMIT of each step but the tick's own),
 /// `other` (the rest, timed by nothing: bookkeeping between phases).
 /// In the concurrency mode churn overlaps the ticks and is not subtracted. The warm-up is not
 /// part of the run.

@@ -34,8 +34,9 @@ use super::{EqRow, PathRun, TickRow, Universe};
 use crate::analysis::convergence::{Flushed, Sample};
 use crate::analysis::liveness::Monitor;
 use rusqlite::{Connection, OptionalExtension};
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 /// The table each path database keeps its record in (`setup` and `record` rows).
@@ -48,7 +49,7 @@ const CLOSED: &str = "reconsim_samples_closed";
 
 /// The version of the records' layout and step numbering; a run folder written with another
 /// is refused on `--resume` instead of being misread.
-pub const FORMAT: u32 = 4;
+pub const FORMAT: u32 = 5;
 
 /// What a run's setup fixed, stored once in every path database when it is created.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -90,17 +91,35 @@ pub struct PathRecord {
     /// Closed samples stored (the rows of `reconsim_samples_closed`); the open ones are the
     /// rows of `reconsim_samples_open`. Both tables are written in the step's transaction.
     pub closed_count: u64,
-    pub last_visit: Vec<(String, u32)>,
-    pub pass_visited: Vec<i64>,
+    /// The scan state (`Scan`): stored under a key of its own, only by the steps that change
+    /// it (warm-up ticks and part A), so parts B and C do not rewrite a fleet-sized value.
+    #[serde(skip)]
+    pub scan: Scan,
     pub pass_start: u32,
     /// A batched pass that ended in part A of the last tick, to compare before part C:
     /// (first tick of the pass, host ids visited).
     pub boundary: Option<(u32, Vec<i64>)>,
     /// The batched cursor as the path's store holds it.
     pub cursor: String,
-    /// The liveness monitor's state (batched).
-    pub monitor: Option<Monitor>,
     pub shared: Shared,
+}
+
+/// The part of a path's record that only the reconciler's steps change, kept under the
+/// record table's `scan` key: the tick of each host uuid's last visit, this pass's visited
+/// host ids, and the liveness monitor's state (batched).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Scan {
+    pub last_visit: FxHashMap<String, u32>,
+    pub pass_visited: Vec<i64>,
+    pub monitor: Option<Monitor>,
+}
+
+/// `Scan` borrowed from the run, to store without copying it.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ScanRef<'a> {
+    pub last_visit: &'a FxHashMap<String, u32>,
+    pub pass_visited: &'a HashSet<i64>,
+    pub monitor: &'a Option<Monitor>,
 }
 
 impl PathRecord {
@@ -115,12 +134,10 @@ impl PathRecord {
             cpu_us: 0,
             peak_rss_kib: None,
             closed_count: 0,
-            last_visit: Vec::new(),
-            pass_visited: Vec::new(),
+            scan: Scan::default(),
             pass_start: 0,
             boundary: None,
             cursor: String::new(),
-            monitor: None,
             shared: Shared::default(),
         }
     }
@@ -269,13 +286,34 @@ pub fn load(conn: &Connection, file: &str) -> Result<(Setup, PathRecord), Record
             ),
         });
     }
-    let record = serde_json::from_str(&get("record")?).map_err(bad("record"))?;
+    let mut record: PathRecord = serde_json::from_str(&get("record")?).map_err(bad("record"))?;
+    // A run that stored no scan state yet has none.
+    let scan: Option<String> = conn
+        .query_row(
+            &format!("SELECT value FROM {TABLE} WHERE key = 'scan'"),
+            [],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(sql)?;
+    if let Some(text) = scan {
+        record.scan = serde_json::from_str(&text).map_err(bad("scan"))?;
+    }
     Ok((setup, record))
 }
 
-/// Stores a path's record (inside the step's transaction, which the caller commits).
-pub fn store(conn: &Connection, record: &PathRecord) -> rusqlite::Result<()> {
-    put(conn, "record", &json(record))
+/// Stores a path's record (inside the step's transaction, which the caller commits), with the
+/// scan state when given (a step that changed it; the others leave the stored one).
+pub fn store(
+    conn: &Connection,
+    record: &PathRecord,
+    scan: Option<ScanRef<'_>>,
+) -> rusqlite::Result<()> {
+    put(conn, "record", &json(record))?;
+    if let Some(scan) = scan {
+        put(conn, "scan", &json(&scan))?;
+    }
+    Ok(())
 }
 
 /// Stores what changed in the samples since the last store (inside the step's transaction):
@@ -380,6 +418,16 @@ impl Steps {
     pub fn part_c(self, tick: u32) -> u64 {
         self.part_a(tick) + 2
     }
+    /// The device round (warm-up rounds first, then one a measured tick) that comes next
+    /// after `pos` committed steps: the devices answer in each warm-up step and in part B.
+    pub fn next_round(self, pos: u64) -> u64 {
+        let warmup = self.warmup as u64;
+        if pos < warmup {
+            pos
+        } else {
+            warmup + (pos - warmup + 1) / 3
+        }
+    }
 }
 
 #[cfg(test)]
@@ -457,18 +505,36 @@ mod tests {
         };
         let n = store_samples(&conn, &step2).unwrap();
         rec.closed_count = n;
-        rec.monitor = Some(Monitor::new(
+        let monitor = Some(Monitor::new(
             10,
             crate::domain::rules::Rules::default(),
             crate::domain::variant::Variant::default(),
             3,
         ));
-        store(&conn, &rec).unwrap();
+        let last_visit: FxHashMap<String, u32> = [("H".to_string(), 3)].into_iter().collect();
+        let pass_visited: HashSet<i64> = [2, 1].into_iter().collect();
+        let scan = ScanRef {
+            last_visit: &last_visit,
+            pass_visited: &pass_visited,
+            monitor: &monitor,
+        };
+        store(&conn, &rec, Some(scan)).unwrap();
         let (_, back) = load(&conn, "x.db").unwrap();
         assert_eq!(back.pos, 7);
         assert_eq!(back.cursor, "C");
         assert_eq!(back.ticks, rec.ticks);
-        assert!(back.monitor.is_some());
+        assert!(back.scan.monitor.is_some());
+        assert_eq!(back.scan.last_visit, last_visit);
+        let mut ids = back.scan.pass_visited.clone();
+        ids.sort_unstable();
+        assert_eq!(ids, vec![1, 2]);
+        // A step that does not store the scan state leaves the stored one.
+        rec.pos = 8;
+        store(&conn, &rec, None).unwrap();
+        let (_, back) = load(&conn, "x.db").unwrap();
+        assert_eq!(back.pos, 8);
+        assert!(back.scan.monitor.is_some());
+        assert_eq!(back.scan.last_visit, last_visit);
         let (o, c) = load_samples(&conn, "x.db", back.closed_count).unwrap();
         assert_eq!((o, c), (vec![open], vec![closed]));
         let e = load_samples(&conn, "x.db", 2).unwrap_err().to_string();

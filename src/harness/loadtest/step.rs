@@ -100,26 +100,73 @@ pub(super) fn part_b(
         record::ensure_txn(&st.conn)?;
     }
     let td = clock.now();
-    device::acknowledge(&mut st.conn, &st.model, tick as u64)?;
+    answer(st, cfg.warmup_ticks as u64 + tick as u64, tick as u64)?;
     record(&mut st.run, "devices", clock.since(td));
     let tc = clock.now();
-    for l in st.tracker.check(&st.conn, now_s)? {
+    // Reading every open sample is exact too, and cheaper when more pairs changed than are open.
+    let every = st.inbox.is_none()
+        || std::mem::take(&mut st.check_all)
+        || st.dirty.len() >= st.tracker.open_count();
+    let latencies = if every {
+        st.dirty.clear();
+        st.tracker.check(&st.conn, now_s)?
+    } else {
+        let dirty = std::mem::take(&mut st.dirty);
+        st.tracker
+            .check_pairs(&st.conn, now_s, dirty.iter().map(|(h, p)| (&**h, &**p)))?
+    };
+    for l in latencies {
         record(&mut st.run, "convergence", Duration::from_secs(l));
     }
     record(&mut st.run, "convergence_check", clock.since(tc));
     Ok(())
 }
 
-/// Stores the path's record at step `pos` and commits the step (see `record`).
+/// The devices' round `round` (warm-up rounds first), drawing with tick number `tick`: through
+/// the inbox, whose changed rows join the pairs the next convergence check reads, or in the
+/// reference harness by asking every waiting row.
+pub(super) fn answer(st: &mut PathState, round: u64, tick: u64) -> Result<device::AckStats> {
+    Ok(match st.inbox.as_mut() {
+        Some(inbox) => {
+            let r = inbox.answer(&st.conn, round)?;
+            st.dirty.extend(
+                r.changed
+                    .into_iter()
+                    .map(|(h, p)| (Arc::from(h), Arc::from(p))),
+            );
+            r.stats
+        }
+        None => device::acknowledge(&mut st.conn, &st.model, tick)?,
+    })
+}
+
+/// Notes the pairs of written deltas for the next convergence check (outside the timed tick).
+fn wrote(dirty: &mut Vec<(Arc<str>, Arc<str>)>, deltas: &[Delta]) {
+    dirty.extend(
+        deltas
+            .iter()
+            .map(|d| (d.host_uuid.clone(), d.profile_uuid.clone())),
+    );
+}
+
+/// Stores the path's record at step `pos` and commits the step (see `record`). All of it is
+/// harness time (`checkpoint`): building and storing the record, and the COMMIT that carries
+/// the step's writes (the devices' answers, churn) to the file.
+/// `with_scan`: the step changed the scan state (a warm-up tick); parts B and C do not.
 pub(super) fn commit(
     st: &mut PathState,
     pos: u64,
     shared: &SharedState,
     result: &mut LoadtestResult,
     clock: &dyn Clock,
+    with_scan: bool,
 ) -> Result<()> {
+    let t = clock.now();
     let rec = path_record(st, pos, &st.run, shared, result);
-    commit_record(st, rec, result, clock).map(|_| ())
+    result.checkpoint_time += clock.since(t);
+    let commit = commit_record(st, rec, result, clock, with_scan)?;
+    result.checkpoint_time += commit;
+    Ok(())
 }
 
 /// Commits part A (reconciler and writer) with the record. The step's COMMIT carries the
@@ -135,11 +182,13 @@ pub(super) fn commit_tick(
     clock: &dyn Clock,
     atomic: bool,
 ) -> Result<()> {
+    let t = clock.now();
     let mut provisional = st.run.clone();
     record(&mut provisional, Phase::Write.name(), timed.write);
     record(&mut provisional, Phase::Tick.name(), timed.tick);
     let rec = path_record(st, pos, &provisional, shared, result);
-    let commit = commit_record(st, rec, result, clock)?;
+    result.checkpoint_time += clock.since(t);
+    let commit = commit_record(st, rec, result, clock, true)?;
     // Without steps (the concurrency mode) the writer committed its own transaction.
     let extra = if atomic { commit } else { Duration::ZERO };
     record(&mut st.run, Phase::Write.name(), timed.write + extra);
@@ -150,7 +199,8 @@ pub(super) fn commit_tick(
     Ok(())
 }
 
-/// The path's record at step `pos`, with the measurements of `run`.
+/// The path's record at step `pos`, with the measurements of `run` (the scan state is stored
+/// from the path's own, by `commit_record`).
 pub(super) fn path_record(
     st: &PathState,
     pos: u64,
@@ -163,18 +213,13 @@ pub(super) fn path_record(
         v.sort();
         v
     };
-    let mut pass_visited: Vec<i64> = st.pass_visited.iter().copied().collect();
-    pass_visited.sort_unstable();
     let mut rec = record::PathRecord::fresh(&st.path.name);
     rec.pos = pos;
     rec.set_run(run);
     rec.closed_count = st.tracker.closed.len() as u64;
-    rec.last_visit = sorted(&st.last_visit);
-    rec.pass_visited = pass_visited;
     rec.pass_start = st.pass_start;
     rec.boundary = st.boundary.clone();
     rec.cursor = st.cursor.value.clone();
-    rec.monitor = st.monitor.clone();
     rec.shared = record::Shared {
         pos: shared.pos,
         equivalence: result.equivalence.clone(),
@@ -194,12 +239,18 @@ pub(super) fn commit_record(
     rec: record::PathRecord,
     result: &mut LoadtestResult,
     clock: &dyn Clock,
+    with_scan: bool,
 ) -> Result<Duration> {
     let tk = clock.now();
     let pos = rec.pos;
     record::ensure_txn(&st.conn)?;
     crate::support::crashpoint::here("step written, not yet committed");
-    record::store(&st.conn, &rec)?;
+    let scan = with_scan.then_some(record::ScanRef {
+        last_visit: &st.last_visit,
+        pass_visited: &st.pass_visited,
+        monitor: &st.monitor,
+    });
+    record::store(&st.conn, &rec, scan)?;
     record::store_samples(&st.conn, &st.tracker.flush())?;
     if st.kind.paged() && st.redis.is_none() {
         // The SQLite store's table shows the cursor the record holds.
@@ -444,6 +495,7 @@ pub(super) fn reconcile_tick(
     let write_time = clock.since(tw);
     let tick_time = clock.since(t0);
     row.duration_us = tick_time.as_micros() as u64;
+    wrote(&mut st.dirty, &deltas);
     if st.kind == PathKind::Legacy {
         // Outside the timed tick: how many host rows the diff covered.
         row.hosts = eligible_hosts(conn)?;
@@ -564,6 +616,8 @@ fn drain_tick(
         }
     }
     let tick_time = clock.since(t0);
+    // The delivered deltas (a window whose write failed wrote nothing and is not among them).
+    wrote(&mut st.dirty, &r.tick.deltas);
     fill_row(&mut row, &r.tick, r.windows);
     row.stop = r.stop.map(|s| s.to_string()).unwrap_or_default();
     row.installs = r.tick.deltas.iter().filter(|d| d.op == Op::Install).count() as u64;
@@ -629,6 +683,7 @@ pub(super) fn enroll(
             .collect();
         writer::apply(conn, &deltas, || command_uuid(&mut rng))?;
         record(&mut st.run, "enroll", clock.since(t));
+        wrote(&mut st.dirty, &deltas);
     }
     Ok(())
 }

@@ -67,6 +67,7 @@ fn config(s: &Scenario, ticks: u32) -> LoadtestConfig {
         },
         concurrent_churn: false,
         warmup_ticks: 0,
+        reference_harness: false,
     }
 }
 
