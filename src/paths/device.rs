@@ -480,20 +480,25 @@ mod tests {
         );
     }
 
+    /// `n` pending installs, one a host.
+    fn pending_installs(n: usize) -> Connection {
+        let rows: Vec<String> = (0..n).map(|i| format!("cmd-{i}")).collect();
+        let refs: Vec<(&str, &str, &str)> = rows
+            .iter()
+            .map(|c| ("install", "pending", c.as_str()))
+            .collect();
+        fleet(&refs)
+    }
+
     #[test]
     fn outcomes_are_deterministic_and_follow_the_rates() {
-        let rows: Vec<(&str, &str, String)> = (0..2000)
-            .map(|i| ("install", "pending", format!("cmd-{i}")))
-            .collect();
-        let refs: Vec<(&str, &str, &str)> =
-            rows.iter().map(|(a, b, c)| (*a, *b, c.as_str())).collect();
         let m = DeviceModel {
             seed: 7,
             ack_per_tick: 0.5,
             verify_per_tick: 1.0,
             failure_rate: 0.1,
         };
-        let (mut a, mut b) = (fleet(&refs), fleet(&refs));
+        let (mut a, mut b) = (pending_installs(2000), pending_installs(2000));
         let sa = acknowledge(&mut a, &m, 3).unwrap();
         let sb = acknowledge(&mut b, &m, 3).unwrap();
         assert_eq!(sa, sb);
@@ -637,12 +642,7 @@ mod tests {
     fn an_inbox_round_reads_only_the_rows_due() {
         // 2,000 rows left pending long ago and never answered (ack 0) cost the inbox nothing:
         // it files none of them and its rounds read nothing.
-        let rows: Vec<(&str, &str, String)> = (0..2000)
-            .map(|i| ("install", "pending", format!("cmd-{i}")))
-            .collect();
-        let refs: Vec<(&str, &str, &str)> =
-            rows.iter().map(|(a, b, c)| (*a, *b, c.as_str())).collect();
-        let mut conn = fleet(&refs);
+        let mut conn = pending_installs(2000);
         let m = DeviceModel {
             seed: 1,
             ack_per_tick: 0.0,
