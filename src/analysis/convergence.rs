@@ -29,6 +29,7 @@ use crate::paths::batched::{self, BatchedError, Catalog};
 use rusqlite::{Connection, OptionalExtension};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// Which semantics judge a path's pairs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -528,19 +529,20 @@ impl Tracker {
     /// changed since the last check, and the samples opened since. A sample opens only while
     /// its row has not reached its target, so a row that did not change cannot have reached it
     /// since: with every changed pair given, this closes what `check` closes, in the same
-    /// order (the tests hold the two to the same samples).
-    pub fn check_pairs<'a>(
+    /// order (the tests hold the two to the same samples). When as many pairs changed as
+    /// samples are open, reading every open sample is cheaper, and it does that.
+    pub fn check_pairs(
         &mut self,
         conn: &Connection,
         now_s: u64,
-        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+        pairs: &[(Arc<str>, Arc<str>)],
     ) -> rusqlite::Result<Vec<u64>> {
-        let fresh = std::mem::take(&mut self.fresh);
-        if self.open.is_empty() {
-            return Ok(Vec::new());
+        if pairs.len() >= self.open.len() {
+            return self.check(conn, now_s);
         }
+        let fresh = std::mem::take(&mut self.fresh);
         let mut keys: Vec<(String, String)> = pairs
-            .into_iter()
+            .iter()
             .map(|(h, p)| (h.to_string(), p.to_string()))
             .chain(fresh)
             .filter(|k| self.open.contains_key(k))

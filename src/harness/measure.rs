@@ -103,13 +103,10 @@ pub fn run_once(
         // Under drain, a pass of drain ticks (no writer), each tick's phases summed over its
         // windows.
         if cfg.variant.drains() {
-            // Each tick's deltas are dropped as the tick ends, as the batched pass drops its
-            // reports: the pass does not keep a fleet's deltas in memory (that made the drain
-            // pass slower and larger than the batched one, by the harness's doing).
-            drain::full_pass(store.source(), cfg, knobs, clock, |r| {
-                on_tick(&r.tick);
-                drop(std::mem::take(&mut r.tick.deltas));
-            })?;
+            // Each tick is dropped as it ends, as the batched pass drops its reports: the pass
+            // does not keep a fleet's deltas in memory (that made the drain pass larger than
+            // the batched one, by the harness's doing).
+            drain::full_pass_each(store.source(), cfg, knobs, clock, |r| on_tick(&r.tick))?;
         } else {
             full_pass_with_clock(store.source(), cfg, clock, |tick| on_tick(&tick))?;
         }

@@ -276,7 +276,8 @@ pub fn tick_with_faults(
 /// A full pass of drain ticks from `""` with no writer (as `diff` and `compare` take one): tick
 /// after tick until one wraps. With nothing written, a tick's work stays work, so every tick
 /// delivers up to the cap and moves on past it; the pass's deltas are every host's, as one
-/// window per tick would give under `latest`. A failed tick ends the pass with its error.
+/// window per tick would give under `latest`. `each` sees every tick first; a failed tick ends
+/// the pass with its error. Built on `full_pass_each`, keeping what it hands over.
 pub fn full_pass(
     src: &dyn batched::Source,
     cfg: &BatchedConfig,
@@ -284,22 +285,42 @@ pub fn full_pass(
     clock: &dyn Clock,
     mut each: impl FnMut(&mut DrainReport),
 ) -> Result<batched::PassResult, batched::BatchedError> {
-    let mut cursor = crate::paths::cursor::MemoryCursor::default();
     let mut pass = batched::PassResult::default();
-    // Every tick moves the cursor past at least one host, so a pass ends within rows + 1 ticks.
-    let bound = src.host_rows()?.max(0) as usize + 2;
-    for _ in 0..bound {
-        let mut r = tick(src, &mut cursor, cfg, knobs, clock, &mut |_| Ok(()));
+    full_pass_each(src, cfg, knobs, clock, |mut r| {
         each(&mut r);
-        if let Outcome::Error(e) = &r.tick.outcome {
-            return Err(batched::BatchedError::Tick(e.clone()));
-        }
         pass.visited.extend(r.tick.visited.iter().copied());
         pass.deltas.append(&mut r.tick.deltas);
-        let wrapped = r.stop == Some(Stop::Wrapped);
         pass.ticks.push(r.tick);
+    })?;
+    Ok(pass)
+}
+
+/// The same pass, handing each tick to `on_tick` as it ends instead of keeping it (memory stays
+/// bounded by one tick's deltas); returns the ticks run. A failed tick is handed over, then
+/// ends the pass with its error.
+pub fn full_pass_each(
+    src: &dyn batched::Source,
+    cfg: &BatchedConfig,
+    knobs: &DrainKnobs,
+    clock: &dyn Clock,
+    mut on_tick: impl FnMut(DrainReport),
+) -> Result<usize, batched::BatchedError> {
+    let mut cursor = crate::paths::cursor::MemoryCursor::default();
+    // Every tick moves the cursor past at least one host, so a pass ends within rows + 1 ticks.
+    let bound = src.host_rows()?.max(0) as usize + 2;
+    for ticks in 1..=bound {
+        let r = tick(src, &mut cursor, cfg, knobs, clock, &mut |_| Ok(()));
+        let failed = match &r.tick.outcome {
+            Outcome::Error(e) => Some(e.clone()),
+            _ => None,
+        };
+        let wrapped = r.stop == Some(Stop::Wrapped);
+        on_tick(r);
+        if let Some(e) = failed {
+            return Err(batched::BatchedError::Tick(e));
+        }
         if wrapped {
-            return Ok(pass);
+            return Ok(ticks);
         }
     }
     Err(batched::BatchedError::Tick(format!(

@@ -332,3 +332,22 @@ fn a_budget_prints_as_it_is_written() {
     }
     assert_eq!("2m".parse::<Budget>().unwrap().to_string(), "120s");
 }
+
+#[test]
+fn a_streamed_pass_hands_over_what_the_collected_pass_keeps() {
+    // 10 hosts, cap 3, window 4: the pass takes several ticks. `full_pass_each` hands each one
+    // over and keeps nothing; in order, they hold exactly the collected pass's deltas.
+    let conn = fleet(10);
+    let k = knobs(Some(3), 2);
+    let clock = RealClock::default();
+    let pass = full_pass(&conn, &cfg(), &k, &clock, |_| {}).unwrap();
+    let mut streamed = Vec::new();
+    let ticks = full_pass_each(&conn, &cfg(), &k, &clock, |r| {
+        streamed.extend(r.tick.deltas);
+    })
+    .unwrap();
+    assert!(ticks >= 4, "{ticks} ticks");
+    assert_eq!(ticks, pass.ticks.len());
+    assert_eq!(streamed.len(), 10);
+    assert_eq!(streamed, pass.deltas);
+}
