@@ -373,7 +373,7 @@ impl Fleet {
     /// the end; rowids and contents are then exactly those of sorting every row by key.
     pub(super) fn current<E>(
         &self,
-        mut emit: impl FnMut(i64, &CurrentRow) -> Result<(), E>,
+        mut emit: impl FnMut(i64, CurrentRow) -> Result<(), E>,
         mut host_done: impl FnMut(),
     ) -> Result<u64, E> {
         let c = &self.current;
@@ -488,7 +488,7 @@ impl Fleet {
             }
             host_rows.sort_by(|a, b| a.profile_uuid.cmp(&b.profile_uuid));
             reserve_before(Some(&h.uuid), &mut rowid);
-            for r in &host_rows {
+            for r in host_rows.drain(..) {
                 rowid += 1;
                 emit(rowid, r)?;
             }
@@ -500,7 +500,7 @@ impl Fleet {
                 let p = &profiles[pi];
                 emit(
                     first + k as i64,
-                    &make_row(&mut rng, uuid, Some(pi), &p.uuid),
+                    make_row(&mut rng, uuid, Some(pi), &p.uuid),
                 )?;
             }
         }

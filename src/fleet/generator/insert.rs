@@ -1,5 +1,5 @@
-//! Writing the built fleet: every table in primary-key order through one prepared statement
-//! per table, in one transaction.
+//! Writing the built fleet: every table in primary-key order, in one transaction; the two
+//! large tables through multi-row INSERTs, the current rows from a producer thread.
 
 use super::*;
 
@@ -34,6 +34,16 @@ impl Fleet {
                     $body(&mut stmt)
                 })()
                 .map_err(|source| GenerateError::Load {
+                    table: $table,
+                    source,
+                })?;
+                counts.push(($table, n));
+            }};
+        }
+        // A table whose body prepares its own statements.
+        macro_rules! load_with {
+            ($table:literal, $body:expr) => {{
+                let n = $body.map_err(|source| GenerateError::Load {
                     table: $table,
                     source,
                 })?;
@@ -184,20 +194,28 @@ impl Fleet {
                 Ok(n)
             }
         );
-        load!(
+        load_with!(
             "label_membership",
-            "INSERT INTO label_membership (host_id, label_id) VALUES (?1, ?2)",
-            |stmt: &mut rusqlite::Statement| {
+            (|| -> rusqlite::Result<u64> {
+                let mut ins = Chunked::new(
+                    &tx,
+                    "INSERT OR FAIL INTO label_membership (host_id, label_id)",
+                    "(?, ?)",
+                    2,
+                )?;
+                let mut rows: Vec<(i64, i64)> = Vec::with_capacity(ROWS_PER_MESSAGE);
                 for h in &self.hosts {
-                    for l in &h.labels {
-                        stmt.raw_bind_parameter(1, h.id)?;
-                        stmt.raw_bind_parameter(2, l)?;
-                        stmt.raw_execute()?;
+                    rows.extend(h.labels.iter().map(|&l| (h.id, l)));
+                    if rows.len() >= ROWS_PER_MESSAGE {
+                        ins.write(&rows, bind_membership)?;
+                        progress.inc(rows.len() as u64);
+                        rows.clear();
                     }
-                    progress.inc(h.labels.len() as u64);
                 }
+                ins.write(&rows, bind_membership)?;
+                progress.inc(rows.len() as u64);
                 Ok(memberships)
-            }
+            })()
         );
         load!(
             "mdm_apple_configuration_profiles",
@@ -238,50 +256,9 @@ impl Fleet {
                 Ok(label_rows)
             }
         );
-        load!(
+        load_with!(
             "host_mdm_apple_profiles",
-            "INSERT INTO host_mdm_apple_profiles (rowid, host_uuid, profile_uuid,
-               profile_identifier, profile_name, status, operation_type, detail, command_uuid,
-               checksum, secrets_updated_at, ignore_error, scope)
-             VALUES (?12, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0, ?11)",
-            |stmt: &mut rusqlite::Statement| {
-                let insert = |rowid: i64, r: &CurrentRow| -> rusqlite::Result<()> {
-                    let (ident, name, scope) = match r.profile {
-                        Some(pi) => {
-                            let p = &self.profiles[pi];
-                            (p.identifier.as_str(), p.name.as_str(), p.scope)
-                        }
-                        None => ("com.example.deleted", "Deleted profile", "System"),
-                    };
-                    let detail = (r.status == Some("failed"))
-                        .then_some("The profile could not be installed.");
-                    stmt.raw_bind_parameter(1, r.host_uuid.as_str())?;
-                    stmt.raw_bind_parameter(2, r.profile_uuid.as_str())?;
-                    stmt.raw_bind_parameter(3, ident)?;
-                    stmt.raw_bind_parameter(4, name)?;
-                    stmt.raw_bind_parameter(5, r.status)?;
-                    stmt.raw_bind_parameter(6, r.operation)?;
-                    stmt.raw_bind_parameter(7, detail)?;
-                    stmt.raw_bind_parameter(8, r.command_uuid.as_str())?;
-                    stmt.raw_bind_parameter(9, &r.checksum[..])?;
-                    stmt.raw_bind_parameter(10, r.secrets_updated_at.map(timefmt::datetime6))?;
-                    stmt.raw_bind_parameter(11, scope)?;
-                    stmt.raw_bind_parameter(12, rowid)?;
-                    stmt.raw_execute()?;
-                    Ok(())
-                };
-                // Progress moves by host here: the row count is known only at the end.
-                let mut hosts_done = 0u64;
-                let n = self.current(insert, || {
-                    hosts_done += 1;
-                    if hosts_done.is_multiple_of(4096) {
-                        progress.inc(4096);
-                    }
-                })?;
-                // The rest of this table's share (a duplicate host row has no rows of its own).
-                progress.inc(self.hosts.len() as u64 - (hosts_done - hosts_done % 4096));
-                Ok(n)
-            }
+            self.insert_current(&tx, progress)
         );
         load!(
             "reconsim_meta",
@@ -312,5 +289,175 @@ impl Fleet {
             source,
         })?;
         Ok(counts)
+    }
+}
+
+/// Rows one multi-row INSERT writes: one statement execution, with its cursors opened and
+/// positioned once, for this many rows rather than for each.
+pub(super) const ROWS_PER_INSERT: usize = 64;
+/// Rows the current-rows producer hands over at a time (a multiple of `ROWS_PER_INSERT`); the
+/// channel holds at most `MESSAGES_IN_FLIGHT` of them, so memory stays bounded.
+const ROWS_PER_MESSAGE: usize = 64 * ROWS_PER_INSERT;
+const MESSAGES_IN_FLIGHT: usize = 4;
+
+/// A table written through a multi-row INSERT, `ROWS_PER_INSERT` rows an execution, and a
+/// one-row INSERT for the rest; rows reach the table in the order given either way.
+pub(super) struct Chunked<'t> {
+    many: rusqlite::Statement<'t>,
+    one: rusqlite::Statement<'t>,
+    params: usize,
+}
+
+impl<'t> Chunked<'t> {
+    /// `head` is `INSERT INTO table (columns)`, `row` one row's `(?, …)` with `params` markers.
+    pub(super) fn new(
+        tx: &'t rusqlite::Transaction,
+        head: &str,
+        row: &str,
+        params: usize,
+    ) -> rusqlite::Result<Self> {
+        let rows = vec![row; ROWS_PER_INSERT].join(", ");
+        Ok(Chunked {
+            many: tx.prepare(&format!("{head} VALUES {rows}"))?,
+            one: tx.prepare(&format!("{head} VALUES {row}"))?,
+            params,
+        })
+    }
+
+    /// Writes `rows` in order; `bind(statement, first, row)` binds one row's values from
+    /// parameter number `first` on.
+    pub(super) fn write<T>(
+        &mut self,
+        rows: &[T],
+        bind: impl Fn(&mut rusqlite::Statement, usize, &T) -> rusqlite::Result<()>,
+    ) -> rusqlite::Result<()> {
+        let mut chunks = rows.chunks_exact(ROWS_PER_INSERT);
+        for chunk in &mut chunks {
+            for (k, row) in chunk.iter().enumerate() {
+                bind(&mut self.many, 1 + k * self.params, row)?;
+            }
+            self.many.raw_execute()?;
+        }
+        for row in chunks.remainder() {
+            bind(&mut self.one, 1, row)?;
+            self.one.raw_execute()?;
+        }
+        Ok(())
+    }
+}
+
+fn bind_membership(
+    stmt: &mut rusqlite::Statement,
+    at: usize,
+    &(host, label): &(i64, i64),
+) -> rusqlite::Result<()> {
+    stmt.raw_bind_parameter(at, host)?;
+    stmt.raw_bind_parameter(at + 1, label)
+}
+
+/// What the current-rows producer hands over: rows with their rowids, and how many hosts it
+/// went through to make them (the progress bar counts hosts).
+struct Produced {
+    rows: Vec<(i64, CurrentRow)>,
+    hosts: u64,
+}
+
+impl Fleet {
+    /// The current rows: produced on a second thread (the draws, uuids and sorting) while this
+    /// one writes them, in the order `current` produces them, so the file is the same as
+    /// writing them one by one.
+    fn insert_current(
+        &self,
+        tx: &rusqlite::Transaction,
+        progress: &dyn Progress,
+    ) -> rusqlite::Result<u64> {
+        let mut ins = Chunked::new(
+            tx,
+            "INSERT OR FAIL INTO host_mdm_apple_profiles (rowid, host_uuid, profile_uuid,
+               profile_identifier, profile_name, status, operation_type, detail, command_uuid,
+               checksum, secrets_updated_at, ignore_error, scope)",
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
+            12,
+        )?;
+        let bind = |stmt: &mut rusqlite::Statement,
+                    at: usize,
+                    (rowid, r): &(i64, CurrentRow)|
+         -> rusqlite::Result<()> {
+            let (ident, name, scope) = match r.profile {
+                Some(pi) => {
+                    let p = &self.profiles[pi];
+                    (p.identifier.as_str(), p.name.as_str(), p.scope)
+                }
+                None => ("com.example.deleted", "Deleted profile", "System"),
+            };
+            let detail =
+                (r.status == Some("failed")).then_some("The profile could not be installed.");
+            stmt.raw_bind_parameter(at, rowid)?;
+            stmt.raw_bind_parameter(at + 1, r.host_uuid.as_str())?;
+            stmt.raw_bind_parameter(at + 2, r.profile_uuid.as_str())?;
+            stmt.raw_bind_parameter(at + 3, ident)?;
+            stmt.raw_bind_parameter(at + 4, name)?;
+            stmt.raw_bind_parameter(at + 5, r.status)?;
+            stmt.raw_bind_parameter(at + 6, r.operation)?;
+            stmt.raw_bind_parameter(at + 7, detail)?;
+            stmt.raw_bind_parameter(at + 8, r.command_uuid.as_str())?;
+            stmt.raw_bind_parameter(at + 9, &r.checksum[..])?;
+            stmt.raw_bind_parameter(at + 10, r.secrets_updated_at.map(timefmt::datetime6))?;
+            stmt.raw_bind_parameter(at + 11, scope)
+        };
+        let (send, receive) = std::sync::mpsc::sync_channel::<Produced>(MESSAGES_IN_FLIGHT);
+        std::thread::scope(|scope| {
+            let producer = scope.spawn(move || {
+                let mut out = Produced {
+                    rows: Vec::with_capacity(ROWS_PER_MESSAGE),
+                    hosts: 0,
+                };
+                let mut hosts = 0u64;
+                // Err only when the writer has stopped (its error is the one reported).
+                let hand_over = |out: &mut Produced, hosts: &mut u64| {
+                    let full = Produced {
+                        rows: std::mem::replace(
+                            &mut out.rows,
+                            Vec::with_capacity(ROWS_PER_MESSAGE),
+                        ),
+                        hosts: std::mem::take(hosts),
+                    };
+                    send.send(full).map_err(|_| ())
+                };
+                let counted = std::cell::Cell::new(0u64);
+                let n = self.current(
+                    |rowid, row| {
+                        out.rows.push((rowid, row));
+                        if out.rows.len() == ROWS_PER_MESSAGE {
+                            hosts += counted.take();
+                            hand_over(&mut out, &mut hosts)?;
+                        }
+                        Ok::<(), ()>(())
+                    },
+                    || counted.set(counted.get() + 1),
+                )?;
+                hosts += counted.take();
+                hand_over(&mut out, &mut hosts)?;
+                Ok::<u64, ()>(n)
+            });
+            let written = (|| -> rusqlite::Result<()> {
+                let mut hosts = 0;
+                for produced in &receive {
+                    ins.write(&produced.rows, bind)?;
+                    progress.inc(produced.hosts);
+                    hosts += produced.hosts;
+                }
+                // The rest of this table's share: a duplicate host row has no rows of its own.
+                progress.inc((self.hosts.len() as u64).saturating_sub(hosts));
+                Ok(())
+            })();
+            // A writer that failed stops the producer at its next hand-over.
+            drop(receive);
+            let produced = producer
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            written?;
+            Ok(produced.unwrap_or_else(|()| unreachable!("the writer took every message")))
+        })
     }
 }

@@ -5,9 +5,12 @@
 //! the values of another; iteration is always over vectors in a fixed order, never over hash
 //! maps. The same scenario and seed give identical table contents.
 //!
-//! Speed: every table is built in memory, then inserted in primary-key order through one
-//! prepared statement per table inside one transaction; the secondary indexes come afterwards
-//! (schema migration 2) and `ANALYZE` last, so the planner has statistics (spec §9).
+//! Speed: teams, hosts, labels and profiles are built in memory; every table is inserted in
+//! primary-key order inside one transaction, the two large ones (the current rows and the label
+//! memberships) `ROWS_PER_INSERT` rows a statement execution, the current rows produced host by
+//! host on a second thread while this one writes them. The secondary indexes come afterwards
+//! (schema migration 2) with a small page cache, so SQLite sorts them in chunks on its worker
+//! threads, and `ANALYZE` last, so the planner has statistics (spec §9).
 
 use crate::fleet::scenario::Scenario;
 use crate::store::schema::{self, SchemaError};
@@ -259,6 +262,15 @@ pub fn generate_file(
 const BYTES_PER_HOST: u64 = 3_000;
 /// SQLite's page cache while loading (`PRAGMA cache_size` below).
 const SQLITE_CACHE_BYTES: u64 = 256 << 20;
+/// SQLite's page cache while creating the indexes, which is also the size of each chunk its
+/// sorter sorts on a worker thread: about a dozen chunks for the largest index (the current
+/// rows' `status`, about 32 bytes a sorter entry), within 8–128 MiB. One chunk sorts on one
+/// core after the scan (fleet-100k's 3.9M entries under a 128 MiB cache); a hundred small ones
+/// cost more merging than they save (measured at 1M: 8 MiB took 41–50 s for that index, 128 MiB
+/// 37–38 s; at 100k 8 MiB was faster than 128).
+fn index_cache_bytes(largest_table_rows: u64) -> u64 {
+    (largest_table_rows.saturating_mul(32) / 12).clamp(8 << 20, 128 << 20)
+}
 
 /// Refuses a fleet whose in-memory build would not fit the memory available now.
 pub fn check_memory(scenario: &Scenario) -> Result<(), GenerateError> {
@@ -313,14 +325,15 @@ pub fn generate_into(
     let t1 = Instant::now();
     let tables = fleet.insert(conn, progress)?;
     let insert = t1.elapsed();
-    // The in-memory hosts are not needed any more; the index builds' sorters are (SQLite gives
-    // each of its sort threads up to `cache_size` of memory: halving the cache here keeps the
-    // peak of a million-host fleet near that of its insert phase).
+    // The in-memory hosts are not needed any more. The index builds' sorters get a cache
+    // sized for a dozen sorted chunks: SQLite sorts chunks of about `cache_size` bytes on its
+    // worker threads (`threads = 2`) while the table scan goes on, and merges them.
     let seed = fleet.seed;
     drop(fleet);
+    let largest = tables.iter().map(|&(_, n)| n).max().unwrap_or(0);
     conn.execute_batch(&format!(
         "PRAGMA cache_size = -{};",
-        SQLITE_CACHE_BYTES / 2 / 1024
+        index_cache_bytes(largest) / 1024
     ))
     .map_err(|source| GenerateError::Load {
         table: "pragmas",

@@ -348,3 +348,67 @@ fn current_rows_rowids_follow_the_key() {
     assert!(orphans > 0, "the quick fleet has deleted hosts' rows");
     assert_eq!((rows > 0, off), (true, 0));
 }
+
+/// The multi-row insert writes every row once, in the order given, whether a row falls in a
+/// full statement or in the one-row tail.
+#[test]
+fn a_chunked_insert_writes_every_row_in_order() {
+    let mut conn = Connection::open_in_memory().unwrap();
+    conn.execute_batch("CREATE TABLE t (n INTEGER NOT NULL, s TEXT NOT NULL)")
+        .unwrap();
+    let tx = conn.transaction().unwrap();
+    let rows: Vec<(i64, String)> = (0..2 * insert::ROWS_PER_INSERT as i64 + 5)
+        .map(|n| (n * 7 % 11, format!("row {n}")))
+        .collect();
+    {
+        let mut ins = insert::Chunked::new(&tx, "INSERT INTO t (n, s)", "(?, ?)", 2).unwrap();
+        let bind = |stmt: &mut rusqlite::Statement, at: usize, (n, s): &(i64, String)| {
+            stmt.raw_bind_parameter(at, n)?;
+            stmt.raw_bind_parameter(at + 1, s.as_str())
+        };
+        ins.write(&rows, bind).unwrap();
+        ins.write(&rows[..3], bind).unwrap();
+    }
+    let got: Vec<(i64, String)> = tx
+        .prepare("SELECT n, s FROM t ORDER BY rowid")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let want: Vec<(i64, String)> = rows.iter().chain(&rows[..3]).cloned().collect();
+    assert_eq!(got, want);
+}
+
+/// A write that fails while the producer thread is mid-stream ends the load with that error,
+/// naming the table, instead of waiting on the producer (or the producer on it).
+#[test]
+fn a_failed_current_row_write_stops_the_producer_and_names_the_table() {
+    let s = quick();
+    let rows = generate(&s)
+        .query_row("SELECT count(*) FROM host_mdm_apple_profiles", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .unwrap();
+    // Past the first hand-over, so the producer has more to send when the writer stops.
+    let fail_at = 5_000;
+    assert!(rows > fail_at, "the quick fleet has {rows} current rows");
+    // Not TEMP: the generator's `temp_store` pragma would drop a temp trigger.
+    let mut conn = Connection::open_in_memory().unwrap();
+    schema::migrate_to(&mut conn, 1).unwrap();
+    conn.execute_batch(&format!(
+        "CREATE TABLE written (n INTEGER NOT NULL);
+         INSERT INTO written VALUES (0);
+         CREATE TRIGGER stop BEFORE INSERT ON host_mdm_apple_profiles BEGIN
+           UPDATE written SET n = n + 1;
+           SELECT RAISE(FAIL, 'injected') WHERE (SELECT n FROM written) = {fail_at};
+         END;"
+    ))
+    .unwrap();
+    let err = generate_into(&mut conn, &s, &crate::support::progress::Silent).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("host_mdm_apple_profiles") && format!("{err:?}").contains("injected"),
+        "{msg}: {err:?}"
+    );
+}
