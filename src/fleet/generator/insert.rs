@@ -201,15 +201,16 @@ impl Fleet {
                     &tx,
                     "INSERT OR FAIL INTO label_membership (host_id, label_id)",
                     "(?, ?)",
-                    2,
                 )?;
                 let mut rows: Vec<(i64, i64)> = Vec::with_capacity(ROWS_PER_MESSAGE);
                 for h in &self.hosts {
                     rows.extend(h.labels.iter().map(|&l| (h.id, l)));
                     if rows.len() >= ROWS_PER_MESSAGE {
-                        ins.write(&rows, bind_membership)?;
-                        progress.inc(rows.len() as u64);
-                        rows.clear();
+                        // Whole statements only; the rest waits for the next host's rows.
+                        let whole = rows.len() - rows.len() % ROWS_PER_INSERT;
+                        ins.write(&rows[..whole], bind_membership)?;
+                        progress.inc(whole as u64);
+                        rows.drain(..whole);
                     }
                 }
                 ins.write(&rows, bind_membership)?;
@@ -309,18 +310,18 @@ pub(super) struct Chunked<'t> {
 }
 
 impl<'t> Chunked<'t> {
-    /// `head` is `INSERT INTO table (columns)`, `row` one row's `(?, …)` with `params` markers.
+    /// `head` is `INSERT INTO table (columns)`, `row` one row's `(?, …)`: anonymous markers,
+    /// numbered in order, so a row's values are the next `?`s.
     pub(super) fn new(
         tx: &'t rusqlite::Transaction,
         head: &str,
         row: &str,
-        params: usize,
     ) -> rusqlite::Result<Self> {
         let rows = vec![row; ROWS_PER_INSERT].join(", ");
         Ok(Chunked {
             many: tx.prepare(&format!("{head} VALUES {rows}"))?,
             one: tx.prepare(&format!("{head} VALUES {row}"))?,
-            params,
+            params: row.matches('?').count(),
         })
     }
 
@@ -377,7 +378,6 @@ impl Fleet {
                profile_identifier, profile_name, status, operation_type, detail, command_uuid,
                checksum, secrets_updated_at, ignore_error, scope)",
             "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
-            12,
         )?;
         let bind = |stmt: &mut rusqlite::Statement,
                     at: usize,

@@ -361,7 +361,7 @@ fn a_chunked_insert_writes_every_row_in_order() {
         .map(|n| (n * 7 % 11, format!("row {n}")))
         .collect();
     {
-        let mut ins = insert::Chunked::new(&tx, "INSERT INTO t (n, s)", "(?, ?)", 2).unwrap();
+        let mut ins = insert::Chunked::new(&tx, "INSERT INTO t (n, s)", "(?, ?)").unwrap();
         let bind = |stmt: &mut rusqlite::Statement, at: usize, (n, s): &(i64, String)| {
             stmt.raw_bind_parameter(at, n)?;
             stmt.raw_bind_parameter(at + 1, s.as_str())
