@@ -9,8 +9,9 @@
 //! primary-key order inside one transaction, the two large ones (the current rows and the label
 //! memberships) `ROWS_PER_INSERT` rows a statement execution, the current rows produced host by
 //! host on a second thread while this one writes them. The secondary indexes come afterwards
-//! (schema migration 2) with a small page cache, so SQLite sorts them in chunks on its worker
-//! threads, and `ANALYZE` last, so the planner has statistics (spec §9).
+//! (schema migration 2) with a page cache sized so that SQLite sorts the largest in about a
+//! dozen chunks on its worker threads, and `ANALYZE` last, so the planner has statistics
+//! (spec §9).
 
 use crate::fleet::scenario::Scenario;
 use crate::store::schema::{self, SchemaError};
