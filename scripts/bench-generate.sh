@@ -105,6 +105,8 @@ if command -v sqlite3 >/dev/null; then
     echo "floor total: $(echo "$ins $idx $ana" | awk '{printf "%.2f", $1 + $2 + $3}') s for $rows rows"
   } > "$out/floor.txt"
   cat "$out/floor.txt" >> "$out/summary.txt"
+else
+  echo "no floor: sqlite3 not found (Debian: apt-get install sqlite3)" | tee -a "$out/summary.txt" >&2
 fi
 cat "$out/summary.txt"
 echo "wrote $out" >&2
