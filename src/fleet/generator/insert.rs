@@ -408,36 +408,28 @@ impl Fleet {
         let (send, receive) = std::sync::mpsc::sync_channel::<Produced>(MESSAGES_IN_FLIGHT);
         std::thread::scope(|scope| {
             let producer = scope.spawn(move || {
-                let mut out = Produced {
-                    rows: Vec::with_capacity(ROWS_PER_MESSAGE),
-                    hosts: 0,
-                };
-                let mut hosts = 0u64;
+                let mut rows = Vec::with_capacity(ROWS_PER_MESSAGE);
+                // Hosts gone through since the last hand-over.
+                let hosts = std::cell::Cell::new(0u64);
                 // Err only when the writer has stopped (its error is the one reported).
-                let hand_over = |out: &mut Produced, hosts: &mut u64| {
+                let hand_over = |rows: &mut Vec<(i64, CurrentRow)>| {
                     let full = Produced {
-                        rows: std::mem::replace(
-                            &mut out.rows,
-                            Vec::with_capacity(ROWS_PER_MESSAGE),
-                        ),
-                        hosts: std::mem::take(hosts),
+                        rows: std::mem::replace(rows, Vec::with_capacity(ROWS_PER_MESSAGE)),
+                        hosts: hosts.take(),
                     };
                     send.send(full).map_err(|_| ())
                 };
-                let counted = std::cell::Cell::new(0u64);
                 let n = self.current(
                     |rowid, row| {
-                        out.rows.push((rowid, row));
-                        if out.rows.len() == ROWS_PER_MESSAGE {
-                            hosts += counted.take();
-                            hand_over(&mut out, &mut hosts)?;
+                        rows.push((rowid, row));
+                        if rows.len() == ROWS_PER_MESSAGE {
+                            hand_over(&mut rows)?;
                         }
                         Ok::<(), ()>(())
                     },
-                    || counted.set(counted.get() + 1),
+                    || hosts.set(hosts.get() + 1),
                 )?;
-                hosts += counted.take();
-                hand_over(&mut out, &mut hosts)?;
+                hand_over(&mut rows)?;
                 Ok::<u64, ()>(n)
             });
             let written = (|| -> rusqlite::Result<()> {
