@@ -334,9 +334,10 @@ pub struct LoadtestArgs {
     #[arg(long)]
     pub concurrent_churn: bool,
     /// The harness's slower reference form: devices ask every pending and verifying row each
-    /// tick, and the convergence check reads every open sample (by default devices answer
-    /// from a command inbox filed by due tick, and the check reads only the pairs written
-    /// since the last). The same results either way; for checking the fast form.
+    /// tick, the convergence check reads every open sample, and churn evaluates every scoped
+    /// profile before and after its events (by default devices answer from a command inbox
+    /// filed by due tick, the check reads only the pairs written since the last, and a profile
+    /// only edited is evaluated once). The same results either way; for checking the fast form.
     #[arg(long)]
     pub reference_harness: bool,
     /// A pass/fail check on the run's verdict, `METRIC OP VALUE` (repeatable; added to the

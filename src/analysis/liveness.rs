@@ -48,7 +48,10 @@ pub struct Finding {
 
 /// Watches one batched path's ticks. Its state is saved with each loadtest step (serde) so a
 /// resumed run continues the monitor instead of restarting it; the configuration fields are
-/// not saved (`restore` keeps the running monitor's).
+/// not saved (`restore` keeps the running monitor's). The two listed-host maps (a fleet's
+/// worth of uuids, replaced only at pass and starvation-window boundaries) are saved apart,
+/// through `listed_maps` and `restore_listed`, so that a step which did not replace them does not
+/// write them again; `listed_version` tells which steps did.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Monitor {
     #[serde(skip)]
@@ -71,6 +74,7 @@ pub struct Monitor {
     stuck_reported: bool,
     /// The pass in progress: its first tick, the rows expected at its start, visits.
     pass_start: u32,
+    #[serde(skip)]
     expected: FxHashMap<i64, String>,
     /// Rows the window query returns over a pass (before any de-duplication): the pages.
     expected_rows: usize,
@@ -80,9 +84,29 @@ pub struct Monitor {
     /// The first pass began mid-pass (the cursor was not `""`): its end is not judged.
     partial: bool,
     /// Rows listed at the start of the current starvation window, and its first tick.
+    #[serde(skip)]
     window_listed: FxHashMap<i64, String>,
+    /// Bumped each time `expected` or `window_listed` is replaced.
+    #[serde(default)]
+    listed_version: u64,
     window_origin: u32,
     pub findings: Vec<Finding>,
+}
+
+/// The monitor's listed-host maps as saved (see `Monitor::listed_maps`).
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct ListedRef<'a> {
+    pub version: u64,
+    pub expected: &'a FxHashMap<i64, String>,
+    pub window_listed: &'a FxHashMap<i64, String>,
+}
+
+/// The monitor's listed-host maps as read back (see `Monitor::restore_listed`).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct Listed {
+    pub version: u64,
+    pub expected: FxHashMap<i64, String>,
+    pub window_listed: FxHashMap<i64, String>,
 }
 
 /// (id, uuid) rows in uuid order, then id.
@@ -118,6 +142,7 @@ impl Monitor {
             first_tick: None,
             partial: false,
             window_listed: FxHashMap::default(),
+            listed_version: 0,
             window_origin: 0,
             findings: Vec::new(),
         }
@@ -141,6 +166,34 @@ impl Monitor {
         }
     }
 
+    /// How many times the listed-host maps have been replaced (0: never, both empty).
+    pub fn listed_version(&self) -> u64 {
+        self.listed_version
+    }
+
+    /// The listed-host maps, to save apart from the rest of the state.
+    pub fn listed_maps(&self) -> ListedRef<'_> {
+        ListedRef {
+            version: self.listed_version,
+            expected: &self.expected,
+            window_listed: &self.window_listed,
+        }
+    }
+
+    /// Puts back the listed-host maps saved with the state `restore` brought back; refuses
+    /// maps of another version (saved by another step).
+    pub fn restore_listed(&mut self, saved: Listed) -> Result<(), String> {
+        if saved.version != self.listed_version {
+            return Err(format!(
+                "listed hosts of version {}, the monitor's state is at version {}",
+                saved.version, self.listed_version
+            ));
+        }
+        self.expected = saved.expected;
+        self.window_listed = saved.window_listed;
+        Ok(())
+    }
+
     /// Continues from a saved monitor's state, keeping this one's configuration.
     pub fn restore(&mut self, saved: Monitor) {
         *self = Monitor {
@@ -159,34 +212,29 @@ impl Monitor {
         &self,
         conn: &Connection,
     ) -> rusqlite::Result<(FxHashMap<i64, String>, usize)> {
-        let map = self.listed(conn)?;
-        let d7 = crate::domain::eligibility::enrolled_clause(&self.rules);
-        let rows: i64 = conn.query_row(
-            &format!("SELECT count(*) FROM hosts h WHERE h.uuid > '' AND {ELIGIBLE_HOST}{d7}"),
-            [],
-            |r| r.get(0),
-        )?;
-        Ok((map, rows as usize))
-    }
-
-    /// The host rows the window should list now: id → uuid.
-    pub fn listed(&self, conn: &Connection) -> rusqlite::Result<FxHashMap<i64, String>> {
         let d7 = crate::domain::eligibility::enrolled_clause(&self.rules);
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT h.id, h.uuid FROM hosts h
              WHERE h.uuid > '' AND {ELIGIBLE_HOST}{d7} ORDER BY h.uuid, h.id DESC"
         ))?;
         let mut out = FxHashMap::default();
+        let mut rows = 0;
         let mut last: Option<String> = None;
         for row in stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))? {
             let (id, uuid) = row?;
+            rows += 1;
             if self.variant.dedupes_window() && last.as_deref() == Some(uuid.as_str()) {
                 continue;
             }
             last = Some(uuid.clone());
             out.insert(id, uuid);
         }
-        Ok(out)
+        Ok((out, rows))
+    }
+
+    /// The host rows the window should list now: id → uuid.
+    pub fn listed(&self, conn: &Connection) -> rusqlite::Result<FxHashMap<i64, String>> {
+        Ok(self.listed_rows(conn)?.0)
     }
 
     /// A finding about host rows (none when `rows` is empty): their count and five of them.
@@ -237,6 +285,7 @@ impl Monitor {
             self.pass_start = tick;
             (self.expected, self.expected_rows) = self.listed_rows(conn)?;
             self.window_listed = self.expected.clone();
+            self.listed_version += 1;
             self.window_origin = tick;
             self.partial = !r.cursor_before.is_empty();
         }
@@ -319,6 +368,7 @@ impl Monitor {
                     .collect(),
             );
             self.window_listed = listed;
+            self.listed_version += 1;
             let detail = format!(
                 "{} listed host rows not visited in ticks {since}–{tick} (a full pass is {window} ticks)",
                 starved.len()
@@ -338,6 +388,7 @@ impl Monitor {
             self.window_listed = now.clone();
             self.expected = now;
             self.expected_rows = now_rows;
+            self.listed_version += 1;
             self.visits.clear();
             return Ok(());
         }
@@ -385,6 +436,7 @@ impl Monitor {
         self.pass_start = tick + 1;
         self.expected = now;
         self.expected_rows = now_rows;
+        self.listed_version += 1;
         self.visits.clear();
         Ok(())
     }
@@ -513,6 +565,67 @@ mod tests {
             "{}",
             f.detail
         );
+    }
+
+    #[test]
+    fn a_monitor_saved_with_its_listed_maps_apart_continues_as_the_uninterrupted_one() {
+        // The seed variant (B4) skips duplicate uuids split by a page boundary: its findings
+        // come from the listed maps, so a restore that lost them would not reproduce them.
+        let conn = crate::paths::batched::tests::quick_fleet();
+        let mut rules = Rules::default();
+        Variant::Seed.preset(&mut rules);
+        let cfg = crate::paths::batched::BatchedConfig {
+            batch_size: 70,
+            rules,
+            variant: Variant::Seed,
+        };
+        let new = || Monitor::new(cfg.batch_size, cfg.rules, cfg.variant, 3);
+        let mut cursor = crate::paths::cursor::MemoryCursor::default();
+        let reports: Vec<TickReport> = (0..40)
+            .map(|_| crate::paths::batched::tick(&conn, &mut cursor, &cfg))
+            .collect();
+        let mut whole = new();
+        let mut saved = None;
+        for (tick, r) in reports.iter().enumerate() {
+            whole.observe(&conn, tick as u32, r).unwrap();
+            if tick == 24 {
+                let state = serde_json::to_string(&whole).unwrap();
+                let listed = serde_json::to_string(&whole.listed_maps()).unwrap();
+                // The uuids are in the listed maps, not in the state saved each step.
+                assert!(
+                    listed.len() > 10 * state.len(),
+                    "{} {}",
+                    listed.len(),
+                    state.len()
+                );
+                saved = Some((state, listed));
+            }
+        }
+        assert!(!whole.findings.is_empty(), "the seed variant skips hosts");
+        let (state, listed) = saved.expect("saved at tick 24");
+        let mut resumed = new();
+        resumed.restore(serde_json::from_str(&state).unwrap());
+        resumed
+            .restore_listed(serde_json::from_str(&listed).unwrap())
+            .unwrap();
+        for (tick, r) in reports.iter().enumerate().skip(25) {
+            resumed.observe(&conn, tick as u32, r).unwrap();
+        }
+        assert_eq!(resumed.findings, whole.findings);
+        // As values: a map's order in JSON is its hash table's, not its contents'.
+        let value = serde_json::to_value::<&Monitor>;
+        assert_eq!(value(&resumed).unwrap(), value(&whole).unwrap());
+        assert_eq!(
+            serde_json::to_value(resumed.listed_maps()).unwrap(),
+            serde_json::to_value(whole.listed_maps()).unwrap()
+        );
+        // Maps of another version are refused.
+        let mut stale = new();
+        stale.restore(serde_json::from_str(&state).unwrap());
+        let mut old: Listed = serde_json::from_str(&listed).unwrap();
+        old.version -= 1;
+        let e = stale.restore_listed(old).unwrap_err();
+        assert!(e.contains("the monitor's state is at version"), "{e}");
     }
 
     #[test]

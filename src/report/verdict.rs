@@ -492,7 +492,9 @@ pub fn verdict(
 /// time.
 pub fn phase_group(phase: &str) -> &'static str {
     match phase {
-        "devices" | "churn" | "convergence_check" | "replicate" | "busy_wait" => "harness",
+        "devices" | "churn" | "convergence_check" | "liveness" | "replicate" | "busy_wait" => {
+            "harness"
+        }
         "convergence" => "virtual",
         _ => "reconciler",
     }

@@ -595,9 +595,18 @@ fn the_command_inbox_and_the_changed_pair_check_end_as_the_reference_harness() {
     // exactly as the reference form (every waiting row asked, every open sample read): three
     // paths, the drain path's windows and enrollment path, a warm-up tick, churn, and devices
     // that fail one answer in five.
+    // Profile edits and secrets updates often enough that most rounds have one: churn reads
+    // such a profile's team once (its targets before derived), the reference form twice.
     let wd = Workdir::new();
-    let text = tiny().replace("failure_rate = 0.02 ", "failure_rate = 0.2 ");
-    assert!(text.contains("failure_rate = 0.2 "));
+    let text = tiny()
+        .replace("failure_rate = 0.02 ", "failure_rate = 0.2 ")
+        .replace("profile_edits_per_min = 0.5 ", "profile_edits_per_min = 3 ")
+        .replace(
+            "secrets_updates_per_min = 0.2 ",
+            "secrets_updates_per_min = 2 ",
+        );
+    assert!(text.contains("failure_rate = 0.2 ") && text.contains("profile_edits_per_min = 3 "));
+    assert!(text.contains("secrets_updates_per_min = 2 "));
     let s = wd.write("tiny.toml", &text);
     for (out, form) in [("reference", Some("--reference-harness")), ("inbox", None)] {
         let mut argv = vec![
@@ -634,7 +643,13 @@ fn the_command_inbox_and_the_changed_pair_check_end_as_the_reference_harness() {
         }
     }
     assert!(read(&wd, "reference/manifest.json").contains("\"reference_harness\": true"));
-    assert!(read(&wd, "inbox/manifest.json").contains("\"reference_harness\": false"));
+    let manifest = read(&wd, "inbox/manifest.json");
+    assert!(manifest.contains("\"reference_harness\": false"));
+    let events: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+    for kind in ["profile_edit", "secrets_update"] {
+        let n = events["events"][kind].as_u64().unwrap_or(0);
+        assert!(n >= 4, "{kind}: {n} events");
+    }
 }
 
 #[test]

@@ -347,6 +347,65 @@ pub fn scope_of(conn: &Connection, events: &[Event]) -> rusqlite::Result<Scope> 
     Ok(scope)
 }
 
+/// A profile's payload as a convergence target carries it: checksum, secrets time.
+pub type Payload = (Vec<u8>, Option<String>);
+
+/// The profiles of `scope` whose only events this round are edits and secrets updates (their
+/// payload changes, not which hosts want them), each with its checksum and secrets now, before
+/// the events: the profiles `churn_step` evaluates once. Left out: a profile another event
+/// touches, one not in the database, and one whose team another scoped profile shares (that
+/// team's hosts are read before and after anyway).
+pub fn payload_only(
+    conn: &Connection,
+    events: &[Event],
+    scope: &Scope,
+) -> Result<FxHashMap<String, Payload>> {
+    let mut payload: BTreeSet<&str> = BTreeSet::new();
+    let mut other: BTreeSet<&str> = BTreeSet::new();
+    let mut deleted_labels: BTreeSet<i64> = BTreeSet::new();
+    for e in events {
+        match e {
+            Event::Edit { profile } | Event::Secrets { profile } => {
+                payload.insert(profile);
+            }
+            Event::NewLabel { profile, .. } | Event::DeleteProfile { profile } => {
+                other.insert(profile);
+            }
+            Event::AddProfile { uuid, .. } => {
+                other.insert(uuid);
+            }
+            Event::DeleteLabel { label } => {
+                deleted_labels.insert(*label);
+            }
+            _ => {}
+        }
+    }
+    payload.retain(|p| !other.contains(p));
+    if payload.is_empty() {
+        return Ok(FxHashMap::default());
+    }
+    let mut profiles = batched::load_profiles(conn)?;
+    // A label deletion breaks the profiles that reference the label: not payload alone.
+    let breaks = |p: &Profile| {
+        p.refs
+            .iter()
+            .any(|r| r.label_id.is_some_and(|l| deleted_labels.contains(&l)))
+    };
+    payload.retain(|u| !profiles.iter().any(|p| p.uuid == *u && breaks(p)));
+    profiles.retain(|p| scope.profiles.contains(&p.uuid));
+    // Teams of the scoped profiles evaluated twice all the same.
+    let read_anyway: BTreeSet<i64> = profiles
+        .iter()
+        .filter(|p| !payload.contains(p.uuid.as_str()))
+        .map(|p| p.team_id)
+        .collect();
+    Ok(profiles
+        .into_iter()
+        .filter(|p| payload.contains(p.uuid.as_str()) && !read_anyway.contains(&p.team_id))
+        .map(|p| (p.uuid, (p.checksum, p.secrets_updated_at)))
+        .collect())
+}
+
 /// Applies churn events in one write scope (`txn`) at virtual time `now_s` (seconds since the epoch).
 pub fn apply_events(
     conn: &mut Connection,

@@ -8,8 +8,9 @@
 //!
 //! What a phase covers: legacy `desired`/`install`/`remove` and batched `cursor_read` …
 //! `cursor_write` are the reconciler; `write` the downstream writer; `tick` = reconciler +
-//! writer, what Fleet's cron does every interval. `devices`, `churn` and `convergence_check` are
-//! the simulated world, timed to show the harness's own cost, never part of `tick`.
+//! writer, what Fleet's cron does every interval. `devices`, `churn`, `convergence_check` and
+//! `liveness` (the cursor liveness monitor) are the simulated world and its watchers, timed to
+//! show the harness's own cost, never part of `tick`.
 
 use crate::analysis::convergence::{self, Sample, SampleOutcome, Scope, Semantics, Tracker};
 use crate::analysis::equivalence::{Classifier, OpSet};
@@ -35,7 +36,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use rustc_hash::FxHashMap;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -204,6 +205,9 @@ pub struct LoadtestResult {
     pub events: BTreeMap<EventKind, u64>,
     /// Wall time of the warm-up ticks (not part of the run's figures).
     pub warmup_time: Duration,
+    /// Wall time before the warm-up (harness cost): reading the path records back, filing
+    /// the devices' command inbox, setting the Redis cursor.
+    pub setup_time: Duration,
     /// Wall time spent storing steps (harness cost): building and storing the run records,
     /// and the COMMIT of every step but part A's (which carries the writer's rows: the tick's).
     pub checkpoint_time: Duration,
@@ -248,7 +252,11 @@ struct PathState {
     model: DeviceModel,
     /// Batched: tick of each host uuid's last visit, and the host ids of the current pass.
     last_visit: FxHashMap<String, u32>,
+    /// Entries of `last_visit` made since the last step that stored the scan state.
+    visits_pending: Vec<(String, u32)>,
     pass_visited: HashSet<i64>,
+    /// The version of the monitor's listed-host maps the path database holds.
+    listed_stored: u64,
     pass_start: u32,
     /// Batched: a pass that ended in part A of this tick, to compare before part B.
     boundary: Option<(u32, Vec<i64>)>,
@@ -323,17 +331,70 @@ fn runtime() -> Result<&'static tokio::runtime::Runtime> {
 }
 
 /// One round of churn on `conn`: the events' scope, its desired state before and after.
+///
+/// A profile that only edits and secrets updates touched this round (`churn::payload_only`)
+/// changed its payload, not which hosts want it: unless `reference`, its team's hosts are
+/// evaluated once, after the events, and its targets before are the same targets with the
+/// profile's previous checksum and secrets. Hosts of the scope are evaluated in full before
+/// and after (another event may have changed what they want). The reference form evaluates
+/// everything twice; the test suite holds the two to identical results.
 fn churn_step(
     conn: &mut Connection,
     evs: &[Event],
     sem: &Semantics,
     at_s: i64,
     tick: u32,
+    reference: bool,
 ) -> Result<(Scope, convergence::Desired, convergence::Desired)> {
     let scope = scope_of(conn, evs)?;
-    let before = convergence::evaluate(conn, &scope, sem)?;
+    let light = if reference {
+        FxHashMap::default()
+    } else {
+        churn::payload_only(conn, evs, &scope)?
+    };
+    if light.is_empty() {
+        let before = convergence::evaluate(conn, &scope, sem)?;
+        apply_events(conn, evs, at_s, tick)?;
+        let after = convergence::evaluate(conn, &scope, sem)?;
+        return Ok((scope, before, after));
+    }
+    let full = Scope {
+        hosts: scope.hosts.clone(),
+        profiles: scope
+            .profiles
+            .iter()
+            .filter(|p| !light.contains_key(*p))
+            .cloned()
+            .collect(),
+    };
+    let once = Scope {
+        hosts: Default::default(),
+        profiles: light.keys().cloned().collect(),
+    };
+    let mut before = convergence::evaluate(conn, &full, sem)?;
     apply_events(conn, evs, at_s, tick)?;
-    let after = convergence::evaluate(conn, &scope, sem)?;
+    let mut after = convergence::evaluate(conn, &full, sem)?;
+    let now = convergence::evaluate(conn, &once, sem)?;
+    for ((h, p), target) in now.targets {
+        // The scope's hosts are in `full`, before and after.
+        if scope.hosts.contains(&h) {
+            continue;
+        }
+        let then = match &target {
+            convergence::Target::Install { .. } => {
+                let (checksum, secrets) = &light[&p];
+                convergence::Target::Install {
+                    checksum: checksum.clone(),
+                    secrets: secrets.clone(),
+                }
+            }
+            convergence::Target::Keep => convergence::Target::Keep,
+        };
+        before.targets.insert((h.clone(), p.clone()), then);
+        after.targets.insert((h, p), target);
+    }
+    // Whether a host is listed after the events is one fact, whichever evaluation read it.
+    after.unlisted.extend(now.unlisted);
     Ok((scope, before, after))
 }
 
@@ -437,7 +498,9 @@ fn path_state(
             failure_rate: s.loadtest.failure_rate,
         },
         last_visit: scan.last_visit,
+        visits_pending: Vec::new(),
         pass_visited: scan.pass_visited.into_iter().collect(),
+        listed_stored: monitor.as_ref().map_or(0, Monitor::listed_version),
         pass_start: rec.pass_start,
         boundary: rec.boundary.clone(),
         pos: rec.pos,
@@ -477,6 +540,7 @@ pub fn run_on(
     clock: &dyn Clock,
     mut on_event: impl FnMut(RunEvent<'_>) -> Result<()>,
 ) -> Result<LoadtestResult> {
+    let setup = clock.now();
     let s = &cfg.scenario;
     if cfg.concurrent_churn && mirrors.iter().any(Option::is_some) {
         return Err(HarnessError::Refused(
@@ -574,6 +638,7 @@ pub fn run_on(
             );
         }
     }
+    result.setup_time = clock.since(setup);
     // Warm-up: ticks with devices but no churn and nothing recorded, so that the measured
     // ticks start from a converged state instead of the generated one. No monitor and no
     // faults during the warm-up: they start with the measured ticks.
@@ -588,7 +653,7 @@ pub fn run_on(
             st.faults = faults;
             if let Some(r) = report {
                 st.pass_visited.extend(r.visited.iter().copied());
-                visit_uuids(&st.conn, &r.visited, 0, &mut st.last_visit)?;
+                visit_uuids(st, &r.visited, 0)?;
                 if r.pass_complete {
                     st.pass_visited.clear();
                 }
@@ -713,8 +778,14 @@ pub fn run_on(
                 record::ensure_txn(&st.conn)?;
                 let tc = clock.now();
                 let sem = st.tracker.sem;
-                let (scope, before, after) =
-                    churn_step(&mut st.conn, &evs, &sem, start + now_s as i64, tick)?;
+                let (scope, before, after) = churn_step(
+                    &mut st.conn,
+                    &evs,
+                    &sem,
+                    start + now_s as i64,
+                    tick,
+                    cfg.reference_harness,
+                )?;
                 st.tracker
                     .record_changes(&st.conn, &before, &after, tick, now_s)?;
                 record(&mut st.run, "churn", clock.since(tc));

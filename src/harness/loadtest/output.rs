@@ -4,10 +4,11 @@
 use super::*;
 
 /// Where the wall time outside the measured ticks went: (part, seconds), then the share of
-/// the wall time outside the ticks. Parts: `devices`, `churn` and `convergence_check` (summed
-/// over paths), `equivalence` (state comparisons), `checkpoint` (storing the steps: run records, and
-/// the COMMIT of each step but the tick's own),
-/// `other` (the rest, timed by nothing: bookkeeping between phases).
+/// the wall time outside the ticks. Parts: `devices`, `churn`, `convergence_check` and
+/// `liveness` (the cursor liveness monitor; summed over paths), `equivalence` (state
+/// comparisons), `checkpoint` (storing the steps: run records, and the COMMIT of each step but
+/// the tick's own), `replicate`, `setup` (before the warm-up: the records read back, the
+/// devices' inbox filed), `other` (the rest, timed by nothing: bookkeeping between phases).
 /// In the concurrency mode churn overlaps the ticks and is not subtracted. The warm-up is not
 /// part of the run.
 pub fn harness_breakdown(
@@ -35,9 +36,11 @@ pub fn harness_breakdown(
             },
         ),
         ("convergence_check", sum("convergence_check").as_secs_f64()),
+        ("liveness", sum("liveness").as_secs_f64()),
         ("equivalence", result.equivalence_time.as_secs_f64()),
         ("checkpoint", result.checkpoint_time.as_secs_f64()),
         ("replicate", sum("replicate").as_secs_f64()),
+        ("setup", result.setup_time.as_secs_f64()),
     ];
     let listed: f64 = parts.iter().map(|p| p.1).sum();
     parts.push(("other", (wall_s - ticks.as_secs_f64() - listed).max(0.0)));

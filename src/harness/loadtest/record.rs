@@ -46,10 +46,13 @@ const TABLE: &str = "reconsim_run";
 const OPEN: &str = "reconsim_samples_open";
 /// The closed convergence samples, appended in the order they closed.
 const CLOSED: &str = "reconsim_samples_closed";
+/// The tick of each host uuid's last visit (batched and drain), one row a uuid: a step writes
+/// only the uuids its tick visited (a window's worth, adjacent in key order).
+const LAST_VISIT: &str = "reconsim_last_visit";
 
 /// The version of the records' layout and step numbering; a run folder written with another
 /// is refused on `--resume` instead of being misread.
-pub const FORMAT: u32 = 5;
+pub const FORMAT: u32 = 6;
 
 /// What a run's setup fixed, stored once in every path database when it is created.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -104,22 +107,31 @@ pub struct PathRecord {
     pub shared: Shared,
 }
 
-/// The part of a path's record that only the reconciler's steps change, kept under the
-/// record table's `scan` key: the tick of each host uuid's last visit, this pass's visited
-/// host ids, and the liveness monitor's state (batched).
+/// The part of a path's record that only the reconciler's steps change: this pass's visited
+/// host ids and the liveness monitor's state under the record table's `scan` key, the
+/// monitor's listed-host maps under `listed` (rewritten only when the monitor replaced them),
+/// and the tick of each host uuid's last visit in table `reconsim_last_visit`.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct Scan {
+    #[serde(skip)]
     pub last_visit: FxHashMap<String, u32>,
     pub pass_visited: Vec<i64>,
+    /// With its listed-host maps restored.
     pub monitor: Option<Monitor>,
 }
 
 /// `Scan` borrowed from the run, to store without copying it.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct ScanRef<'a> {
-    pub last_visit: &'a FxHashMap<String, u32>,
     pub pass_visited: &'a HashSet<i64>,
     pub monitor: &'a Option<Monitor>,
+    /// The monitor's listed-host maps are stored when their version is not this one (the
+    /// version the database holds).
+    #[serde(skip)]
+    pub listed_stored: u64,
+    /// Last visits since the last store: (uuid, tick), later entries winning.
+    #[serde(skip)]
+    pub visits: &'a [(String, u32)],
 }
 
 impl PathRecord {
@@ -214,7 +226,9 @@ pub fn init(conn: &Connection, file: &str, setup: &Setup, path: &str) -> Result<
         "CREATE TABLE IF NOT EXISTS {TABLE} (key TEXT PRIMARY KEY, value TEXT NOT NULL);
          CREATE TABLE IF NOT EXISTS {OPEN} (host_uuid TEXT NOT NULL, profile_uuid TEXT NOT NULL,
            sample TEXT NOT NULL, PRIMARY KEY (host_uuid, profile_uuid)) WITHOUT ROWID;
-         CREATE TABLE IF NOT EXISTS {CLOSED} (seq INTEGER PRIMARY KEY, sample TEXT NOT NULL);"
+         CREATE TABLE IF NOT EXISTS {CLOSED} (seq INTEGER PRIMARY KEY, sample TEXT NOT NULL);
+         CREATE TABLE IF NOT EXISTS {LAST_VISIT} (uuid TEXT PRIMARY KEY, tick INTEGER NOT NULL)
+           WITHOUT ROWID;"
     ))
     .map_err(sql)?;
     put(conn, "setup", &json(setup)).map_err(sql)?;
@@ -299,6 +313,44 @@ pub fn load(conn: &Connection, file: &str) -> Result<(Setup, PathRecord), Record
     if let Some(text) = scan {
         record.scan = serde_json::from_str(&text).map_err(bad("scan"))?;
     }
+    if let Some(m) = record.scan.monitor.as_mut() {
+        let listed: Option<String> = conn
+            .query_row(
+                &format!("SELECT value FROM {TABLE} WHERE key = 'listed'"),
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql)?;
+        match listed {
+            Some(text) => {
+                let l = serde_json::from_str(&text).map_err(bad("listed"))?;
+                m.restore_listed(l).map_err(|detail| RecordError::Bad {
+                    file: file.to_string(),
+                    key: "listed",
+                    detail,
+                })?;
+            }
+            None if m.listed_version() > 0 => {
+                return Err(RecordError::Bad {
+                    file: file.to_string(),
+                    key: "listed",
+                    detail: "missing".into(),
+                });
+            }
+            None => {}
+        }
+    }
+    let mut stmt = conn
+        .prepare(&format!("SELECT uuid, tick FROM {LAST_VISIT}"))
+        .map_err(sql)?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?)))
+        .map_err(sql)?;
+    for row in rows {
+        let (uuid, tick) = row.map_err(sql)?;
+        record.scan.last_visit.insert(uuid, tick);
+    }
     Ok((setup, record))
 }
 
@@ -312,6 +364,20 @@ pub fn store(
     put(conn, "record", &json(record))?;
     if let Some(scan) = scan {
         put(conn, "scan", &json(&scan))?;
+        if let Some(m) = scan
+            .monitor
+            .as_ref()
+            .filter(|m| m.listed_version() != scan.listed_stored)
+        {
+            put(conn, "listed", &json(&m.listed_maps()))?;
+        }
+        let mut visit = conn.prepare_cached(&format!(
+            "INSERT INTO {LAST_VISIT} (uuid, tick) VALUES (?1, ?2)
+             ON CONFLICT (uuid) DO UPDATE SET tick = excluded.tick"
+        ))?;
+        for (uuid, tick) in scan.visits {
+            visit.execute(rusqlite::params![uuid, tick])?;
+        }
     }
     Ok(())
 }
@@ -511,14 +577,23 @@ mod tests {
             crate::domain::variant::Variant::default(),
             3,
         ));
-        let last_visit: FxHashMap<String, u32> = [("H".to_string(), 3)].into_iter().collect();
         let pass_visited: HashSet<i64> = [2, 1].into_iter().collect();
+        let visits = [
+            ("H".to_string(), 1),
+            ("G".to_string(), 2),
+            ("H".to_string(), 3),
+        ];
         let scan = ScanRef {
-            last_visit: &last_visit,
             pass_visited: &pass_visited,
             monitor: &monitor,
+            listed_stored: 0,
+            visits: &visits,
         };
         store(&conn, &rec, Some(scan)).unwrap();
+        // The last visit of each uuid: the later entry wins.
+        let last_visit: FxHashMap<String, u32> = [("H".to_string(), 3), ("G".to_string(), 2)]
+            .into_iter()
+            .collect();
         let (_, back) = load(&conn, "x.db").unwrap();
         assert_eq!(back.pos, 7);
         assert_eq!(back.cursor, "C");
@@ -542,6 +617,57 @@ mod tests {
             e.contains("closed_count 2, but table reconsim_samples_closed holds 1"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn the_monitors_listed_hosts_are_stored_when_replaced_and_required_back() {
+        let fleet = crate::paths::batched::tests::quick_fleet();
+        let cfg = crate::paths::batched::BatchedConfig {
+            batch_size: 100,
+            rules: crate::domain::rules::Rules::default(),
+            variant: crate::domain::variant::Variant::default(),
+        };
+        let mut m = Monitor::new(100, cfg.rules, cfg.variant, 3);
+        let mut cursor = crate::paths::cursor::MemoryCursor::default();
+        let r = crate::paths::batched::tick(&fleet, &mut cursor, &cfg);
+        m.observe(&fleet, 0, &r).unwrap();
+        assert_eq!(m.listed_version(), 1);
+        let listed = serde_json::to_value(m.listed_maps()).unwrap();
+        assert!(listed["expected"].as_object().unwrap().len() > 100);
+        let conn = Connection::open_in_memory().unwrap();
+        let setup = Setup {
+            format: FORMAT,
+            universe: Universe {
+                host_ids: vec![],
+                label_ids: vec![],
+                profiles: vec![],
+                teams: vec![],
+                eligible: 0,
+            },
+            ticks: 1,
+        };
+        init(&conn, "x.db", &setup, "batched").unwrap();
+        let monitor = Some(m);
+        let pass_visited = HashSet::new();
+        let scan = |listed_stored| ScanRef {
+            pass_visited: &pass_visited,
+            monitor: &monitor,
+            listed_stored,
+            visits: &[],
+        };
+        let rec = PathRecord::fresh("batched");
+        store(&conn, &rec, Some(scan(0))).unwrap();
+        let (_, back) = load(&conn, "x.db").unwrap();
+        let back = back.scan.monitor.expect("a monitor");
+        assert_eq!(back.listed_version(), 1);
+        assert_eq!(serde_json::to_value(back.listed_maps()).unwrap(), listed);
+        // A step after which the database holds this version does not write the maps again:
+        // without the row, the record is refused.
+        conn.execute("DELETE FROM reconsim_run WHERE key = 'listed'", [])
+            .unwrap();
+        store(&conn, &rec, Some(scan(1))).unwrap();
+        let e = load(&conn, "x.db").unwrap_err().to_string();
+        assert!(e.contains("row `listed`: missing"), "{e}");
     }
 
     #[test]

@@ -22,10 +22,11 @@ pub(super) fn part_a(
     let task = match (churn_now, st.churn.take()) {
         (Some((evs, etick, enow)), Some(mut conn)) => {
             let (evs, sem, etick, enow) = (evs.clone(), st.tracker.sem, *etick, *enow);
+            let reference = cfg.reference_harness;
             let at = start + enow as i64;
             Some(runtime()?.spawn_blocking(move || {
                 let t = std::time::Instant::now();
-                let r = churn_step(&mut conn, &evs, &sem, at, etick);
+                let r = churn_step(&mut conn, &evs, &sem, at, etick, reference);
                 (conn, r, t.elapsed(), etick, enow)
             }))
         }
@@ -74,7 +75,7 @@ pub(super) fn part_a(
             st.pass_visited.insert(id);
         }
         if r.outcome == Outcome::Ok || r.outcome == Outcome::Empty {
-            visit_uuids(&st.conn, &r.visited, tick, &mut st.last_visit)?;
+            visit_uuids(st, &r.visited, tick)?;
         }
         if r.pass_complete {
             let mut visited: Vec<i64> = std::mem::take(&mut st.pass_visited).into_iter().collect();
@@ -240,11 +241,18 @@ pub(super) fn commit_record(
     record::ensure_txn(&st.conn)?;
     crate::support::crashpoint::here("step written, not yet committed");
     let scan = with_scan.then_some(record::ScanRef {
-        last_visit: &st.last_visit,
         pass_visited: &st.pass_visited,
         monitor: &st.monitor,
+        listed_stored: st.listed_stored,
+        visits: &st.visits_pending,
     });
     record::store(&st.conn, &rec, scan)?;
+    if with_scan {
+        st.visits_pending.clear();
+        if let Some(m) = &st.monitor {
+            st.listed_stored = m.listed_version();
+        }
+    }
     record::store_samples(&st.conn, &st.tracker.flush())?;
     if st.kind.paged() && st.redis.is_none() {
         // The SQLite store's table shows the cursor the record holds.
@@ -344,17 +352,15 @@ pub(super) struct Timed {
     tick: Duration,
 }
 /// Records the tick at which each visited host uuid was last looked at.
-pub(super) fn visit_uuids(
-    conn: &Connection,
-    ids: &[i64],
-    tick: u32,
-    last: &mut FxHashMap<String, u32>,
-) -> rusqlite::Result<()> {
+pub(super) fn visit_uuids(st: &mut PathState, ids: &[i64], tick: u32) -> rusqlite::Result<()> {
     let json = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
-    let mut stmt = conn
+    let mut stmt = st
+        .conn
         .prepare_cached("SELECT uuid FROM hosts WHERE id IN (SELECT value FROM json_each(?1))")?;
     for u in stmt.query_map([json], |r| r.get::<_, String>(0))? {
-        last.insert(u?, tick);
+        let u = u?;
+        st.last_visit.insert(u.clone(), tick);
+        st.visits_pending.push((u, tick));
     }
     Ok(())
 }
@@ -441,9 +447,6 @@ pub(super) fn reconcile_tick(
                 record(run, phase, *d);
             }
             fill_row(&mut row, &r, 1);
-            if let Some(m) = st.monitor.as_mut() {
-                m.observe(conn, tick, &r)?;
-            }
             let d = r.deltas.clone();
             report = Some(r);
             d
@@ -490,9 +493,15 @@ pub(super) fn reconcile_tick(
     let tick_time = clock.since(t0);
     row.duration_us = tick_time.as_micros() as u64;
     wrote(&mut st.dirty, &deltas);
+    // The liveness monitor watches the tick from outside it (harness time).
+    if let (Some(m), Some(r)) = (st.monitor.as_mut(), report.as_ref()) {
+        let tl = clock.now();
+        m.observe(&st.conn, tick, r)?;
+        record(&mut st.run, "liveness", clock.since(tl));
+    }
     if st.kind == PathKind::Legacy {
         // Outside the timed tick: how many host rows the diff covered.
-        row.hosts = eligible_hosts(conn)?;
+        row.hosts = eligible_hosts(&st.conn)?;
     }
     Ok((
         row,
@@ -618,7 +627,9 @@ fn drain_tick(
     row.removes = r.tick.deltas.len() as u64 - row.installs;
     row.duration_us = tick_time.as_micros() as u64;
     if let Some(m) = st.monitor.as_mut() {
+        let tl = clock.now();
         m.observe_windows(&st.conn, tick, &r.tick, r.windows)?;
+        record(&mut st.run, "liveness", clock.since(tl));
     }
     Ok((
         row,

@@ -533,3 +533,69 @@ fn a_path_database_of_another_path_is_refused_by_name() {
         .to_string();
     assert_eq!(e, "d.db: holds the record of the drain-2 path");
 }
+
+#[test]
+fn only_profiles_whose_events_change_their_payload_alone_are_evaluated_once() {
+    let conn = crate::paths::batched::tests::quick_fleet();
+    let profiles = batched::load_profiles(&conn).unwrap();
+    let by_team = |team: i64| -> Vec<&Profile> {
+        profiles
+            .iter()
+            .filter(|p| p.team_id == team && p.refs.iter().all(|r| r.label_id.is_some()))
+            .collect()
+    };
+    let (t1, t2, t3) = (by_team(1), by_team(2), by_team(3));
+    // A team-3 profile's label that no team-1 profile references (a deletion scopes every
+    // profile that references the label, whatever its team).
+    let in_team_1 = |l: i64| {
+        t1.iter()
+            .any(|p| p.refs.iter().any(|r| r.label_id == Some(l)))
+    };
+    let (labelled, label) = t3
+        .iter()
+        .find_map(|p| {
+            p.refs
+                .iter()
+                .filter_map(|r| r.label_id)
+                .find(|&l| !in_team_1(l))
+                .map(|l| (*p, l))
+        })
+        .expect("a team-3 profile with a label no team-1 profile has");
+    let edit = |p: &Profile| Event::Edit {
+        profile: p.uuid.clone(),
+    };
+    let events = vec![
+        // Team 1: an edit and a secrets update of two profiles, nothing else there.
+        edit(t1[0]),
+        Event::Secrets {
+            profile: t1[1].uuid.clone(),
+        },
+        // Team 2: an edited profile that also gets a new label, and an edited one beside it.
+        edit(t2[0]),
+        Event::NewLabel {
+            name: "n".into(),
+            profile: t2[0].uuid.clone(),
+            members: vec![],
+        },
+        edit(t2[1]),
+        // Team 3: an edited profile whose label is deleted.
+        edit(labelled),
+        Event::DeleteLabel { label },
+        // A profile the database does not hold.
+        Event::Edit {
+            profile: "gone".into(),
+        },
+    ];
+    let scope = scope_of(&conn, &events).unwrap();
+    let once = churn::payload_only(&conn, &events, &scope).unwrap();
+    let mut got: Vec<&str> = once.keys().map(String::as_str).collect();
+    got.sort_unstable();
+    let mut want = vec![t1[0].uuid.as_str(), t1[1].uuid.as_str()];
+    want.sort_unstable();
+    assert_eq!(got, want);
+    // With the checksum and secrets the profile has before the events.
+    assert_eq!(
+        once[&t1[0].uuid],
+        (t1[0].checksum.clone(), t1[0].secrets_updated_at.clone())
+    );
+}
