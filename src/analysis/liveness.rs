@@ -502,14 +502,18 @@ mod tests {
             cap,
             budget: Budget::Windows(windows),
         };
+        (knobs, config(Variant::Drain, 200))
+    }
+
+    /// A batched configuration of `variant` (its rule preset) and batch size.
+    fn config(variant: Variant, batch_size: usize) -> crate::paths::batched::BatchedConfig {
         let mut rules = Rules::default();
-        Variant::Drain.preset(&mut rules);
-        let cfg = crate::paths::batched::BatchedConfig {
-            batch_size: 200,
+        variant.preset(&mut rules);
+        crate::paths::batched::BatchedConfig {
+            batch_size,
             rules,
-            variant: Variant::Drain,
-        };
-        (knobs, cfg)
+            variant,
+        }
     }
 
     #[test]
@@ -572,13 +576,7 @@ mod tests {
         // The seed variant (B4) skips duplicate uuids split by a page boundary: its findings
         // come from the listed maps, so a restore that lost them would not reproduce them.
         let conn = crate::paths::batched::tests::quick_fleet();
-        let mut rules = Rules::default();
-        Variant::Seed.preset(&mut rules);
-        let cfg = crate::paths::batched::BatchedConfig {
-            batch_size: 70,
-            rules,
-            variant: Variant::Seed,
-        };
+        let cfg = config(Variant::Seed, 70);
         let new = || Monitor::new(cfg.batch_size, cfg.rules, cfg.variant, 3);
         let mut cursor = crate::paths::cursor::MemoryCursor::default();
         let reports: Vec<TickReport> = (0..40)

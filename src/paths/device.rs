@@ -79,6 +79,54 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
 const KEY: &str =
     "host_uuid || char(0) || profile_uuid || char(0) || operation_type || char(0) || hex(checksum)";
 
+/// Column `i` as text, without a copy (None: NULL).
+fn text_at<'r>(r: &'r rusqlite::Row, i: usize) -> rusqlite::Result<Option<&'r str>> {
+    let v = r.get_ref(i)?;
+    v.as_str_or_null()
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, v.data_type(), Box::new(e)))
+}
+
+/// The columns `command_key` reads, in its order.
+const KEY_COLUMNS: &str = "host_uuid, profile_uuid, operation_type, checksum";
+
+/// `KEY` of a row, built in Rust from its `KEY_COLUMNS` starting at column `at` (no string
+/// concatenation and `hex` in SQLite for each row): None where `KEY` is NULL (a NULL host,
+/// profile or operation). `hex` of a NULL checksum is empty, of text its bytes'.
+fn command_key(r: &rusqlite::Row, at: usize) -> rusqlite::Result<Option<String>> {
+    use rusqlite::types::ValueRef;
+    let text = |i: usize| text_at(r, at + i);
+    let (Some(host), Some(profile), Some(op)) = (text(0)?, text(1)?, text(2)?) else {
+        return Ok(None);
+    };
+    let checksum: &[u8] = match r.get_ref(at + 3)? {
+        ValueRef::Null => &[],
+        ValueRef::Blob(b) => b,
+        ValueRef::Text(t) => t,
+        v => {
+            return Err(rusqlite::Error::InvalidColumnType(
+                at + 3,
+                "checksum".into(),
+                v.data_type(),
+            ));
+        }
+    };
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut key =
+        String::with_capacity(host.len() + profile.len() + op.len() + 3 + 2 * checksum.len());
+    for (i, part) in [host, profile, op].into_iter().enumerate() {
+        if i > 0 {
+            key.push('\0');
+        }
+        key.push_str(part);
+    }
+    key.push('\0');
+    for b in checksum {
+        key.push(HEX[(b >> 4) as usize] as char);
+        key.push(HEX[(b & 15) as usize] as char);
+    }
+    Ok(Some(key))
+}
+
 /// One round of acknowledgements at `tick`, in one transaction. Each row takes at most one
 /// step a tick (verifying rows are answered before pending ones move to verifying).
 pub fn acknowledge(
@@ -224,17 +272,16 @@ impl Inbox {
             changed,
         };
         let mut stmt = conn.prepare(&format!(
-            "SELECT rowid, status, operation_type, {KEY} FROM host_mdm_apple_profiles
+            "SELECT rowid, status, {KEY_COLUMNS} FROM host_mdm_apple_profiles
              WHERE status IN ('pending', 'verifying')"
         ))?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
-            let (rowid, status, op): (i64, String, Option<String>) =
-                (r.get(0)?, r.get(1)?, r.get(2)?);
-            if let Some(w) = waiting(Some(&status), op.as_deref()) {
-                // Not NULL: the operation is there.
-                let key: String = r.get(3)?;
-                inbox.file(rowid, w, &key, from);
+            let (status, op) = (text_at(r, 1)?, text_at(r, 4)?);
+            if let Some(w) = waiting(status, op)
+                && let Some(key) = command_key(r, 2)?
+            {
+                inbox.file(r.get(0)?, w, &key, from);
             }
         }
         Ok(inbox)
@@ -273,7 +320,8 @@ impl Inbox {
         ids.sort_unstable();
         ids.dedup();
         let mut stmt = conn.prepare_cached(&format!(
-            "SELECT status, operation_type, {KEY} FROM host_mdm_apple_profiles WHERE rowid = ?1"
+            "SELECT status, operation_type, {KEY_COLUMNS} FROM host_mdm_apple_profiles
+             WHERE rowid = ?1"
         ))?;
         for id in ids {
             let row = stmt
@@ -281,7 +329,7 @@ impl Inbox {
                     Ok((
                         r.get::<_, Option<String>>(0)?,
                         r.get::<_, Option<String>>(1)?,
-                        r.get::<_, Option<String>>(2)?,
+                        command_key(r, 2)?,
                     ))
                 })
                 .optional()?;
@@ -314,7 +362,7 @@ impl Inbox {
         let tx = crate::store::txn::write_scope(conn)?;
         {
             let mut read = tx.prepare_cached(&format!(
-                "SELECT host_uuid, profile_uuid, status, operation_type, {KEY}
+                "SELECT host_uuid, profile_uuid, status, operation_type, {KEY_COLUMNS}
                  FROM host_mdm_apple_profiles WHERE rowid = ?1"
             ))?;
             let mut set = tx.prepare_cached(
@@ -330,7 +378,7 @@ impl Inbox {
                             r.get::<_, String>(1)?,
                             r.get::<_, Option<String>>(2)?,
                             r.get::<_, Option<String>>(3)?,
-                            r.get::<_, Option<String>>(4)?,
+                            command_key(r, 4)?,
                         ))
                     })
                     .optional()?
@@ -675,5 +723,34 @@ mod tests {
         assert!(v.iter().all(|x| (0.0..1.0).contains(x)));
         let mean = v.iter().sum::<f64>() / v.len() as f64;
         assert!((mean - 0.5).abs() < 0.02, "{mean}");
+    }
+
+    #[test]
+    fn the_command_key_built_in_rust_is_the_sql_one() {
+        // Every row of the quick fleet, and rows with a text checksum and with no operation
+        // (whose key is NULL). The checksum column is NOT NULL.
+        let conn = crate::paths::batched::tests::quick_fleet();
+        conn.execute_batch(
+            "INSERT INTO host_mdm_apple_profiles (host_uuid, profile_uuid, profile_identifier,
+               status, operation_type, command_uuid, checksum) VALUES
+               ('X2', 'a1', 'i', 'pending', 'install', 'c2', 'te\u{e9}xt'),
+               ('X3', 'a1', 'i', 'pending', NULL, 'c3', x'0aff')",
+        )
+        .unwrap();
+        let mut stmt = conn
+            .prepare(&format!(
+                "SELECT {KEY}, {KEY_COLUMNS} FROM host_mdm_apple_profiles ORDER BY rowid"
+            ))
+            .unwrap();
+        let mut rows = stmt.query([]).unwrap();
+        let (mut n, mut null) = (0, 0);
+        while let Some(r) = rows.next().unwrap() {
+            let sql: Option<String> = r.get(0).unwrap();
+            assert_eq!(command_key(r, 1).unwrap(), sql);
+            n += 1;
+            null += usize::from(sql.is_none());
+        }
+        assert!(n > 10_000, "{n} rows");
+        assert!(null >= 1, "{null} NULL keys");
     }
 }

@@ -267,15 +267,18 @@ pub fn load(conn: &Connection, file: &str) -> Result<(Setup, PathRecord), Record
             file: file.to_string(),
         });
     }
-    let get = |key: &'static str| -> Result<String, RecordError> {
+    // A row that may be missing (a run that stored no scan state yet has none).
+    let maybe = |key: &'static str| -> Result<Option<String>, RecordError> {
         conn.query_row(
             &format!("SELECT value FROM {TABLE} WHERE key = ?1"),
             [key],
             |r| r.get::<_, String>(0),
         )
         .optional()
-        .map_err(sql)?
-        .ok_or_else(|| RecordError::Bad {
+        .map_err(sql)
+    };
+    let get = |key: &'static str| -> Result<String, RecordError> {
+        maybe(key)?.ok_or_else(|| RecordError::Bad {
             file: file.to_string(),
             key,
             detail: "missing".into(),
@@ -301,28 +304,11 @@ pub fn load(conn: &Connection, file: &str) -> Result<(Setup, PathRecord), Record
         });
     }
     let mut record: PathRecord = serde_json::from_str(&get("record")?).map_err(bad("record"))?;
-    // A run that stored no scan state yet has none.
-    let scan: Option<String> = conn
-        .query_row(
-            &format!("SELECT value FROM {TABLE} WHERE key = 'scan'"),
-            [],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(sql)?;
-    if let Some(text) = scan {
+    if let Some(text) = maybe("scan")? {
         record.scan = serde_json::from_str(&text).map_err(bad("scan"))?;
     }
     if let Some(m) = record.scan.monitor.as_mut() {
-        let listed: Option<String> = conn
-            .query_row(
-                &format!("SELECT value FROM {TABLE} WHERE key = 'listed'"),
-                [],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(sql)?;
-        match listed {
+        match maybe("listed")? {
             Some(text) => {
                 let l = serde_json::from_str(&text).map_err(bad("listed"))?;
                 m.restore_listed(l).map_err(|detail| RecordError::Bad {
@@ -501,6 +487,21 @@ mod tests {
     use super::*;
     use crate::analysis::convergence::Want;
 
+    /// The setup of a one-tick run over an empty universe.
+    fn empty_setup() -> Setup {
+        Setup {
+            format: FORMAT,
+            universe: Universe {
+                host_ids: vec![],
+                label_ids: vec![],
+                profiles: vec![],
+                teams: vec![],
+                eligible: 0,
+            },
+            ticks: 1,
+        }
+    }
+
     #[test]
     fn a_record_round_trips_through_the_database() {
         let conn = Connection::open_in_memory().unwrap();
@@ -635,17 +636,7 @@ mod tests {
         let listed = serde_json::to_value(m.listed_maps()).unwrap();
         assert!(listed["expected"].as_object().unwrap().len() > 100);
         let conn = Connection::open_in_memory().unwrap();
-        let setup = Setup {
-            format: FORMAT,
-            universe: Universe {
-                host_ids: vec![],
-                label_ids: vec![],
-                profiles: vec![],
-                teams: vec![],
-                eligible: 0,
-            },
-            ticks: 1,
-        };
+        let setup = empty_setup();
         init(&conn, "x.db", &setup, "batched").unwrap();
         let monitor = Some(m);
         let pass_visited = HashSet::new();
@@ -673,17 +664,7 @@ mod tests {
     #[test]
     fn a_malformed_record_is_refused_naming_the_row() {
         let conn = Connection::open_in_memory().unwrap();
-        let setup = Setup {
-            format: FORMAT,
-            universe: Universe {
-                host_ids: vec![],
-                label_ids: vec![],
-                profiles: vec![],
-                teams: vec![],
-                eligible: 0,
-            },
-            ticks: 1,
-        };
+        let setup = empty_setup();
         init(&conn, "x.db", &setup, "legacy").unwrap();
         conn.execute(
             "UPDATE reconsim_run SET value = replace(value, '\"pos\":0', '\"pos\":\"zero\"') WHERE key = 'record'",
