@@ -1,6 +1,7 @@
 //! Churn: the seeded events applied to every path alike (label flips and reports, profile
 //! edits, team transfers, new labels, enrollment toggles, duplicate hosts, deletions), the
-//! hosts and profiles they touch, and their application to a path's database.
+//! hosts and profiles they touch, and their application to a path's database; a round of
+//! churn (`churn_step`) with the desired state of what it touched before and after.
 
 use super::*;
 
@@ -572,3 +573,86 @@ crate::support::named::named_enum!(
         TeamTransfer,
     }
 );
+
+/// One round of churn on `conn`: the events' scope, its desired state before and after.
+///
+/// A profile that only edits and secrets updates touched this round (`payload_only`)
+/// changed its payload, not which hosts want it: unless `reference`, its team's hosts are
+/// evaluated once, after the events, and its targets before are the same targets with the
+/// profile's previous checksum and secrets. Hosts of the scope are evaluated in full before
+/// and after (another event may have changed what they want). The reference form evaluates
+/// everything twice; the test suite holds the two to identical results.
+pub(super) fn churn_step(
+    conn: &mut Connection,
+    evs: &[Event],
+    sem: &Semantics,
+    at_s: i64,
+    tick: u32,
+    reference: bool,
+) -> Result<(Scope, convergence::Desired, convergence::Desired)> {
+    let scope = scope_of(conn, evs)?;
+    let light = if reference {
+        FxHashMap::default()
+    } else {
+        payload_only(conn, evs, &scope)?
+    };
+    if light.is_empty() {
+        let before = convergence::evaluate(conn, &scope, sem)?;
+        apply_events(conn, evs, at_s, tick)?;
+        let after = convergence::evaluate(conn, &scope, sem)?;
+        return Ok((scope, before, after));
+    }
+    let full = Scope {
+        hosts: scope.hosts.clone(),
+        profiles: scope
+            .profiles
+            .iter()
+            .filter(|p| !light.contains_key(*p))
+            .cloned()
+            .collect(),
+    };
+    let once = Scope {
+        hosts: Default::default(),
+        profiles: light.keys().cloned().collect(),
+    };
+    let mut before = convergence::evaluate(conn, &full, sem)?;
+    apply_events(conn, evs, at_s, tick)?;
+    let mut after = convergence::evaluate(conn, &full, sem)?;
+    let now = convergence::evaluate(conn, &once, sem)?;
+    for ((h, p), target) in now.targets {
+        // The scope's hosts are in `full`, before and after.
+        if scope.hosts.contains(&h) {
+            continue;
+        }
+        let then = match &target {
+            convergence::Target::Install { .. } => {
+                let (checksum, secrets) = &light[&p];
+                convergence::Target::Install {
+                    checksum: checksum.clone(),
+                    secrets: secrets.clone(),
+                }
+            }
+            convergence::Target::Keep => convergence::Target::Keep,
+        };
+        before.targets.insert((h.clone(), p.clone()), then);
+        after.targets.insert((h, p), target);
+    }
+    // Whether a host is listed after the events is one fact, whichever evaluation read it.
+    after.unlisted.extend(now.unlisted);
+    Ok((scope, before, after))
+}
+
+/// Marks the scope's hosts and profiles as touched at `tick`.
+pub(super) fn touch(
+    scope: &Scope,
+    tick: u32,
+    hosts: &mut FxHashMap<String, u32>,
+    profiles: &mut FxHashMap<String, u32>,
+) {
+    for h in &scope.hosts {
+        hosts.insert(h.clone(), tick);
+    }
+    for p in &scope.profiles {
+        profiles.insert(p.clone(), tick);
+    }
+}
