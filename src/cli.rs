@@ -472,9 +472,9 @@ pub struct GenerateArgs {
     /// --backend: the RECONSIM_BACKEND variable.
     #[arg(long, conflicts_with = "backend")]
     pub db: Option<PathBuf>,
-    /// Where to put the fleet: `sqlite:PATH`, or `mysql://USER:PASS@HOST:PORT/DB` (built in
-    /// memory, then bulk-loaded into that database, created if missing; it must hold no spec
-    /// §1 table, or a fleet reconsim loaded before, which is replaced).
+    /// Where to put the fleet: `sqlite:PATH`, or `mysql://USER:PASS@HOST:PORT/DB` (streamed
+    /// into that database as it is made, the database created if missing; it must hold no
+    /// spec §1 table, or a fleet reconsim loaded before, which is replaced with --force).
     #[arg(long, value_name = "BACKEND")]
     pub backend: Option<crate::backends::backend::Backend>,
     /// How a MySQL load sends rows: `infile` (LOAD DATA LOCAL INFILE, falling back to INSERTs
@@ -497,9 +497,14 @@ pub struct GenerateArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct InspectArgs {
-    /// Database file (any SQLite file that meets the spec §1 contract).
-    #[arg(long)]
-    pub db: PathBuf,
+    /// Database file (any SQLite file that meets the spec §1 contract); the same as
+    /// `--backend sqlite:PATH`. Without --db and --backend: the RECONSIM_BACKEND variable.
+    #[arg(long, conflicts_with = "backend")]
+    pub db: Option<PathBuf>,
+    /// The database to summarise: `sqlite:PATH`, or `mysql://USER:PASS@HOST:PORT/DB` (read
+    /// only: the summary's queries run on the server).
+    #[arg(long, value_name = "BACKEND")]
+    pub backend: Option<crate::backends::backend::Backend>,
 }
 
 impl ReconcileArgs {

@@ -931,6 +931,67 @@ fn assert_same_rows(a: &rusqlite::Connection, b: &rusqlite::Connection) {
     }
 }
 
+/// `generate --backend` streams the rows to the server as it makes them (issue 15), by either
+/// method: the server ends with exactly the rows `generate --db` writes, and the summary it
+/// prints, counted on the server, is the SQLite file's line for line.
+#[test]
+fn generate_streams_the_same_fleet_into_the_server() {
+    let Some(base) = server("RECONSIM_TEST_MYSQL", "generate_streams") else {
+        return;
+    };
+    let wd = Workdir::new();
+    let quick = scenario("quick.toml");
+    let run = |target: &str, method: &str| -> Vec<String> {
+        let out = wd
+            .cmd(&[
+                "generate",
+                "--scenario",
+                &quick,
+                "--hosts",
+                "600",
+                target,
+                "--load-method",
+                method,
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    };
+    let lite = run("--db=f.db", "infile");
+    let file = rusqlite::Connection::open(wd.path("f.db")).unwrap();
+    for (method, said) in [
+        ("infile", "rows/s by LOAD DATA LOCAL INFILE"),
+        ("insert", "rows/s by multi-row INSERT"),
+    ] {
+        let url = fresh_db(&base, &format!("stream_{method}"));
+        let mine = run(&format!("--backend={url}"), method);
+        assert!(mine[0].contains(said), "{}", mine[0]);
+        assert!(
+            mine[0].contains("streamed as they were made"),
+            "{}",
+            mine[0]
+        );
+        assert!(lite.len() > 40, "{lite:?}");
+        assert_eq!(lite[1..], mine[1..], "the summaries differ ({method})");
+        let my = MyDb::connect(&url).unwrap();
+        assert_same_rows(&mysqldb::copy_to_sqlite(&my, true).unwrap(), &file);
+        // `inspect` on the server prints the same summary.
+        let inspected = sorted_stdout(wd.cmd(&["inspect", "--backend", &url]).output().unwrap());
+        let mut want = lite[1..].to_vec();
+        want.sort();
+        assert_eq!(inspected, want, "inspect --backend ({method})");
+    }
+}
+
 /// Both loaders (issue 6: `LOAD DATA LOCAL INFILE`, and the multi-row INSERTs it falls back
 /// to) put exactly the generated rows on the server, awkward text included.
 #[test]

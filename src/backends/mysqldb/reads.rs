@@ -86,7 +86,7 @@ pub(super) fn mysql_params(sql: &str) -> String {
 
 impl MyDb {
     /// Runs `sql` (binary protocol) and hands each row to `f` as it arrives.
-    pub(super) fn for_each_row(
+    pub fn for_each_row(
         &self,
         sql: &str,
         mut f: impl FnMut(&mysql::Row) -> Result<()>,

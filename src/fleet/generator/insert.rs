@@ -1,13 +1,41 @@
-//! Writing the built fleet: every table in primary-key order, in one transaction; the two
-//! large tables through multi-row INSERTs, the current rows from a producer thread.
+//! Writing the built fleet into a sink (an SQLite file or a server): every table in
+//! primary-key order, the current rows from a producer thread.
 
 use super::*;
+use rusqlite::types::ValueRef;
+
+/// One value of a row, borrowed: `Integer`, `Text` (UTF-8), `Blob` or `Null`.
+pub(super) type Val<'a> = ValueRef<'a>;
+
+fn text(s: &str) -> Val<'_> {
+    ValueRef::Text(s.as_bytes())
+}
+
+fn opt_text(s: Option<&str>) -> Val<'_> {
+    s.map_or(ValueRef::Null, text)
+}
+
+fn int(i: i64) -> Val<'static> {
+    ValueRef::Integer(i)
+}
+
+/// Where the generated rows go, table after table, each table's rows in primary-key order: a
+/// new SQLite file (`SqliteSink`) or a server (`ServerSink`, `LOAD DATA` chunks). The rows are
+/// made once and the same whichever sink takes them.
+pub(super) trait Sink {
+    /// Starts `table`; each row that follows gives `columns`' values in that order.
+    fn begin(&mut self, table: &'static str, columns: &[&'static str])
+    -> Result<(), GenerateError>;
+    fn row(&mut self, values: &[Val<'_>]) -> Result<(), GenerateError>;
+    /// Ends the table; returns its rows.
+    fn end(&mut self) -> Result<u64, GenerateError>;
+}
 
 impl Fleet {
-    /// Inserts every table in primary-key order in one transaction.
-    pub(super) fn insert(
+    /// Writes every table in primary-key order into `sink`; returns the rows per table.
+    pub(super) fn insert<S: Sink>(
         &self,
-        conn: &mut Connection,
+        sink: &mut S,
         progress: &dyn Progress,
     ) -> Result<Vec<(&'static str, u64)>, GenerateError> {
         let memberships: u64 = self.hosts.iter().map(|h| h.labels.len() as u64).sum();
@@ -21,76 +49,43 @@ impl Fleet {
             + label_rows;
         progress.set_length(total);
         progress.set_message("inserting rows (the current rows host by host)".into());
-        let tx = conn.transaction().map_err(|source| GenerateError::Load {
-            table: "transaction",
-            source,
-        })?;
         let mut counts = Vec::new();
-        macro_rules! load {
-            ($table:literal, $sql:expr, $body:expr) => {{
-                let n = (|| -> rusqlite::Result<u64> {
-                    let mut stmt = tx.prepare($sql)?;
-                    #[allow(clippy::redundant_closure_call)]
-                    $body(&mut stmt)
-                })()
-                .map_err(|source| GenerateError::Load {
-                    table: $table,
-                    source,
-                })?;
-                counts.push(($table, n));
-            }};
+        sink.begin("teams", &["id", "name"])?;
+        for (id, name) in &self.teams {
+            sink.row(&[int(*id), text(name)])?;
         }
-        // A table whose body prepares its own statements.
-        macro_rules! load_with {
-            ($table:literal, $body:expr) => {{
-                let n = $body.map_err(|source| GenerateError::Load {
-                    table: $table,
-                    source,
-                })?;
-                counts.push(($table, n));
-            }};
-        }
-        load!(
-            "teams",
-            "INSERT INTO teams (id, name) VALUES (?1, ?2)",
-            |stmt: &mut rusqlite::Statement| {
-                for (id, name) in &self.teams {
-                    stmt.execute(params![id, name])?;
-                }
-                progress.inc(self.teams.len() as u64);
-                Ok(self.teams.len() as u64)
-            }
-        );
-        load!(
+        progress.inc(self.teams.len() as u64);
+        counts.push(("teams", sink.end()?));
+        sink.begin(
             "hosts",
-            "INSERT INTO hosts (id, uuid, hostname, platform, team_id, label_updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            |stmt: &mut rusqlite::Statement| {
-                for h in &self.hosts {
-                    stmt.execute(params![
-                        h.id,
-                        h.uuid,
-                        h.hostname,
-                        h.platform,
-                        h.team_id,
-                        timefmt::timestamp(h.label_updated_at)
-                    ])?;
-                }
-                progress.inc(self.hosts.len() as u64);
-                Ok(self.hosts.len() as u64)
-            }
-        );
-        load!(
-            "host_mdm",
-            "INSERT INTO host_mdm (host_id, enrolled) VALUES (?1, ?2)",
-            |stmt: &mut rusqlite::Statement| {
-                for h in &self.hosts {
-                    stmt.execute(params![h.id, h.mdm_enrolled])?;
-                }
-                progress.inc(self.hosts.len() as u64);
-                Ok(self.hosts.len() as u64)
-            }
-        );
+            &[
+                "id",
+                "uuid",
+                "hostname",
+                "platform",
+                "team_id",
+                "label_updated_at",
+            ],
+        )?;
+        for h in &self.hosts {
+            let at = timefmt::timestamp(h.label_updated_at);
+            sink.row(&[
+                int(h.id),
+                text(&h.uuid),
+                text(&h.hostname),
+                text(h.platform),
+                h.team_id.map_or(ValueRef::Null, int),
+                text(&at),
+            ])?;
+        }
+        progress.inc(self.hosts.len() as u64);
+        counts.push(("hosts", sink.end()?));
+        sink.begin("host_mdm", &["host_id", "enrolled"])?;
+        for h in &self.hosts {
+            sink.row(&[int(h.id), int(h.mdm_enrolled.into())])?;
+        }
+        progress.inc(self.hosts.len() as u64);
+        counts.push(("host_mdm", sink.end()?));
         // Nano rows, one set per distinct uuid, drawn in host id order and written in key
         // order. Held as host indexes (and the user channel's uuid), not as key strings, so
         // that a million-host fleet needs tens of MB here, not hundreds.
@@ -148,147 +143,130 @@ impl Fleet {
                 }
             });
         }
-        load!(
-            "nano_devices",
-            "INSERT INTO nano_devices (id, authenticate_at) VALUES (?1, ?2)",
-            |stmt: &mut rusqlite::Statement| {
-                for &(i, at) in &devices {
-                    stmt.execute(params![self.hosts[i as usize].uuid, timefmt::timestamp(at)])?;
-                }
-                Ok(devices.len() as u64)
-            }
-        );
-        load!(
+        sink.begin("nano_devices", &["id", "authenticate_at"])?;
+        for &(i, at) in &devices {
+            let at = timefmt::timestamp(at);
+            sink.row(&[text(&self.hosts[i as usize].uuid), text(&at)])?;
+        }
+        counts.push(("nano_devices", sink.end()?));
+        sink.begin(
             "nano_enrollments",
-            "INSERT INTO nano_enrollments (id, device_id, user_id, type, enabled)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            |stmt: &mut rusqlite::Statement| {
-                for (i, user, ty, enabled) in &enrollments {
-                    let dev = &self.hosts[*i as usize].uuid;
-                    let id = match user {
-                        Some(u) => format!("{dev}:{u}"),
-                        None => dev.clone(),
-                    };
-                    stmt.execute(params![id, dev, user, ty, enabled])?;
-                }
-                progress.inc(self.hosts.len() as u64);
-                Ok(enrollments.len() as u64)
-            }
-        );
-        load!(
+            &["id", "device_id", "user_id", "type", "enabled"],
+        )?;
+        for (i, user, ty, enabled) in &enrollments {
+            let dev = &self.hosts[*i as usize].uuid;
+            let id = match user {
+                Some(u) => format!("{dev}:{u}"),
+                None => dev.clone(),
+            };
+            sink.row(&[
+                text(&id),
+                text(dev),
+                opt_text(user.as_deref()),
+                text(ty),
+                int((*enabled).into()),
+            ])?;
+        }
+        progress.inc(self.hosts.len() as u64);
+        counts.push(("nano_enrollments", sink.end()?));
+        sink.begin(
             "labels",
-            "INSERT INTO labels (id, name, label_membership_type, created_at)
-             VALUES (?1, ?2, ?3, ?4)",
-            |stmt: &mut rusqlite::Statement| {
-                let mut n = 0;
-                for l in self.labels.iter().filter(|l| !l.broken) {
-                    stmt.execute(params![
-                        l.id,
-                        l.name,
-                        l.kind,
-                        l.created_at.map(timefmt::timestamp)
-                    ])?;
-                    n += 1;
-                }
-                progress.inc(self.labels.len() as u64);
-                Ok(n)
+            &["id", "name", "label_membership_type", "created_at"],
+        )?;
+        for l in self.labels.iter().filter(|l| !l.broken) {
+            let at = l.created_at.map(timefmt::timestamp);
+            sink.row(&[
+                int(l.id),
+                text(&l.name),
+                int(l.kind),
+                opt_text(at.as_deref()),
+            ])?;
+        }
+        progress.inc(self.labels.len() as u64);
+        counts.push(("labels", sink.end()?));
+        sink.begin("label_membership", &["host_id", "label_id"])?;
+        let mut since = 0u64;
+        for h in &self.hosts {
+            for &l in &h.labels {
+                sink.row(&[int(h.id), int(l)])?;
             }
-        );
-        load_with!(
-            "label_membership",
-            (|| -> rusqlite::Result<u64> {
-                let mut ins = Chunked::new(
-                    &tx,
-                    "INSERT OR FAIL INTO label_membership (host_id, label_id)",
-                    "(?, ?)",
-                )?;
-                let mut rows: Vec<(i64, i64)> = Vec::with_capacity(ROWS_PER_MESSAGE);
-                for h in &self.hosts {
-                    rows.extend(h.labels.iter().map(|&l| (h.id, l)));
-                    if rows.len() >= ROWS_PER_MESSAGE {
-                        // Whole statements only; the rest waits for the next host's rows.
-                        let whole = rows.len() - rows.len() % ROWS_PER_INSERT;
-                        ins.write(&rows[..whole], bind_membership)?;
-                        progress.inc(whole as u64);
-                        rows.drain(..whole);
-                    }
-                }
-                ins.write(&rows, bind_membership)?;
-                progress.inc(rows.len() as u64);
-                Ok(memberships)
-            })()
-        );
-        load!(
+            since += h.labels.len() as u64;
+            if since >= ROWS_PER_MESSAGE as u64 {
+                progress.inc(std::mem::take(&mut since));
+            }
+        }
+        progress.inc(since);
+        counts.push(("label_membership", sink.end()?));
+        sink.begin(
             "mdm_apple_configuration_profiles",
-            "INSERT INTO mdm_apple_configuration_profiles (profile_uuid, team_id, identifier, name,
-               checksum, secrets_updated_at, scope, uploaded_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            |stmt: &mut rusqlite::Statement| {
-                for p in &self.profiles {
-                    stmt.execute(params![
-                        p.uuid,
-                        p.team_id,
-                        p.identifier,
-                        p.name,
-                        &p.checksum[..],
-                        p.secrets_updated_at.map(timefmt::datetime6),
-                        p.scope,
-                        timefmt::timestamp(p.uploaded_at)
-                    ])?;
-                }
-                progress.inc(self.profiles.len() as u64);
-                Ok(self.profiles.len() as u64)
-            }
-        );
-        load!(
+            &[
+                "profile_uuid",
+                "team_id",
+                "identifier",
+                "name",
+                "checksum",
+                "secrets_updated_at",
+                "scope",
+                "uploaded_at",
+            ],
+        )?;
+        for p in &self.profiles {
+            let secrets = p.secrets_updated_at.map(timefmt::datetime6);
+            let uploaded = timefmt::timestamp(p.uploaded_at);
+            sink.row(&[
+                text(&p.uuid),
+                int(p.team_id),
+                text(&p.identifier),
+                text(&p.name),
+                ValueRef::Blob(&p.checksum[..]),
+                opt_text(secrets.as_deref()),
+                text(p.scope),
+                text(&uploaded),
+            ])?;
+        }
+        progress.inc(self.profiles.len() as u64);
+        counts.push(("mdm_apple_configuration_profiles", sink.end()?));
+        sink.begin(
             "mdm_configuration_profile_labels",
-            "INSERT INTO mdm_configuration_profile_labels (apple_profile_uuid, label_name,
-               label_id, exclude, require_all)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            |stmt: &mut rusqlite::Statement| {
-                for p in &self.profiles {
-                    for &(li, exclude, require_all) in &p.refs {
-                        let l = &self.labels[li];
-                        let label_id = (!l.broken).then_some(l.id);
-                        stmt.execute(params![p.uuid, l.name, label_id, exclude, require_all])?;
-                    }
-                }
-                progress.inc(label_rows);
-                Ok(label_rows)
+            &[
+                "apple_profile_uuid",
+                "label_name",
+                "label_id",
+                "exclude",
+                "require_all",
+            ],
+        )?;
+        for p in &self.profiles {
+            for &(li, exclude, require_all) in &p.refs {
+                let l = &self.labels[li];
+                sink.row(&[
+                    text(&p.uuid),
+                    text(&l.name),
+                    if l.broken { ValueRef::Null } else { int(l.id) },
+                    int(exclude.into()),
+                    int(require_all.into()),
+                ])?;
             }
-        );
-        load_with!(
-            "host_mdm_apple_profiles",
-            self.insert_current(&tx, progress)
-        );
-        load!(
-            "reconsim_meta",
-            &crate::store::tables::Dialect::Sqlite
-                .create_table(crate::store::tables::get("reconsim_meta").expect("defined")),
-            |stmt: &mut rusqlite::Statement| {
-                stmt.raw_execute()?;
-                let mut ins =
-                    tx.prepare("INSERT INTO reconsim_meta (key, value) VALUES (?1, ?2)")?;
-                let meta = [
-                    ("seed", self.seed.to_string()),
-                    ("batch_size", self.batch_size.to_string()),
-                    ("rules", self.rules.describe()),
-                    ("variant", self.variant.to_string()),
-                    (
-                        "generator",
-                        format!("reconsim {}", env!("CARGO_PKG_VERSION")),
-                    ),
-                ];
-                for (k, v) in &meta {
-                    ins.execute(params![k, v])?;
-                }
-                Ok(meta.len() as u64)
-            }
-        );
-        tx.commit().map_err(|source| GenerateError::Load {
-            table: "commit",
-            source,
-        })?;
+        }
+        progress.inc(label_rows);
+        counts.push(("mdm_configuration_profile_labels", sink.end()?));
+        let current = self.insert_current(sink, progress)?;
+        counts.push(("host_mdm_apple_profiles", current));
+        sink.begin("reconsim_meta", &["key", "value"])?;
+        let meta = [
+            ("seed", self.seed.to_string()),
+            ("batch_size", self.batch_size.to_string()),
+            ("rules", self.rules.describe()),
+            ("variant", self.variant.to_string()),
+            (
+                "generator",
+                format!("reconsim {}", env!("CARGO_PKG_VERSION")),
+            ),
+        ];
+        for (k, v) in &meta {
+            sink.row(&[text(k), text(v)])?;
+        }
+        counts.push(("reconsim_meta", sink.end()?));
         Ok(counts)
     }
 }
@@ -301,59 +279,192 @@ pub(super) const ROWS_PER_INSERT: usize = 64;
 const ROWS_PER_MESSAGE: usize = 64 * ROWS_PER_INSERT;
 const MESSAGES_IN_FLIGHT: usize = 4;
 
-/// A table written through a multi-row INSERT, `ROWS_PER_INSERT` rows an execution, and a
-/// one-row INSERT for the rest; rows reach the table in the order given either way.
-pub(super) struct Chunked<'t> {
-    many: rusqlite::Statement<'t>,
-    one: rusqlite::Statement<'t>,
+/// The SQLite sink: every table through a multi-row INSERT, `ROWS_PER_INSERT` rows an
+/// execution (one statement execution, with its cursors opened and positioned once, for this
+/// many rows rather than for each), and a one-row INSERT for the rest; rows reach the table in
+/// the order given either way. `INSERT OR FAIL` needs no statement journal. The caller owns the
+/// transaction.
+pub(super) struct SqliteSink<'t> {
+    tx: &'t rusqlite::Transaction<'t>,
+    table: &'static str,
+    many: Option<rusqlite::Statement<'t>>,
+    one: Option<rusqlite::Statement<'t>>,
     params: usize,
+    /// The values of the rows not yet written (fewer than `ROWS_PER_INSERT`), their buffers
+    /// reused row after row.
+    pending: Vec<Slot>,
+    waiting: usize,
+    rows: u64,
 }
 
-impl<'t> Chunked<'t> {
-    /// `head` is `INSERT INTO table (columns)`, `row` one row's `(?, …)`: anonymous markers,
-    /// numbered in order, so a row's values are the next `?`s.
-    pub(super) fn new(
-        tx: &'t rusqlite::Transaction,
-        head: &str,
-        row: &str,
-    ) -> rusqlite::Result<Self> {
-        let rows = vec![row; ROWS_PER_INSERT].join(", ");
-        Ok(Chunked {
-            many: tx.prepare(&format!("{head} VALUES {rows}"))?,
-            one: tx.prepare(&format!("{head} VALUES {row}"))?,
-            params: row.matches('?').count(),
-        })
+/// An owned value kept until its row is written.
+enum Slot {
+    Null,
+    Int(i64),
+    Text(String),
+    Blob(Vec<u8>),
+}
+
+impl Slot {
+    fn set(&mut self, v: Val<'_>) {
+        match (self, v) {
+            (Slot::Text(s), ValueRef::Text(t)) => {
+                s.clear();
+                s.push_str(std::str::from_utf8(t).expect("generated text is UTF-8"));
+            }
+            (Slot::Blob(b), ValueRef::Blob(t)) => {
+                b.clear();
+                b.extend_from_slice(t);
+            }
+            (slot, v) => {
+                *slot = match v {
+                    ValueRef::Null => Slot::Null,
+                    ValueRef::Integer(i) => Slot::Int(i),
+                    ValueRef::Real(_) => unreachable!("the generator makes no REAL values"),
+                    ValueRef::Text(t) => {
+                        Slot::Text(std::str::from_utf8(t).expect("UTF-8").to_string())
+                    }
+                    ValueRef::Blob(b) => Slot::Blob(b.to_vec()),
+                }
+            }
+        }
     }
 
-    /// Writes `rows` in order; `bind(statement, first, row)` binds one row's values from
-    /// parameter number `first` on.
-    pub(super) fn write<T>(
-        &mut self,
-        rows: &[T],
-        bind: impl Fn(&mut rusqlite::Statement, usize, &T) -> rusqlite::Result<()>,
-    ) -> rusqlite::Result<()> {
-        let mut chunks = rows.chunks_exact(ROWS_PER_INSERT);
-        for chunk in &mut chunks {
-            for (k, row) in chunk.iter().enumerate() {
-                bind(&mut self.many, 1 + k * self.params, row)?;
+    fn bind(&self, stmt: &mut rusqlite::Statement, at: usize) -> rusqlite::Result<()> {
+        match self {
+            Slot::Null => stmt.raw_bind_parameter(at, rusqlite::types::Null),
+            Slot::Int(i) => stmt.raw_bind_parameter(at, i),
+            Slot::Text(s) => stmt.raw_bind_parameter(at, s.as_str()),
+            Slot::Blob(b) => stmt.raw_bind_parameter(at, &b[..]),
+        }
+    }
+}
+
+impl<'t> SqliteSink<'t> {
+    pub(super) fn new(tx: &'t rusqlite::Transaction<'t>) -> Self {
+        SqliteSink {
+            tx,
+            table: "",
+            many: None,
+            one: None,
+            params: 0,
+            pending: Vec::new(),
+            waiting: 0,
+            rows: 0,
+        }
+    }
+
+    fn failed(&self) -> impl Fn(rusqlite::Error) -> GenerateError + use<> {
+        let table = self.table;
+        move |source| GenerateError::Load { table, source }
+    }
+
+    /// Writes the waiting rows: one multi-row execution when they are `ROWS_PER_INSERT`, one
+    /// row at a time at a table's end.
+    fn flush(&mut self) -> rusqlite::Result<()> {
+        let (p, n) = (self.params, self.waiting);
+        if n == ROWS_PER_INSERT {
+            let many = self.many.as_mut().expect("begun");
+            for (k, slot) in self.pending[..n * p].iter().enumerate() {
+                slot.bind(many, 1 + k)?;
             }
-            self.many.raw_execute()?;
+            many.raw_execute()?;
+        } else {
+            let one = self.one.as_mut().expect("begun");
+            for row in self.pending[..n * p].chunks(p) {
+                for (k, slot) in row.iter().enumerate() {
+                    slot.bind(one, 1 + k)?;
+                }
+                one.raw_execute()?;
+            }
         }
-        for row in chunks.remainder() {
-            bind(&mut self.one, 1, row)?;
-            self.one.raw_execute()?;
-        }
+        self.waiting = 0;
         Ok(())
     }
 }
 
-fn bind_membership(
-    stmt: &mut rusqlite::Statement,
-    at: usize,
-    &(host, label): &(i64, i64),
-) -> rusqlite::Result<()> {
-    stmt.raw_bind_parameter(at, host)?;
-    stmt.raw_bind_parameter(at + 1, label)
+impl Sink for SqliteSink<'_> {
+    fn begin(
+        &mut self,
+        table: &'static str,
+        columns: &[&'static str],
+    ) -> Result<(), GenerateError> {
+        self.table = table;
+        let head = format!("INSERT OR FAIL INTO {table} ({})", columns.join(", "));
+        let row = format!("({})", vec!["?"; columns.len()].join(", "));
+        let rows = vec![row.as_str(); ROWS_PER_INSERT].join(", ");
+        let failed = self.failed();
+        self.many = Some(
+            self.tx
+                .prepare(&format!("{head} VALUES {rows}"))
+                .map_err(&failed)?,
+        );
+        self.one = Some(
+            self.tx
+                .prepare(&format!("{head} VALUES {row}"))
+                .map_err(failed)?,
+        );
+        self.params = columns.len();
+        self.pending.clear();
+        self.pending
+            .resize_with(ROWS_PER_INSERT * columns.len(), || Slot::Null);
+        self.waiting = 0;
+        self.rows = 0;
+        Ok(())
+    }
+
+    fn row(&mut self, values: &[Val<'_>]) -> Result<(), GenerateError> {
+        debug_assert_eq!(
+            values.len(),
+            self.params,
+            "{}: a row of the wrong width",
+            self.table
+        );
+        let at = self.waiting * self.params;
+        for (slot, &v) in self.pending[at..at + self.params].iter_mut().zip(values) {
+            slot.set(v);
+        }
+        self.waiting += 1;
+        self.rows += 1;
+        if self.waiting == ROWS_PER_INSERT {
+            self.flush().map_err(self.failed())?;
+        }
+        Ok(())
+    }
+
+    fn end(&mut self) -> Result<u64, GenerateError> {
+        self.flush().map_err(self.failed())?;
+        self.many = None;
+        self.one = None;
+        Ok(self.rows)
+    }
+}
+
+/// The server sink: the rows travel as they are made, in `LOAD DATA LOCAL INFILE` chunks (or
+/// multi-row INSERTs), through the backend's bulk loader.
+pub(super) struct ServerSink<'l, 'd> {
+    pub(super) loader: &'l mut crate::backends::mysqldb::Loader<'d>,
+}
+
+impl Sink for ServerSink<'_, '_> {
+    fn begin(
+        &mut self,
+        table: &'static str,
+        columns: &[&'static str],
+    ) -> Result<(), GenerateError> {
+        Ok(self.loader.begin_table(table, columns)?)
+    }
+
+    fn row(&mut self, values: &[Val<'_>]) -> Result<(), GenerateError> {
+        for &v in values {
+            self.loader.value(v);
+        }
+        Ok(self.loader.end_row()?)
+    }
+
+    fn end(&mut self) -> Result<u64, GenerateError> {
+        Ok(self.loader.end_table()?)
+    }
 }
 
 /// What the current-rows producer hands over: rows with their rowids, and how many hosts it
@@ -367,22 +478,30 @@ impl Fleet {
     /// The current rows: produced on a second thread (the draws, uuids and sorting) while this
     /// one writes them, in the order `current` produces them, so the file is the same as
     /// writing them one by one.
-    fn insert_current(
+    fn insert_current<S: Sink>(
         &self,
-        tx: &rusqlite::Transaction,
+        sink: &mut S,
         progress: &dyn Progress,
-    ) -> rusqlite::Result<u64> {
-        let mut ins = Chunked::new(
-            tx,
-            "INSERT OR FAIL INTO host_mdm_apple_profiles (rowid, host_uuid, profile_uuid,
-               profile_identifier, profile_name, status, operation_type, detail, command_uuid,
-               checksum, secrets_updated_at, ignore_error, scope)",
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
+    ) -> Result<u64, GenerateError> {
+        sink.begin(
+            "host_mdm_apple_profiles",
+            &[
+                "rowid",
+                "host_uuid",
+                "profile_uuid",
+                "profile_identifier",
+                "profile_name",
+                "status",
+                "operation_type",
+                "detail",
+                "command_uuid",
+                "checksum",
+                "secrets_updated_at",
+                "ignore_error",
+                "scope",
+            ],
         )?;
-        let bind = |stmt: &mut rusqlite::Statement,
-                    at: usize,
-                    (rowid, r): &(i64, CurrentRow)|
-         -> rusqlite::Result<()> {
+        let write = |sink: &mut S, (rowid, r): &(i64, CurrentRow)| -> Result<(), GenerateError> {
             let (ident, name, scope) = match r.profile {
                 Some(pi) => {
                     let p = &self.profiles[pi];
@@ -392,18 +511,22 @@ impl Fleet {
             };
             let detail =
                 (r.status == Some("failed")).then_some("The profile could not be installed.");
-            stmt.raw_bind_parameter(at, rowid)?;
-            stmt.raw_bind_parameter(at + 1, r.host_uuid.as_str())?;
-            stmt.raw_bind_parameter(at + 2, r.profile_uuid.as_str())?;
-            stmt.raw_bind_parameter(at + 3, ident)?;
-            stmt.raw_bind_parameter(at + 4, name)?;
-            stmt.raw_bind_parameter(at + 5, r.status)?;
-            stmt.raw_bind_parameter(at + 6, r.operation)?;
-            stmt.raw_bind_parameter(at + 7, detail)?;
-            stmt.raw_bind_parameter(at + 8, r.command_uuid.as_str())?;
-            stmt.raw_bind_parameter(at + 9, &r.checksum[..])?;
-            stmt.raw_bind_parameter(at + 10, r.secrets_updated_at.map(timefmt::datetime6))?;
-            stmt.raw_bind_parameter(at + 11, scope)
+            let secrets = r.secrets_updated_at.map(timefmt::datetime6);
+            sink.row(&[
+                int(*rowid),
+                text(&r.host_uuid),
+                text(&r.profile_uuid),
+                text(ident),
+                text(name),
+                opt_text(r.status),
+                opt_text(r.operation),
+                opt_text(detail),
+                text(&r.command_uuid),
+                ValueRef::Blob(&r.checksum[..]),
+                opt_text(secrets.as_deref()),
+                int(0),
+                text(scope),
+            ])
         };
         let (send, receive) = std::sync::mpsc::sync_channel::<Produced>(MESSAGES_IN_FLIGHT);
         std::thread::scope(|scope| {
@@ -432,10 +555,12 @@ impl Fleet {
                 hand_over(&mut rows)?;
                 Ok::<u64, ()>(n)
             });
-            let written = (|| -> rusqlite::Result<()> {
+            let written = (|| -> Result<(), GenerateError> {
                 let mut hosts = 0;
                 for produced in &receive {
-                    ins.write(&produced.rows, bind)?;
+                    for row in &produced.rows {
+                        write(sink, row)?;
+                    }
                     progress.inc(produced.hosts);
                     hosts += produced.hosts;
                 }
@@ -449,7 +574,10 @@ impl Fleet {
                 .join()
                 .unwrap_or_else(|p| std::panic::resume_unwind(p));
             written?;
-            Ok(produced.unwrap_or_else(|()| unreachable!("the writer took every message")))
+            let n = produced.unwrap_or_else(|()| unreachable!("the writer took every message"));
+            let rows = sink.end()?;
+            debug_assert_eq!(rows, n);
+            Ok(rows)
         })
     }
 }

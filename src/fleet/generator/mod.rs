@@ -5,10 +5,11 @@
 //! the values of another; iteration is always over vectors in a fixed order, never over hash
 //! maps. The same scenario and seed give identical table contents.
 //!
-//! Speed: teams, hosts, labels and profiles are built in memory; every table is inserted in
-//! primary-key order inside one transaction, the two large ones (the current rows and the label
-//! memberships) `ROWS_PER_INSERT` rows a statement execution, the current rows produced host by
-//! host on a second thread while this one writes them. The secondary indexes come afterwards
+//! Speed: teams, hosts, labels and profiles are built in memory; every table is written in
+//! primary-key order into a sink — an SQLite file (one transaction, `ROWS_PER_INSERT` rows a
+//! statement execution) or a server (`generate_to_server`: `LOAD DATA` chunks as the rows are
+//! made) — the current rows produced host by host on a second thread while this one writes
+//! them. The secondary indexes come afterwards
 //! (schema migration 2) with a page cache sized so that SQLite sorts the largest in about a
 //! dozen chunks on its worker threads, and `ANALYZE` last, so the planner has statistics
 //! (spec §9).
@@ -25,7 +26,7 @@ use rand::distr::Distribution;
 use rand::distr::weighted::WeightedIndex;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rusqlite::{Connection, params};
+use rusqlite::Connection;
 use std::collections::HashSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -62,6 +63,8 @@ pub enum GenerateError {
         need_gib: f64,
         have_gib: f64,
     },
+    #[error(transparent)]
+    Backend(#[from] crate::backends::error::BackendError),
     #[error("while loading table `{table}`: {source}")]
     Load {
         table: &'static str,
@@ -324,7 +327,24 @@ pub fn generate_into(
     let build = t0.elapsed();
 
     let t1 = Instant::now();
-    let tables = fleet.insert(conn, progress)?;
+    let tables = (|| {
+        let tx = conn.transaction().map_err(|source| GenerateError::Load {
+            table: "transaction",
+            source,
+        })?;
+        let meta = crate::store::tables::get("reconsim_meta").expect("defined");
+        tx.execute_batch(&crate::store::tables::Dialect::Sqlite.create_table(meta))
+            .map_err(|source| GenerateError::Load {
+                table: "reconsim_meta",
+                source,
+            })?;
+        let tables = fleet.insert(&mut insert::SqliteSink::new(&tx), progress)?;
+        tx.commit().map_err(|source| GenerateError::Load {
+            table: "commit",
+            source,
+        })?;
+        Ok::<_, GenerateError>(tables)
+    })()?;
     let insert = t1.elapsed();
     // The in-memory hosts are not needed any more. The index builds' sorters get a cache
     // sized for a dozen sorted chunks: SQLite sorts chunks of about `cache_size` bytes on its
@@ -362,6 +382,57 @@ pub fn generate_into(
         index,
         analyze,
     })
+}
+
+/// Generates the fleet straight into a server's database: the rows travel in `LOAD DATA LOCAL
+/// INFILE` chunks (or multi-row INSERTs, by `method` or where the server refuses LOCAL INFILE)
+/// as they are made, so memory is the generator's own (the hosts, labels and profiles) whatever
+/// the fleet's size. A fleet reconsim loaded before is replaced; a failure drops every table
+/// the load created. `stats.index` holds the server's index build and `ANALYZE TABLE`.
+pub fn generate_to_server(
+    db: &crate::backends::mysqldb::MyDb,
+    scenario: &Scenario,
+    method: crate::backends::mysqldb::LoadMethod,
+    progress: &dyn Progress,
+) -> Result<(LoadStats, crate::backends::mysqldb::LoadStats), GenerateError> {
+    check_memory(scenario)?;
+    // Refuses a database with tables reconsim did not load before anything is dropped.
+    let mut loader = crate::backends::mysqldb::Loader::start(db, method)?;
+    let t0 = Instant::now();
+    progress.set_message("building fleet in memory".into());
+    let fleet = Fleet::build(scenario);
+    let build = t0.elapsed();
+    let t1 = Instant::now();
+    let loaded = (|| {
+        let tables = fleet.insert(
+            &mut insert::ServerSink {
+                loader: &mut loader,
+            },
+            progress,
+        )?;
+        let insert = t1.elapsed();
+        progress.set_message(format!("building indexes on {}", db.shown));
+        let server = loader.finish(progress)?;
+        Ok::<_, GenerateError>((tables, insert, server))
+    })();
+    let (tables, insert, server) = match loaded {
+        Ok(l) => l,
+        Err(e) => {
+            // Nothing half-loaded: drop what the load created.
+            let _ = db.exec("ROLLBACK");
+            let _ = crate::backends::mysqldb::drop_tables(db);
+            return Err(e);
+        }
+    };
+    let stats = LoadStats {
+        seed: fleet.seed,
+        tables,
+        build,
+        insert,
+        index: server.index,
+        analyze: Duration::ZERO,
+    };
+    Ok((stats, server))
 }
 
 /// The whole fleet in memory, ready to insert in key order.

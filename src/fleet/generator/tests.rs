@@ -349,35 +349,56 @@ fn current_rows_rowids_follow_the_key() {
     assert_eq!((rows > 0, off), (true, 0));
 }
 
-/// The multi-row insert writes every row once, in the order given, whether a row falls in a
-/// full statement or in the one-row tail.
+/// The SQLite sink writes every row once, in the order given, whether a row falls in a full
+/// statement or in the one-row tail, text, blobs and NULLs included, table after table.
 #[test]
-fn a_chunked_insert_writes_every_row_in_order() {
+fn the_sqlite_sink_writes_every_row_in_order() {
+    use insert::Sink as _;
+    use rusqlite::types::ValueRef;
     let mut conn = Connection::open_in_memory().unwrap();
-    conn.execute_batch("CREATE TABLE t (n INTEGER NOT NULL, s TEXT NOT NULL)")
+    conn.execute_batch("CREATE TABLE t (n INTEGER NOT NULL, s TEXT, b BLOB); CREATE TABLE u (n)")
         .unwrap();
     let tx = conn.transaction().unwrap();
-    let rows: Vec<(i64, String)> = (0..2 * insert::ROWS_PER_INSERT as i64 + 5)
-        .map(|n| (n * 7 % 11, format!("row {n}")))
+    let rows: Vec<(i64, Option<String>, Vec<u8>)> = (0..2 * insert::ROWS_PER_INSERT as i64 + 5)
+        .map(|n| {
+            let s = (n % 5 != 0).then(|| format!("row {n}"));
+            (n * 7 % 11, s, vec![n as u8; (n % 3) as usize])
+        })
         .collect();
     {
-        let mut ins = insert::Chunked::new(&tx, "INSERT INTO t (n, s)", "(?, ?)").unwrap();
-        let bind = |stmt: &mut rusqlite::Statement, at: usize, (n, s): &(i64, String)| {
-            stmt.raw_bind_parameter(at, n)?;
-            stmt.raw_bind_parameter(at + 1, s.as_str())
-        };
-        ins.write(&rows, bind).unwrap();
-        ins.write(&rows[..3], bind).unwrap();
+        let mut sink = insert::SqliteSink::new(&tx);
+        sink.begin("t", &["n", "s", "b"]).unwrap();
+        for (n, s, b) in &rows {
+            let s = s
+                .as_deref()
+                .map_or(ValueRef::Null, |s| ValueRef::Text(s.as_bytes()));
+            sink.row(&[ValueRef::Integer(*n), s, ValueRef::Blob(b)])
+                .unwrap();
+        }
+        assert_eq!(sink.end().unwrap(), rows.len() as u64);
+        sink.begin("u", &["n"]).unwrap();
+        for n in 0..3 {
+            sink.row(&[ValueRef::Integer(n)]).unwrap();
+        }
+        assert_eq!(sink.end().unwrap(), 3);
     }
-    let got: Vec<(i64, String)> = tx
-        .prepare("SELECT n, s FROM t ORDER BY rowid")
+    type Row = (i64, Option<String>, Vec<u8>);
+    let got: Vec<Row> = tx
+        .prepare("SELECT n, s, b FROM t ORDER BY rowid")
         .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .unwrap()
         .map(Result::unwrap)
         .collect();
-    let want: Vec<(i64, String)> = rows.iter().chain(&rows[..3]).cloned().collect();
-    assert_eq!(got, want);
+    assert_eq!(got, rows);
+    let u: Vec<i64> = tx
+        .prepare("SELECT n FROM u ORDER BY rowid")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(u, [0, 1, 2]);
 }
 
 /// A write that fails while the producer thread is mid-stream ends the load with that error,

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Times `reconsim generate --backend URL` (the fleet streamed into a MySQL/MariaDB database)
+# and records each run's wall time and peak RSS (from /usr/bin/time: the whole process) in
+# results/<UTC time>-generate-server-<scenario>/: runs.csv, one row per run, the first line
+# each run printed in lines.txt, and summary.txt (medians).
+# Usage: scripts/generate-server.sh URL [SCENARIO=scenarios/fleet-100k.toml] [RUNS=3] [BASELINE]
+# URL's database is replaced on every run (--force): use a scratch database, never a real
+# Fleet's. BASELINE: another reconsim binary; each run then generates with it and with this
+# tree's binary in turn (`binary` column: baseline, this).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+url=${1:?usage: scripts/generate-server.sh URL [SCENARIO] [RUNS] [BASELINE]}
+scenario=${2:-scenarios/fleet-100k.toml}
+runs=${3:-3}
+baseline=${4:-}
+name=$(basename "$scenario" .toml)
+out="results/$(date -u +%Y%m%dT%H%M%SZ)-generate-server-$name"
+if [ -e "$out" ]; then echo "$out exists" >&2; exit 2; fi
+mkdir -p "$out"
+cargo build --release --quiet
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cp target/release/reconsim "$work/this"
+binaries=(this)
+if [ -n "$baseline" ]; then
+  cp "$baseline" "$work/baseline"
+  binaries=(baseline this)
+fi
+echo "run,binary,wall_s,peak_rss_mib" > "$out/runs.csv.tmp"
+for i in $(seq 1 "$runs"); do
+  for b in "${binaries[@]}"; do
+    /usr/bin/time -f '%e %M' -o "$work/time" "$work/$b" generate --scenario "$scenario" \
+      --backend "$url" --force > "$work/stdout"
+    read -r wall rss < "$work/time"
+    echo "$i,$b,$wall,$(( rss / 1024 ))" >> "$out/runs.csv.tmp"
+    echo "run $i ($b): $(head -n 1 "$work/stdout")" | sed -E 's#//[^:@/]*:[^@]*@#//#' >> "$out/lines.txt"
+    echo "run $i ($b): $wall s, peak RSS $(( rss / 1024 )) MiB" >&2
+  done
+done
+tail -n +2 "$work/stdout" > "$out/fleet-summary.txt"
+mv "$out/runs.csv.tmp" "$out/runs.csv"
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+{
+  echo "scenario: $scenario"
+  echo "runs: $runs"
+  echo "this tree: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo -dirty)"
+  [ -n "$baseline" ] && echo "baseline: $baseline"
+  echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB"
+  for b in "${binaries[@]}"; do
+    sel() { awk -F, -v b="$b" -v c="$1" 'NR > 1 && $2 == b {print $c}' "$out/runs.csv"; }
+    echo "$b: median wall $(sel 3 | median) s, peak RSS $(sel 4 | median) MiB"
+  done
+} > "$out/summary.txt"
+cat "$out/summary.txt"
+echo "wrote $out"
