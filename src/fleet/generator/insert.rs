@@ -29,6 +29,10 @@ pub(super) trait Sink {
     fn row(&mut self, values: &[Val<'_>]) -> Result<(), GenerateError>;
     /// Ends the table; returns its rows.
     fn end(&mut self) -> Result<u64, GenerateError>;
+    /// How many hand-overs of current rows the producer thread may make ahead of this sink.
+    fn messages_in_flight(&self) -> usize {
+        MESSAGES_IN_FLIGHT
+    }
 }
 
 impl Fleet {
@@ -465,6 +469,12 @@ impl Sink for ServerSink<'_, '_> {
     fn end(&mut self) -> Result<u64, GenerateError> {
         Ok(self.loader.end_table()?)
     }
+
+    /// About two `LOAD DATA` chunks of rows (some 30 MB of them): the producer goes on drawing
+    /// while the server takes a chunk, instead of stopping after four hand-overs.
+    fn messages_in_flight(&self) -> usize {
+        32
+    }
 }
 
 /// What the current-rows producer hands over: rows with their rowids, and how many hosts it
@@ -528,7 +538,7 @@ impl Fleet {
                 text(scope),
             ])
         };
-        let (send, receive) = std::sync::mpsc::sync_channel::<Produced>(MESSAGES_IN_FLIGHT);
+        let (send, receive) = std::sync::mpsc::sync_channel::<Produced>(sink.messages_in_flight());
         std::thread::scope(|scope| {
             let producer = scope.spawn(move || {
                 let mut rows = Vec::with_capacity(ROWS_PER_MESSAGE);
