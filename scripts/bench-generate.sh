@@ -10,24 +10,13 @@
 # also reads the source, so it is an upper bound on SQLite's own insert work), then Fleet's
 # secondary indexes created and ANALYZE run there, as the generator does.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/common.sh"
 scenario=${1:-scenarios/fleet-100k.toml}
 runs=${2:-3}
 baseline=${3:-}
 name=$(basename "$scenario" .toml)
-out="results/$(date -u +%Y%m%dT%H%M%SZ)-generate-$name"
-if [ -e "$out" ]; then echo "$out exists" >&2; exit 2; fi
-mkdir -p "$out"
-cargo build --release --quiet
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-# Copies, so a build during the runs does not change what is measured.
-cp target/release/reconsim "$work/this"
-binaries=(this)
-if [ -n "$baseline" ]; then
-  cp "$baseline" "$work/baseline"
-  binaries=(baseline this)
-fi
+new_out "generate-$name"
+ab_binaries "$baseline"
 db=$work/fleet.db
 echo "run,wall_s,rows,rows_per_s,peak_rss_mib,build_s,insert_s,index_s,analyze_s,binary" > "$out/runs.csv.tmp"
 for i in $(seq 1 "$runs"); do
@@ -48,13 +37,8 @@ for i in $(seq 1 "$runs"); do
 done
 tail -n +2 "$work/stdout" > "$out/fleet-summary.txt"
 mv "$out/runs.csv.tmp" "$out/runs.csv"
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 {
-  echo "scenario: $scenario"
-  echo "runs: $runs"
-  echo "this tree: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo -dirty)"
-  [ -n "$baseline" ] && echo "baseline: $baseline"
-  echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB"
+  bench_header "$scenario" "$runs" "$baseline"
   for b in "${binaries[@]}"; do
     sel() { awk -F, -v b="$b" -v c="$1" 'NR > 1 && $10 == b {print $c}' "$out/runs.csv"; }
     echo "$b: median seconds $(sel 2 | median), rows/s $(sel 4 | median), peak RSS MiB $(sel 5 | median); insert $(sel 7 | median) s, index $(sel 8 | median) s, analyze $(sel 9 | median) s"

@@ -21,3 +21,33 @@ manifest_peak_mib() {
   k=$(sed -n 's/.*"process_peak_rss_kib": \([0-9]*\).*/\1/p' "$1/manifest.json" 2>/dev/null)
   if [ -n "$k" ]; then echo "$((k / 1024))"; else echo "n/a"; fi
 }
+
+# The median of the numbers on stdin, one a line.
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
+# The header of an A/B benchmark's summary.txt: scenario, runs, this tree, baseline, machine.
+bench_header() {
+  echo "scenario: $1"
+  echo "runs: $2"
+  echo "this tree: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo -dirty)"
+  if [ -n "$3" ]; then echo "baseline: $3"; fi
+  echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB"
+}
+
+# A new results folder $out = results/$stamp-NAME (refused if it exists).
+new_out() {
+  out="results/$stamp-$1"
+  if [ -e "$out" ]; then echo "$out exists" >&2; exit 2; fi
+  mkdir -p "$out"
+}
+
+# The binaries of an A/B run, copied into $work so that a build during the runs changes nothing
+# measured: `this` (the release build) and, given a BASELINE binary, `baseline` before it.
+ab_binaries() {
+  cp target/release/reconsim "$work/this"
+  binaries=(this)
+  if [ -n "$1" ]; then
+    cp "$1" "$work/baseline"
+    binaries=(baseline this)
+  fi
+}

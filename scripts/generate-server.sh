@@ -8,24 +8,14 @@
 # Fleet's. BASELINE: another reconsim binary; each run then generates with it and with this
 # tree's binary in turn (`binary` column: baseline, this).
 set -euo pipefail
-cd "$(dirname "$0")/.."
 url=${1:?usage: scripts/generate-server.sh URL [SCENARIO] [RUNS] [BASELINE]}
+. "$(dirname "$0")/common.sh"
 scenario=${2:-scenarios/fleet-100k.toml}
 runs=${3:-3}
 baseline=${4:-}
 name=$(basename "$scenario" .toml)
-out="results/$(date -u +%Y%m%dT%H%M%SZ)-generate-server-$name"
-if [ -e "$out" ]; then echo "$out exists" >&2; exit 2; fi
-mkdir -p "$out"
-cargo build --release --quiet
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cp target/release/reconsim "$work/this"
-binaries=(this)
-if [ -n "$baseline" ]; then
-  cp "$baseline" "$work/baseline"
-  binaries=(baseline this)
-fi
+new_out "generate-server-$name"
+ab_binaries "$baseline"
 echo "run,binary,wall_s,peak_rss_mib" > "$out/runs.csv.tmp"
 for i in $(seq 1 "$runs"); do
   for b in "${binaries[@]}"; do
@@ -39,13 +29,8 @@ for i in $(seq 1 "$runs"); do
 done
 tail -n +2 "$work/stdout" > "$out/fleet-summary.txt"
 mv "$out/runs.csv.tmp" "$out/runs.csv"
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 {
-  echo "scenario: $scenario"
-  echo "runs: $runs"
-  echo "this tree: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo -dirty)"
-  [ -n "$baseline" ] && echo "baseline: $baseline"
-  echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB"
+  bench_header "$scenario" "$runs" "$baseline"
   for b in "${binaries[@]}"; do
     sel() { awk -F, -v b="$b" -v c="$1" 'NR > 1 && $2 == b {print $c}' "$out/runs.csv"; }
     echo "$b: median wall $(sel 3 | median) s, peak RSS $(sel 4 | median) MiB"
