@@ -444,7 +444,7 @@ impl<'d> Loader<'d> {
         db.exec("SET foreign_key_checks = 1, unique_checks = 1")?;
         self.stats.insert = self.started.elapsed();
         let t = Instant::now();
-        progress.set_message("building indexes".into());
+        progress.set_message(format!("building indexes on {}", db.shown));
         for ix in &indexes() {
             db.exec(ix)
                 .map_err(|e| refused!("{}: {ix}: {e}", db.shown))?;

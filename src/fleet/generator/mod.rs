@@ -411,7 +411,6 @@ pub fn generate_to_server(
             progress,
         )?;
         let insert = t1.elapsed();
-        progress.set_message(format!("building indexes on {}", db.shown));
         let server = loader.finish(progress)?;
         Ok::<_, GenerateError>((tables, insert, server))
     })();
