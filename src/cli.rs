@@ -461,6 +461,12 @@ pub struct CompareArgs {
     /// older spelling.
     #[arg(long = "out", alias = "out-dir", default_value = ".")]
     pub out_dir: PathBuf,
+    /// Run everything on one connection, one step after another. By default a local SQLite
+    /// file gets a second connection on the same snapshot: the value check, the batched pass
+    /// and its liveness replay run beside the legacy diff, and half the divergences are
+    /// classified on it (the output is the same; the phases' times then overlap).
+    #[arg(long)]
+    pub sequential: bool,
 }
 
 #[derive(Debug, clap::Args)]

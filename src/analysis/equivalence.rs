@@ -677,6 +677,102 @@ pub fn compare_sorted<E: From<rusqlite::Error>>(
     Ok(tally)
 }
 
+/// Divergent pairs classified per hand-over between `compare_sorted_two`'s threads.
+const CHUNK: usize = 2048;
+
+/// `compare_sorted` on two threads: a twin of `classifier` on `helper` (a second connection on
+/// the same snapshot, `Snapshot::second_reader`) classifies every other chunk of
+/// `CHUNK` divergent pairs while this thread classifies the rest; every divergence still
+/// reaches `each` in (host_uuid, profile_uuid) order, on this thread, so the output is the
+/// one-thread output byte for byte. At most two chunks wait between the threads.
+pub fn compare_sorted_two<E: From<rusqlite::Error>>(
+    classifier: &mut Classifier<'_>,
+    helper: Connection,
+    pairs: &SortedPairs,
+    each: impl FnMut(Divergence) -> Result<(), E>,
+) -> Result<Tally, E> {
+    compare_sorted_two_in(classifier, helper, pairs, CHUNK, each)
+}
+
+/// `compare_sorted_two` with chunks of `chunk` pairs (tests use small ones).
+fn compare_sorted_two_in<E: From<rusqlite::Error>>(
+    classifier: &mut Classifier<'_>,
+    helper: Connection,
+    pairs: &SortedPairs,
+    chunk: usize,
+    mut each: impl FnMut(Divergence) -> Result<(), E>,
+) -> Result<Tally, E> {
+    let twin = (
+        classifier.rules,
+        classifier.flip_sets.clone(),
+        classifier.catalogs.clone(),
+    );
+    let visited = classifier.visited;
+    let divergent = || {
+        pairs
+            .pairs()
+            .filter(|p| p.legacy != p.batched)
+            .enumerate()
+            .map(|(i, p)| (i / chunk, p))
+    };
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<rusqlite::Result<Vec<Divergence>>>(2);
+        scope.spawn(move || {
+            let (rules, flip_sets, catalogs) = twin;
+            let mut c = Classifier {
+                conn: &helper,
+                rules,
+                visited,
+                uuid_cache: HashMap::new(),
+                flip_sets,
+                catalogs,
+            };
+            let mut done = Vec::with_capacity(chunk);
+            let mut current = None;
+            for (k, p) in divergent().filter(|(k, _)| k % 2 == 1) {
+                if current.is_some_and(|c| c != k)
+                    && tx.send(Ok(std::mem::take(&mut done))).is_err()
+                {
+                    return;
+                }
+                current = Some(k);
+                match c.classify(p.host_uuid, p.profile_uuid, &p.legacy, &p.batched) {
+                    Ok(d) => done.push(d),
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                }
+            }
+            if !done.is_empty() {
+                let _ = tx.send(Ok(done));
+            }
+        });
+        let mut tally = Tally::default();
+        let mut taken = None;
+        for (k, p) in divergent() {
+            if k % 2 == 1 {
+                // The helper's chunk, taken at its first pair: in order after chunk k - 1.
+                if taken != Some(k) {
+                    taken = Some(k);
+                    // The helper sends every odd chunk or its error before it ends; the channel
+                    // closes early only when it panicked, which the scope passes on anyway.
+                    let ds = rx.recv().expect("the helper classifier panicked")?;
+                    for d in ds {
+                        tally.add(&d);
+                        each(d)?;
+                    }
+                }
+                continue;
+            }
+            let d = classifier.classify(p.host_uuid, p.profile_uuid, &p.legacy, &p.batched)?;
+            tally.add(&d);
+            each(d)?;
+        }
+        Ok(tally)
+    })
+}
+
 /// Packs two delta lists (`compare`, the shrinker and tests, whose lists are small).
 pub fn pack(legacy: &[Delta], batched: &[Delta]) -> Result<SortedPairs, Overflow> {
     let mut lists = PairLists::default();

@@ -3,7 +3,7 @@
 //! its value formats, every query of a `diff` or `compare` inside one read transaction.
 
 use crate::backends::backend::Backend;
-use crate::backends::error::Result;
+use crate::backends::error::{BackendError, Result};
 use crate::backends::open;
 use crate::backends::store::OpenOptions;
 use crate::domain::model::Delta;
@@ -11,7 +11,14 @@ use crate::paths::batched::{self, BatchedConfig, PassResult};
 use crate::paths::drain::{self, DrainKnobs};
 use crate::paths::legacy::{LegacyResult, LegacySql};
 use crate::support::progress::Progress;
+use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
+
+/// The values the paths read checked on `conn` (spec §1 formats; what `open_backend` checks
+/// unless told not to).
+pub fn check_values(conn: &Connection) -> Result<()> {
+    Ok(crate::store::schema::check_values(conn)?)
+}
 
 /// A read transaction over a contract database (`store::Fleet` opened with a snapshot).
 pub use crate::backends::store::Fleet as Snapshot;
@@ -28,13 +35,67 @@ impl Snapshot {
         copy: bool,
         progress: &dyn Progress,
     ) -> Result<Snapshot> {
+        Snapshot::open_with(backend, mmap_mib, cache_mib, copy, true, progress)
+    }
+
+    /// `open_backend`, the values checked only with `check` (else the caller checks them with
+    /// `check_values`, on this snapshot or a `second_reader` of it, before trusting a result).
+    pub fn open_with(
+        backend: &Backend,
+        mmap_mib: u64,
+        cache_mib: u64,
+        copy: bool,
+        check: bool,
+        progress: &dyn Progress,
+    ) -> Result<Snapshot> {
         let opts = OpenOptions {
             mmap_mib,
             cache_mib,
             copy,
+            check_values: check,
             ..OpenOptions::default()
         };
         open::open(backend, opts, progress)
+    }
+
+    /// A second read-only connection that sees exactly this snapshot, for work run beside this
+    /// one's on the machine's other core (`compare`). Only a local SQLite file in
+    /// rollback-journal mode qualifies: this snapshot's read transaction holds SQLite's shared
+    /// lock, under which no writer can commit, so a transaction begun now reads the same data.
+    /// None for a server (its snapshot is one connection's), a WAL file (a writer may commit
+    /// between the two reads), an in-memory database, no open transaction, or a writer already
+    /// waiting for the lock.
+    pub fn second_reader(&self, mmap_mib: u64, cache_mib: u64) -> Result<Option<Connection>> {
+        let conn = &self.conn;
+        let path = match conn.path() {
+            Some(p) if !p.is_empty() && !self.is_copy() && !conn.is_autocommit() => {
+                std::path::PathBuf::from(p)
+            }
+            _ => return Ok(None),
+        };
+        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+        if mode.eq_ignore_ascii_case("wal") {
+            return Ok(None);
+        }
+        let second = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        second.execute_batch(&format!(
+            "PRAGMA temp_store = FILE; PRAGMA cache_size = -{};
+             PRAGMA mmap_size = {}; BEGIN",
+            cache_mib * 1024,
+            mmap_mib * 1024 * 1024
+        ))?;
+        match open::take_snapshot(&second) {
+            Ok(()) => Ok(Some(second)),
+            Err(BackendError::Sqlite(e))
+                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// `open_backend` on an SQLite file.
@@ -170,4 +231,82 @@ pub fn pass_on_each(
         pass.ticks.push(report);
     })?;
     Ok(pass)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The quick fleet in a file.
+    fn quick_file(dir: &Path) -> std::path::PathBuf {
+        let path = dir.join("quick.db");
+        let s = crate::fleet::scenario::Scenario::parse(
+            include_str!("../../scenarios/quick.toml"),
+            "quick.toml",
+        )
+        .unwrap();
+        let mut conn = Connection::open(&path).unwrap();
+        crate::fleet::generator::generate_into(&mut conn, &s, &crate::support::progress::Silent)
+            .unwrap();
+        path
+    }
+
+    fn open_unchecked(path: &Path) -> Snapshot {
+        let backend = Backend::Sqlite(path.to_path_buf());
+        let silent = crate::support::progress::Silent;
+        Snapshot::open_with(&backend, 0, 8, true, false, &silent).unwrap()
+    }
+
+    #[test]
+    fn a_second_reader_sees_the_snapshot_while_writers_wait() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = quick_file(dir.path());
+        let snap = open_unchecked(&path);
+        let second = snap.second_reader(0, 8).unwrap().expect("a second reader");
+        let count = |c: &Connection| -> i64 {
+            c.query_row("SELECT count(*) FROM hosts", [], |r| r.get(0))
+                .unwrap()
+        };
+        let before = count(&second);
+        // A writer cannot commit while the snapshot holds its shared lock.
+        let writer = Connection::open(&path).unwrap();
+        let e = writer
+            .execute(
+                "DELETE FROM hosts WHERE id = (SELECT min(id) FROM hosts)",
+                [],
+            )
+            .unwrap_err();
+        assert_eq!(
+            e.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DatabaseBusy),
+            "{e}"
+        );
+        assert_eq!(count(&second), before);
+        assert_eq!(count(&snap.conn), before);
+        // The value check runs on either connection.
+        check_values(&second).unwrap();
+    }
+
+    #[test]
+    fn no_second_reader_where_it_could_see_other_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = quick_file(dir.path());
+        // WAL: a writer may commit between the two connections' first reads.
+        Connection::open(&path)
+            .unwrap()
+            .query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
+            .unwrap();
+        assert!(open_unchecked(&path).second_reader(0, 8).unwrap().is_none());
+        // No snapshot transaction: nothing holds the data still.
+        let backend = Backend::Sqlite(path.clone());
+        let opts = OpenOptions {
+            snapshot: false,
+            ..OpenOptions::default()
+        };
+        let f = open::open(&backend, opts, &crate::support::progress::Silent).unwrap();
+        assert!(f.second_reader(0, 8).unwrap().is_none());
+        // An in-memory database has no file to open twice.
+        let mem = Snapshot::local(Connection::open_in_memory().unwrap());
+        assert!(mem.second_reader(0, 8).unwrap().is_none());
+    }
 }

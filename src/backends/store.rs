@@ -127,6 +127,10 @@ pub struct OpenOptions {
     pub snapshot: bool,
     /// SQLite: open read-write (only `tick --cursor db` writes, and only its cursor table).
     pub writable: bool,
+    /// Check every value the paths read before returning (`schema::check_values`, one scan
+    /// of every table: 29 s at a million hosts). `compare` turns it off to run the check on
+    /// a second connection beside the legacy diff (`Snapshot::second_reader`).
+    pub check_values: bool,
 }
 
 impl std::default::Default for OpenOptions {
@@ -137,6 +141,7 @@ impl std::default::Default for OpenOptions {
             copy: true,
             snapshot: true,
             writable: false,
+            check_values: true,
         }
     }
 }

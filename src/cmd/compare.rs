@@ -1,60 +1,141 @@
 //! `reconsim compare`: both paths on one snapshot, the divergences classified and explained.
 
-use crate::analysis::equivalence::{self, Classifier};
+use crate::analysis::equivalence::{self, Classifier, Divergence};
+use crate::analysis::liveness::Finding;
 use crate::analysis::pairs::{PairLists, Side};
+use crate::backends::snapshot::{self, Snapshot};
 use crate::cli::{CompareArgs, EXIT_FINDING, EXIT_OK};
-use crate::domain::model::Delta;
-use crate::paths::batched::load_profiles;
+use crate::domain::model::{Delta, Op};
+use crate::paths::batched::{BatchedConfig, PassResult, load_profiles};
+use crate::paths::drain::DrainKnobs;
 use crate::report::csv::DivergenceWriter;
+use crate::support::progress::Progress;
 use anyhow::Context;
+use rusqlite::Connection;
 use std::fmt::Write as _;
 use std::io::Write;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
     let progress = super::spinner(args.common.quiet);
-    let snap = super::open_snapshot(&args.common, "compare", true, &progress)?;
-    let cfg = super::batched_config(&args.common, &snap.conn)?;
-    // Inputs checked: only now the output folder.
-    std::fs::create_dir_all(&args.out_dir)
-        .with_context(|| format!("--out-dir {}", args.out_dir.display()))?;
+    let c = &args.common;
+    let backend = c.one_backend("compare")?;
+    // Opened without the value check: a second connection on the same snapshot takes it,
+    // beside the legacy diff, when the backend allows one (else it runs here, first).
+    let snap = Snapshot::open_with(&backend, c.mmap_mib, c.cache_mib, true, false, &progress)?;
+    let cfg = super::batched_config(c, &snap.conn)?;
+    let knobs = c.drain_knobs();
+    let helper = match args.sequential {
+        true => None,
+        // A smaller page cache for the second connection: it scans (the check, the windows'
+        // range reads) and looks up in key order, so pages are seldom met twice, and its cache
+        // is still held while the legacy diff's memory peaks.
+        false => snap.second_reader(c.mmap_mib, c.cache_mib.min(HELPER_CACHE_MIB))?,
+    };
+    let side_by_side = helper.is_some();
+    if !side_by_side {
+        progress.set_message(crate::backends::open::CHECKING);
+        snapshot::check_values(&snap.conn)?;
+        // Inputs checked: only now the output folder.
+        create_out_dir(&args)?;
+    }
     // Both paths' deltas packed as they arrive (`analysis::pairs`), never collected whole; on
     // a server they are also kept for the cross-check against the SQLite copy.
     let keep = snap.is_copy();
-    let mut lists = PairLists::default();
-    let mut overflow = None;
-    let (mut legacy_all, mut batched_all) = (Vec::new(), Vec::new());
-    let legacy_timings = snap.legacy_each(args.common.legacy_sql, &progress, &mut |h, p, op| {
-        if keep {
-            legacy_all.push(Delta::new(h, p, op));
+    let lists = Mutex::new(PairLists::default());
+    let overflow = Mutex::new(None);
+    let push = |side: Side, h: &str, p: &str, op: Op| {
+        let r = lists.lock().expect("no push panics").push(side, h, p, op);
+        if let Err(e) = r {
+            overflow.lock().expect("no push panics").get_or_insert(e);
         }
-        if let Err(e) = lists.push(Side::Legacy, h, p, op) {
-            overflow.get_or_insert(e);
-        }
-    })?;
-    let pass = snap.batched_each(&cfg, &args.common.drain_knobs(), &progress, &mut |deltas| {
-        for d in &deltas {
-            if let Err(e) = lists.push(Side::Batched, &d.host_uuid, &d.profile_uuid, d.op) {
-                overflow.get_or_insert(e);
+    };
+    let mut legacy_all = Vec::new();
+    let mut batched_all = Vec::new();
+    let mut on_batched = |deltas: Vec<Delta>| {
+        {
+            let mut l = lists.lock().expect("no push panics");
+            for d in &deltas {
+                if let Err(e) = l.push(Side::Batched, &d.host_uuid, &d.profile_uuid, d.op) {
+                    overflow.lock().expect("no push panics").get_or_insert(e);
+                }
             }
         }
         if keep {
             batched_all.extend(deltas);
         }
-    })?;
-    if let Some(e) = overflow {
+    };
+    let mut legacy = |progress: &dyn Progress| {
+        snap.legacy_each(c.legacy_sql, progress, &mut |h, p, op| {
+            if keep {
+                legacy_all.push(Delta::new(h, p, op));
+            }
+            push(Side::Legacy, h, p, op);
+        })
+    };
+    let (legacy_timings, pass, findings, helper) = match helper {
+        None => {
+            let timings = legacy(&progress)?;
+            let pass = snap.batched_each(&cfg, &knobs, &progress, &mut on_batched)?;
+            let findings = replay(&snap.conn, &cfg, &pass, &progress)?;
+            (timings, pass, findings, None)
+        }
+        Some(conn) => {
+            // The legacy diff here; the value check, the output folder, the batched pass and
+            // its liveness replay on the second connection, on the other core.
+            let shown = format!("legacy diff ({} SQL) running", c.legacy_sql);
+            let failed = AtomicBool::new(false);
+            let stop_legacy = snap.conn.get_interrupt_handle();
+            let stop_helper = conn.get_interrupt_handle();
+            let beside = Beside {
+                bar: &progress,
+                prefix: &shown,
+            };
+            std::thread::scope(|scope| -> anyhow::Result<_> {
+                let helper = scope.spawn(|| {
+                    let r = beside_legacy(&args, &conn, &cfg, &knobs, &beside, &mut on_batched);
+                    if r.is_err() {
+                        // Best effort: an interrupt between two of the legacy diff's
+                        // statements is lost and it runs to its end.
+                        failed.store(true, Ordering::SeqCst);
+                        stop_legacy.interrupt();
+                    }
+                    r.map(|(pass, findings)| (pass, findings, conn))
+                });
+                let timings = legacy(&crate::support::progress::Silent);
+                if timings.is_err() && !failed.load(Ordering::SeqCst) {
+                    stop_helper.interrupt();
+                }
+                let helped = helper
+                    .join()
+                    .expect("the second connection's thread panicked");
+                // The first failure is the one to report: the helper's when it stopped the
+                // legacy diff.
+                let helped = match (helped, failed.load(Ordering::SeqCst)) {
+                    (Err(e), true) => return Err(e),
+                    (helped, _) => helped,
+                };
+                let timings = timings?;
+                let (pass, findings, conn) = helped?;
+                Ok((timings, pass, findings, Some(conn)))
+            })?
+        }
+    };
+    if let Some(e) = overflow.into_inner().expect("no push panics") {
         return Err(e.into());
     }
     progress.set_message("classifying divergences");
     let t = Instant::now();
-    let pairs = lists.sorted();
+    let pairs = lists.into_inner().expect("no push panics").sorted();
     let profiles = load_profiles(&snap.conn)?;
     let mut classifier = Classifier::new(&snap.conn, cfg.rules, profiles, &pass.visited);
     let div_path = args.out_dir.join("divergences.csv");
     let mut writer = DivergenceWriter::create(&div_path)
         .with_context(|| format!("writing {}", div_path.display()))?;
     let mut seen = 0u64;
-    let tally = equivalence::compare_sorted::<anyhow::Error>(&mut classifier, &pairs, |d| {
+    let each = |d: Divergence| -> anyhow::Result<()> {
         seen += 1;
         if seen.is_multiple_of(10_000) {
             progress.set_message(format!("classifying divergences: {seen} so far"));
@@ -63,7 +144,11 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
             .write(&d)
             .with_context(|| format!("writing {}", div_path.display()))?;
         Ok(())
-    })
+    };
+    let tally = match helper {
+        Some(conn) => equivalence::compare_sorted_two(&mut classifier, conn, &pairs, each),
+        None => equivalence::compare_sorted(&mut classifier, &pairs, each),
+    }
     .context("classifying divergences")?;
     let classify_time = t.elapsed();
     // On a MySQL backend, both paths again on the snapshot's SQLite copy: the same fleet must
@@ -72,13 +157,11 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
     let cross = match keep {
         true => {
             progress.set_message("cross-check: both paths on the snapshot's SQLite copy");
-            let l = crate::paths::legacy::run(&snap.conn, args.common.legacy_sql)?;
+            let l = crate::paths::legacy::run(&snap.conn, c.legacy_sql)?;
             let mut lite_legacy = l.installs;
             lite_legacy.extend(l.removes);
-            let knobs = args.common.drain_knobs();
             let silent = crate::support::progress::Silent;
-            let lite_batched =
-                crate::backends::snapshot::pass_on(&snap.conn, &cfg, &knobs, &silent)?.deltas;
+            let lite_batched = snapshot::pass_on(&snap.conn, &cfg, &knobs, &silent)?.deltas;
             Some((
                 multiset_diff(&legacy_all, &lite_legacy),
                 multiset_diff(&batched_all, &lite_batched),
@@ -88,13 +171,6 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
     };
     let cross_time = t.elapsed();
     snap.finish()?;
-    // The pass replayed through the cursor liveness monitor (the snapshot does not change).
-    // The monitor knows one window a tick; drain ticks read many (not judged yet).
-    let findings = if cfg.variant.drains() {
-        Vec::new()
-    } else {
-        crate::analysis::liveness::replay(&snap.conn, &cfg, &pass.ticks)?
-    };
     progress.finish_and_clear();
 
     use crate::domain::model::Op::{Install, Remove};
@@ -191,7 +267,14 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
     if let Some(m) = cfg.rules.mutant {
         writeln!(s, "mutant: {} (a deliberately injected bug)", m.name())?;
     }
-    writeln!(s, "timings (ms):")?;
+    match side_by_side {
+        true => writeln!(
+            s,
+            "timings (ms, side by side on two connections: the batched pass ran beside the \
+             legacy diff, the classification on both; `--sequential` times each alone):"
+        )?,
+        false => writeln!(s, "timings (ms):")?,
+    }
     for (phase, d) in &legacy_timings {
         writeln!(s, "  legacy  {phase:<14} {:>10.1}", ms(*d))?;
     }
@@ -223,6 +306,69 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
             EXIT_FINDING
         },
     )
+}
+
+/// The second connection's page cache, MiB (at most `--cache-mib`).
+const HELPER_CACHE_MIB: u64 = 64;
+
+/// The output folder, created once the inputs are checked.
+fn create_out_dir(args: &CompareArgs) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.out_dir)
+        .with_context(|| format!("--out-dir {}", args.out_dir.display()))
+}
+
+/// The pass replayed through the cursor liveness monitor (the snapshot does not change). The
+/// monitor knows one window a tick; drain ticks read many (not judged yet).
+fn replay(
+    conn: &Connection,
+    cfg: &BatchedConfig,
+    pass: &PassResult,
+    progress: &dyn Progress,
+) -> anyhow::Result<Vec<Finding>> {
+    if cfg.variant.drains() {
+        return Ok(Vec::new());
+    }
+    progress.set_message("liveness: the pass replayed through the cursor monitor".into());
+    Ok(crate::analysis::liveness::replay(conn, cfg, &pass.ticks)?)
+}
+
+/// What the second connection does while the legacy diff runs on the first: the value check
+/// (nothing is created before it passes), the output folder, the batched pass and its
+/// liveness replay.
+fn beside_legacy(
+    args: &CompareArgs,
+    conn: &Connection,
+    cfg: &BatchedConfig,
+    knobs: &DrainKnobs,
+    progress: &Beside<'_>,
+    on_deltas: &mut dyn FnMut(Vec<Delta>),
+) -> anyhow::Result<(PassResult, Vec<Finding>)> {
+    progress.set_message(crate::backends::open::CHECKING.to_string());
+    snapshot::check_values(conn)?;
+    create_out_dir(args)?;
+    let pass = snapshot::pass_on_each(conn, cfg, knobs, progress, on_deltas)?;
+    let findings = replay(conn, cfg, &pass, progress)?;
+    // The legacy diff still runs: its peak should not meet this connection's cached pages.
+    conn.execute_batch("PRAGMA shrink_memory")?;
+    progress.set_message(format!(
+        "the batched pass ended ({} ticks)",
+        pass.ticks.len()
+    ));
+    Ok((pass, findings))
+}
+
+/// The progress line while the legacy diff runs: its own words, then what the second
+/// connection is doing.
+struct Beside<'a> {
+    bar: &'a indicatif::ProgressBar,
+    prefix: &'a str,
+}
+
+impl Progress for Beside<'_> {
+    fn set_message(&self, message: String) {
+        self.bar
+            .set_message(format!("{}; beside it: {message}", self.prefix));
+    }
 }
 
 /// Entries in one list and not the other, counting repeats (legacy's duplicate installs).

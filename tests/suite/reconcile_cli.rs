@@ -142,6 +142,35 @@ fn compare_exits_1_and_explains_every_divergence() {
 }
 
 #[test]
+fn compare_side_by_side_writes_what_one_connection_writes() {
+    // Two connections (the default on an SQLite file) and one (`--sequential`): the same
+    // divergences, byte for byte, and the same summary but for the times; both exit 1.
+    let wd = Workdir::new();
+    generate(&wd, "quick.toml", "f.db");
+    let two = stdout(wd.cmd(&["compare", "--db", "f.db", "--out", "two"]), 1);
+    let one = stdout(
+        wd.cmd(&["compare", "--db", "f.db", "--out", "one", "--sequential"]),
+        1,
+    );
+    let csv = |d: &str| std::fs::read(wd.path(&format!("{d}/divergences.csv"))).unwrap();
+    assert!(csv("one").len() > 200_000, "{}", csv("one").len());
+    assert!(csv("one") == csv("two"), "divergences.csv differs");
+    let untimed = |s: &str| {
+        s.lines()
+            .take_while(|l| !l.starts_with("timings"))
+            .map(|l| format!("{l}\n"))
+            .collect::<String>()
+    };
+    assert!(one.contains("liveness: "), "{one}");
+    assert_eq!(untimed(&one), untimed(&two));
+    assert!(
+        two.contains("timings (ms, side by side on two connections"),
+        "{two}"
+    );
+    assert!(!one.contains("side by side"), "{one}");
+}
+
+#[test]
 fn compare_aligned_leaves_only_fact_classes() {
     let wd = Workdir::new();
     generate(&wd, "edge-cases.toml", "f.db");

@@ -136,6 +136,14 @@ fn bad_values_in_a_database_are_one_line_for_diff_compare_and_tick() {
         for args in [
             &["diff", "--db", "f.db", "--path", "batched"][..],
             &["compare", "--db", "f.db", "--out-dir", "cmp"][..],
+            &[
+                "compare",
+                "--db",
+                "f.db",
+                "--out-dir",
+                "cmp",
+                "--sequential",
+            ][..],
             &["tick", "--db", "f.db"][..],
         ] {
             let line = expect_error(wd.cmd(args));
