@@ -237,20 +237,6 @@ pub fn pass_on_each(
 mod tests {
     use super::*;
 
-    /// The quick fleet in a file.
-    fn quick_file(dir: &Path) -> std::path::PathBuf {
-        let path = dir.join("quick.db");
-        let s = crate::fleet::scenario::Scenario::parse(
-            include_str!("../../scenarios/quick.toml"),
-            "quick.toml",
-        )
-        .unwrap();
-        let mut conn = Connection::open(&path).unwrap();
-        crate::fleet::generator::generate_into(&mut conn, &s, &crate::support::progress::Silent)
-            .unwrap();
-        path
-    }
-
     fn open_unchecked(path: &Path) -> Snapshot {
         let backend = Backend::Sqlite(path.to_path_buf());
         let silent = crate::support::progress::Silent;
@@ -260,7 +246,7 @@ mod tests {
     #[test]
     fn a_second_reader_sees_the_snapshot_while_writers_wait() {
         let dir = tempfile::tempdir().unwrap();
-        let path = quick_file(dir.path());
+        let path = crate::paths::batched::tests::quick_fleet_file(dir.path());
         let snap = open_unchecked(&path);
         let second = snap.second_reader(0, 8).unwrap().expect("a second reader");
         let count = |c: &Connection| -> i64 {
@@ -290,7 +276,7 @@ mod tests {
     #[test]
     fn no_second_reader_where_it_could_see_other_data() {
         let dir = tempfile::tempdir().unwrap();
-        let path = quick_file(dir.path());
+        let path = crate::paths::batched::tests::quick_fleet_file(dir.path());
         // WAL: a writer may commit between the two connections' first reads.
         Connection::open(&path)
             .unwrap()

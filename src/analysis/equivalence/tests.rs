@@ -56,20 +56,10 @@ fn quick_config() -> crate::paths::batched::BatchedConfig {
     }
 }
 
-/// The quick fleet in a file, both paths' deltas packed, and a second connection on it.
+/// The quick fleet in a file, open, with both paths' deltas packed.
 fn quick_file_pairs() -> (tempfile::TempDir, Connection, SortedPairs, HashSet<i64>) {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("quick.db");
-    let s = crate::fleet::scenario::Scenario::parse(
-        include_str!("../../../scenarios/quick.toml"),
-        "quick.toml",
-    )
-    .unwrap();
-    let mut conn = Connection::open(&path).unwrap();
-    crate::fleet::generator::generate_into(&mut conn, &s, &crate::support::progress::Silent)
-        .unwrap();
-    // Opened again: the generator's connection holds the file exclusively.
-    drop(conn);
+    let path = crate::paths::batched::tests::quick_fleet_file(dir.path());
     let conn = Connection::open(&path).unwrap();
     let legacy = crate::paths::legacy::run(&conn, crate::paths::legacy::LegacySql::Tuned).unwrap();
     let mut l = legacy.installs;

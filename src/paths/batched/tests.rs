@@ -4,6 +4,16 @@ use super::*;
 use crate::fleet::generator::generate_into;
 use crate::fleet::scenario::Scenario;
 
+/// The quick fleet written into `dir/quick.db`, its generating connection closed (it holds
+/// the file exclusively), for tests that open the file themselves, twice if need be.
+pub(crate) fn quick_fleet_file(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("quick.db");
+    let s = Scenario::parse(include_str!("../../../scenarios/quick.toml"), "quick.toml").unwrap();
+    let mut conn = Connection::open(&path).unwrap();
+    generate_into(&mut conn, &s, &crate::support::progress::Silent).unwrap();
+    path
+}
+
 /// The quick fleet, generated and ANALYZEd, in memory.
 pub(crate) fn quick_fleet() -> Connection {
     let s = Scenario::parse(include_str!("../../../scenarios/quick.toml"), "quick.toml").unwrap();
