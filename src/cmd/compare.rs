@@ -85,7 +85,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
         Some(conn) => {
             // The legacy diff here; the value check, the output folder, the batched pass and
             // its liveness replay on the second connection, on the other core.
-            let shown = format!("legacy diff ({} SQL) running", c.legacy_sql);
+            let shown = format!("legacy diff ({})", c.legacy_sql);
             let failed = AtomicBool::new(false);
             let stop_legacy = snap.conn.get_interrupt_handle();
             let stop_helper = conn.get_interrupt_handle();
@@ -366,8 +366,7 @@ struct Beside<'a> {
 
 impl Progress for Beside<'_> {
     fn set_message(&self, message: String) {
-        self.bar
-            .set_message(format!("{}; beside it: {message}", self.prefix));
+        self.bar.set_message(format!("{} + {message}", self.prefix));
     }
 }
 
