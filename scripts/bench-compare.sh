@@ -6,7 +6,8 @@
 # summary `generate` prints after the fleet is written (one more scan of every table: about
 # 95 s at a million hosts; `inspect` prints it on demand).
 # Usage: scripts/bench-compare.sh [SCENARIO=scenarios/fleet-1m.toml] [RUNS=3] [BASELINE]
-# BASELINE: another reconsim binary; each run then compares with it and with this tree's
+# BASELINE: another reconsim binary, or `sequential` (this tree's binary with
+# `compare --sequential`, one connection); each run then compares with it and with this tree's
 # binary in turn (`binary` column: baseline, this), so their ratio is measured in one run.
 # Plain reads (`--mmap-mib 0`), so peak RSS is the process's own memory, not mapped file pages.
 # Each run's divergences.csv is hashed (`divergences_sha256`: equal = the same rows) and
@@ -18,7 +19,14 @@ runs=${2:-3}
 baseline=${3:-}
 name=$(basename "$scenario" .toml)
 new_out "compare-$name"
-ab_binaries "$baseline"
+if [ "$baseline" = sequential ]; then
+  ab_binaries ""
+  printf '#!/bin/sh\nexec "%s" "$@" --sequential\n' "$work/this" > "$work/baseline"
+  chmod +x "$work/baseline"
+  binaries=(baseline this)
+else
+  ab_binaries "$baseline"
+fi
 db=$work/fleet.db
 /usr/bin/time -f '%e %M' -o "$work/t" "$work/this" generate --scenario "$scenario" --db "$db" -q
 read -r gen_s gen_kb < "$work/t"

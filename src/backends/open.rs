@@ -24,18 +24,7 @@ pub fn open(backend: &Backend, opts: OpenOptions, progress: &dyn Progress) -> Re
             } else {
                 conn
             };
-            // Temp tables and sorts of the tuned legacy SQL go to SQLite's own temp files
-            // (SQLITE_TMPDIR, else /var/tmp; removed when closed, never beside the db), held
-            // by the OS's file cache rather than the process: the desired state is ~0.5 GB at
-            // 100k hosts and ~5 GB at a million. A large page cache and memory-mapped reads
-            // spare the read(2) calls that otherwise took 40 % of the legacy time at 10k
-            // hosts; both paths get the same connection.
-            conn.execute_batch(&format!(
-                "PRAGMA temp_store = FILE; PRAGMA cache_size = -{};
-                 PRAGMA mmap_size = {}",
-                opts.cache_mib * 1024,
-                opts.mmap_mib * 1024 * 1024
-            ))?;
+            set_reads(&conn, opts.mmap_mib, opts.cache_mib)?;
             if opts.snapshot {
                 conn.execute_batch("BEGIN").map_err(|e| {
                     refused!(
@@ -70,6 +59,22 @@ pub fn open(backend: &Backend, opts: OpenOptions, progress: &dyn Progress) -> Re
             Ok(Fleet::on_server(conn, Box::new(my), copy_time))
         }
     }
+}
+
+/// The read settings of a fleet's connection. Temp tables and sorts of the tuned legacy SQL go
+/// to SQLite's own temp files (SQLITE_TMPDIR, else /var/tmp; removed when closed, never beside
+/// the db), held by the OS's file cache rather than the process: the desired state is ~0.5 GB
+/// at 100k hosts and ~5 GB at a million. A large page cache and memory-mapped reads spare the
+/// read(2) calls that otherwise took 40 % of the legacy time at 10k hosts; both paths get the
+/// same connection.
+pub fn set_reads(conn: &Connection, mmap_mib: u64, cache_mib: u64) -> Result<()> {
+    conn.execute_batch(&format!(
+        "PRAGMA temp_store = FILE; PRAGMA cache_size = -{};
+         PRAGMA mmap_size = {}",
+        cache_mib * 1024,
+        mmap_mib * 1024 * 1024
+    ))?;
+    Ok(())
 }
 
 /// Starts `conn`'s read transaction with a read that costs nothing: SQLite takes the snapshot

@@ -81,12 +81,8 @@ impl Snapshot {
             &path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
-        second.execute_batch(&format!(
-            "PRAGMA temp_store = FILE; PRAGMA cache_size = -{};
-             PRAGMA mmap_size = {}; BEGIN",
-            cache_mib * 1024,
-            mmap_mib * 1024 * 1024
-        ))?;
+        open::set_reads(&second, mmap_mib, cache_mib)?;
+        second.execute_batch("BEGIN")?;
         match open::take_snapshot(&second) {
             Ok(()) => Ok(Some(second)),
             Err(BackendError::Sqlite(e))

@@ -46,23 +46,22 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
     let keep = snap.is_copy();
     let lists = Mutex::new(PairLists::default());
     let overflow = Mutex::new(None);
-    let push = |side: Side, h: &str, p: &str, op: Op| {
-        let r = lists.lock().expect("no push panics").push(side, h, p, op);
-        if let Err(e) = r {
-            overflow.lock().expect("no push panics").get_or_insert(e);
+    // Both threads push: one lock a legacy delta, one a batched tick.
+    let push = |side: Side, deltas: &mut dyn Iterator<Item = (&str, &str, Op)>| {
+        let mut l = lists.lock().expect("no push panics");
+        for (h, p, op) in deltas {
+            if let Err(e) = l.push(side, h, p, op) {
+                overflow.lock().expect("no push panics").get_or_insert(e);
+            }
         }
     };
     let mut legacy_all = Vec::new();
     let mut batched_all = Vec::new();
     let mut on_batched = |deltas: Vec<Delta>| {
-        {
-            let mut l = lists.lock().expect("no push panics");
-            for d in &deltas {
-                if let Err(e) = l.push(Side::Batched, &d.host_uuid, &d.profile_uuid, d.op) {
-                    overflow.lock().expect("no push panics").get_or_insert(e);
-                }
-            }
-        }
+        let mut each = deltas
+            .iter()
+            .map(|d| (&*d.host_uuid, &*d.profile_uuid, d.op));
+        push(Side::Batched, &mut each);
         if keep {
             batched_all.extend(deltas);
         }
@@ -72,7 +71,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
             if keep {
                 legacy_all.push(Delta::new(h, p, op));
             }
-            push(Side::Legacy, h, p, op);
+            push(Side::Legacy, &mut std::iter::once((h, p, op)));
         })
     };
     let (legacy_timings, pass, findings, helper) = match helper {
