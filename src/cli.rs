@@ -433,13 +433,17 @@ pub struct ReconcileArgs {
     /// pages count in the process's RSS though they are the OS's file cache.
     #[arg(long, default_value_t = 4096)]
     pub mmap_mib: u64,
-    /// MiB of SQLite page cache for the snapshot connection.
-    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..))]
-    pub cache_mib: u64,
+    /// MiB of SQLite page cache for the snapshot connection [default: 256; `compare`: 64, as
+    /// SQLite sizes the legacy diff's in-memory sorts from it (docs/methodology.md)].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub cache_mib: Option<u64>,
     /// No progress display on stderr.
     #[arg(long, short)]
     pub quiet: bool,
 }
+
+/// `--cache-mib` when not given: the snapshot connection's page cache, MiB.
+pub const CACHE_MIB: u64 = 256;
 
 #[derive(Debug, clap::Args)]
 pub struct DiffArgs {
@@ -514,6 +518,11 @@ pub struct InspectArgs {
 }
 
 impl ReconcileArgs {
+    /// `--cache-mib`, else `default` (`CACHE_MIB` for every command but `compare`).
+    pub fn cache_mib_or(&self, default: u64) -> u64 {
+        self.cache_mib.unwrap_or(default)
+    }
+
     /// The drain loop's knobs (`--window`, `--cap`, `--budget`).
     pub fn drain_knobs(&self) -> crate::paths::drain::DrainKnobs {
         crate::paths::drain::DrainKnobs {

@@ -24,7 +24,9 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
     let backend = c.one_backend("compare")?;
     // Opened without the value check: a second connection on the same snapshot takes it,
     // beside the legacy diff, when the backend allows one (else it runs here, first).
-    let snap = Snapshot::open_with(&backend, c.mmap_mib, c.cache_mib, true, false, &progress)?;
+    let cache_mib = c.cache_mib_or(COMPARE_CACHE_MIB);
+    let snap = Snapshot::open_with(&backend, c.mmap_mib, cache_mib, true, false, &progress)?;
+    let helper_cache_mib = cache_mib.min(HELPER_CACHE_MIB);
     let cfg = super::batched_config(c, &snap.conn)?;
     let knobs = c.drain_knobs();
     let helper = match args.sequential {
@@ -32,7 +34,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
         // A smaller page cache for the second connection: it scans (the check, the windows'
         // range reads) and looks up in key order, so pages are seldom met twice, and its cache
         // is still held while the legacy diff's memory peaks.
-        false => snap.second_reader(c.mmap_mib, c.cache_mib.min(HELPER_CACHE_MIB))?,
+        false => snap.second_reader(c.mmap_mib, helper_cache_mib)?,
     };
     let side_by_side = helper.is_some();
     if !side_by_side {
@@ -274,6 +276,17 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
         )?,
         false => writeln!(s, "timings (ms):")?,
     }
+    // The read settings the times were taken with (the page cache also bounds the legacy
+    // diff's in-memory sorts, `COMPARE_CACHE_MIB`).
+    writeln!(
+        s,
+        "  reads: page cache {cache_mib} MiB{}, memory map {} MiB",
+        match side_by_side {
+            true => format!(" (second connection {helper_cache_mib} MiB)"),
+            false => String::new(),
+        },
+        c.mmap_mib
+    )?;
     for (phase, d) in &legacy_timings {
         writeln!(s, "  legacy  {phase:<14} {:>10.1}", ms(*d))?;
     }
@@ -307,7 +320,14 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
     )
 }
 
-/// The second connection's page cache, MiB (at most `--cache-mib`).
+/// `compare`'s page cache, MiB, unless `--cache-mib` says otherwise. SQLite sizes its
+/// in-memory sort runs from the page cache (a sort spills to its temp file once a run is
+/// that large), so the legacy diff's sorts held about as much again as the cache: at a
+/// million hosts 256 MiB put compare's peak at 2.0 GiB and 64 MiB at 1.0 GiB, in about the same
+/// time (docs/methodology.md, "compare's memory").
+pub const COMPARE_CACHE_MIB: u64 = 64;
+
+/// The second connection's page cache, MiB (at most `compare`'s).
 const HELPER_CACHE_MIB: u64 = 64;
 
 /// The output folder, created once the inputs are checked.

@@ -19,7 +19,7 @@ pub fn run(args: MeasureArgs) -> anyhow::Result<i32> {
         snaps.push(Snapshot::open_backend(
             b,
             args.common.mmap_mib,
-            args.common.cache_mib,
+            args.common.cache_mib_or(crate::cli::CACHE_MIB),
             false,
             &progress,
         )?);

@@ -186,7 +186,7 @@ pub fn open_snapshot(
     Ok(crate::backends::snapshot::Snapshot::open_backend(
         &common.one_backend(command)?,
         common.mmap_mib,
-        common.cache_mib,
+        common.cache_mib_or(crate::cli::CACHE_MIB),
         copy,
         progress,
     )?)

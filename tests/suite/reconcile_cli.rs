@@ -168,6 +168,35 @@ fn compare_side_by_side_writes_what_one_connection_writes() {
         "{two}"
     );
     assert!(!one.contains("side by side"), "{one}");
+    // compare's own page cache (the legacy diff's sorts are sized from it), unless given.
+    assert!(
+        two.contains(
+            "  reads: page cache 64 MiB (second connection 64 MiB), memory map 4096 MiB\n"
+        ),
+        "{two}"
+    );
+    assert!(
+        one.contains("  reads: page cache 64 MiB, memory map 4096 MiB\n"),
+        "{one}"
+    );
+    let given = stdout(
+        wd.cmd(&[
+            "compare",
+            "--db",
+            "f.db",
+            "--out",
+            "given",
+            "--cache-mib",
+            "16",
+            "--mmap-mib",
+            "0",
+        ]),
+        1,
+    );
+    assert!(
+        given.contains("  reads: page cache 16 MiB (second connection 16 MiB), memory map 0 MiB\n"),
+        "{given}"
+    );
 }
 
 #[test]
