@@ -322,9 +322,9 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
 
 /// `compare`'s page cache, MiB, unless `--cache-mib` says otherwise. SQLite sizes its
 /// in-memory sort runs from the page cache (a sort spills to its temp file once a run is
-/// that large), so the legacy diff's sorts held about as much again as the cache: at a
-/// million hosts 256 MiB put compare's peak at 2.0 GiB and 64 MiB at 1.0 GiB, in about the same
-/// time (docs/methodology.md, "compare's memory").
+/// that large), and the legacy diff's desired-state statement held several times the cache: at
+/// a million hosts 256 MiB put compare's peak at 2.0 GiB and 64 MiB at 1.0 GiB, in about the
+/// same time (docs/methodology.md, "compare's memory").
 pub const COMPARE_CACHE_MIB: u64 = 64;
 
 /// The second connection's page cache, MiB (at most `compare`'s).
