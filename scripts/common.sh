@@ -22,6 +22,26 @@ manifest_peak_mib() {
   if [ -n "$k" ]; then echo "$((k / 1024))"; else echo "n/a"; fi
 }
 
+# Samples process PID's memory every second until it exits, into FILE: seconds since the start,
+# then VmRSS, RssAnon, RssFile and VmHWM from /proc/PID/status (KiB). The kernel's peak
+# (VmHWM, what /usr/bin/time and a manifest report) counts memory-mapped file pages; RssAnon is
+# the process's own memory, RssFile the mapped pages (the OS's file cache). Run it in the
+# background beside the process.
+sample_rss() {
+  local pid=$1 file=$2 t=0
+  echo "t_s vmrss_kib rssanon_kib rssfile_kib vmhwm_kib" > "$file"
+  while [ -r "/proc/$pid/status" ]; do
+    awk -v t="$t" '/^(VmRSS|RssAnon|RssFile|VmHWM):/ {v[$1] = $2}
+      END {if (v["VmRSS:"] != "") print t, v["VmRSS:"], v["RssAnon:"], v["RssFile:"], v["VmHWM:"]}' \
+      "/proc/$pid/status" >> "$file" 2>/dev/null || true
+    sleep 1
+    t=$((t + 1))
+  done
+}
+
+# The largest value of column COL (1-based) of a sample_rss FILE, in MiB.
+rss_max_mib() { awk -v c="$2" 'NR > 1 && $c > m {m = $c} END {print int(m / 1024)}' "$1"; }
+
 # The median of the numbers on stdin, one a line.
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 

@@ -65,9 +65,9 @@ pub fn open(backend: &Backend, opts: OpenOptions, progress: &dyn Progress) -> Re
 /// to SQLite's own temp files (SQLITE_TMPDIR, else /var/tmp; removed when closed, never beside
 /// the db), held by the OS's file cache rather than the process: the desired state is ~0.5 GB
 /// at 100k hosts and ~5 GB at a million. A sort's in-memory runs are the exception: SQLite
-/// sizes them from `cache_mib`, so the page cache also bounds the sorts' memory. A large page cache and memory-mapped reads spare the
-/// read(2) calls that otherwise took 40 % of the legacy time at 10k hosts; both paths get the
-/// same connection.
+/// sizes them from `cache_mib`, so the page cache also bounds the sorts' memory. A large page
+/// cache and memory-mapped reads spare the read(2) calls that otherwise took 40 % of the legacy
+/// time at 10k hosts; both paths get the same connection.
 pub fn set_reads(conn: &Connection, mmap_mib: u64, cache_mib: u64) -> Result<()> {
     conn.execute_batch(&format!(
         "PRAGMA temp_store = FILE; PRAGMA cache_size = -{};

@@ -46,14 +46,15 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
     // Both paths' deltas packed as they arrive (`analysis::pairs`), never collected whole; on
     // a server they are also kept for the cross-check against the SQLite copy.
     let keep = snap.is_copy();
-    let lists = Mutex::new(PairLists::default());
-    let overflow = Mutex::new(None);
+    // With the first overflow, if any (stated once the paths are done, never truncated).
+    let lists = Mutex::new((PairLists::default(), None));
     // Both threads push: one lock a legacy delta, one a batched tick.
     let push = |side: Side, deltas: &mut dyn Iterator<Item = (&str, &str, Op)>| {
-        let mut l = lists.lock().expect("no push panics");
+        let mut guard = lists.lock().expect("no push panics");
+        let (l, overflow) = &mut *guard;
         for (h, p, op) in deltas {
             if let Err(e) = l.push(side, h, p, op) {
-                overflow.lock().expect("no push panics").get_or_insert(e);
+                overflow.get_or_insert(e);
             }
         }
     };
@@ -124,12 +125,13 @@ pub fn run(args: CompareArgs) -> anyhow::Result<i32> {
             })?
         }
     };
-    if let Some(e) = overflow.into_inner().expect("no push panics") {
+    let (lists, overflow) = lists.into_inner().expect("no push panics");
+    if let Some(e) = overflow {
         return Err(e.into());
     }
     progress.set_message("classifying divergences");
     let t = Instant::now();
-    let pairs = lists.into_inner().expect("no push panics").sorted();
+    let pairs = lists.sorted();
     let profiles = load_profiles(&snap.conn)?;
     let mut classifier = Classifier::new(&snap.conn, cfg.rules, profiles, &pass.visited);
     let div_path = args.out_dir.join("divergences.csv");

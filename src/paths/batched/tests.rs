@@ -8,16 +8,18 @@ use crate::fleet::scenario::Scenario;
 /// the file exclusively), for tests that open the file themselves, twice if need be.
 pub(crate) fn quick_fleet_file(dir: &std::path::Path) -> std::path::PathBuf {
     let path = dir.join("quick.db");
-    let s = Scenario::parse(include_str!("../../../scenarios/quick.toml"), "quick.toml").unwrap();
-    let mut conn = Connection::open(&path).unwrap();
-    generate_into(&mut conn, &s, &crate::support::progress::Silent).unwrap();
+    quick_fleet_into(Connection::open(&path).unwrap());
     path
 }
 
 /// The quick fleet, generated and ANALYZEd, in memory.
 pub(crate) fn quick_fleet() -> Connection {
+    quick_fleet_into(Connection::open_in_memory().unwrap())
+}
+
+/// The quick fleet generated into `conn`.
+fn quick_fleet_into(mut conn: Connection) -> Connection {
     let s = Scenario::parse(include_str!("../../../scenarios/quick.toml"), "quick.toml").unwrap();
-    let mut conn = Connection::open_in_memory().unwrap();
     generate_into(&mut conn, &s, &crate::support::progress::Silent).unwrap();
     conn
 }
