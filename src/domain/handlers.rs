@@ -371,49 +371,72 @@ pub fn host_deltas(
     rules: &Rules,
     out: &mut Vec<Delta>,
 ) {
-    // `current` is a host's rows, which the primary-key probe returns in profile_uuid order:
-    // binary search them as they are; sort a copy of the references only if they are not.
+    // `current` is a host's rows, which the primary-key scan returns in profile_uuid order;
+    // `order` lists their positions sorted by profile uuid only when they came otherwise (a
+    // server's collation order).
     let sorted = current.is_sorted_by(|a, b| a.profile_uuid <= b.profile_uuid);
-    let mut index: Vec<&CurrentRow> = Vec::new();
-    if !sorted {
-        index = current.iter().collect();
-        index.sort_unstable_by(|a, b| a.profile_uuid.cmp(&b.profile_uuid));
-    }
-    let row_of = |p: &str| -> Option<&CurrentRow> {
+    let order: Vec<usize> = if sorted {
+        Vec::new()
+    } else {
+        let mut o: Vec<usize> = (0..current.len()).collect();
+        o.sort_unstable_by(|&a, &b| current[a].profile_uuid.cmp(&current[b].profile_uuid));
+        o
+    };
+    let uuid_at = |k: usize| -> &str {
         if sorted {
-            current
-                .binary_search_by(|r| (*r.profile_uuid).cmp(p))
-                .ok()
-                .map(|i| &current[i])
+            &current[k].profile_uuid
         } else {
-            index
-                .binary_search_by(|r| (*r.profile_uuid).cmp(p))
-                .ok()
-                .map(|i| index[i])
+            &current[order[k]].profile_uuid
         }
     };
-    for entry in team_entries.iter().map(|&i| &catalog[i]) {
-        if !desired(entry, host, member, rules).pass {
+    // Finds the row of profile `p`: a cursor that only moves forward while the team's entries
+    // come in uuid order (as the catalog lists them), so a host costs one merge of its entries
+    // with its rows; it starts over when an entry's uuid is not above the last one's.
+    let mut cursor = 0;
+    let mut row_of = |p: &str| -> Option<usize> {
+        if cursor > 0 && uuid_at(cursor - 1) >= p {
+            cursor = 0;
+        }
+        while cursor < current.len() && uuid_at(cursor) < p {
+            cursor += 1;
+        }
+        (cursor < current.len() && uuid_at(cursor) == p)
+            .then(|| if sorted { cursor } else { order[cursor] })
+    };
+    // Per row: the team entry found for it and whether that entry is desired, so the removes
+    // below do not look the profile up or judge it again. Used only when the catalog has one
+    // entry per uuid (`by_uuid` then names the same entry).
+    let unique = by_uuid.len() == catalog.len();
+    let mut judged: smallvec::SmallVec<[Option<(usize, bool)>; 64]> =
+        smallvec::smallvec![None; current.len()];
+    for &i in team_entries {
+        let entry = &catalog[i];
+        let pass = desired(entry, host, member, rules).pass;
+        let row = row_of(&entry.profile.uuid);
+        if let Some(r) = row {
+            judged[r] = Some((i, pass));
+        }
+        if !pass || macos_only_withheld(&host.platform, &entry.profile.name) {
             continue;
         }
-        if macos_only_withheld(&host.platform, &entry.profile.name) {
-            continue;
-        }
-        if install_reason(&entry.profile, row_of(&entry.profile.uuid), rules).is_some() {
+        if install_reason(&entry.profile, row.map(|r| &current[r]), rules).is_some() {
             out.push(Delta::shared(host_uuid, &entry.uuid, Op::Install));
         }
     }
-    for row in current {
+    for (r, row) in current.iter().enumerate() {
         if remove_in_flight(row) {
             continue;
         }
-        let keep = match by_uuid.get(&*row.profile_uuid) {
-            // Deleted profile: removed (spec §4.3).
-            None => false,
-            Some(&i) => {
-                let entry = &catalog[i];
-                entry.broken || desired(entry, host, member, rules).pass
-            }
+        let keep = match judged[r] {
+            Some((i, pass)) if unique => catalog[i].broken || pass,
+            _ => match by_uuid.get(&*row.profile_uuid) {
+                // Deleted profile: removed (spec §4.3).
+                None => false,
+                Some(&i) => {
+                    let entry = &catalog[i];
+                    entry.broken || desired(entry, host, member, rules).pass
+                }
+            },
         };
         if !keep {
             out.push(Delta::shared(host_uuid, &row.profile_uuid, Op::Remove));

@@ -15,6 +15,15 @@ pub type Checksum = smallvec::SmallVec<[u8; 16]>;
 
 /// The spec §1 value of `s` as a static when it is one.
 pub fn intern(s: &str) -> Text {
+    match known(s.as_bytes()) {
+        Some(k) => Cow::Borrowed(k),
+        None => Cow::Owned(s.to_string()),
+    }
+}
+
+/// The spec §1 value whose bytes are `b`, if it is one: lets a reader share the static without
+/// checking the bytes are UTF-8 first.
+pub fn known(b: &[u8]) -> Option<&'static str> {
     const KNOWN: [&str; 6] = [
         "install",
         "remove",
@@ -23,10 +32,7 @@ pub fn intern(s: &str) -> Text {
         "verified",
         "failed",
     ];
-    match KNOWN.iter().find(|k| **k == s) {
-        Some(k) => Cow::Borrowed(k),
-        None => Cow::Owned(s.to_string()),
-    }
+    KNOWN.into_iter().find(|k| k.as_bytes() == b)
 }
 
 /// A host row as the batched window lists it (spec §4.1 step 2).

@@ -362,3 +362,91 @@ fn macos_only_profiles_are_withheld_on_ios_but_not_removed() {
         );
     }
 }
+
+/// The per-host diff merges the team's entries with the host's rows: the deltas are the same
+/// whatever order either comes in (a server's collation, a team listed out of uuid order), and
+/// a catalog that repeats a uuid is judged by the entry `by_uuid` names, as before the merge.
+#[test]
+fn per_host_diff_is_the_same_in_any_order_and_with_a_repeated_uuid() {
+    let d = Rules::default();
+    let entry = |uuid: &str, refs_: Vec<LabelRef>| {
+        let mut p = profile(refs_);
+        p.uuid = uuid.into();
+        CatalogEntry::new(p, &d)
+    };
+    let mk = |p: &str, op: Option<&str>, st: Option<&str>| {
+        let mut x = row(op, st);
+        x.profile_uuid = p.into();
+        x
+    };
+    let h = host();
+    let hu: Arc<str> = Arc::from(h.uuid.as_str());
+    let run = |catalog: &[CatalogEntry], team: &[usize], rows: &[CurrentRow]| {
+        let by_uuid: FxHashMap<&str, usize> = catalog
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.profile.uuid.as_str(), i))
+            .collect();
+        let mut out = Vec::new();
+        host_deltas(
+            &h,
+            &hu,
+            catalog,
+            team,
+            &by_uuid,
+            &members(&[5]),
+            rows,
+            &d,
+            &mut out,
+        );
+        out.sort();
+        out
+    };
+    let catalog = vec![
+        entry("a1", vec![]),                      // desired, has a row
+        entry("a2", refs(&[(Some(5), EXC)])),     // excluded, has a row: remove
+        entry("a4", vec![]),                      // desired, no row: install
+        entry("a5", refs(&[(None, INC_ALL)])),    // broken, has a row: kept
+        entry("a6", refs(&[(Some(7), INC_ALL)])), // not a member, no row
+    ];
+    let rows = vec![
+        mk("a1", Some("install"), Some("verified")),
+        mk("a2", Some("install"), Some("verified")),
+        mk("a3", Some("install"), Some("verified")), // deleted profile: remove
+        mk("a5", Some("install"), Some("verified")),
+    ];
+    let want = vec![
+        Delta::new("H1", "a2", Op::Remove),
+        Delta::new("H1", "a3", Op::Remove),
+        Delta::new("H1", "a4", Op::Install),
+    ];
+    let team: Vec<usize> = (0..catalog.len()).collect();
+    let mut reversed_rows = rows.clone();
+    reversed_rows.reverse();
+    let reversed_team: Vec<usize> = team.iter().rev().copied().collect();
+    let shuffled_team = vec![2, 0, 4, 1, 3];
+    for (t, r) in [
+        (&team, &rows),
+        (&team, &reversed_rows),
+        (&reversed_team, &rows),
+        (&shuffled_team, &reversed_rows),
+    ] {
+        assert_eq!(run(&catalog, t, r), want, "team {t:?}");
+    }
+
+    // "a2" twice: by_uuid names the last entry (excluded: remove), though the team lists the
+    // broken one (which would keep the row) after it.
+    let repeated = vec![
+        entry("a1", vec![]),
+        entry("a2", refs(&[(None, INC_ALL)])),
+        entry("a2", refs(&[(Some(5), EXC)])),
+    ];
+    let rows = vec![
+        mk("a1", Some("install"), Some("verified")),
+        mk("a2", Some("install"), Some("verified")),
+    ];
+    assert_eq!(
+        run(&repeated, &[0, 2, 1], &rows),
+        vec![Delta::new("H1", "a2", Op::Remove)]
+    );
+}

@@ -224,3 +224,81 @@ fn current_rows_of_a_window_are_exactly_its_hosts_rows() {
     );
     assert!(load_current(&conn, &[], &catalog).unwrap().is_empty());
 }
+
+/// The window decoder (byte merge, statics for the spec §1 values, catalog-shared uuids, groups
+/// cut during the merge) reads exactly what the row-by-row reader reads, values outside the
+/// spec and profiles outside the catalog included; a value that is not UTF-8 in a window row is
+/// the query error naming the phase.
+#[test]
+fn current_rows_decode_as_the_row_by_row_reader_does() {
+    let conn = quick_fleet();
+    conn.execute_batch(
+        "UPDATE host_mdm_apple_profiles SET status = 'Pending ' WHERE rowid % 97 = 1;
+         UPDATE host_mdm_apple_profiles SET operation_type = 'reinstall' WHERE rowid % 89 = 2;
+         UPDATE host_mdm_apple_profiles SET status = NULL, operation_type = NULL,
+                checksum = x'' WHERE rowid % 83 = 3;
+         UPDATE host_mdm_apple_profiles SET profile_uuid = 'x-not-in-catalog-' || rowid
+                WHERE rowid % 79 = 4;",
+    )
+    .unwrap();
+    let catalog = Catalog::new(load_profiles(&conn).unwrap(), &Rules::default());
+    let hosts: Vec<String> = conn
+        .prepare("SELECT DISTINCT host_uuid FROM host_mdm_apple_profiles ORDER BY host_uuid")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    let asked: Vec<&str> = hosts.iter().map(String::as_str).collect();
+    let got = load_current(&conn, &asked, &catalog).unwrap();
+
+    let by_uuid = catalog.by_uuid();
+    let shared = |p: &str| by_uuid.get(p).map(|&i| catalog.entries[i].uuid.clone());
+    let mut stmt = conn
+        .prepare(
+            "SELECT host_uuid, profile_uuid, status, operation_type, checksum,
+                    secrets_updated_at
+             FROM host_mdm_apple_profiles ORDER BY host_uuid, profile_uuid",
+        )
+        .unwrap();
+    let mut host = None;
+    let want = CurrentRows::from_rows(
+        stmt.query_map([], |r| read_current_row(r, &mut host, &shared))
+            .unwrap()
+            .map(|r| Ok(r.unwrap())),
+    )
+    .unwrap();
+    assert_eq!(got.len(), want.len());
+    let (mut odd_status, mut odd_op, mut nulls, mut foreign) = (0, 0, 0, 0);
+    for u in &asked {
+        let (g_uuid, g) = got.get(u).expect("every host with rows");
+        let (_, w) = want.get(u).unwrap();
+        assert_eq!(g, w, "rows of {u}");
+        for r in g {
+            assert!(Arc::ptr_eq(&r.host_uuid, g_uuid), "one uuid per host");
+            match by_uuid.get(&*r.profile_uuid) {
+                Some(&i) => assert!(Arc::ptr_eq(&r.profile_uuid, &catalog.entries[i].uuid)),
+                None => foreign += 1,
+            }
+            odd_status += usize::from(r.status.as_deref() == Some("Pending "));
+            odd_op += usize::from(r.operation_type.as_deref() == Some("reinstall"));
+            nulls += usize::from(r.status.is_none() && r.checksum.is_empty());
+        }
+    }
+    assert!(odd_status > 0 && odd_op > 0 && nulls > 0 && foreign > 0);
+
+    // Bytes that are not UTF-8 in a status the window reads.
+    conn.execute(
+        "UPDATE host_mdm_apple_profiles SET status = CAST(x'ff70' AS TEXT) WHERE host_uuid = ?1",
+        [asked[1]],
+    )
+    .unwrap();
+    let err = load_current(&conn, &asked[..3], &catalog).unwrap_err();
+    assert!(
+        matches!(&err, BatchedError::Query { phase: "current rows", message }
+            if message.contains("Conversion error")),
+        "{err}"
+    );
+    // The same row outside the window is never read.
+    assert!(load_current(&conn, &[asked[0], asked[2]], &catalog).is_ok());
+}
