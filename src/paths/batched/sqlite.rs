@@ -493,8 +493,9 @@ pub struct CurrentRows {
 thread_local! {
     /// The last window's row buffer, emptied, for this thread's next window: a window's rows
     /// take tens of MB (5,000 hosts × ~40 rows × 128 bytes), and a fresh buffer each window cost
-    /// a page fault per 4 KiB touched and an unmap when freed, 15–20 % of the `current_rows`
-    /// phase at 100k hosts (`results/README.md`). One buffer per thread, the largest seen.
+    /// a page fault per 4 KiB touched and an unmap when freed: about 18 % of the `current_rows`
+    /// phase at 100k hosts (`results/20261204T021500Z-kept-row-buffer-100k/`). One buffer per
+    /// thread, the largest seen.
     static SPARE_ROWS: std::cell::RefCell<Vec<CurrentRow>> =
         const { std::cell::RefCell::new(Vec::new()) };
 }
