@@ -293,7 +293,17 @@ pub fn read_current_row(
     profile: &dyn Fn(&str) -> Option<Arc<str>>,
 ) -> rusqlite::Result<CurrentRow> {
     let uuid = row_text(r, 0)?.unwrap_or_default();
-    decode_current_row(r, uuid, host, profile)
+    let host_uuid = match host {
+        Some(h) if &**h == uuid => h.clone(),
+        _ => {
+            let h: Arc<str> = Arc::from(uuid);
+            *host = Some(h.clone());
+            h
+        }
+    };
+    decode_current_values(r, host_uuid, |b| {
+        std::str::from_utf8(b).ok().and_then(profile)
+    })
 }
 
 /// Column `i` of `r` as text (NULL as None), borrowed from SQLite's buffer.
@@ -306,37 +316,6 @@ fn row_text<'r>(r: &'r rusqlite::Row, i: usize) -> rusqlite::Result<Option<&'r s
             .map(Some)
             .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, v.data_type(), Box::new(e))),
     }
-}
-
-/// `read_current_row` with column 0 already read as `uuid`.
-fn decode_current_row(
-    r: &rusqlite::Row,
-    uuid: &str,
-    host: &mut Option<Arc<str>>,
-    profile: &dyn Fn(&str) -> Option<Arc<str>>,
-) -> rusqlite::Result<CurrentRow> {
-    use rusqlite::types::ValueRef;
-    let host_uuid = match host {
-        Some(h) if &**h == uuid => h.clone(),
-        _ => {
-            let h: Arc<str> = Arc::from(uuid);
-            *host = Some(h.clone());
-            h
-        }
-    };
-    let p = row_text(r, 1)?.unwrap_or_default();
-    let checksum = match r.get_ref(4)? {
-        ValueRef::Blob(b) | ValueRef::Text(b) => Checksum::from_slice(b),
-        _ => Checksum::new(),
-    };
-    Ok(CurrentRow {
-        host_uuid,
-        profile_uuid: profile(p).unwrap_or_else(|| Arc::from(p)),
-        status: row_text(r, 2)?.map(intern),
-        operation_type: row_text(r, 3)?.map(intern),
-        checksum,
-        secrets_updated_at: row_text(r, 5)?.map(str::to_string),
-    })
 }
 
 /// Current rows of `uuids` (ascending, as the window lists them), grouped by host uuid and
@@ -407,7 +386,8 @@ pub fn load_current(
                 h
             }
         };
-        let row = decode_current_values(r, host, &profiles).map_err(q("current rows"))?;
+        let row = decode_current_values(r, host, |b| profiles.get(b).map(|&p| p.clone()))
+            .map_err(q("current rows"))?;
         check_current_row(&row)?;
         out.rows.push(row);
     }
@@ -440,17 +420,17 @@ fn row_status(r: &rusqlite::Row, i: usize) -> rusqlite::Result<Option<crate::dom
     }
 }
 
-/// Columns 1–5 of a current row whose host uuid is `host`; the profile uuid is the catalog's
-/// shared one when the catalog has it.
+/// Columns 1–5 of a current row whose host uuid is `host_uuid`; the profile uuid is the one
+/// `shared` gives for its bytes (the catalog's) or else the column's text, checked.
 fn decode_current_values(
     r: &rusqlite::Row,
     host_uuid: Arc<str>,
-    profiles: &FxHashMap<&[u8], &Arc<str>>,
+    shared: impl Fn(&[u8]) -> Option<Arc<str>>,
 ) -> rusqlite::Result<CurrentRow> {
     use rusqlite::types::ValueRef;
     let p = row_bytes(r, 1)?.unwrap_or_default();
-    let profile_uuid = match profiles.get(p) {
-        Some(&shared) => shared.clone(),
+    let profile_uuid = match shared(p) {
+        Some(uuid) => uuid,
         None => Arc::from(row_text(r, 1)?.unwrap_or_default()),
     };
     let checksum = match r.get_ref(4)? {

@@ -176,18 +176,22 @@ fn dedupe_windows_keep_the_highest_id_of_each_uuid() {
     assert!(raw > hosts.len(), "the raw page counts the duplicates");
 }
 
+/// The host uuids that hold current rows, in key order.
+fn hosts_with_rows(conn: &Connection) -> Vec<String> {
+    conn.prepare("SELECT DISTINCT host_uuid FROM host_mdm_apple_profiles ORDER BY host_uuid")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect()
+}
+
 #[test]
 fn current_rows_of_a_window_are_exactly_its_hosts_rows() {
     let conn = quick_fleet();
     // Every third uuid that holds rows, plus uuids around them that hold none: the range scan
     // passes rows of hosts not asked for, which must be left out, and nothing else.
-    let all: Vec<String> = conn
-        .prepare("SELECT DISTINCT host_uuid FROM host_mdm_apple_profiles ORDER BY host_uuid")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(|r| r.unwrap())
-        .collect();
+    let all = hosts_with_rows(&conn);
     assert!(
         all.len() > 30,
         "the quick fleet has rows for {} hosts",
@@ -242,13 +246,7 @@ fn current_rows_decode_as_the_row_by_row_reader_does() {
     )
     .unwrap();
     let catalog = Catalog::new(load_profiles(&conn).unwrap(), &Rules::default());
-    let hosts: Vec<String> = conn
-        .prepare("SELECT DISTINCT host_uuid FROM host_mdm_apple_profiles ORDER BY host_uuid")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(|r| r.unwrap())
-        .collect();
+    let hosts = hosts_with_rows(&conn);
     let asked: Vec<&str> = hosts.iter().map(String::as_str).collect();
     let got = load_current(&conn, &asked, &catalog).unwrap();
 
