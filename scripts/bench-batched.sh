@@ -11,13 +11,8 @@
 # Takes about 2 minutes a run at 100k hosts (both binaries).
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
-scenario=${1:-scenarios/fleet-100k.toml}
-runs=${2:-3}
-baseline=${3:-}
-name=$(basename "$scenario" .toml)
-new_out "batched-$name"
+ab_args batched scenarios/fleet-100k.toml "$@"
 ab_binaries "$baseline"
-db=$work/fleet.db
 echo "== generating $name" >&2
 "$work/this" generate --scenario "$scenario" --db "$db" --quiet
 phases=(window catalog memberships current_rows compute)

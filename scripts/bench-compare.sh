@@ -14,11 +14,7 @@
 # removed (1 GB at a million hosts). Needs about 20 GB of scratch disk at 1M.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
-scenario=${1:-scenarios/fleet-1m.toml}
-runs=${2:-3}
-baseline=${3:-}
-name=$(basename "$scenario" .toml)
-new_out "compare-$name"
+ab_args compare scenarios/fleet-1m.toml "$@"
 if [ "$baseline" = sequential ]; then
   ab_binaries ""
   printf '#!/bin/sh\nexec "%s" "$@" --sequential\n' "$work/this" > "$work/baseline"
@@ -27,7 +23,6 @@ if [ "$baseline" = sequential ]; then
 else
   ab_binaries "$baseline"
 fi
-db=$work/fleet.db
 /usr/bin/time -f '%e %M' -o "$work/t" "$work/this" generate --scenario "$scenario" --db "$db" -q
 read -r gen_s gen_kb < "$work/t"
 echo "generate: $gen_s s, peak RSS $((gen_kb / 1024)) MiB" >&2

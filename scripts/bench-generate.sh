@@ -11,13 +11,8 @@
 # secondary indexes created and ANALYZE run there, as the generator does.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
-scenario=${1:-scenarios/fleet-100k.toml}
-runs=${2:-3}
-baseline=${3:-}
-name=$(basename "$scenario" .toml)
-new_out "generate-$name"
+ab_args generate scenarios/fleet-100k.toml "$@"
 ab_binaries "$baseline"
-db=$work/fleet.db
 echo "run,wall_s,rows,rows_per_s,peak_rss_mib,build_s,insert_s,index_s,analyze_s,binary" > "$out/runs.csv.tmp"
 for i in $(seq 1 "$runs"); do
   for b in "${binaries[@]}"; do

@@ -61,6 +61,21 @@ new_out() {
   mkdir -p "$out"
 }
 
+# The arguments of an A/B benchmark, [SCENARIO] [RUNS=3] [BASELINE] (DEFAULT when no scenario
+# is given): sets scenario, runs, baseline, name (the scenario file's name without .toml) and db
+# (the scratch fleet, $work/fleet.db), and creates the output folder $out = results/$stamp-WHAT-$name.
+# Usage: ab_args WHAT DEFAULT "$@"
+ab_args() {
+  local what=$1 default=$2
+  shift 2
+  scenario=${1:-$default}
+  runs=${2:-3}
+  baseline=${3:-}
+  name=$(basename "$scenario" .toml)
+  db=$work/fleet.db
+  new_out "$what-$name"
+}
+
 # The binaries of an A/B run, copied into $work so that a build during the runs changes nothing
 # measured: `this` (the release build) and, given a BASELINE binary, `baseline` before it.
 ab_binaries() {

@@ -10,11 +10,7 @@
 set -euo pipefail
 url=${1:?usage: scripts/generate-server.sh URL [SCENARIO] [RUNS] [BASELINE]}
 . "$(dirname "$0")/common.sh"
-scenario=${2:-scenarios/fleet-100k.toml}
-runs=${3:-3}
-baseline=${4:-}
-name=$(basename "$scenario" .toml)
-new_out "generate-server-$name"
+ab_args generate-server scenarios/fleet-100k.toml "${@:2}"
 ab_binaries "$baseline"
 echo "run,binary,wall_s,peak_rss_mib" > "$out/runs.csv.tmp"
 for i in $(seq 1 "$runs"); do
