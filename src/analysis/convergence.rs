@@ -98,11 +98,123 @@ pub struct Desired {
     pub unlisted: FxHashSet<String>,
 }
 
+/// The host columns `evaluate` reads, and whether the path lists the host, under `filter`.
+fn host_sql(sem: &Semantics, filter: &str) -> String {
+    let d7 = crate::domain::eligibility::enrolled_clause(&sem.rules);
+    format!(
+        "SELECT h.id, h.uuid, h.team_id, h.platform, h.label_updated_at,
+                ({ELIGIBLE_HOST}{d7}) AS listed
+         FROM hosts h {filter}"
+    )
+}
+
+/// The hosts whose uuid is in the JSON array `?1`, through the uuid index.
+const BY_UUID: &str = "WHERE h.uuid IN (SELECT value FROM json_each(?1))";
+
+fn read_hosts(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<Vec<(Host, bool)>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(params, |r| {
+        Ok((
+            Host {
+                id: r.get(0)?,
+                uuid: r.get(1)?,
+                team_id: r.get(2)?,
+                platform: r.get(3)?,
+                label_updated_at: r.get(4)?,
+            },
+            r.get::<_, bool>(5)?,
+        ))
+    })?;
+    rows.collect()
+}
+
+/// The host rows of the teams that profile-level churn evaluated, each with whether the path
+/// lists it, kept between churn rounds so that an event on a profile does not read its team's
+/// hosts again. A team is read on first use. Only churn changes host rows, enrollments and
+/// `host_mdm`, and every host an event changes is in the event's scope, so `refresh` with that
+/// scope after the events keeps every kept team equal to the database. It is derived from the
+/// database alone: a resumed run starts empty and reads the same rows.
+#[derive(Debug)]
+pub struct HostFacts {
+    /// Whose listing the flags are (the D7 clause depends on the rules).
+    sem: Semantics,
+    /// Team (0: none) → its host rows, in (uuid, id) order.
+    teams: FxHashMap<i64, Vec<(Host, bool)>>,
+}
+
+impl HostFacts {
+    pub fn new(sem: Semantics) -> HostFacts {
+        HostFacts {
+            sem,
+            teams: FxHashMap::default(),
+        }
+    }
+
+    /// Reads team `team`'s host rows through the team index, unless kept already.
+    fn load(&mut self, conn: &Connection, team: i64) -> rusqlite::Result<()> {
+        if !self.teams.contains_key(&team) {
+            // `coalesce(h.team_id, 0) = team`, in the form the team index serves.
+            let mut rows = if team == 0 {
+                let sql = host_sql(&self.sem, "WHERE h.team_id IS NULL OR h.team_id = 0");
+                read_hosts(conn, &sql, [])?
+            } else {
+                read_hosts(conn, &host_sql(&self.sem, "WHERE h.team_id = ?1"), [team])?
+            };
+            rows.sort_unstable_by(|a, b| by_uuid_id(&a.0, &b.0));
+            self.teams.insert(team, rows);
+        }
+        Ok(())
+    }
+
+    /// Reads the rows of `hosts` again (after events that changed them): out of every kept
+    /// team, then into the team each row is in now, if that team is kept.
+    pub fn refresh(&mut self, conn: &Connection, hosts: &BTreeSet<String>) -> rusqlite::Result<()> {
+        if hosts.is_empty() || self.teams.is_empty() {
+            return Ok(());
+        }
+        for rows in self.teams.values_mut() {
+            for u in hosts {
+                let from = rows.partition_point(|(h, _)| h.uuid.as_str() < u.as_str());
+                let to = from + rows[from..].partition_point(|(h, _)| h.uuid == *u);
+                rows.drain(from..to);
+            }
+        }
+        let json = serde_json::to_string(hosts).unwrap_or_else(|_| "[]".into());
+        for (h, listed) in read_hosts(conn, &host_sql(&self.sem, BY_UUID), [json])? {
+            if let Some(rows) = self.teams.get_mut(&h.team()) {
+                let at = rows.partition_point(|(k, _)| by_uuid_id(k, &h).is_lt());
+                rows.insert(at, (h, listed));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Host rows in (uuid, id) order.
+fn by_uuid_id(a: &Host, b: &Host) -> std::cmp::Ordering {
+    (a.uuid.as_str(), a.id).cmp(&(b.uuid.as_str(), b.id))
+}
+
 /// Evaluates the desired state of `scope` under `sem` (see the module comment).
 pub fn evaluate(
     conn: &Connection,
     scope: &Scope,
     sem: &Semantics,
+) -> Result<Desired, BatchedError> {
+    evaluate_with(conn, scope, sem, None)
+}
+
+/// `evaluate`, reading the scoped profiles' teams from `facts` when it holds this path's
+/// (the same result: the tests hold the two together).
+pub fn evaluate_with(
+    conn: &Connection,
+    scope: &Scope,
+    sem: &Semantics,
+    facts: Option<&mut HostFacts>,
 ) -> Result<Desired, BatchedError> {
     let q = |e: rusqlite::Error| BatchedError::Query {
         phase: "convergence",
@@ -116,7 +228,6 @@ pub fn evaluate(
     let scoped: Vec<usize> = (0..catalog.entries.len())
         .filter(|&i| scope.profiles.contains(&catalog.entries[i].profile.uuid))
         .collect();
-    let d7 = crate::domain::eligibility::enrolled_clause(&sem.rules);
     // The scope's uuids, plus every host of the scoped profiles' teams (a profile's pairs span
     // its team; churn never moves a profile to another team).
     let mut teams: Vec<i64> = scoped
@@ -125,58 +236,66 @@ pub fn evaluate(
         .collect();
     teams.sort_unstable();
     teams.dedup();
-    // Without teams, the uuids alone, looked up through the uuid index (most churn rounds touch
-    // a few hosts, not a profile); with teams, one plain scan of the table (walking the uuid
-    // index for the ORDER BY would seek the table once a host).
-    let filter = if teams.is_empty() {
-        "WHERE h.uuid IN (SELECT value FROM json_each(?1)) AND ?2 = '[]'"
-    } else {
-        "NOT INDEXED WHERE h.uuid IN (SELECT value FROM json_each(?1))
-            OR coalesce(h.team_id, 0) IN (SELECT value FROM json_each(?2))"
-    };
-    let sql = format!(
-        "SELECT h.id, h.uuid, h.team_id, h.platform, h.label_updated_at,
-                ({ELIGIBLE_HOST}{d7}) AS listed
-         FROM hosts h {filter} ORDER BY h.uuid, h.id"
-    );
     let host_json = serde_json::to_string(&scope.hosts).unwrap_or_else(|_| "[]".into());
-    let team_json = serde_json::to_string(&teams).unwrap_or_else(|_| "[]".into());
-    let mut stmt = conn.prepare_cached(&sql).map_err(q)?;
-    let rows = stmt
-        .query_map([&host_json, &team_json], |r| {
-            Ok((
-                Host {
-                    id: r.get(0)?,
-                    uuid: r.get(1)?,
-                    team_id: r.get(2)?,
-                    platform: r.get(3)?,
-                    label_updated_at: r.get(4)?,
-                },
-                r.get::<_, bool>(5)?,
-            ))
-        })
-        .map_err(q)?;
-    let mut hosts = Vec::new();
-    let mut listed_uuids = FxHashSet::default();
-    let mut seen_uuids = FxHashSet::default();
-    for row in rows {
-        let (h, listed) = row.map_err(q)?;
+    // Every host row of the scope, with whether the path lists it, in no order (the targets
+    // do not depend on it).
+    let owned: Vec<(Host, bool)>;
+    let rows: Vec<(&Host, bool)> = match facts {
+        // The scope's uuids read now, the teams' other hosts from `facts`.
+        Some(facts) if !teams.is_empty() && facts.sem == *sem => {
+            owned = if scope.hosts.is_empty() {
+                Vec::new()
+            } else {
+                read_hosts(conn, &host_sql(sem, BY_UUID), [&host_json]).map_err(q)?
+            };
+            for &t in &teams {
+                facts.load(conn, t).map_err(q)?;
+            }
+            let facts: &HostFacts = facts;
+            let kept = teams.iter().flat_map(|t| &facts.teams[t]);
+            owned
+                .iter()
+                .chain(kept.filter(|(h, _)| !scope.hosts.contains(&h.uuid)))
+                .map(|(h, listed)| (h, *listed))
+                .collect()
+        }
+        _ => {
+            // Without teams, the uuids alone, looked up through the uuid index (most churn
+            // rounds touch a few hosts, not a profile); with teams, one plain scan of the
+            // table.
+            let filter = if teams.is_empty() {
+                "WHERE h.uuid IN (SELECT value FROM json_each(?1)) AND ?2 = '[]'"
+            } else {
+                "NOT INDEXED WHERE h.uuid IN (SELECT value FROM json_each(?1))
+                    OR coalesce(h.team_id, 0) IN (SELECT value FROM json_each(?2))"
+            };
+            let team_json = serde_json::to_string(&teams).unwrap_or_else(|_| "[]".into());
+            owned =
+                read_hosts(conn, &host_sql(sem, filter), [&host_json, &team_json]).map_err(q)?;
+            owned.iter().map(|(h, listed)| (h, *listed)).collect()
+        }
+    };
+    let mut hosts: Vec<&Host> = Vec::new();
+    let mut listed_uuids: FxHashSet<&str> = FxHashSet::default();
+    let mut seen_uuids: FxHashSet<&str> = FxHashSet::default();
+    for (h, listed) in rows {
         // The batched window never lists uuid '' (spec §4.1 step 2, D9).
         let listed = listed && (sem.legacy || !h.uuid.is_empty());
-        seen_uuids.insert(h.uuid.clone());
+        seen_uuids.insert(&h.uuid);
         if listed {
-            listed_uuids.insert(h.uuid.clone());
+            listed_uuids.insert(&h.uuid);
             hosts.push(h);
         }
     }
     out.unlisted = seen_uuids
         .into_iter()
         .filter(|u| !listed_uuids.contains(u))
+        .map(str::to_string)
         .chain(
             scope
                 .hosts
                 .iter()
-                .filter(|u| !listed_uuids.contains(*u))
+                .filter(|u| !listed_uuids.contains(u.as_str()))
                 .cloned(),
         )
         .collect();
@@ -226,7 +345,7 @@ pub fn evaluate(
         )?);
     }
 
-    for h in &hosts {
+    for &h in &hosts {
         let member = |label: i64| members.contains(&(h.id, label));
         let all = scope.hosts.contains(&h.uuid);
         let team = catalog.by_team.get(&h.team()).map_or(&[][..], |v| &v[..]);

@@ -581,7 +581,9 @@ crate::support::named::named_enum!(
 /// evaluated once, after the events, and its targets before are the same targets with the
 /// profile's previous checksum and secrets. Hosts of the scope are evaluated in full before
 /// and after (another event may have changed what they want). The reference form evaluates
-/// everything twice; the test suite holds the two to identical results.
+/// everything twice, reading the teams' hosts each time; the test suite holds the two to
+/// identical results. With `facts` (the run's kept host rows, `convergence::HostFacts`), a
+/// profile's team is read from it, and the hosts the events changed are read into it again.
 pub(super) fn churn_step(
     conn: &mut Connection,
     evs: &[Event],
@@ -589,6 +591,7 @@ pub(super) fn churn_step(
     at_s: i64,
     tick: u32,
     reference: bool,
+    mut facts: Option<&mut convergence::HostFacts>,
 ) -> Result<(Scope, convergence::Desired, convergence::Desired)> {
     let scope = scope_of(conn, evs)?;
     let light = if reference {
@@ -597,9 +600,12 @@ pub(super) fn churn_step(
         payload_only(conn, evs, &scope)?
     };
     if light.is_empty() {
-        let before = convergence::evaluate(conn, &scope, sem)?;
+        let before = convergence::evaluate_with(conn, &scope, sem, facts.as_deref_mut())?;
         apply_events(conn, evs, at_s, tick)?;
-        let after = convergence::evaluate(conn, &scope, sem)?;
+        if let Some(f) = facts.as_deref_mut() {
+            f.refresh(conn, &scope.hosts)?;
+        }
+        let after = convergence::evaluate_with(conn, &scope, sem, facts)?;
         return Ok((scope, before, after));
     }
     let full = Scope {
@@ -615,10 +621,13 @@ pub(super) fn churn_step(
         hosts: Default::default(),
         profiles: light.keys().cloned().collect(),
     };
-    let mut before = convergence::evaluate(conn, &full, sem)?;
+    let mut before = convergence::evaluate_with(conn, &full, sem, facts.as_deref_mut())?;
     apply_events(conn, evs, at_s, tick)?;
-    let mut after = convergence::evaluate(conn, &full, sem)?;
-    let now = convergence::evaluate(conn, &once, sem)?;
+    if let Some(f) = facts.as_deref_mut() {
+        f.refresh(conn, &scope.hosts)?;
+    }
+    let mut after = convergence::evaluate_with(conn, &full, sem, facts.as_deref_mut())?;
+    let now = convergence::evaluate_with(conn, &once, sem, facts)?;
     for ((h, p), target) in now.targets {
         // The scope's hosts are in `full`, before and after.
         if scope.hosts.contains(&h) {

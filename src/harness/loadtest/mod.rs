@@ -278,6 +278,8 @@ struct PathState {
     redis: Option<Box<dyn crate::paths::cursor::CursorStore>>,
     /// The devices' command inbox (None in the reference harness).
     inbox: Option<device::Inbox>,
+    /// Churn's kept host rows of the teams it evaluated (None in the reference harness).
+    facts: Option<convergence::HostFacts>,
     /// (host uuid, profile uuid) of the rows the writer and the devices changed since the
     /// last convergence check.
     dirty: Vec<(Arc<str>, Arc<str>)>,
@@ -432,6 +434,7 @@ fn path_state(
         mirror,
         redis: None,
         inbox: None,
+        facts: (!cfg.reference_harness).then(|| convergence::HostFacts::new(sem)),
         dirty: Vec::new(),
         check_all: true,
     };
@@ -702,6 +705,7 @@ pub fn run_on(
                     start + now_s as i64,
                     tick,
                     cfg.reference_harness,
+                    st.facts.as_mut(),
                 )?;
                 st.tracker
                     .record_changes(&st.conn, &before, &after, tick, now_s)?;

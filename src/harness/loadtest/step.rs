@@ -26,7 +26,8 @@ pub(super) fn part_a(
             let at = start + enow as i64;
             Some(runtime()?.spawn_blocking(move || {
                 let t = std::time::Instant::now();
-                let r = churn_step(&mut conn, &evs, &sem, at, etick, reference);
+                // The task's own connection reads its teams afresh each round.
+                let r = churn_step(&mut conn, &evs, &sem, at, etick, reference, None);
                 (conn, r, t.elapsed(), etick, enow)
             }))
         }

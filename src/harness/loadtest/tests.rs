@@ -599,3 +599,114 @@ fn only_profiles_whose_events_change_their_payload_alone_are_evaluated_once() {
         (t1[0].checksum.clone(), t1[0].secrets_updated_at.clone())
     );
 }
+
+#[test]
+fn kept_host_rows_evaluate_as_the_tables_after_host_events() {
+    // Churn reading profiles' teams from the kept host rows (`HostFacts`) must find the scopes
+    // and desired states that reading the tables finds, also after events changed hosts of a
+    // kept team: moved out of it and into it, unenrolled, duplicated.
+    let (mut kept, mut read) = (
+        crate::paths::batched::tests::quick_fleet(),
+        crate::paths::batched::tests::quick_fleet(),
+    );
+    let sem = Semantics::batched(Rules::default());
+    let mut facts = convergence::HostFacts::new(sem);
+    let profiles = batched::load_profiles(&kept).unwrap();
+    let of_team =
+        |t: i64| -> Vec<&Profile> { profiles.iter().filter(|p| p.team_id == t).collect() };
+    let (t1, t2) = (of_team(1), of_team(2));
+    // A label-less team-1 profile: every listed host of team 1 wants it.
+    let open1 = t1
+        .iter()
+        .find(|p| p.refs.is_empty())
+        .expect("a label-less team-1 profile");
+    let listed = |t: i64| -> Vec<i64> {
+        kept.prepare(&format!(
+            "SELECT h.id FROM hosts h WHERE h.team_id = ?1 AND {ELIGIBLE_HOST} ORDER BY h.id"
+        ))
+        .unwrap()
+        .query_map([t], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+    };
+    let (h1, h2) = (listed(1), listed(2));
+    let uuid = |id: i64| -> String {
+        kept.query_row("SELECT uuid FROM hosts WHERE id = ?1", [id], |r| r.get(0))
+            .unwrap()
+    };
+    let (out_of_1, into_1) = (uuid(h1[0]), uuid(h2[0]));
+    let rounds = vec![
+        // Teams 1 and 2 read into the kept rows (an edit evaluated once, a deletion twice).
+        vec![
+            Event::Edit {
+                profile: t1[0].uuid.clone(),
+            },
+            Event::DeleteProfile {
+                profile: t2[0].uuid.clone(),
+            },
+        ],
+        // Hosts of both kept teams change, beside a profile of team 2.
+        vec![
+            Event::Transfer {
+                host: h1[0],
+                team: Some(2),
+            },
+            Event::Transfer {
+                host: h2[0],
+                team: Some(1),
+            },
+            Event::ToggleEnrollment { host: h1[1] },
+            Event::Duplicate { host: h1[2] },
+            Event::MoveTeam {
+                from: Some(2),
+                to: None,
+                limit: Some(3),
+            },
+            Event::DeleteProfile {
+                profile: t2[1].uuid.clone(),
+            },
+        ],
+        // The kept teams alone, after those changes.
+        vec![
+            Event::DeleteProfile {
+                profile: open1.uuid.clone(),
+            },
+            Event::AddProfile {
+                uuid: "added-2".into(),
+                team: 2,
+            },
+        ],
+    ];
+    let mut last = None;
+    for (k, evs) in rounds.iter().enumerate() {
+        let k = k as u32;
+        let a = churn_step(
+            &mut kept,
+            evs,
+            &sem,
+            1_780_000_000,
+            k,
+            false,
+            Some(&mut facts),
+        )
+        .unwrap();
+        let b = churn_step(&mut read, evs, &sem, 1_780_000_000, k, false, None).unwrap();
+        assert_eq!(a.0, b.0, "round {k}: scope");
+        for (x, y, what) in [(&a.1, &b.1, "before"), (&a.2, &b.2, "after")] {
+            assert_eq!(x.targets, y.targets, "round {k}: targets {what}");
+            assert_eq!(x.unlisted, y.unlisted, "round {k}: unlisted {what}");
+        }
+        last = Some(a);
+    }
+    // Not vacuous: the last round read team 1 from the kept rows alone, and found the host that
+    // moved in and not the one that moved out.
+    let (scope, before, _) = last.unwrap();
+    assert!(scope.hosts.is_empty());
+    let wants = |h: &str| {
+        before
+            .targets
+            .contains_key(&(h.to_string(), open1.uuid.clone()))
+    };
+    assert!(wants(&into_1) && !wants(&out_of_1));
+}
