@@ -636,7 +636,7 @@ fn kept_host_rows_evaluate_as_the_tables_after_host_events() {
             .unwrap()
     };
     let (out_of_1, into_1) = (uuid(h1[0]), uuid(h2[0]));
-    let rounds = vec![
+    let rounds = [
         // Teams 1 and 2 read into the kept rows (an edit evaluated once, a deletion twice).
         vec![
             Event::Edit {
