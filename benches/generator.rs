@@ -21,5 +21,13 @@ fn quick_in_memory(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, quick_in_memory);
+// SQLite as the binary runs it: memory statistics off, set before the first connection.
+criterion_group! {
+    name = benches;
+    config = {
+        reconsim::support::sqlite::skip_memory_statistics();
+        Criterion::default()
+    };
+    targets = quick_in_memory
+}
 criterion_main!(benches);

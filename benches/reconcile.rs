@@ -135,12 +135,13 @@ fn legacy_diff(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(
-    benches,
-    handlers,
-    window,
-    current_rows,
-    per_host_diff,
-    legacy_diff
-);
+// SQLite as the binary runs it: memory statistics off, set before the first connection.
+criterion_group! {
+    name = benches;
+    config = {
+        reconsim::support::sqlite::skip_memory_statistics();
+        Criterion::default()
+    };
+    targets = handlers, window, current_rows, per_host_diff, legacy_diff
+}
 criterion_main!(benches);

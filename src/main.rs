@@ -5,6 +5,10 @@ use clap::Parser;
 use reconsim::cli::{Cli, EXIT_ERROR};
 
 fn main() {
+    // Before anything opens SQLite: SQLite refuses it once initialised (the debug build, which
+    // the integration tests run, says so if that ever changes).
+    let skipped = reconsim::support::sqlite::skip_memory_statistics();
+    debug_assert!(skipped, "SQLite was initialised before main set it up");
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => e.exit(), // --help, --version: print, exit 0

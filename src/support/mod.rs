@@ -1,8 +1,9 @@
 //! Support: what any layer may use and that knows nothing of fleets or reconcilers — atomic
 //! file writes, locks and temp-file clean-up (`files`), crash points for the kill-and-resume
 //! tests (`crashpoint`), process statistics (`procstat`), Fleet's timestamp text (`timefmt`),
-//! latency histograms (`histogram`), named enums (`named`), numbers for people (`units`) and progress reporting
-//! (`progress`: a trait the CLI shows as a progress bar).
+//! latency histograms (`histogram`), named enums (`named`), numbers for people (`units`), progress reporting
+//! (`progress`: a trait the CLI shows as a progress bar) and process-wide SQLite settings
+//! (`sqlite`).
 //!
 //! May import: nothing of this crate.
 
@@ -12,5 +13,6 @@ pub mod histogram;
 pub mod named;
 pub mod procstat;
 pub mod progress;
+pub mod sqlite;
 pub mod timefmt;
 pub mod units;
