@@ -5,8 +5,10 @@
 //! How a pair is found: before and after each round of churn, the desired state of the
 //! events' scope (the hosts they touch × every profile, and every host × the profiles they
 //! touch) is evaluated with the spec §4.2 handlers on the fleet tables, which are identical for
-//! both paths. A pair changes when its target (install of checksum c / secrets s, or absent)
-//! differs; it becomes a sample when its current row is not already there.
+//! both paths (a loadtest's churn reads the hosts of a profile's team from the rows it keeps,
+//! `HostFacts`, which equal the tables'). A pair changes when its target (install of checksum
+//! c / secrets s, or absent) differs; it becomes a sample when its current row is not already
+//! there.
 //!
 //! Each path is judged by its own semantics: the batched path by its rules; the legacy path by
 //! the same handlers with D1–D5 aligned to legacy and D7 off (spec §6). Pairs a path never acts
