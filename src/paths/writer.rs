@@ -217,17 +217,7 @@ mod tests {
                  FROM host_mdm_apple_profiles ORDER BY host_uuid",
             )
             .unwrap()
-            .query_map([], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                ))
-            })
+            .query_map([], |r| Written::try_from(r))
             .unwrap()
             .map(|x| x.unwrap())
             .collect();

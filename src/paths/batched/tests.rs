@@ -266,16 +266,7 @@ fn current_rows_decode_what_the_table_holds() {
              FROM host_mdm_apple_profiles ORDER BY host_uuid, profile_uuid",
         )
         .unwrap()
-        .query_map([], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-            ))
-        })
+        .query_map([], |r| Plain::try_from(r))
         .unwrap()
         .map(|r| r.unwrap())
         .collect();
