@@ -214,7 +214,8 @@ pub struct LoadtestResult {
 }
 
 /// Copies `base` into `dst` with the SQLite backup API (a byte-identical start for each path)
-/// and opens it for the run.
+/// and opens it (its journal deleted at each commit, as SQLite does by default: `dst` may be a
+/// temporary name that is renamed once the copy is complete).
 pub fn copy_fleet(base: &Path, dst: &Path) -> rusqlite::Result<Connection> {
     let src = Connection::open_with_flags(base, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     src.backup(
@@ -222,13 +223,25 @@ pub fn copy_fleet(base: &Path, dst: &Path) -> rusqlite::Result<Connection> {
         dst,
         None::<fn(rusqlite::backup::Progress)>,
     )?;
-    open_path_db(dst)
+    open_scratch(dst)
 }
 
-/// Opens a path's database for the run (also when resuming one).
+/// Opens a path's database for the run (also when resuming one), in its place in the run's
+/// working state. The rollback journal is kept between commits (`PERSIST`: its header is
+/// zeroed instead of the file being deleted), so a step's COMMIT writes over the journal's
+/// blocks rather than creating, growing and unlinking a file each time; the journal goes with
+/// the working state when the run ends. A kill mid-step leaves a hot journal that the next open
+/// rolls back, as in the default mode.
 pub fn open_path_db(dst: &Path) -> rusqlite::Result<Connection> {
+    let conn = open_scratch(dst)?;
+    let mode: String = conn.query_row("PRAGMA journal_mode = PERSIST", [], |r| r.get(0))?;
+    debug_assert_eq!(mode, "persist");
+    Ok(conn)
+}
+
+/// A simulation's scratch copy: no fsyncs; the same cache and mapping for every path.
+fn open_scratch(dst: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open(dst)?;
-    // A simulation's scratch copy: no fsyncs; the same cache and mapping for both paths.
     conn.execute_batch(
         "PRAGMA synchronous = OFF; PRAGMA temp_store = MEMORY;
          PRAGMA cache_size = -262144; PRAGMA mmap_size = 4294967296;",

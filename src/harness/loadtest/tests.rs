@@ -362,6 +362,45 @@ fn the_busy_counter_counts_lock_waits() {
 }
 
 #[test]
+fn a_path_database_keeps_its_journal_and_a_copy_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("fleet.db");
+    Connection::open(&base)
+        .unwrap()
+        .execute_batch("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1);")
+        .unwrap();
+    let journal = |p: &Path| {
+        let mut s = p.as_os_str().to_os_string();
+        s.push("-journal");
+        PathBuf::from(s)
+    };
+    let mode = |c: &Connection| -> String {
+        c.query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap()
+    };
+    // The copy (written under a temporary name, then renamed) deletes its journal at commit.
+    let tmp = dir.path().join(".copy.tmp");
+    let copy = copy_fleet(&base, &tmp).unwrap();
+    assert_eq!(mode(&copy), "delete");
+    copy.execute("INSERT INTO t VALUES (2)", []).unwrap();
+    assert!(!journal(&tmp).exists());
+    drop(copy);
+    let placed = dir.path().join("batched.db");
+    std::fs::rename(&tmp, &placed).unwrap();
+    // In its place, the run keeps the journal file between commits, its header zeroed: not
+    // hot, so a reopen keeps every committed row.
+    let conn = open_path_db(&placed).unwrap();
+    assert_eq!(mode(&conn), "persist");
+    conn.execute("INSERT INTO t VALUES (3)", []).unwrap();
+    assert!(journal(&placed).exists());
+    drop(conn);
+    let again = open_path_db(&placed).unwrap();
+    let rows: i64 = again
+        .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 3);
+}
+#[test]
 fn the_ticks_header_names_the_tick_row_fields_in_order() {
     let row = TickRow {
         path: "drain".into(),
