@@ -359,7 +359,9 @@ impl Inbox {
         let m = self.model;
         let mut out = Round::default();
         let mut refile = Vec::new();
-        let tx = crate::store::txn::write_scope(conn)?;
+        // Inside the loadtest's step (its only caller), the step's transaction: a failed round
+        // stops the run, whose open step is rolled back.
+        let tx = crate::store::txn::join_scope(conn)?;
         {
             let mut read = tx.prepare_cached(&format!(
                 "SELECT host_uuid, profile_uuid, status, operation_type, {KEY_COLUMNS}

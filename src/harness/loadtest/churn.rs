@@ -415,9 +415,10 @@ pub fn apply_events(
     tick: u32,
 ) -> rusqlite::Result<()> {
     let now = timefmt::timestamp(now_s);
-    // In the loadtest, a savepoint in the step's transaction: churn commits with the record
-    // of the tick that applied it, so a resumed run never applies it twice.
-    let tx = crate::store::txn::write_scope(conn)?;
+    // In the loadtest, the step's transaction itself (a failed round stops the run, whose open
+    // step is rolled back): churn commits with the record of the tick that applied it, so a
+    // resumed run never applies it twice.
+    let tx = crate::store::txn::join_scope(conn)?;
     for e in events {
         match e {
             Event::Flip { host, label } => {
