@@ -261,9 +261,10 @@ pub struct SweepArgs {
     /// Runs per size and path (medians are reported).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
     pub runs: u32,
-    /// MiB of each fleet file SQLite may memory-map for reads. 0 (plain reads) by default, so
-    /// that the peak RSS column counts the process's own memory, not mapped file pages.
-    #[arg(long, default_value_t = 0)]
+    /// MiB of each fleet file SQLite may memory-map for reads, at most 2047 (SQLite's limit).
+    /// 0 (plain reads) by default, so that the peak RSS column counts the process's own
+    /// memory, not mapped file pages.
+    #[arg(long, default_value_t = 0, value_parser = mmap_mib)]
     pub mmap_mib: u64,
     /// MiB of SQLite page cache for the connection the passes read through.
     #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..))]
@@ -429,9 +430,10 @@ pub struct ReconcileArgs {
     /// Which legacy SQL runs: Fleet's shape, or the same semantics tuned for SQLite.
     #[arg(long, value_enum, default_value_t = crate::paths::legacy::LegacySql::Tuned)]
     pub legacy_sql: crate::paths::legacy::LegacySql,
-    /// MiB of the database file SQLite may memory-map for reads (0: plain reads). Mapped
-    /// pages count in the process's RSS though they are the OS's file cache.
-    #[arg(long, default_value_t = 4096)]
+    /// MiB of the database file SQLite may memory-map for reads (0: plain reads; at most
+    /// 2047, SQLite's limit). Mapped pages count in the process's RSS though they are the OS's
+    /// file cache.
+    #[arg(long, default_value_t = crate::support::sqlite::MAX_MMAP_MIB, value_parser = mmap_mib)]
     pub mmap_mib: u64,
     /// MiB of SQLite page cache for the snapshot connection [default: 256; `compare`: 64, as
     /// SQLite sizes the legacy diff's in-memory sorts from it (docs/methodology.md)].
@@ -640,3 +642,15 @@ value_enum!(crate::domain::mutants::Mutant {
     crate::domain::mutants::Mutant::AnyAsAll => "any-as-all":
         "Include-any profiles are treated as include-all",
 });
+
+/// `--mmap-mib`: refused above what SQLite maps (it would cut a larger size silently).
+fn mmap_mib(s: &str) -> Result<u64, String> {
+    let max = crate::support::sqlite::MAX_MMAP_MIB;
+    let n: u64 = s.parse().map_err(|e| format!("{e}"))?;
+    if n > max {
+        return Err(format!(
+            "{n} MiB is more than SQLite maps ({max} MiB, its SQLITE_MAX_MMAP_SIZE)"
+        ));
+    }
+    Ok(n)
+}

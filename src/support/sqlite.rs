@@ -15,3 +15,32 @@ pub fn skip_memory_statistics() -> bool {
     };
     rc == rusqlite::ffi::SQLITE_OK
 }
+
+/// The most of a database file the bundled SQLite memory-maps (its `SQLITE_MAX_MMAP_SIZE` on
+/// Linux, 0x7fff0000 bytes): a larger `PRAGMA mmap_size` is cut to this without an error, so
+/// reconsim asks for no more (`--mmap-mib` refuses more than `MAX_MMAP_MIB`).
+pub const MAX_MMAP_BYTES: u64 = 0x7fff_0000;
+/// `MAX_MMAP_BYTES` in whole MiB (2,047).
+pub const MAX_MMAP_MIB: u64 = MAX_MMAP_BYTES >> 20;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bundled_sqlite_maps_at_most_max_mmap_bytes() {
+        // A file: an in-memory database maps nothing and answers no row.
+        let dir = tempfile::tempdir().unwrap();
+        let conn = rusqlite::Connection::open(dir.path().join("m.db")).unwrap();
+        let at = |n: u64| -> u64 {
+            conn.query_row(&format!("PRAGMA mmap_size = {n}"), [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .unwrap() as u64
+        };
+        assert_eq!(at(MAX_MMAP_BYTES), MAX_MMAP_BYTES);
+        assert_eq!(at(MAX_MMAP_BYTES + 1), MAX_MMAP_BYTES);
+        assert_eq!(at(4 << 30), MAX_MMAP_BYTES);
+        assert_eq!(MAX_MMAP_MIB, 2047);
+    }
+}

@@ -171,12 +171,12 @@ fn compare_side_by_side_writes_what_one_connection_writes() {
     // compare's own page cache (the legacy diff's sorts are sized from it), unless given.
     assert!(
         two.contains(
-            "  reads: page cache 64 MiB (second connection 64 MiB), memory map 4096 MiB\n"
+            "  reads: page cache 64 MiB (second connection 64 MiB), memory map 2047 MiB\n"
         ),
         "{two}"
     );
     assert!(
-        one.contains("  reads: page cache 64 MiB, memory map 4096 MiB\n"),
+        one.contains("  reads: page cache 64 MiB, memory map 2047 MiB\n"),
         "{one}"
     );
     let given = stdout(
@@ -197,6 +197,27 @@ fn compare_side_by_side_writes_what_one_connection_writes() {
         given.contains("  reads: page cache 16 MiB (second connection 16 MiB), memory map 0 MiB\n"),
         "{given}"
     );
+    // More than SQLite maps is refused, not cut silently.
+    let out = wd
+        .cmd(&[
+            "compare",
+            "--db",
+            "f.db",
+            "--out",
+            "more",
+            "--mmap-mib",
+            "4096",
+        ])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--mmap-mib") && err.contains("more than SQLite maps (2047 MiB"),
+        "{err}"
+    );
+    assert!(!wd.path("more").exists());
 }
 
 #[test]

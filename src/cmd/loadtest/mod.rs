@@ -517,14 +517,7 @@ fn execute(
         warmup_ticks: spec.warmup_ticks,
         reference_harness: spec.reference_harness,
         sqlite_version: rusqlite::version().into(),
-        pragmas: [
-            "synchronous=OFF",
-            "temp_store=MEMORY",
-            "cache_size=-262144",
-            "mmap_size=4294967296",
-        ]
-        .map(String::from)
-        .to_vec(),
+        pragmas: loadtest::path_db_pragmas(),
         cpu_count: std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1),

@@ -230,8 +230,11 @@ pub fn copy_fleet(base: &Path, dst: &Path) -> rusqlite::Result<Connection> {
 /// working state. The rollback journal is kept between commits (`PERSIST`: its header is
 /// zeroed instead of the file being deleted), so a step's COMMIT writes over the journal's
 /// blocks rather than creating, growing and unlinking a file each time; the journal goes with
-/// the working state when the run ends. A kill mid-step leaves a hot journal that the next open
-/// rolls back, as in the default mode.
+/// the working state when the run ends. It keeps the size of the largest step until then (a
+/// cold run's first device rounds answer most of the fleet: 13 GB at a million hosts); cutting
+/// it back after each step (`journal_size_limit`, 256 MiB) cost a cold run at 100k hosts
+/// 1.5–2 s of regrowth (`results/20261204T073503Z-harness-cost-100k/`). A kill mid-step leaves
+/// a hot journal that the next open rolls back, as in the default mode.
 pub fn open_path_db(dst: &Path) -> rusqlite::Result<Connection> {
     let conn = open_scratch(dst)?;
     let mode: String = conn.query_row("PRAGMA journal_mode = PERSIST", [], |r| r.get(0))?;
@@ -239,13 +242,30 @@ pub fn open_path_db(dst: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
-/// A simulation's scratch copy: no fsyncs; the same cache and mapping for every path.
+/// Every path database's pragmas during a run: a simulation's scratch copy needs no fsyncs;
+/// the same cache and mapping for every path (the mapping as large as SQLite allows,
+/// `support::sqlite::MAX_MMAP_BYTES`).
+const SCRATCH_PRAGMAS: [(&str, &str); 4] = [
+    ("synchronous", "OFF"),
+    ("temp_store", "MEMORY"),
+    ("cache_size", "-262144"),
+    ("mmap_size", "2147418112"),
+];
+
+/// The pragmas a path database runs with, as `name=value` (the manifest lists them).
+pub fn path_db_pragmas() -> Vec<String> {
+    SCRATCH_PRAGMAS
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .chain(["journal_mode=PERSIST".to_string()])
+        .collect()
+}
+
 fn open_scratch(dst: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open(dst)?;
-    conn.execute_batch(
-        "PRAGMA synchronous = OFF; PRAGMA temp_store = MEMORY;
-         PRAGMA cache_size = -262144; PRAGMA mmap_size = 4294967296;",
-    )?;
+    for (k, v) in SCRATCH_PRAGMAS {
+        conn.execute_batch(&format!("PRAGMA {k} = {v};"))?;
+    }
     Ok(conn)
 }
 

@@ -393,6 +393,33 @@ fn a_path_database_keeps_its_journal_and_a_copy_does_not() {
     assert_eq!(mode(&conn), "persist");
     conn.execute("INSERT INTO t VALUES (3)", []).unwrap();
     assert!(journal(&placed).exists());
+    assert_eq!(
+        SCRATCH_PRAGMAS[3],
+        (
+            "mmap_size",
+            crate::support::sqlite::MAX_MMAP_BYTES.to_string().as_str()
+        )
+    );
+    // The manifest names what the connection runs with.
+    for p in path_db_pragmas() {
+        let (k, v) = p.split_once('=').unwrap();
+        let set: String = conn
+            .query_row(&format!("PRAGMA {k}"), [], |r| {
+                r.get::<_, rusqlite::types::Value>(0)
+            })
+            .map(|v| match v {
+                rusqlite::types::Value::Integer(i) => i.to_string(),
+                rusqlite::types::Value::Text(t) => t,
+                other => format!("{other:?}"),
+            })
+            .unwrap();
+        let want = match (k, v) {
+            ("synchronous", "OFF") => "0",
+            ("temp_store", "MEMORY") => "2",
+            (_, v) => v,
+        };
+        assert!(set.eq_ignore_ascii_case(want), "{k}: {set} against {v}");
+    }
     drop(conn);
     let again = open_path_db(&placed).unwrap();
     let rows: i64 = again
