@@ -3,7 +3,7 @@
 //! tests (`crashpoint`), process statistics (`procstat`), Fleet's timestamp text (`timefmt`),
 //! latency histograms (`histogram`), named enums (`named`), numbers for people (`units`), progress reporting
 //! (`progress`: a trait the CLI shows as a progress bar) and process-wide SQLite settings
-//! (`sqlite`).
+//! and limits (`sqlite`: memory statistics off, the most it memory-maps).
 //!
 //! May import: nothing of this crate.
 

@@ -427,6 +427,7 @@ fn a_path_database_keeps_its_journal_and_a_copy_does_not() {
         .unwrap();
     assert_eq!(rows, 3);
 }
+
 #[test]
 fn the_ticks_header_names_the_tick_row_fields_in_order() {
     let row = TickRow {
