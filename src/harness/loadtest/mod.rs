@@ -34,22 +34,23 @@ use crate::{paths::writer, support::procstat, support::timefmt};
 use md5::{Digest, Md5};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 pub mod approach;
 mod churn;
 mod output;
+mod pathdb;
 pub mod record;
 mod states;
 
 pub use churn::*;
 pub use output::*;
+pub use pathdb::*;
 pub use states::*;
 
 mod step;
@@ -213,62 +214,6 @@ pub struct LoadtestResult {
     pub checkpoint_time: Duration,
 }
 
-/// Copies `base` into `dst` with the SQLite backup API (a byte-identical start for each path)
-/// and opens it (its journal deleted at each commit, as SQLite does by default: `dst` may be a
-/// temporary name that is renamed once the copy is complete).
-pub fn copy_fleet(base: &Path, dst: &Path) -> rusqlite::Result<Connection> {
-    let src = Connection::open_with_flags(base, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-    src.backup(
-        rusqlite::MAIN_DB,
-        dst,
-        None::<fn(rusqlite::backup::Progress)>,
-    )?;
-    open_scratch(dst)
-}
-
-/// Opens a path's database for the run (also when resuming one), in its place in the run's
-/// working state. The rollback journal is kept between commits (`PERSIST`: its header is
-/// zeroed instead of the file being deleted), so a step's COMMIT writes over the journal's
-/// blocks rather than creating, growing and unlinking a file each time; the journal goes with
-/// the working state when the run ends. It keeps the size of the largest step until then (a
-/// cold run's first device rounds answer most of the fleet: 13 GB at a million hosts); cutting
-/// it back after each step (`journal_size_limit`, 256 MiB) cost a cold run at 100k hosts
-/// 1.5–2 s of regrowth (`results/20261204T073503Z-harness-cost-100k/`). A kill mid-step leaves
-/// a hot journal that the next open rolls back, as in the default mode.
-pub fn open_path_db(dst: &Path) -> rusqlite::Result<Connection> {
-    let conn = open_scratch(dst)?;
-    let mode: String = conn.query_row("PRAGMA journal_mode = PERSIST", [], |r| r.get(0))?;
-    debug_assert_eq!(mode, "persist");
-    Ok(conn)
-}
-
-/// Every path database's pragmas during a run: a simulation's scratch copy needs no fsyncs;
-/// the same cache and mapping for every path (the mapping as large as SQLite allows,
-/// `support::sqlite::MAX_MMAP_BYTES`).
-const SCRATCH_PRAGMAS: [(&str, &str); 4] = [
-    ("synchronous", "OFF"),
-    ("temp_store", "MEMORY"),
-    ("cache_size", "-262144"),
-    ("mmap_size", "2147418112"),
-];
-
-/// The pragmas a path database runs with, as `name=value` (the manifest lists them).
-pub fn path_db_pragmas() -> Vec<String> {
-    SCRATCH_PRAGMAS
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .chain(["journal_mode=PERSIST".to_string()])
-        .collect()
-}
-
-fn open_scratch(dst: &Path) -> rusqlite::Result<Connection> {
-    let conn = Connection::open(dst)?;
-    for (k, v) in SCRATCH_PRAGMAS {
-        conn.execute_batch(&format!("PRAGMA {k} = {v};"))?;
-    }
-    Ok(conn)
-}
-
 fn record(run: &mut PathRun, phase: &str, d: Duration) {
     run.hist.entry(phase.to_string()).or_default().record(d);
     *run.totals.entry(phase.to_string()).or_default() += d;
@@ -319,37 +264,6 @@ struct PathState {
     /// The next convergence check reads every open sample (the first after a start or a
     /// resume: the changes before it were not seen).
     check_all: bool,
-}
-
-/// Counts the busy handler's retries and the time it slept on one connection: the lock waits
-/// of the concurrency mode. The handler sleeps 1 ms a retry and gives up after 30 s.
-#[derive(Debug, Clone, Default)]
-pub struct BusyCounter {
-    retries: Arc<AtomicU64>,
-    waited_us: Arc<AtomicU64>,
-}
-
-impl BusyCounter {
-    pub fn install(conn: &mut Connection) -> rusqlite::Result<BusyCounter> {
-        let c = BusyCounter::default();
-        let (retries, waited) = (c.retries.clone(), c.waited_us.clone());
-        conn.busy_handler(Some(move |count: i32| {
-            let t = std::time::Instant::now();
-            std::thread::sleep(Duration::from_millis(1));
-            retries.fetch_add(1, Ordering::Relaxed);
-            waited.fetch_add(t.elapsed().as_micros() as u64, Ordering::Relaxed);
-            count < 30_000
-        }))?;
-        Ok(c)
-    }
-
-    /// (retries, µs waited) so far.
-    pub fn read(&self) -> (u64, u64) {
-        (
-            self.retries.load(Ordering::Relaxed),
-            self.waited_us.load(Ordering::Relaxed),
-        )
-    }
 }
 
 /// The runtime of the concurrency mode's churn task (built once).

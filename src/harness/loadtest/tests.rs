@@ -393,14 +393,8 @@ fn a_path_database_keeps_its_journal_and_a_copy_does_not() {
     assert_eq!(mode(&conn), "persist");
     conn.execute("INSERT INTO t VALUES (3)", []).unwrap();
     assert!(journal(&placed).exists());
-    assert_eq!(
-        SCRATCH_PRAGMAS[3],
-        (
-            "mmap_size",
-            crate::support::sqlite::MAX_MMAP_BYTES.to_string().as_str()
-        )
-    );
-    // The manifest names what the connection runs with.
+    // The manifest names what the connection runs with (a value SQLite cuts, as it cut a
+    // 4 GiB mapping, reads back otherwise).
     for p in path_db_pragmas() {
         let (k, v) = p.split_once('=').unwrap();
         let set: String = conn
