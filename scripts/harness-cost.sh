@@ -7,7 +7,7 @@
 # Writes results/<UTC time>-harness-cost-100k/: runs.tsv (one line a run: binary, mode, run,
 # wall s, ticks s, share outside the ticks, their sum, and the parts of `outside_ticks_s`; a
 # part an older binary does not name is 0: its liveness monitor ran inside the ticks, its
-# set-up counted as other), summary.txt
+# set-up counted as other; then the ticks' own write phase and devices_s / ticks_s), summary.txt
 # (medians per binary and mode), and the command lines. One run of both modes takes ~5 min.
 # Usage: scripts/harness-cost.sh [RUNS=3] [BASELINE]
 set -euo pipefail
@@ -22,7 +22,7 @@ echo "== generating fleet-100k" >&2
 "$bin" generate --scenario scenarios/fleet-100k.toml --db "$work/f.db" --quiet
 bins=(); [ -n "$baseline" ] && bins+=("baseline=$baseline"); bins+=("this=$bin")
 modes=("cold=" "warm=--warmup-ticks 20 --ticks 20")
-printf 'binary\tmode\trun\twall_s\tticks_s\toutside_share\toutside_s\tdevices_s\tchurn_s\tconvergence_check_s\tliveness_s\tcheckpoint_s\tsetup_s\tother_s\n' > "$out/runs.tsv"
+printf 'binary\tmode\trun\twall_s\tticks_s\toutside_share\toutside_s\tdevices_s\tchurn_s\tconvergence_check_s\tliveness_s\tcheckpoint_s\tsetup_s\tother_s\twrite_s\tdevices_per_ticks\n' > "$out/runs.tsv"
 for r in $(seq 1 "$runs"); do
   for m in "${modes[@]}"; do
     for b in "${bins[@]}"; do
@@ -41,10 +41,16 @@ share = m["outside_ticks_share"]
 measured = sum(o.values()) / share if share > 0 else 0.0
 ticks = measured * (1 - share)
 # Parts an older binary does not name (liveness inside its ticks, setup inside other): 0.
+# The tick's own write phase (summary.json: its mean times its count), inside the ticks: the
+# rows the writer changes, each of which the devices then answer with a write of their own.
+phases = json.load(open(sys.argv[1].replace("manifest.json", "summary.json")))["phases"]
+write = sum(p["stats"]["mean_us"] * p["stats"]["count"] for p in phases
+            if p["phase"] == "write") / 1e6
 print("\t".join([sys.argv[2], sys.argv[3], sys.argv[4], f"{m['wall_s']:.1f}", f"{ticks:.1f}",
                  f"{share:.3f}", f"{sum(o.values()):.2f}"] + [f"{o.get(k, 0.0):.2f}" for k in
                  ["devices", "churn", "convergence_check", "liveness", "checkpoint", "setup",
-                  "other"]]))
+                  "other"]] + [f"{write:.2f}", f"{o.get('devices', 0.0) / ticks:.3f}"
+                               if ticks > 0 else "0"]))
 EOF
     done
   done
@@ -53,7 +59,7 @@ python3 - "$out/runs.tsv" > "$out/summary.txt" <<'EOF'
 import csv, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
 cols = ["ticks_s", "outside_share", "outside_s", "devices_s", "churn_s", "convergence_check_s",
-        "liveness_s", "checkpoint_s", "setup_s", "other_s"]
+        "liveness_s", "checkpoint_s", "setup_s", "other_s", "write_s", "devices_per_ticks"]
 print("medians over runs (seconds; share of the measured wall time outside the ticks)")
 print("binary    mode " + "".join(f"{c:>20}" for c in cols))
 for key in sorted({(r["binary"], r["mode"]) for r in rows}):

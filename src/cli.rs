@@ -367,7 +367,8 @@ pub struct MeasureArgs {
     #[arg(long = "out", alias = "out-dir")]
     pub out_dir: Option<PathBuf>,
     /// Time only these (comma-separated or repeated, e.g. `floor,batched`: a ratio of the two
-    /// in one run without the legacy diff)
+    /// in one run without the legacy diff) [default: floor, legacy, batched; `reads` only when
+    /// named]
     #[arg(long, value_enum, value_delimiter = ',')]
     pub only: Vec<crate::harness::measure::What>,
 }
@@ -604,6 +605,8 @@ value_enum!(crate::harness::measure::What {
     crate::harness::measure::What::Floor => "floor",
     crate::harness::measure::What::Legacy => "legacy",
     crate::harness::measure::What::Batched => "batched",
+    crate::harness::measure::What::Reads => "reads":
+        "The batched pass's queries alone: same windows, values touched, nothing decoded or decided (SQLite; only when named)",
 });
 
 value_enum!(crate::paths::legacy::LegacySql {

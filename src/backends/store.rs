@@ -8,7 +8,7 @@
 
 use crate::backends::error::{Result, refused};
 use crate::domain::clock::Clock;
-use crate::paths::batched::Source;
+use crate::paths::batched::{BatchedConfig, ReadPass, Source};
 use crate::paths::cursor::{CursorError, CursorStore, FileCursor, SqliteCursor};
 use crate::paths::legacy::{self, LegacyError, LegacyResult, LegacySql};
 use crate::store::schema;
@@ -50,6 +50,15 @@ pub trait Store {
     /// One plain scan of every row the batched path reads; returns the rows (the floor of
     /// semantics §9).
     fn floor(&self) -> Result<u64>;
+    /// The batched pass's queries alone, windows of `window` hosts (`batched::read_pass`);
+    /// SQLite only: a server's batched reads are its own SQL, not reproduced here.
+    fn reads(&self, cfg: &BatchedConfig, window: usize, clock: &dyn Clock) -> Result<ReadPass> {
+        let _ = (cfg, window, clock);
+        Err(refused!(
+            "measure --only reads: the batched pass's reads are measured on SQLite only, not on {}",
+            self.shown()
+        ))
+    }
 }
 
 impl Store for Connection {
@@ -91,6 +100,10 @@ impl Store for Connection {
 
     fn cursor(&self) -> Result<Box<dyn CursorStore + '_>, CursorError> {
         Ok(Box::new(SqliteCursor::new(self)?))
+    }
+
+    fn reads(&self, cfg: &BatchedConfig, window: usize, clock: &dyn Clock) -> Result<ReadPass> {
+        Ok(crate::paths::batched::read_pass(self, cfg, window, clock)?)
     }
 
     fn floor(&self) -> Result<u64> {

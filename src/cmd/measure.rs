@@ -12,6 +12,13 @@ use std::io::Write;
 
 pub fn run(args: MeasureArgs) -> anyhow::Result<i32> {
     let backends = args.common.backends()?;
+    if args.only.contains(&measure::What::Reads)
+        && let Some(b) = backends.iter().find(|b| !matches!(b, Backend::Sqlite(_)))
+    {
+        anyhow::bail!(
+            "--only reads: the batched pass's reads are measured on SQLite only, not on --backend {b}"
+        );
+    }
     let progress = super::spinner(args.common.quiet);
     let mut snaps = Vec::new();
     for b in &backends {

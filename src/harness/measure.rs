@@ -1,5 +1,6 @@
 //! Repeated timing of the three things worth comparing on one snapshot: the floor (one plain
-//! scan of every row the batched pass must read), the legacy diff, and a full batched pass.
+//! scan of every row the batched pass must read), the legacy diff, and a full batched pass;
+//! and, when asked, a fourth: the batched pass's queries alone (`reads`, SQLite only).
 //! Results are evidence: every run's phases go to `runs.csv`, medians and in-run ratios to
 //! `summary.txt` (ratios are taken inside each run, then their median, since this machine is
 //! shared and noisy).
@@ -20,6 +21,8 @@ pub enum What {
     Floor,
     Legacy,
     Batched,
+    /// The batched pass's queries alone (`batched::read_pass`): timed only when asked.
+    Reads,
 }
 
 /// One measured run: (what, phase, duration) rows.
@@ -60,11 +63,12 @@ pub fn run_once(
         knobs,
         only,
     } = *what;
-    let wants = |w: What| only.is_empty() || only.contains(&w);
-    let (floor_w, legacy_w, batched_w) = (
+    let wants = |w: What| only.contains(&w) || (only.is_empty() && w != What::Reads);
+    let (floor_w, legacy_w, batched_w, reads_w) = (
         format!("{}floor", prefix),
         format!("{}legacy", prefix),
         format!("{}batched", prefix),
+        format!("{}reads", prefix),
     );
     let mut out: Run = Vec::new();
     if wants(What::Floor) {
@@ -116,6 +120,22 @@ pub fn run_once(
         }
         out.push((batched_w.clone(), "per_tick_max".into(), slowest));
         out.push((batched_w, "total".into(), batched_total));
+    }
+    if wants(What::Reads) {
+        // The windows the batched pass (or the drain pass) reads.
+        let window = if cfg.variant.drains() {
+            knobs.window
+        } else {
+            cfg.batch_size
+        };
+        let t = clock.now();
+        let r = store.reads(cfg, window, clock)?;
+        let reads_total = clock.since(t);
+        for (phase, d) in r.timings {
+            out.push((reads_w.clone(), phase.to_string(), d));
+        }
+        out.push((reads_w.clone(), "total".into(), reads_total));
+        record(hist, &reads_w, "total", reads_total);
     }
     Ok(out)
 }
@@ -200,6 +220,8 @@ pub fn summary(runs: &[Run]) -> String {
             ("legacy", "batched"),
             ("batched", "floor"),
             ("legacy", "floor"),
+            ("reads", "floor"),
+            ("batched", "reads"),
         ] {
             let (a, b) = (format!("{pre}{a}"), format!("{pre}{b}"));
             if has(&a) && has(&b) {

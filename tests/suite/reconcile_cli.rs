@@ -416,6 +416,49 @@ fn measure_writes_runs_and_summary() {
     );
     assert!(!only.contains("legacy   total"), "{only}");
     assert!(only.contains("batched  total"), "{only}");
+    // The default set leaves the reads pass out; named, it is timed and its ratios printed.
+    assert!(!out.contains("reads"), "{out}");
+    let reads = stdout(
+        wd.cmd(&[
+            "measure",
+            "--db",
+            "f.db",
+            "--runs",
+            "1",
+            "--only",
+            "floor,batched,reads",
+            "--out",
+            "r",
+        ]),
+        0,
+    );
+    for needle in [
+        "  reads    current_rows",
+        "  reads    total",
+        "reads/floor ",
+        "batched/reads ",
+    ] {
+        assert!(reads.contains(needle), "{needle} missing: {reads}");
+    }
+    // On a server it is refused before anything is opened or written.
+    let refused = wd
+        .cmd(&[
+            "measure",
+            "--backend",
+            "mysql://u:p@127.0.0.1:1/fleet",
+            "--only",
+            "reads",
+            "--out",
+            "s",
+        ])
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&refused.get_output().stderr).into_owned();
+    assert!(
+        err.contains("--only reads") && err.contains("SQLite only"),
+        "{err}"
+    );
+    assert!(!wd.path("s").exists());
 }
 
 #[test]

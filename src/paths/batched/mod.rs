@@ -20,7 +20,9 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod reads;
 mod sqlite;
+pub use reads::*;
 pub use sqlite::*;
 
 /// Errors of the batched path. A bad value names its table, column and row.

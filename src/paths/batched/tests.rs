@@ -314,3 +314,119 @@ fn current_rows_decode_what_the_table_holds() {
     // The same row outside the window is never read.
     assert!(load_current(&conn, &[asked[0], asked[2]], &catalog).is_ok());
 }
+
+/// The reads pass walks the batched pass's windows and returns exactly the rows its queries
+/// give for them (counted here by separate SQL over the windows the batched pass visited), in
+/// every window-ordering variant and with the D5 sweep.
+#[test]
+fn the_reads_pass_reads_the_batched_pass_windows_rows() {
+    let conn = quick_fleet();
+    for (variant, d5_remove) in [
+        (Variant::Merged, false),
+        (Variant::Dedupe, false),
+        (Variant::Latest, true),
+    ] {
+        let rules = Rules {
+            d5_remove,
+            ..Rules::default()
+        };
+        let cfg = BatchedConfig {
+            batch_size: 700,
+            rules,
+            variant,
+        };
+        let pass = full_pass(&conn, &cfg).unwrap();
+        let clock = crate::domain::clock::FakeClock::stepping(Duration::from_millis(1));
+        let reads = read_pass(&conn, &cfg, cfg.batch_size, &clock).unwrap();
+        assert_eq!(reads.windows, pass.ticks.len(), "{variant:?}");
+        // B5: `dedupe` counts a page after de-duplication, so its first page (with a
+        // duplicated uuid) is short and ends the pass; the others page on.
+        let pages = if variant.full_after_dedupe() { 1 } else { 3 };
+        assert!(
+            reads.windows >= pages,
+            "{variant:?}: {} windows",
+            reads.windows
+        );
+        let count = |sql: &str, p: &[&dyn rusqlite::ToSql]| -> u64 {
+            conn.query_row(sql, p, |r| r.get::<_, i64>(0)).unwrap() as u64
+        };
+        let catalog = count(
+            &format!("SELECT count(*) FROM ({})", catalog_sql(variant)),
+            &[],
+        );
+        let mut want = 0;
+        let mut hosts = 0;
+        for t in pass.ticks.iter().filter(|t| !t.visited.is_empty()) {
+            // The window's raw rows: duplicated uuids included where the variant drops them.
+            let (first, last) = (&t.visited_uuids[0], t.visited_uuids.last().unwrap());
+            let raw = count(
+                &format!(
+                    "SELECT count(*) FROM hosts h WHERE h.uuid >= ?1 AND h.uuid <= ?2 AND {}",
+                    crate::domain::eligibility::ELIGIBLE_HOST
+                ),
+                &[first, last],
+            );
+            let ids = serde_json::to_string(&t.visited).unwrap();
+            let members = count(
+                "SELECT count(*) FROM label_membership
+                 WHERE host_id IN (SELECT h.id FROM hosts h WHERE h.uuid IN
+                   (SELECT uuid FROM hosts WHERE id IN (SELECT value FROM json_each(?1))))",
+                &[&ids],
+            );
+            let current = count(
+                "SELECT count(*) FROM host_mdm_apple_profiles
+                 WHERE host_uuid >= ?1 AND host_uuid <= ?2",
+                &[first, last],
+            );
+            hosts += raw;
+            want += raw + catalog + members + current;
+        }
+        if d5_remove {
+            want += count(
+                &format!("SELECT count(*) FROM ({})", ineligible_sql(&cfg.rules)),
+                &[],
+            );
+        }
+        assert_eq!(reads.hosts, hosts, "{variant:?}");
+        assert_eq!(reads.rows, want, "{variant:?}");
+        let phases: Vec<&str> = reads.timings.iter().map(|x| x.0).collect();
+        let mut expected = vec!["window", "catalog", "memberships", "current_rows"];
+        if d5_remove {
+            expected.push("compute");
+        }
+        assert_eq!(phases, expected, "{variant:?}");
+        // Four readings a window, and the sweep's: 1 ms each on the stepping clock.
+        let window_ms = reads.timings[0].1.as_millis() as usize;
+        assert_eq!(window_ms, reads.windows, "{variant:?}");
+    }
+}
+
+/// At the page boundary the reads pass ends where the batched pass does: a window of exactly
+/// the eligible hosts is full (an empty window follows), one host larger is short.
+#[test]
+fn the_reads_pass_ends_at_the_batched_pass_page_boundary() {
+    let conn = quick_fleet();
+    let eligible = conn
+        .query_row(
+            &format!(
+                "SELECT count(*) FROM hosts h WHERE {}",
+                crate::domain::eligibility::ELIGIBLE_HOST
+            ),
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap() as usize;
+    let clock = crate::domain::clock::FakeClock::stepping(Duration::from_millis(1));
+    for (batch_size, windows) in [(eligible, 2), (eligible + 1, 1)] {
+        let cfg = BatchedConfig {
+            batch_size,
+            rules: Rules::default(),
+            variant: Variant::Merged,
+        };
+        let pass = full_pass(&conn, &cfg).unwrap();
+        let reads = read_pass(&conn, &cfg, batch_size, &clock).unwrap();
+        assert_eq!(pass.ticks.len(), windows, "{batch_size}");
+        assert_eq!(reads.windows, windows, "{batch_size}");
+        assert_eq!(reads.hosts, eligible as u64, "{batch_size}");
+    }
+}
