@@ -16,6 +16,8 @@ ab_binaries "$baseline"
 echo "run,wall_s,rows,rows_per_s,peak_rss_mib,build_s,insert_s,index_s,analyze_s,binary" > "$out/runs.csv.tmp"
 for i in $(seq 1 "$runs"); do
   for b in "${binaries[@]}"; do
+    # The last run's gigabyte is written back first, not while this run writes its own.
+    sync
     /usr/bin/time -f '%M' -o "$work/rss" "$work/$b" generate --scenario "$scenario" --db "$db" \
       --force > "$work/stdout"
     line=$(head -n 1 "$work/stdout")
@@ -65,24 +67,39 @@ if command -v sqlite3 >/dev/null; then
     sqlite3 "$db" "SELECT sql || ';' FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
     echo "ANALYZE;"
   } > "$work/floor.sql"
-  sqlite3 "$floor" < "$work/floor.sql" > "$work/floor.out"
-  secs() { grep -o 'real [0-9.]*' "$work/floor.out" | awk '{print $2}'; }
+  # The same script on Debian's sqlite3 and on the library reconsim bundles (examples/sql_timer.rs,
+  # the shell's timer lines), each into a new file.
+  cargo build --release --quiet --example sql_timer
+  cp target/release/examples/sql_timer "$work/sql_timer"
   ntables=$(grep -c '^INSERT INTO main' "$work/floor.sql")
   nindex=$(grep -c '^CREATE INDEX' "$work/floor.sql")
-  # Timer lines follow every statement after `.timer on`: BEGIN, the inserts, COMMIT, the
-  # cache pragma, the indexes, ANALYZE.
-  mapfile -t t < <(secs)
-  sum() { awk '{s += $1} END {printf "%.2f", s}'; }
-  ins=$(printf '%s\n' "${t[@]:1:$ntables}" | sum)
-  idx=$(printf '%s\n' "${t[@]:$((ntables + 3)):$nindex}" | sum)
-  ana=${t[$((ntables + 3 + nindex))]}
-  {
-    echo "sqlite3 $(sqlite3 --version | cut -d' ' -f1) (Debian's; reconsim bundles its own)"
-    echo "copy every table row by row (INSERT ... SELECT): $ins s"
-    echo "create the $nindex secondary indexes: $idx s"
-    echo "ANALYZE: $ana s"
-    echo "floor total: $(echo "$ins $idx $ana" | awk '{printf "%.2f", $1 + $2 + $3}') s for $rows rows"
-  } > "$out/floor.txt"
+  : > "$out/floor.txt"
+  for runner in debian bundled; do
+    rm -f "$floor"
+    sync
+    if [ "$runner" = debian ]; then
+      sqlite3 "$floor" < "$work/floor.sql" > "$work/floor.out"
+      label="sqlite3 $(sqlite3 --version | cut -d' ' -f1) (Debian's shell)"
+    else
+      "$work/sql_timer" "$floor" < "$work/floor.sql" > "$work/floor.out"
+      label="SQLite $("$work/sql_timer" --version) (the library reconsim bundles, examples/sql_timer.rs)"
+    fi
+    secs() { grep -o 'real [0-9.]*' "$work/floor.out" | awk '{print $2}'; }
+    # Timer lines follow every statement after `.timer on`: BEGIN, the inserts, COMMIT, the
+    # cache pragma, the indexes, ANALYZE.
+    mapfile -t t < <(secs)
+    sum() { awk '{s += $1} END {printf "%.2f", s}'; }
+    ins=$(printf '%s\n' "${t[@]:1:$ntables}" | sum)
+    idx=$(printf '%s\n' "${t[@]:$((ntables + 3)):$nindex}" | sum)
+    ana=${t[$((ntables + 3 + nindex))]}
+    {
+      echo "$label"
+      echo "copy every table row by row (INSERT ... SELECT): $ins s"
+      echo "create the $nindex secondary indexes: $idx s"
+      echo "ANALYZE: $ana s"
+      echo "floor total: $(echo "$ins $idx $ana" | awk '{printf "%.2f", $1 + $2 + $3}') s for $rows rows"
+    } >> "$out/floor.txt"
+  done
   cat "$out/floor.txt" >> "$out/summary.txt"
 else
   echo "no floor: sqlite3 not found (Debian: apt-get install sqlite3)" | tee -a "$out/summary.txt" >&2
