@@ -6,13 +6,11 @@
 //! the library's version.
 //!
 //! The script is SQL statements, and lines beginning with `.`: `.timer on` starts the timing,
-//! every other dot line is ignored. After `.timer on`, each statement prints one line
-//! `Run Time: real SECONDS` (the form of the `sqlite3` shell's timer, which the script reads).
-//! Rows a statement returns are stepped and dropped. Exit 2, naming the statement, on an error.
+//! every other dot line is ignored (`reconsim::support::sqlite::run_timed_script`). After
+//! `.timer on`, each statement prints one line `Run Time: real SECONDS` (the form of the
+//! `sqlite3` shell's timer, which the script reads). Exit 2, naming the statement, on an error.
 
-use rusqlite::fallible_iterator::FallibleIterator;
 use std::io::Read;
-use std::time::Instant;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -36,46 +34,11 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let mut timer = false;
-    let mut chunk = String::new();
-    for line in script.lines().chain(std::iter::once(".end")) {
-        if !line.starts_with('.') {
-            chunk.push_str(line);
-            chunk.push('\n');
-            continue;
-        }
-        if let Err(e) = run(&conn, &chunk, timer) {
-            eprintln!("sql_timer: {e}");
-            std::process::exit(2);
-        }
-        chunk.clear();
-        if line.trim() == ".timer on" {
-            timer = true;
-        }
-    }
-}
-
-/// Runs every statement of `sql` in turn, printing each one's time when `timer`.
-fn run(conn: &rusqlite::Connection, sql: &str, timer: bool) -> Result<(), String> {
-    let mut batch = rusqlite::Batch::new(conn, sql);
-    loop {
-        let t = Instant::now();
-        let mut stmt = match batch.next() {
-            Ok(Some(stmt)) => stmt,
-            Ok(None) => return Ok(()),
-            Err(e) => return Err(format!("preparing a statement: {e}")),
-        };
-        let text = stmt.expanded_sql().unwrap_or_default();
-        let mut rows = stmt.raw_query();
-        loop {
-            match rows.next() {
-                Ok(Some(_)) => {}
-                Ok(None) => break,
-                Err(e) => return Err(format!("{}: {e}", text.trim())),
-            }
-        }
-        if timer {
-            println!("Run Time: real {:.3}", t.elapsed().as_secs_f64());
-        }
+    let printed = reconsim::support::sqlite::run_timed_script(&conn, &script, |d| {
+        println!("Run Time: real {:.3}", d.as_secs_f64())
+    });
+    if let Err(e) = printed {
+        eprintln!("sql_timer: {e}");
+        std::process::exit(2);
     }
 }
