@@ -67,7 +67,7 @@ if command -v sqlite3 >/dev/null; then
     sqlite3 "$db" "SELECT sql || ';' FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
     echo "ANALYZE;"
   } > "$work/floor.sql"
-  # The same script on Debian's sqlite3 and on the library reconsim bundles (examples/sql_timer.rs,
+  # The same script on Debian's sqlite3 and on the library reconsim bundles (scripts/sql_timer.rs,
   # the shell's timer lines), each into a new file.
   cargo build --release --quiet --example sql_timer
   cp target/release/examples/sql_timer "$work/sql_timer"
@@ -82,7 +82,7 @@ if command -v sqlite3 >/dev/null; then
       label="sqlite3 $(sqlite3 --version | cut -d' ' -f1) (Debian's shell)"
     else
       "$work/sql_timer" "$floor" < "$work/floor.sql" > "$work/floor.out"
-      label="SQLite $("$work/sql_timer" --version) (the library reconsim bundles, examples/sql_timer.rs)"
+      label="SQLite $("$work/sql_timer" --version) (the library reconsim bundles, scripts/sql_timer.rs)"
     fi
     secs() { grep -o 'real [0-9.]*' "$work/floor.out" | awk '{print $2}'; }
     # Timer lines follow every statement after `.timer on`: BEGIN, the inserts, COMMIT, the

@@ -1,5 +1,5 @@
 //! Process-wide SQLite settings, made once before the first connection opens; and a timed
-//! runner of SQL scripts for the benchmarks' floors (`examples/sql_timer.rs`).
+//! runner of SQL scripts for the benchmarks' floors (`scripts/sql_timer.rs`).
 
 use rusqlite::fallible_iterator::FallibleIterator;
 use std::time::{Duration, Instant};
