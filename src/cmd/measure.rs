@@ -64,14 +64,28 @@ pub fn run(args: MeasureArgs) -> anyhow::Result<i32> {
     let mut hist = measure::Histograms::new();
     let clock = crate::domain::clock::RealClock::default();
     let several = snaps.len() > 1;
+    // What each run times, in the order `run_once` times it, for the progress line.
+    let timed: Vec<&str> = [
+        (measure::What::Floor, "floor scan"),
+        (
+            measure::What::Legacy,
+            "legacy diff (~20 s at 100k hosts on SQLite)",
+        ),
+        (measure::What::Batched, "batched pass"),
+        (measure::What::Reads, "the pass's queries alone"),
+    ]
+    .into_iter()
+    .filter(|&(w, _)| measure::wanted(&args.only, w))
+    .map(|(_, text)| text)
+    .collect();
     for i in 1..=args.runs {
         let mut run = measure::Run::new();
         for (b, snap) in backends.iter().zip(&snaps) {
             progress.set_message(format!(
-                "run {i} of {} on {}: floor scan, legacy diff (~20 s at 100k hosts on SQLite), \
-                 batched pass",
+                "run {i} of {} on {}: {}",
                 args.runs,
-                b.kind()
+                b.kind(),
+                timed.join(", ")
             ));
             let prefix = if several {
                 format!("{}.", b.kind())

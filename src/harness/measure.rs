@@ -25,6 +25,11 @@ pub enum What {
     Reads,
 }
 
+/// Whether a run given `only` times `w`: every one named, or with none named all but `reads`.
+pub fn wanted(only: &[What], w: What) -> bool {
+    only.contains(&w) || (only.is_empty() && w != What::Reads)
+}
+
 /// One measured run: (what, phase, duration) rows.
 pub type Run = Vec<(String, String, Duration)>;
 
@@ -63,7 +68,7 @@ pub fn run_once(
         knobs,
         only,
     } = *what;
-    let wants = |w: What| only.contains(&w) || (only.is_empty() && w != What::Reads);
+    let wants = |w: What| wanted(only, w);
     let (floor_w, legacy_w, batched_w, reads_w) = (
         format!("{}floor", prefix),
         format!("{}legacy", prefix),
