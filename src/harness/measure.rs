@@ -313,16 +313,7 @@ mod tests {
         assert_eq!(get("legacy", "install"), ms(1));
         assert_eq!(get("legacy", "total"), ms(7));
         // Batched: ceil(eligible / 1,000) ticks (not a multiple here), 7 phases of 1 ms each.
-        let eligible: u64 = conn
-            .query_row(
-                &format!(
-                    "SELECT count(*) FROM hosts h WHERE {}",
-                    crate::domain::eligibility::ELIGIBLE_HOST
-                ),
-                [],
-                |r| r.get::<_, i64>(0),
-            )
-            .unwrap() as u64;
+        let eligible = crate::paths::batched::tests::eligible_host_rows(&conn);
         assert_ne!(eligible % 1000, 0);
         let n = eligible.div_ceil(1000);
         assert_eq!(get("batched", "window"), ms(n));

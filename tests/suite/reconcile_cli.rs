@@ -400,38 +400,28 @@ fn measure_writes_runs_and_summary() {
         std::fs::read_to_string(wd.path("m/summary.txt")).unwrap(),
         out
     );
-    let only = stdout(
-        wd.cmd(&[
-            "measure",
-            "--db",
-            "f.db",
-            "--runs",
-            "1",
-            "--only",
-            "batched",
-            "--out-dir",
-            "b",
-        ]),
-        0,
-    );
+    let once = |only: &str, out: &str| {
+        stdout(
+            wd.cmd(&[
+                "measure",
+                "--db",
+                "f.db",
+                "--runs",
+                "1",
+                "--only",
+                only,
+                "--out-dir",
+                out,
+            ]),
+            0,
+        )
+    };
+    let only = once("batched", "b");
     assert!(!only.contains("legacy   total"), "{only}");
     assert!(only.contains("batched  total"), "{only}");
     // The default set leaves the reads pass out; named, it is timed and its ratios printed.
     assert!(!out.contains("reads"), "{out}");
-    let reads = stdout(
-        wd.cmd(&[
-            "measure",
-            "--db",
-            "f.db",
-            "--runs",
-            "1",
-            "--only",
-            "floor,batched,reads",
-            "--out",
-            "r",
-        ]),
-        0,
-    );
+    let reads = once("floor,batched,reads", "r");
     for needle in [
         "  reads    current_rows",
         "  reads    total",

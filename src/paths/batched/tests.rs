@@ -24,6 +24,19 @@ fn quick_fleet_into(mut conn: Connection) -> Connection {
     conn
 }
 
+/// The eligible host rows (spec §2) of `conn`, duplicated uuids counted per row.
+pub(crate) fn eligible_host_rows(conn: &Connection) -> u64 {
+    conn.query_row(
+        &format!(
+            "SELECT count(*) FROM hosts h WHERE {}",
+            crate::domain::eligibility::ELIGIBLE_HOST
+        ),
+        [],
+        |r| r.get::<_, i64>(0),
+    )
+    .unwrap() as u64
+}
+
 /// The plan's detail lines, joined with " | ".
 pub(crate) fn plan(conn: &Connection, sql: &str) -> String {
     let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
@@ -406,16 +419,7 @@ fn the_reads_pass_reads_the_batched_pass_windows_rows() {
 #[test]
 fn the_reads_pass_ends_at_the_batched_pass_page_boundary() {
     let conn = quick_fleet();
-    let eligible = conn
-        .query_row(
-            &format!(
-                "SELECT count(*) FROM hosts h WHERE {}",
-                crate::domain::eligibility::ELIGIBLE_HOST
-            ),
-            [],
-            |r| r.get::<_, i64>(0),
-        )
-        .unwrap() as usize;
+    let eligible = eligible_host_rows(&conn) as usize;
     let clock = crate::domain::clock::FakeClock::stepping(Duration::from_millis(1));
     for (batch_size, windows) in [(eligible, 2), (eligible + 1, 1)] {
         let cfg = BatchedConfig {
