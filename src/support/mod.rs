@@ -3,7 +3,8 @@
 //! tests (`crashpoint`), process statistics (`procstat`), Fleet's timestamp text (`timefmt`),
 //! latency histograms (`histogram`), named enums (`named`), numbers for people (`units`), progress reporting
 //! (`progress`: a trait the CLI shows as a progress bar) and process-wide SQLite settings
-//! and limits (`sqlite`: memory statistics off, the most it memory-maps).
+//! and limits (`sqlite`: memory statistics off, the most it memory-maps, and the timed script
+//! runner of the benchmarks' SQLite floor).
 //!
 //! May import: nothing of this crate.
 
