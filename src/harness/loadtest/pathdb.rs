@@ -25,17 +25,27 @@ pub fn copy_fleet(base: &Path, dst: &Path) -> rusqlite::Result<Connection> {
 /// working state. The rollback journal is kept between commits (`PERSIST`: its header is
 /// zeroed instead of the file being deleted), so a step's COMMIT writes over the journal's
 /// blocks rather than creating, growing and unlinking a file each time; the journal goes with
-/// the working state when the run ends. It keeps the size of the largest step until then (a
-/// cold run's first device rounds answer most of the fleet: 13 GB at a million hosts); cutting
-/// it back after each step (`journal_size_limit`, 256 MiB) cost a cold run at 100k hosts
-/// 1.5–2 s of regrowth (`results/20261204T073503Z-harness-cost-100k/`). A kill mid-step leaves
-/// a hot journal that the next open rolls back, as in the default mode.
+/// the working state when the run ends. After a step it is cut back to `JOURNAL_LIMIT_BYTES`:
+/// a cold run's first device rounds answer most of the fleet, and at a million hosts a journal
+/// kept at that size (13 GB) beside the 15 GB database left the page cache short: the devices
+/// took 229 s, and 172 s with the limit in the run right after (128 s in an earlier one; one
+/// run each, docs/methodology.md). At 100k hosts the limit cost a cold run 1.5–2 s of regrowth
+/// (`results/20261204T073503Z-harness-cost-100k/`).
+/// A kill mid-step leaves a hot journal that the next open rolls back, as in the default mode.
 pub fn open_path_db(dst: &Path) -> rusqlite::Result<Connection> {
     let conn = open_scratch(dst)?;
     let mode: String = conn.query_row("PRAGMA journal_mode = PERSIST", [], |r| r.get(0))?;
     debug_assert_eq!(mode, "persist");
+    conn.query_row(
+        &format!("PRAGMA journal_size_limit = {JOURNAL_LIMIT_BYTES}"),
+        [],
+        |_| Ok(()),
+    )?;
     Ok(conn)
 }
+
+/// The most of a path database's rollback journal kept between steps (256 MiB).
+const JOURNAL_LIMIT_BYTES: u64 = 256 << 20;
 
 /// Every path database's pragmas during a run, as (name, value): a simulation's scratch copy
 /// needs no fsyncs; the same cache and mapping for every path, the mapping as large as SQLite
@@ -57,7 +67,10 @@ pub fn path_db_pragmas() -> Vec<String> {
     scratch_pragmas()
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
-        .chain(["journal_mode=PERSIST".to_string()])
+        .chain([
+            "journal_mode=PERSIST".to_string(),
+            format!("journal_size_limit={JOURNAL_LIMIT_BYTES}"),
+        ])
         .collect()
 }
 
